@@ -1,0 +1,203 @@
+// Package account holds the tenants of Parley and who may act for them:
+// workspaces, dashboard users and API keys.
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"math/big"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/ids"
+)
+
+// User roles, from most to least powerful.
+const (
+	RoleOwner = "owner"
+	RoleAdmin = "admin"
+	RoleAgent = "agent"
+)
+
+// Workspace is a tenant: every other resource belongs to exactly one.
+type Workspace struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// User is a person who signs in to the dashboard.
+type User struct {
+	ID           string
+	WorkspaceID  string
+	Email        string
+	PasswordHash string
+	Role         string
+	CreatedAt    time.Time
+}
+
+// APIKey authorises API calls for one workspace. Only a hash of the secret
+// is kept; the secret itself is shown once, when the key is made.
+type APIKey struct {
+	ID          string
+	WorkspaceID string
+	Name        string
+	Hash        []byte
+	// Prefix is the first characters of the secret, kept so people can
+	// tell their keys apart.
+	Prefix    string
+	CreatedAt time.Time
+}
+
+// Store persists accounts. Settings are process-wide key/value pairs such
+// as the generated secret key.
+type Store interface {
+	CreateWorkspace(ctx context.Context, w *Workspace) error
+	GetWorkspace(ctx context.Context, id string) (*Workspace, error)
+	// ListWorkspaces returns all workspaces, oldest first.
+	ListWorkspaces(ctx context.Context) ([]*Workspace, error)
+	CreateUser(ctx context.Context, u *User) error
+	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// EnsureSetting stores value under key unless the key already has one,
+	// and returns the value that is stored.
+	EnsureSetting(ctx context.Context, key, value string) (string, error)
+}
+
+// Service creates and checks accounts.
+type Service struct {
+	Store Store
+	Now   func() time.Time
+}
+
+// KeyPrefix starts every API key secret, so leaked keys are recognisable.
+const KeyPrefix = "pk_"
+
+// CreateWorkspace makes a new tenant.
+func (s *Service) CreateWorkspace(ctx context.Context, name string) (*Workspace, error) {
+	name = strings.TrimSpace(name)
+	if n := utf8.RuneCountInString(name); n == 0 || n > 200 {
+		return nil, fault.Invalid("name", "must be 1 to 200 characters")
+	}
+	now := s.Now().UTC().Truncate(time.Millisecond)
+	w := &Workspace{ID: ids.NewAt(ids.Workspace, now), Name: name, CreatedAt: now}
+	if err := s.Store.CreateWorkspace(ctx, w); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// DefaultWorkspace returns the id of the oldest workspace, used when a
+// command is not told which one to act on.
+func (s *Service) DefaultWorkspace(ctx context.Context) (string, error) {
+	ws, err := s.Store.ListWorkspaces(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(ws) == 0 {
+		return "", errors.New("no workspace exists yet: run `parley serve` once or `parley workspace create`")
+	}
+	return ws[0].ID, nil
+}
+
+// CreateUser adds a dashboard user with a bcrypt-hashed password.
+func (s *Service) CreateUser(ctx context.Context, workspaceID, email, password, role string) (*User, error) {
+	var v fault.Validation
+	addr, err := mail.ParseAddress(strings.TrimSpace(email))
+	if err != nil || addr.Name != "" {
+		v.Add("email", "must be an email address")
+	}
+	if utf8.RuneCountInString(password) < 8 || len(password) > 72 {
+		v.Add("password", "must be 8 to 72 bytes long")
+	}
+	if role == "" {
+		role = RoleAgent
+	}
+	if role != RoleOwner && role != RoleAdmin && role != RoleAgent {
+		v.Add("role", "must be owner, admin or agent")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := s.Store.GetWorkspace(ctx, workspaceID); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC().Truncate(time.Millisecond)
+	u := &User{
+		ID: ids.NewAt(ids.User, now), WorkspaceID: workspaceID,
+		Email: strings.ToLower(addr.Address), PasswordHash: string(hash), Role: role, CreatedAt: now,
+	}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// CreateAPIKey makes a key for a workspace and returns its secret, which
+// is not stored and cannot be shown again.
+func (s *Service) CreateAPIKey(ctx context.Context, workspaceID, name string) (string, *APIKey, error) {
+	name = strings.TrimSpace(name)
+	if n := utf8.RuneCountInString(name); n == 0 || n > 200 {
+		return "", nil, fault.Invalid("name", "must be 1 to 200 characters")
+	}
+	if _, err := s.Store.GetWorkspace(ctx, workspaceID); err != nil {
+		return "", nil, err
+	}
+	secret := KeyPrefix + RandomToken(40)
+	now := s.Now().UTC().Truncate(time.Millisecond)
+	k := &APIKey{
+		ID: ids.NewAt(ids.APIKey, now), WorkspaceID: workspaceID, Name: name,
+		Hash: HashKey(secret), Prefix: secret[:len(KeyPrefix)+6], CreatedAt: now,
+	}
+	if err := s.Store.CreateAPIKey(ctx, k); err != nil {
+		return "", nil, err
+	}
+	return secret, k, nil
+}
+
+// Authenticate returns the key a bearer secret belongs to.
+func (s *Service) Authenticate(ctx context.Context, secret string) (*APIKey, error) {
+	if !strings.HasPrefix(secret, KeyPrefix) || len(secret) > 200 {
+		return nil, fault.New(fault.CodeUnauthorized, "invalid API key")
+	}
+	k, err := s.Store.GetAPIKeyByHash(ctx, HashKey(secret))
+	if fault.Is(err, fault.CodeNotFound) {
+		return nil, fault.New(fault.CodeUnauthorized, "invalid API key")
+	}
+	return k, err
+}
+
+// HashKey hashes an API key secret. The secrets are long and random, so a
+// fast hash is enough: there is nothing to brute-force.
+func HashKey(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// RandomToken returns n characters from a crypto-random base62 alphabet.
+func RandomToken(n int) string {
+	b := make([]byte, n)
+	max := big.NewInt(int64(len(alphabet)))
+	for i := range b {
+		x, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic("crypto/rand failed: " + err.Error())
+		}
+		b[i] = alphabet[x.Int64()]
+	}
+	return string(b)
+}

@@ -1,0 +1,168 @@
+// Package app wires Parley together: it opens the store, builds the
+// services, the model router and the HTTP server, and runs them. The
+// end-to-end tests build the same App.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parley-dev/parley/internal/account"
+	"github.com/parley-dev/parley/internal/assistant"
+	"github.com/parley-dev/parley/internal/config"
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/httpapi"
+	"github.com/parley-dev/parley/internal/llm"
+	"github.com/parley-dev/parley/internal/llm/offline"
+	"github.com/parley-dev/parley/internal/metrics"
+	"github.com/parley-dev/parley/internal/store"
+	"github.com/parley-dev/parley/internal/store/sqlite"
+)
+
+// Version is the release of this binary, set at build time with
+// -ldflags "-X github.com/parley-dev/parley/internal/app.Version=…".
+var Version = "dev"
+
+// App is one running Parley process.
+type App struct {
+	Config        *config.Config
+	Store         store.Store
+	Accounts      *account.Service
+	Assistants    *assistant.Service
+	Conversations *conversation.Service
+	Metrics       *metrics.Metrics
+	Log           *slog.Logger
+	// Now is the clock every service reads.
+	Now func() time.Time
+}
+
+// OpenStore opens the store a database URL names: postgres:// or
+// postgresql:// for PostgreSQL, anything else (optionally sqlite:PATH) a
+// SQLite file.
+func OpenStore(ctx context.Context, url string) (store.Store, error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return nil, errors.New("PostgreSQL support is not wired in yet")
+	default:
+		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite:"))
+	}
+}
+
+// New opens the store and builds the services. It does not migrate.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	st, err := OpenStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return Build(cfg, st, log), nil
+}
+
+// Build wires an App around an open store.
+func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
+	a := &App{Config: cfg, Store: st, Metrics: metrics.New(), Log: log, Now: time.Now}
+	a.Accounts = &account.Service{Store: st, Now: a.now}
+	a.Assistants = &assistant.Service{Store: st, Now: a.now}
+	router := &llm.Router{Offline: offline.New()}
+	a.Conversations = &conversation.Service{
+		Store: st, Assistants: a.Assistants, Model: router, Now: a.now, Observer: a.Metrics,
+	}
+	return a
+}
+
+func (a *App) now() time.Time { return a.Now() }
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// Handler returns the whole HTTP surface.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		err := a.Store.Ready(ctx)
+		a.Metrics.DatabaseReady(a.Store.Driver(), err == nil)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err != nil {
+			a.Log.WarnContext(r.Context(), "not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations}
+	api.Register(mux)
+	mux.HandleFunc("GET /{$}", a.home)
+	return httpapi.Observe(mux, a.Metrics)
+}
+
+func (a *App) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Parley</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;line-height:1.5">
+<h1>Parley is running</h1>
+<p>Version %s. The REST API lives under <code>/api/v1</code>; create a key with
+<code>parley apikey create --name my-key</code> and send it as <code>Authorization: Bearer …</code>.</p>
+<p>Health: <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a> · <a href="/metrics">/metrics</a></p>
+</body></html>`, Version)
+}
+
+// Serve migrates, bootstraps an empty database and serves HTTP until ctx
+// ends, then shuts down gracefully: in-flight requests get up to grace to
+// finish. ready, if not nil, receives the listening address.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	if err := a.Store.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := a.Bootstrap(ctx); err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
+	}
+	addr := ln.Addr().String()
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	a.Log.Info("parley listening", "addr", addr, "url", a.Config.PublicBaseURL(addr),
+		"version", Version, "database", a.Store.Driver())
+	if ready != nil {
+		ready(addr)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.Log.Info("stopped")
+	return nil
+}

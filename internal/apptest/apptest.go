@@ -1,0 +1,161 @@
+// Package apptest starts a real Parley App on a fresh database for tests:
+// the real router, real services and a real store.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parley-dev/parley/internal/app"
+	"github.com/parley-dev/parley/internal/config"
+)
+
+// Server is a running test instance with two workspaces and a key each.
+type Server struct {
+	T   testing.TB
+	App *app.App
+	URL string
+	// Key and Workspace belong to the bootstrapped workspace, which has
+	// the Demo Assistant (DemoAssistant); OtherKey and OtherWorkspace to
+	// a second one, for isolation tests.
+	Key, Workspace, DemoAssistant string
+	OtherKey, OtherWorkspace      string
+}
+
+// Start opens a store at databaseURL (a temporary SQLite file when empty),
+// migrates, bootstraps and serves the App with httptest.
+func Start(t testing.TB, databaseURL string) *Server {
+	t.Helper()
+	ctx := context.Background()
+	if databaseURL == "" {
+		databaseURL = filepath.Join(t.TempDir(), "parley.db")
+	}
+	cfg := &config.Config{
+		Addr: "127.0.0.1:0", DatabaseURL: databaseURL, AdminEmail: "admin@example.com",
+		AdminPassword: "correct horse battery", LogFormat: "text",
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		t.Fatalf("open app: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	if err := a.Store.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := a.Bootstrap(ctx); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	s := &Server{T: t, App: a, URL: srv.URL}
+	if s.Workspace, err = a.Accounts.DefaultWorkspace(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Key, _, err = a.Accounts.CreateAPIKey(ctx, s.Workspace, "test"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := a.Accounts.CreateWorkspace(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.OtherWorkspace = other.ID
+	if s.OtherKey, _, err = a.Accounts.CreateAPIKey(ctx, other.ID, "other"); err != nil {
+		t.Fatal(err)
+	}
+	list := s.Do("GET", "/api/v1/assistants", s.Key, nil)
+	list.Want(http.StatusOK)
+	s.DemoAssistant = list.JSON["data"].([]any)[0].(map[string]any)["id"].(string)
+	return s
+}
+
+// Response is a finished request.
+type Response struct {
+	T      testing.TB
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any // the body, when it is a JSON object
+}
+
+// Do sends a request. body is sent as is when it is a string or []byte,
+// and as JSON otherwise; nil sends no body.
+func (s *Server) Do(method, path, key string, body any, header ...string) *Response {
+	s.T.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			s.T.Fatal(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.URL+path, r)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out := &Response{T: s.T, Status: resp.StatusCode, Header: resp.Header}
+	out.Body, err = io.ReadAll(resp.Body)
+	if err != nil {
+		s.T.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	_ = json.Unmarshal(out.Body, &out.JSON)
+	return out
+}
+
+// Want fails the test unless the status is as expected.
+func (r *Response) Want(status int) *Response {
+	r.T.Helper()
+	if r.Status != status {
+		r.T.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+// Str returns a string at a dotted path of the JSON body ("a.b").
+func (r *Response) Str(path string) string {
+	r.T.Helper()
+	v, _ := r.Get(path).(string)
+	return v
+}
+
+// Get returns the value at a dotted path of the JSON body, or nil.
+func (r *Response) Get(path string) any {
+	var cur any = r.JSON
+	for _, part := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[part]
+	}
+	return cur
+}

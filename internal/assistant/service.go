@@ -1,0 +1,149 @@
+package assistant
+
+import (
+	"context"
+	"time"
+
+	"github.com/parley-dev/parley/internal/account"
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/llm"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+// Service validates and stores assistants and model prices.
+type Service struct {
+	Store Store
+	Now   func() time.Time
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+
+// Create stores a new assistant with the given settings.
+func (s *Service) Create(ctx context.Context, workspaceID string, set Settings) (*Assistant, error) {
+	if err := set.Validate(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	a := &Assistant{
+		ID: ids.NewAt(ids.Assistant, now), WorkspaceID: workspaceID,
+		PublicKey: ids.PublicKey + "_" + account.RandomToken(24),
+		Settings:  set, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.Store.CreateAssistant(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Get returns one assistant of the workspace.
+func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Assistant, error) {
+	if !ids.HasPrefix(id, ids.Assistant) {
+		return nil, fault.NotFound("assistant")
+	}
+	return s.Store.GetAssistant(ctx, workspaceID, id)
+}
+
+// List returns one page of the workspace's assistants, oldest first.
+func (s *Service) List(ctx context.Context, workspaceID string, req page.Request) (page.Result[*Assistant], error) {
+	rows, err := s.Store.ListAssistants(ctx, workspaceID, req)
+	if err != nil {
+		return page.Result[*Assistant]{}, err
+	}
+	return page.Build(rows, req, func(a *Assistant) page.Cursor { return page.Cursor{Key: a.ID} }), nil
+}
+
+// Update applies change to an assistant's settings and stores the result
+// if it is valid; an invalid change stores nothing.
+func (s *Service) Update(ctx context.Context, workspaceID, id string, change func(*Settings) error) (*Assistant, error) {
+	a, err := s.Get(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := change(&a.Settings); err != nil {
+		return nil, err
+	}
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	a.UpdatedAt = s.now()
+	if err := s.Store.UpdateAssistant(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Delete removes an assistant from use. Its conversations stay.
+func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
+	if !ids.HasPrefix(id, ids.Assistant) {
+		return fault.NotFound("assistant")
+	}
+	return s.Store.DeleteAssistant(ctx, workspaceID, id)
+}
+
+// CreatePrice stores a workspace price row.
+func (s *Service) CreatePrice(ctx context.Context, workspaceID string, p Price) (*Price, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	p.ID, p.WorkspaceID, p.CreatedAt, p.Builtin = ids.NewAt(ids.ModelPrice, now), workspaceID, now, false
+	p.EffectiveFrom = p.EffectiveFrom.UTC().Truncate(time.Millisecond)
+	if err := s.Store.CreatePrice(ctx, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// GetPrice returns one workspace price row.
+func (s *Service) GetPrice(ctx context.Context, workspaceID, id string) (*Price, error) {
+	if !ids.HasPrefix(id, ids.ModelPrice) {
+		return nil, fault.NotFound("model price")
+	}
+	return s.Store.GetPrice(ctx, workspaceID, id)
+}
+
+// ListPrices returns the workspace's own price rows.
+func (s *Service) ListPrices(ctx context.Context, workspaceID string) ([]*Price, error) {
+	return s.Store.ListPrices(ctx, workspaceID)
+}
+
+// UpdatePrice applies change to a price row and stores it if valid.
+func (s *Service) UpdatePrice(ctx context.Context, workspaceID, id string, change func(*Price) error) (*Price, error) {
+	p, err := s.GetPrice(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := change(p); err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	p.EffectiveFrom = p.EffectiveFrom.UTC().Truncate(time.Millisecond)
+	if err := s.Store.UpdatePrice(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// DeletePrice removes a workspace price row.
+func (s *Service) DeletePrice(ctx context.Context, workspaceID, id string) error {
+	if !ids.HasPrefix(id, ids.ModelPrice) {
+		return fault.NotFound("model price")
+	}
+	return s.Store.DeletePrice(ctx, workspaceID, id)
+}
+
+// PriceFor returns the price that applies to a model at a time, or nil
+// when the model cannot be priced.
+func (s *Service) PriceFor(ctx context.Context, workspaceID, model string, at time.Time) (*Price, error) {
+	if model == llm.OfflineModel {
+		return FindPrice(model, at, nil), nil
+	}
+	rows, err := s.Store.ListPrices(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	return FindPrice(model, at, rows), nil
+}

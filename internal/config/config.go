@@ -1,0 +1,152 @@
+// Package config reads Parley's configuration from flags and PARLEY_*
+// environment variables (a flag wins), with X_FILE variants that read a
+// secret from a file.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// Config is the whole configuration of one process.
+type Config struct {
+	Addr                string
+	DatabaseURL         string
+	BaseURL             string
+	AdminEmail          string
+	AdminPassword       string
+	LLMBaseURL          string
+	LLMAPIKey           string
+	SecretKey           string
+	WhatsAppAppSecret   string
+	WhatsAppVerifyToken string
+	WhatsAppGraphURL    string
+	LogFormat           string
+}
+
+// option is one setting: its flag, its variable and where it lands.
+type option struct {
+	flag, env, def, usage string
+	secret                bool
+	dst                   func(*Config) *string
+}
+
+var options = []option{
+	{"addr", "PARLEY_ADDR", "127.0.0.1:8080", "listen address (:0 picks a free port; the real one is logged as addr=)", false, func(c *Config) *string { return &c.Addr }},
+	{"database-url", "PARLEY_DATABASE_URL", "parley.db", "SQLite file path (or sqlite:PATH), or postgres://…", true, func(c *Config) *string { return &c.DatabaseURL }},
+	{"base-url", "PARLEY_BASE_URL", "", "public URL for widget snippets and webhook URLs (default http://ADDR)", false, func(c *Config) *string { return &c.BaseURL }},
+	{"admin-email", "PARLEY_ADMIN_EMAIL", "admin@localhost", "email of the first owner, created on first start only", false, func(c *Config) *string { return &c.AdminEmail }},
+	{"admin-password", "PARLEY_ADMIN_PASSWORD", "", "password of the first owner (default: generated and logged once)", true, func(c *Config) *string { return &c.AdminPassword }},
+	{"llm-base-url", "PARLEY_LLM_BASE_URL", "", "OpenAI-compatible server, e.g. https://api.openai.com/v1 (unset: only the offline model)", false, func(c *Config) *string { return &c.LLMBaseURL }},
+	{"llm-api-key", "PARLEY_LLM_API_KEY", "", "API key of the OpenAI-compatible server", true, func(c *Config) *string { return &c.LLMAPIKey }},
+	{"secret-key", "PARLEY_SECRET_KEY", "", "key for encrypting stored secrets and signing sessions (default: generated into the database)", true, func(c *Config) *string { return &c.SecretKey }},
+	{"whatsapp-app-secret", "PARLEY_WHATSAPP_APP_SECRET", "", "Meta app secret, to check webhook signatures", true, func(c *Config) *string { return &c.WhatsAppAppSecret }},
+	{"whatsapp-verify-token", "PARLEY_WHATSAPP_VERIFY_TOKEN", "", "token Meta sends to verify the webhook", true, func(c *Config) *string { return &c.WhatsAppVerifyToken }},
+	{"whatsapp-graph-url", "PARLEY_WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v26.0", "Graph API base URL", false, func(c *Config) *string { return &c.WhatsAppGraphURL }},
+	{"log-format", "PARLEY_LOG_FORMAT", "text", "log format: text or json", false, func(c *Config) *string { return &c.LogFormat }},
+}
+
+// Register adds every setting as a flag of fs and returns a function that,
+// after fs is parsed, fills in what flags left unset from the environment
+// and validates the result.
+func Register(fs *flag.FlagSet, getenv func(string) string) func() (*Config, error) {
+	cfg := &Config{}
+	for _, o := range options {
+		fs.StringVar(o.dst(cfg), o.flag, "", o.usage+" [$"+o.env+"]")
+	}
+	return func() (*Config, error) {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, o := range options {
+			if set[o.flag] {
+				continue
+			}
+			v, err := lookup(o, getenv)
+			if err != nil {
+				return nil, err
+			}
+			*o.dst(cfg) = v
+		}
+		return cfg, cfg.validate()
+	}
+}
+
+// lookup reads a setting's variable, or for a secret its _FILE variant.
+func lookup(o option, getenv func(string) string) (string, error) {
+	if v := getenv(o.env); v != "" {
+		return v, nil
+	}
+	if o.secret {
+		if path := getenv(o.env + "_FILE"); path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return "", fmt.Errorf("%s_FILE: %w", o.env, err)
+			}
+			return strings.TrimRight(string(b), "\r\n"), nil
+		}
+	}
+	return o.def, nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("PARLEY_ADDR %q: must be host:port or :port", c.Addr))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("PARLEY_LOG_FORMAT %q: must be text or json", c.LogFormat))
+	}
+	for _, u := range []struct{ name, val string }{
+		{"PARLEY_BASE_URL", c.BaseURL}, {"PARLEY_LLM_BASE_URL", c.LLMBaseURL}, {"PARLEY_WHATSAPP_GRAPH_URL", c.WhatsAppGraphURL},
+	} {
+		if u.val == "" {
+			continue
+		}
+		p, err := url.Parse(u.val)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("%s %q: must be an http(s) URL", u.name, u.val))
+		}
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("PARLEY_DATABASE_URL: must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// Usage writes the environment variables and what they mean.
+func Usage() string {
+	var b strings.Builder
+	for _, o := range options {
+		def := o.def
+		if def == "" {
+			def = "unset"
+		}
+		extra := ""
+		if o.secret {
+			extra = " (or " + o.env + "_FILE)"
+		}
+		fmt.Fprintf(&b, "  %-30s --%-22s default %s%s\n      %s\n", o.env, o.flag, def, extra, o.usage)
+	}
+	return b.String()
+}
+
+// PublicBaseURL returns the configured public URL, or one made from the
+// address the server actually listens on.
+func (c *Config) PublicBaseURL(listenAddr string) string {
+	if c.BaseURL != "" {
+		return strings.TrimRight(c.BaseURL, "/")
+	}
+	host, port, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return "http://" + listenAddr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

@@ -1,0 +1,265 @@
+// Package conversation is the system of record for conversations: their
+// messages, variables, usage and cost, and the service that appends
+// messages, runs the assistant and ends conversations.
+package conversation
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/parley-dev/parley/internal/llm"
+	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+// Conversation types (channels).
+const (
+	TypeTest     = "test"
+	TypeWidget   = "widget"
+	TypeWhatsApp = "whatsapp"
+	TypeAPI      = "api"
+)
+
+// Types lists every conversation type in display order.
+var Types = []string{TypeTest, TypeWidget, TypeWhatsApp, TypeAPI}
+
+// Statuses.
+const (
+	StatusActive = "active"
+	StatusEnded  = "ended"
+)
+
+// Message roles.
+const (
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+	RoleOperator  = "operator"
+	RoleSystem    = "system"
+)
+
+// Variable sources.
+const (
+	SourcePrechat   = "prechat"
+	SourceExtracted = "extracted"
+	SourceAPI       = "api"
+)
+
+// MaxContent is the longest message content accepted, in characters.
+const MaxContent = 4096
+
+// Customer is who the assistant talks to.
+type Customer struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+	Email string `json:"email"`
+}
+
+// Variable is a typed value recorded on a conversation, with where it came
+// from. Value is a string, float64 or bool (dates are "YYYY-MM-DD"
+// strings).
+type Variable struct {
+	Value  any    `json:"value"`
+	Type   string `json:"type"`
+	Source string `json:"source"`
+}
+
+// LastMessage summarises the newest message for lists.
+type LastMessage struct {
+	Role      string
+	Preview   string
+	CreatedAt time.Time
+}
+
+// Conversation is one session or thread on one channel.
+type Conversation struct {
+	ID                 string
+	WorkspaceID        string
+	Seq                int64 // store-internal row number
+	Type               string
+	Status             string
+	AssistantID        string
+	AssistantName      string
+	AIEnabled          bool
+	ExternalIdentifier string
+	Customer           Customer
+	Variables          map[string]Variable
+	// SenderID and SenderPhone name the WhatsApp number of a WhatsApp
+	// conversation.
+	SenderID     string
+	SenderPhone  string
+	MessageCount int64
+	Usage        llm.Usage
+	TotalCost    money.Money
+	// CostComplete is false once any message could not be priced.
+	CostComplete bool
+	LastMessage  *LastMessage
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	EndedAt      *time.Time
+}
+
+// MessageError says why an outbound message failed.
+type MessageError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Template names a WhatsApp template message and its parameters.
+type Template struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Params   []string `json:"params"`
+}
+
+// Message is one entry of a transcript.
+type Message struct {
+	ID             string
+	ConversationID string
+	Seq            int64 // store-internal; orders a transcript
+	Role           string
+	Content        string
+	CreatedAt      time.Time
+	// Assistant replies:
+	Model          string
+	Usage          *llm.Usage
+	UsageEstimated bool
+	Cost           *money.Money // nil when the model could not be priced
+	LatencyMS      *int64
+	FirstTokenMS   *int64
+	// Outbound channel messages:
+	Status     string
+	Error      *MessageError
+	Template   *Template
+	ExternalID string
+}
+
+// Unpriced reports whether the message is a model reply that could not be
+// priced, which makes its conversation's cost incomplete.
+func (m *Message) Unpriced() bool { return m.Model != "" && m.Cost == nil }
+
+// Filter selects conversations for lists, counts and exports.
+type Filter struct {
+	Types               []string
+	AssistantID         string
+	Status              string
+	CustomerPhone       string
+	ExternalIdentifier  string
+	WhatsAppSenderPhone string
+	CreatedFrom         *time.Time // inclusive
+	CreatedTo           *time.Time // exclusive
+	// Query is full-text search over messages and customer fields.
+	Query string
+}
+
+// IsZero reports whether the filter selects everything.
+func (f Filter) IsZero() bool {
+	return len(f.Types) == 0 && f.AssistantID == "" && f.Status == "" && f.CustomerPhone == "" &&
+		f.ExternalIdentifier == "" && f.WhatsAppSenderPhone == "" && f.CreatedFrom == nil &&
+		f.CreatedTo == nil && f.Query == ""
+}
+
+// Sort keys of conversation lists.
+const (
+	SortCreatedAt    = "created_at"
+	SortUpdatedAt    = "updated_at"
+	SortTotalCost    = "total_cost"
+	SortMessageCount = "message_count"
+)
+
+// Order is the ordering of a conversation list.
+type Order struct {
+	Sort string
+	Desc bool
+}
+
+// Key returns the cursor name of the ordering.
+func (o Order) Key() string {
+	if o.Desc {
+		return o.Sort + ":desc"
+	}
+	return o.Sort + ":asc"
+}
+
+// SortValue returns the conversation's value of the sort key, as the
+// integer the stores index.
+func (c *Conversation) SortValue(sort string) int64 {
+	switch sort {
+	case SortUpdatedAt:
+		return c.UpdatedAt.UnixMilli()
+	case SortTotalCost:
+		return int64(c.TotalCost)
+	case SortMessageCount:
+		return c.MessageCount
+	default:
+		return c.CreatedAt.UnixMilli()
+	}
+}
+
+// Counts is the number of conversations in all and per type.
+type Counts struct {
+	Total  int64            `json:"total"`
+	ByType map[string]int64 `json:"by_type"`
+}
+
+// Update is a change to a conversation's editable fields; nil fields stay.
+type Update struct {
+	AIEnabled          *bool
+	Variables          map[string]Variable // a nil Variable.Value removes it
+	Customer           *Customer
+	ExternalIdentifier *string
+	Status             *string
+	EndedAt            *time.Time
+	UpdatedAt          time.Time
+}
+
+// Store persists conversations and their messages. Every call is scoped to
+// a workspace; another workspace's id behaves as if it did not exist.
+type Store interface {
+	// CreateConversation stores c (setting c.Seq) with its first messages,
+	// in one transaction, and counts it in the workspace's counters.
+	CreateConversation(ctx context.Context, c *Conversation, first []*Message) error
+	GetConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)
+	// ListConversations returns up to req.Limit+1 rows in the order of
+	// travel from req.Cursor (see page.Build).
+	ListConversations(ctx context.Context, workspaceID string, f Filter, o Order, req page.Request) ([]*Conversation, error)
+	// CountConversations counts matching conversations; with a zero filter
+	// it reads maintained counters and costs O(1).
+	CountConversations(ctx context.Context, workspaceID string, f Filter) (Counts, error)
+	// UpdateConversation applies u and returns the conversation as stored.
+	UpdateConversation(ctx context.Context, workspaceID, id string, u Update) (*Conversation, error)
+	// AppendMessages adds messages to a conversation and rolls their count,
+	// usage, cost and recency up into it, atomically.
+	AppendMessages(ctx context.Context, workspaceID, conversationID string, msgs []*Message) (*Conversation, error)
+	// ListMessages pages a transcript, oldest first.
+	ListMessages(ctx context.Context, workspaceID, conversationID string, req page.Request) ([]*Message, error)
+	// RecentMessages returns the newest n messages, oldest first.
+	RecentMessages(ctx context.Context, workspaceID, conversationID string, n int) ([]*Message, error)
+	// DeleteConversations deletes conversations with their messages and
+	// returns how many existed.
+	DeleteConversations(ctx context.Context, workspaceID string, ids []string) (int, error)
+}
+
+// PreviewLen is the length of a last-message preview, in characters.
+const PreviewLen = 160
+
+// Preview shortens message content for lists: whitespace collapsed, cut at
+// PreviewLen characters with an ellipsis.
+func Preview(content string) string {
+	words := strings.Fields(content)
+	s := strings.Join(words, " ")
+	r := []rune(s)
+	if len(r) <= PreviewLen {
+		return s
+	}
+	return string(r[:PreviewLen-1]) + "…"
+}
+
+// MessageSeqBits is how many low bits of a message's Seq number it within
+// its conversation: Seq = conversation Seq << MessageSeqBits | n, with n
+// from 1. Transcripts are therefore contiguous ranges of Seq, and n = 0 is
+// free for per-conversation search documents.
+const MessageSeqBits = 24
+
+// MessageSeq returns the Seq of the n-th message (from 1) of a conversation.
+func MessageSeq(conversationSeq, n int64) int64 { return conversationSeq<<MessageSeqBits | n }

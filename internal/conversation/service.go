@@ -1,0 +1,501 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parley-dev/parley/internal/assistant"
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/llm"
+	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+// Assistants is what the service needs to know about assistants.
+type Assistants interface {
+	Get(ctx context.Context, workspaceID, id string) (*assistant.Assistant, error)
+	PriceFor(ctx context.Context, workspaceID, model string, at time.Time) (*assistant.Price, error)
+}
+
+// Observer hears about model calls, for metrics. Implementations must be
+// fast and safe for concurrent use.
+type Observer interface {
+	Reply(model string, usage llm.Usage, cost *money.Money, latency time.Duration, err error)
+}
+
+// Service runs conversations: it validates input, stores messages, asks
+// the assistant's model for replies and prices them.
+type Service struct {
+	Store      Store
+	Assistants Assistants
+	Model      llm.Model
+	Now        func() time.Time
+	Observer   Observer // optional
+	// HistoryMessages is how many recent messages a model sees (default 50).
+	HistoryMessages int
+	// ReplyTimeout bounds one model reply (default 2 minutes).
+	ReplyTimeout time.Duration
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+
+// CreateInput describes a new conversation.
+type CreateInput struct {
+	AssistantID        string
+	Type               string
+	ExternalIdentifier string
+	Customer           CustomerPatch
+	Variables          map[string]any
+	// VariableSource is where Variables came from (default "api").
+	VariableSource string
+	SenderID       string
+	SenderPhone    string
+}
+
+// Create starts a conversation. The assistant's greeting, if any, is its
+// first message.
+func (s *Service) Create(ctx context.Context, workspaceID string, in CreateInput) (*Conversation, []*Message, error) {
+	var v fault.Validation
+	if in.AssistantID == "" {
+		v.Add("assistant_id", "is required")
+	}
+	if !isType(in.Type) {
+		v.Add("type", "must be one of %s", strings.Join(Types, ", "))
+	}
+	var a *assistant.Assistant
+	if in.AssistantID != "" {
+		var err error
+		a, err = s.Assistants.Get(ctx, workspaceID, in.AssistantID)
+		if fault.Is(err, fault.CodeNotFound) {
+			v.Add("assistant_id", "no assistant with this id exists")
+		} else if err != nil {
+			return nil, nil, err
+		}
+	}
+	var cust Customer
+	in.Customer.apply(&cust, &v)
+	ext := validExternalID(in.ExternalIdentifier, &v)
+	source := in.VariableSource
+	if source == "" {
+		source = SourceAPI
+	}
+	var schema []assistant.VariableDef
+	if a != nil {
+		schema = a.Variables
+	}
+	vars := typedVariables(in.Variables, schema, source, &v)
+	for name, val := range vars {
+		if val.Value == nil {
+			delete(vars, name)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	c := &Conversation{
+		ID: ids.NewAt(ids.Conversation, now), WorkspaceID: workspaceID, Type: in.Type,
+		Status: StatusActive, AssistantID: a.ID, AssistantName: a.Name, AIEnabled: a.AIEnabled,
+		ExternalIdentifier: ext, Customer: cust, Variables: vars,
+		SenderID: in.SenderID, SenderPhone: in.SenderPhone,
+		CostComplete: true, CreatedAt: now, UpdatedAt: now,
+	}
+	var first []*Message
+	if g := strings.TrimSpace(assistant.Render(a.Greeting, Strings(vars))); g != "" {
+		first = append(first, &Message{ID: ids.NewAt(ids.Message, now), Role: RoleAssistant, Content: g, CreatedAt: now})
+	}
+	if err := s.Store.CreateConversation(ctx, c, first); err != nil {
+		return nil, nil, fmt.Errorf("create conversation: %w", err)
+	}
+	return c, first, nil
+}
+
+func isType(t string) bool {
+	for _, x := range Types {
+		if t == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns a conversation of the workspace.
+func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Conversation, error) {
+	if !ids.HasPrefix(id, ids.Conversation) {
+		return nil, fault.NotFound("conversation")
+	}
+	return s.Store.GetConversation(ctx, workspaceID, id)
+}
+
+// Transcript returns every message of a conversation, oldest first.
+func (s *Service) Transcript(ctx context.Context, workspaceID, id string) ([]*Message, error) {
+	var all []*Message
+	req := page.Request{Limit: 1000}
+	for {
+		rows, err := s.Store.ListMessages(ctx, workspaceID, id, req)
+		if err != nil {
+			return nil, err
+		}
+		res := page.Build(rows, req, messageCursor)
+		all = append(all, res.Items...)
+		if res.Next == nil {
+			return all, nil
+		}
+		req.Cursor = res.Next
+	}
+}
+
+// Messages returns one page of a transcript, oldest first.
+func (s *Service) Messages(ctx context.Context, workspaceID, id string, req page.Request) (page.Result[*Message], error) {
+	if !ids.HasPrefix(id, ids.Conversation) {
+		return page.Result[*Message]{}, fault.NotFound("conversation")
+	}
+	rows, err := s.Store.ListMessages(ctx, workspaceID, id, req)
+	if err != nil {
+		return page.Result[*Message]{}, err
+	}
+	return page.Build(rows, req, messageCursor), nil
+}
+
+func messageCursor(m *Message) page.Cursor { return page.Cursor{Seq: m.Seq, Key: m.ID} }
+
+// List returns one page of conversations.
+func (s *Service) List(ctx context.Context, workspaceID string, f Filter, o Order, req page.Request) (page.Result[*Conversation], error) {
+	if err := s.checkFilter(&f, o); err != nil {
+		return page.Result[*Conversation]{}, err
+	}
+	rows, err := s.Store.ListConversations(ctx, workspaceID, f, o, req)
+	if err != nil {
+		return page.Result[*Conversation]{}, err
+	}
+	key := o.Key()
+	return page.Build(rows, req, func(c *Conversation) page.Cursor {
+		return page.Cursor{Sort: key, Value: c.SortValue(o.Sort), Seq: c.Seq, Key: c.ID}
+	}), nil
+}
+
+// Count counts conversations in all and per type.
+func (s *Service) Count(ctx context.Context, workspaceID string, f Filter) (Counts, error) {
+	if err := s.checkFilter(&f, Order{Sort: SortCreatedAt}); err != nil {
+		return Counts{}, err
+	}
+	return s.Store.CountConversations(ctx, workspaceID, f)
+}
+
+// checkFilter validates and normalises a filter.
+func (s *Service) checkFilter(f *Filter, o Order) error {
+	var v fault.Validation
+	for _, t := range f.Types {
+		if !isType(t) {
+			v.Add("type", "must be one of %s", strings.Join(Types, ", "))
+			break
+		}
+	}
+	if f.Status != "" && f.Status != StatusActive && f.Status != StatusEnded {
+		v.Add("status", "must be active or ended")
+	}
+	for _, p := range []struct {
+		field string
+		val   *string
+	}{{"customer_phone", &f.CustomerPhone}, {"whatsapp_sender_phone", &f.WhatsAppSenderPhone}} {
+		if *p.val == "" {
+			continue
+		}
+		n, ok := NormalizePhone(*p.val)
+		if !ok {
+			v.Add(p.field, "must be a phone number with country code")
+		}
+		*p.val = n
+	}
+	switch o.Sort {
+	case SortCreatedAt, SortUpdatedAt, SortTotalCost, SortMessageCount:
+	default:
+		v.Add("sort", "must be one of created_at, updated_at, total_cost, message_count")
+	}
+	f.Query = strings.TrimSpace(f.Query)
+	if utf8.RuneCountInString(f.Query) > 200 {
+		v.Add("q", "must be at most 200 characters")
+	}
+	if f.Query != "" && o.Sort != SortCreatedAt {
+		v.Add("sort", "must be created_at when q is given: search results are ordered by creation time")
+	}
+	if f.CreatedFrom != nil && f.CreatedTo != nil && !f.CreatedFrom.Before(*f.CreatedTo) {
+		v.Add("created_to", "must be after created_from")
+	}
+	return v.Err()
+}
+
+// PostInput is a message sent into a conversation.
+type PostInput struct {
+	Role    string
+	Content string
+}
+
+// Posted is the outcome of PostMessage.
+type Posted struct {
+	Message      *Message
+	Reply        *Message // nil when no reply was asked for
+	Conversation *Conversation
+}
+
+// PostMessage stores a message and, for a user message while AI is on,
+// the assistant's reply. The user's message is stored before the model is
+// asked, so a failing model loses nothing; the reply is finished and
+// stored even if the caller goes away mid-stream.
+func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in PostInput, onDelta llm.DeltaFunc) (*Posted, error) {
+	var v fault.Validation
+	if in.Role != RoleUser && in.Role != RoleOperator {
+		v.Add("role", "must be user or operator")
+	}
+	if n := utf8.RuneCountInString(in.Content); strings.TrimSpace(in.Content) == "" || n > MaxContent {
+		v.Add("content", "must be 1 to %d characters", MaxContent)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	c, err := s.Get(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == StatusEnded {
+		return nil, fault.New(fault.CodeConversationOver, "the conversation has ended; start a new one")
+	}
+	msg := &Message{ID: ids.New(ids.Message), Role: in.Role, Content: in.Content, CreatedAt: s.now()}
+	c, err = s.Store.AppendMessages(ctx, workspaceID, id, []*Message{msg})
+	if err != nil {
+		return nil, fmt.Errorf("store message: %w", err)
+	}
+	out := &Posted{Message: msg, Conversation: c}
+	if in.Role != RoleUser || !c.AIEnabled {
+		return out, nil
+	}
+	a, err := s.Assistants.Get(ctx, workspaceID, c.AssistantID)
+	if fault.Is(err, fault.CodeNotFound) {
+		return out, nil // the assistant was deleted: keep the message, answer nothing
+	} else if err != nil {
+		return nil, err
+	}
+	if !a.AIEnabled {
+		return out, nil
+	}
+	reply, c, err := s.reply(context.WithoutCancel(ctx), c, a, onDelta)
+	if err != nil {
+		return out, err
+	}
+	out.Reply, out.Conversation = reply, c
+	return out, nil
+}
+
+// reply asks the model for the next assistant message and stores it.
+func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assistant, onDelta llm.DeltaFunc) (*Message, *Conversation, error) {
+	limit := s.HistoryMessages
+	if limit <= 0 {
+		limit = 50
+	}
+	timeout := s.ReplyTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	history, err := s.Store.RecentMessages(ctx, c.WorkspaceID, c.ID, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load history: %w", err)
+	}
+	vars := Strings(c.Variables)
+	req := llm.Request{
+		Model: a.Model, System: assistant.Render(a.SystemPrompt, vars),
+		Temperature: &a.Temperature, MaxOutputTokens: a.MaxOutputTokens, Knowledge: a.Knowledge,
+	}
+	for _, m := range history {
+		switch m.Role {
+		case RoleUser:
+			req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: m.Content})
+		case RoleAssistant, RoleOperator:
+			req.Messages = append(req.Messages, llm.Message{Role: llm.RoleAssistant, Content: m.Content})
+		}
+	}
+	resp, err := s.Model.Generate(ctx, req, onDelta)
+	if err != nil {
+		if s.Observer != nil {
+			s.Observer.Reply(a.Model, llm.Usage{}, nil, 0, err)
+		}
+		return nil, nil, modelError(a.Model, err)
+	}
+	model := resp.Model
+	if model == "" {
+		model = a.Model
+	}
+	now := s.now()
+	msg := &Message{
+		ID: ids.New(ids.Message), Role: RoleAssistant, Content: resp.Content, CreatedAt: now,
+		Model: model, Usage: &resp.Usage, UsageEstimated: resp.UsageEstimated,
+		LatencyMS: ptr(resp.Latency.Milliseconds()), FirstTokenMS: ptr(resp.FirstToken.Milliseconds()),
+	}
+	price, err := s.Assistants.PriceFor(ctx, c.WorkspaceID, model, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up price of %s: %w", model, err)
+	}
+	if price != nil {
+		msg.Cost = ptr(price.Cost(resp.Usage))
+	}
+	if s.Observer != nil {
+		s.Observer.Reply(model, resp.Usage, msg.Cost, resp.Latency, nil)
+	}
+	c, err = s.Store.AppendMessages(ctx, c.WorkspaceID, c.ID, []*Message{msg})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store reply: %w", err)
+	}
+	return msg, c, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// modelError turns a model failure into an error the API can explain.
+func modelError(model string, err error) error {
+	switch {
+	case errors.Is(err, llm.ErrUnknownModel):
+		return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
+			Message: fmt.Sprintf("no model provider is configured for %q: set PARLEY_LLM_BASE_URL or use the offline model", model)}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &fault.Error{Code: fault.CodeModelTimeout, Err: err,
+			Message: fmt.Sprintf("the model %q did not answer in time; your message is saved, try again", model)}
+	}
+	return &fault.Error{Code: fault.CodeModelFailed, Err: err,
+		Message: fmt.Sprintf("the model %q failed to reply; your message is saved, try again", model)}
+}
+
+// Patch changes a conversation; nil fields stay as they are.
+type Patch struct {
+	AIEnabled          *bool
+	Variables          map[string]any // a nil value removes the variable
+	Customer           *CustomerPatch
+	ExternalIdentifier *string
+}
+
+// Update applies a patch from the API. Variables it sets get source "api".
+func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (*Conversation, error) {
+	c, err := s.Get(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	var v fault.Validation
+	u := Update{AIEnabled: p.AIEnabled, UpdatedAt: s.now()}
+	if p.Customer != nil {
+		cust := c.Customer
+		p.Customer.apply(&cust, &v)
+		u.Customer = &cust
+	}
+	if p.ExternalIdentifier != nil {
+		ext := validExternalID(*p.ExternalIdentifier, &v)
+		u.ExternalIdentifier = &ext
+	}
+	if p.Variables != nil {
+		var schema []assistant.VariableDef
+		if a, err := s.Assistants.Get(ctx, workspaceID, c.AssistantID); err == nil {
+			schema = a.Variables
+		} else if !fault.Is(err, fault.CodeNotFound) {
+			return nil, err
+		}
+		u.Variables = typedVariables(p.Variables, schema, SourceAPI, &v)
+		if len(c.Variables)+len(u.Variables) > MaxVariables {
+			merged := len(c.Variables)
+			for name := range u.Variables {
+				if _, ok := c.Variables[name]; !ok {
+					merged++
+				}
+			}
+			if merged > MaxVariables {
+				v.Add("variables", "a conversation holds at most %d variables", MaxVariables)
+			}
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return s.Store.UpdateConversation(ctx, workspaceID, id, u)
+}
+
+// End marks a conversation ended. Ending an ended conversation changes
+// nothing.
+func (s *Service) End(ctx context.Context, workspaceID, id string) (*Conversation, error) {
+	c, err := s.Get(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == StatusEnded {
+		return c, nil
+	}
+	now := s.now()
+	status := StatusEnded
+	return s.Store.UpdateConversation(ctx, workspaceID, id, Update{Status: &status, EndedAt: &now, UpdatedAt: now})
+}
+
+// MaxBulkDelete is the most ids one bulk delete takes.
+const MaxBulkDelete = 100
+
+// Delete deletes one conversation and its messages.
+func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
+	if !ids.HasPrefix(id, ids.Conversation) {
+		return fault.NotFound("conversation")
+	}
+	n, err := s.Store.DeleteConversations(ctx, workspaceID, []string{id})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fault.NotFound("conversation")
+	}
+	return nil
+}
+
+// BulkDelete deletes the listed conversations that exist in the workspace
+// and returns how many it deleted.
+func (s *Service) BulkDelete(ctx context.Context, workspaceID string, list []string) (int, error) {
+	if len(list) == 0 || len(list) > MaxBulkDelete {
+		return 0, fault.Invalid("ids", "must list 1 to %d conversation ids", MaxBulkDelete)
+	}
+	var v fault.Validation
+	for i, id := range list {
+		if !ids.HasPrefix(id, ids.Conversation) {
+			v.Add(fmt.Sprintf("ids[%d]", i), "is not a conversation id")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return 0, err
+	}
+	return s.Store.DeleteConversations(ctx, workspaceID, list)
+}
+
+// Export calls fn for every matching conversation with its transcript, in
+// the list's order, reading page by page so memory stays flat.
+func (s *Service) Export(ctx context.Context, workspaceID string, f Filter, o Order, fn func(*Conversation, []*Message) error) error {
+	req := page.Request{Limit: page.MaxLimit}
+	for {
+		res, err := s.List(ctx, workspaceID, f, o, req)
+		if err != nil {
+			return err
+		}
+		for _, c := range res.Items {
+			msgs, err := s.Transcript(ctx, workspaceID, c.ID)
+			if fault.Is(err, fault.CodeNotFound) {
+				continue // deleted while exporting
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(c, msgs); err != nil {
+				return err
+			}
+		}
+		if res.Next == nil {
+			return nil
+		}
+		req.Cursor = res.Next
+	}
+}

@@ -1,0 +1,439 @@
+package httpapi
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+// messageBodyLimit fits a 4096-character message with room to spare, so
+// an over-long message gets a 422 that says so rather than a 413.
+const messageBodyLimit = 64 << 10
+
+type customerInput struct {
+	Name  *string `json:"name"`
+	Phone *string `json:"phone"`
+	Email *string `json:"email"`
+}
+
+func (c *customerInput) patch() *conversation.CustomerPatch {
+	if c == nil {
+		return nil
+	}
+	return &conversation.CustomerPatch{Name: c.Name, Phone: c.Phone, Email: c.Email}
+}
+
+type createConversationInput struct {
+	AssistantID        string         `json:"assistant_id"`
+	Type               string         `json:"type"`
+	ExternalIdentifier string         `json:"external_identifier"`
+	Customer           *customerInput `json:"customer"`
+	Variables          map[string]any `json:"variables"`
+}
+
+func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
+	in := createConversationInput{Type: conversation.TypeAPI}
+	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if in.Type != conversation.TypeAPI && in.Type != conversation.TypeTest {
+		writeProblem(w, r, fault.Invalid("type", "must be api or test: other types are created by their channels"))
+		return
+	}
+	ci := conversation.CreateInput{
+		AssistantID: in.AssistantID, Type: in.Type, ExternalIdentifier: in.ExternalIdentifier,
+		Variables: in.Variables, VariableSource: conversation.SourceAPI,
+	}
+	if p := in.Customer.patch(); p != nil {
+		ci.Customer = *p
+	}
+	c, msgs, err := a.Conversations.Create(r.Context(), workspaceID(r.Context()), ci)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, conversationDetailJSON{conversationView(c), messagesView(msgs)})
+}
+
+// filterParams reads the filters shared by list, count and export.
+func filterParams(q url.Values, v *fault.Validation) conversation.Filter {
+	f := conversation.Filter{
+		AssistantID:         q.Get("assistant_id"),
+		Status:              q.Get("status"),
+		CustomerPhone:       q.Get("customer_phone"),
+		ExternalIdentifier:  q.Get("external_identifier"),
+		WhatsAppSenderPhone: q.Get("whatsapp_sender_phone"),
+		Query:               q.Get("q"),
+	}
+	for _, t := range q["type"] {
+		for _, part := range strings.Split(t, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				f.Types = append(f.Types, part)
+			}
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  **time.Time
+	}{{"created_from", &f.CreatedFrom}, {"created_to", &f.CreatedTo}} {
+		s := q.Get(p.name)
+		if s == "" {
+			continue
+		}
+		t, err := parseTimeParam(s)
+		if err != nil {
+			v.Add(p.name, "must be an RFC 3339 time or a date like 2026-01-31")
+			continue
+		}
+		*p.dst = &t
+	}
+	return f
+}
+
+func parseTimeParam(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+func orderParams(q url.Values, v *fault.Validation) conversation.Order {
+	o := conversation.Order{Sort: conversation.SortCreatedAt, Desc: true}
+	if s := q.Get("sort"); s != "" {
+		o.Sort = s
+	}
+	switch q.Get("order") {
+	case "", "desc":
+	case "asc":
+		o.Desc = false
+	default:
+		v.Add("order", "must be asc or desc")
+	}
+	return o
+}
+
+func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
+	var v fault.Validation
+	q := r.URL.Query()
+	f, o, req := filterParams(q, &v), orderParams(q, &v), listParams(q, &v)
+	if err := v.Err(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	res, err := a.Conversations.List(r.Context(), workspaceID(r.Context()), f, o, req)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newList(res, conversationView))
+}
+
+func (a *API) countConversations(w http.ResponseWriter, r *http.Request) {
+	var v fault.Validation
+	f := filterParams(r.URL.Query(), &v)
+	if err := v.Err(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	counts, err := a.Conversations.Count(r.Context(), workspaceID(r.Context()), f)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, counts)
+}
+
+func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
+	ws, id := workspaceID(r.Context()), r.PathValue("id")
+	c, err := a.Conversations.Get(r.Context(), ws, id)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	msgs, err := a.Conversations.Transcript(r.Context(), ws, id)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, conversationDetailJSON{conversationView(c), messagesView(msgs)})
+}
+
+func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
+	var v fault.Validation
+	req := listParams(r.URL.Query(), &v)
+	if err := v.Err(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	res, err := a.Conversations.Messages(r.Context(), workspaceID(r.Context()), r.PathValue("id"), req)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newList(res, messageView))
+}
+
+type postMessageInput struct {
+	Content string `json:"content"`
+	Role    string `json:"role"`
+}
+
+// postMessage stores a message and answers with the reply. With Accept:
+// text/event-stream the reply streams as "delta" events and ends with a
+// "done" event carrying the stored reply; errors found before the first
+// byte is streamed are ordinary problem responses.
+func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
+	in := postMessageInput{Role: conversation.RoleUser}
+	if err := decode(w, r, messageBodyLimit, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	ws, id := workspaceID(r.Context()), r.PathValue("id")
+	if !wantsStream(r) {
+		out, err := a.Conversations.PostMessage(r.Context(), ws, id, conversation.PostInput{Role: in.Role, Content: in.Content}, nil)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, postedView(out))
+		return
+	}
+	sse := &eventStream{w: w, rc: http.NewResponseController(w)}
+	out, err := a.Conversations.PostMessage(r.Context(), ws, id, conversation.PostInput{Role: in.Role, Content: in.Content}, func(chunk string) error {
+		return sse.send("delta", map[string]string{"content": chunk})
+	})
+	if err != nil {
+		if !sse.started {
+			writeProblem(w, r, err)
+			return
+		}
+		p := problemFor(err)
+		p.RequestID = requestID(r.Context())
+		_ = sse.send("error", p)
+		return
+	}
+	if out.Reply == nil {
+		_ = sse.send("done", map[string]any{"message": messageView(out.Message), "reply": nil})
+		return
+	}
+	_ = sse.send("done", messageView(out.Reply))
+}
+
+func postedView(p *conversation.Posted) map[string]any {
+	out := map[string]any{"message": messageView(p.Message), "reply": nil}
+	if p.Reply != nil {
+		out["reply"] = messageView(p.Reply)
+	}
+	return out
+}
+
+func wantsStream(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
+			return true
+		}
+	}
+	return false
+}
+
+// eventStream writes server-sent events, sending headers with the first.
+type eventStream struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	started bool
+	failed  error
+}
+
+func (s *eventStream) send(event string, data any) error {
+	if s.failed != nil {
+		return s.failed
+	}
+	if !s.started {
+		h := s.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Accel-Buffering", "no")
+		s.w.WriteHeader(http.StatusOK)
+		s.started = true
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	if _, err := s.w.Write([]byte("event: " + event + "\ndata: " + string(b) + "\n\n")); err != nil {
+		s.failed = err
+		return err
+	}
+	if err := s.rc.Flush(); err != nil {
+		s.failed = err
+	}
+	return s.failed
+}
+
+type updateConversationInput struct {
+	AIEnabled          *bool          `json:"ai_enabled"`
+	Variables          map[string]any `json:"variables"`
+	Customer           *customerInput `json:"customer"`
+	ExternalIdentifier *string        `json:"external_identifier"`
+}
+
+func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
+	var in updateConversationInput
+	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	c, err := a.Conversations.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"), conversation.Patch{
+		AIEnabled: in.AIEnabled, Variables: in.Variables, Customer: in.Customer.patch(),
+		ExternalIdentifier: in.ExternalIdentifier,
+	})
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, conversationView(c))
+}
+
+func (a *API) endConversation(w http.ResponseWriter, r *http.Request) {
+	c, err := a.Conversations.End(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, conversationView(c))
+}
+
+func (a *API) deleteConversation(w http.ResponseWriter, r *http.Request) {
+	if err := a.Conversations.Delete(r.Context(), workspaceID(r.Context()), r.PathValue("id")); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) bulkDeleteConversations(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		IDs []string `json:"ids"`
+	}
+	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	n, err := a.Conversations.BulkDelete(r.Context(), workspaceID(r.Context()), in.IDs)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"deleted": n})
+}
+
+// exportConversations streams matching conversations with their
+// transcripts. Once streaming has begun a failure cannot change the
+// status, so the connection is aborted instead: the client sees a broken
+// transfer, never a silently short file.
+func (a *API) exportConversations(w http.ResponseWriter, r *http.Request) {
+	var v fault.Validation
+	q := r.URL.Query()
+	f, o := filterParams(q, &v), orderParams(q, &v)
+	format := q.Get("format")
+	if format == "" {
+		format = "jsonl"
+	}
+	if format != "jsonl" && format != "csv" {
+		v.Add("format", "must be jsonl or csv")
+	}
+	if err := v.Err(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	ws := workspaceID(r.Context())
+	// Validate the filter before any byte is written.
+	if _, err := a.Conversations.List(r.Context(), ws, f, o, page.Request{Limit: 1}); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	name := "conversations-" + time.Now().UTC().Format("20060102-150405")
+	var write func(*conversation.Conversation, []*conversation.Message) error
+	var flush func() error
+	if format == "jsonl" {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.jsonl"`)
+		enc := json.NewEncoder(w)
+		write = func(c *conversation.Conversation, msgs []*conversation.Message) error {
+			return enc.Encode(conversationDetailJSON{conversationView(c), messagesView(msgs)})
+		}
+		flush = func() error { return nil }
+	} else {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+		cw := csv.NewWriter(w)
+		_ = cw.Write(csvHeader)
+		write = func(c *conversation.Conversation, msgs []*conversation.Message) error {
+			return cw.Write(csvRow(c, msgs))
+		}
+		flush = func() error { cw.Flush(); return cw.Error() }
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	err := a.Conversations.Export(r.Context(), ws, f, o, write)
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		if !errors.Is(err, r.Context().Err()) {
+			slog.ErrorContext(r.Context(), "export failed", "err", err, "request_id", requestID(r.Context()))
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+var csvHeader = []string{
+	"id", "type", "status", "assistant_id", "assistant_name", "external_identifier",
+	"customer_name", "customer_phone", "customer_email", "message_count",
+	"input_tokens", "output_tokens", "cached_input_tokens", "total_tokens", "total_cost",
+	"cost_complete", "created_at", "updated_at", "ended_at", "variables", "transcript",
+}
+
+func csvRow(c *conversation.Conversation, msgs []*conversation.Message) []string {
+	vars, _ := json.Marshal(conversationView(c).Variables)
+	var t strings.Builder
+	for i, m := range msgs {
+		if i > 0 {
+			t.WriteByte('\n')
+		}
+		t.WriteString("[" + m.CreatedAt.UTC().Format(TimeFormat) + "] " + m.Role + ": " + m.Content)
+	}
+	ended := ""
+	if c.EndedAt != nil {
+		ended = c.EndedAt.UTC().Format(TimeFormat)
+	}
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	return []string{
+		c.ID, c.Type, c.Status, c.AssistantID, csvText(c.AssistantName), csvText(c.ExternalIdentifier),
+		csvText(c.Customer.Name), c.Customer.Phone, c.Customer.Email, i(c.MessageCount),
+		i(c.Usage.InputTokens), i(c.Usage.OutputTokens), i(c.Usage.CachedInputTokens), i(c.Usage.TotalTokens),
+		c.TotalCost.String(), strconv.FormatBool(c.CostComplete),
+		c.CreatedAt.UTC().Format(TimeFormat), c.UpdatedAt.UTC().Format(TimeFormat), ended,
+		string(vars), t.String(),
+	}
+}
+
+// csvText defuses free text that a spreadsheet would run as a formula.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,98 @@
+// Package httpapi serves Parley's REST API v1: JSON in and out, bearer API
+// keys, keyset-paged lists and RFC 9457 problem responses.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+// statusOf maps stable error codes to HTTP status codes, in one place.
+var statusOf = map[string]int{
+	fault.CodeValidation:       http.StatusUnprocessableEntity,
+	fault.CodeNotFound:         http.StatusNotFound,
+	fault.CodeConflict:         http.StatusConflict,
+	fault.CodeUnauthorized:     http.StatusUnauthorized,
+	fault.CodeForbidden:        http.StatusForbidden,
+	fault.CodeMalformed:        http.StatusBadRequest,
+	fault.CodeTooLarge:         http.StatusRequestEntityTooLarge,
+	fault.CodeRateLimited:      http.StatusTooManyRequests,
+	fault.CodeWindowClosed:     http.StatusConflict,
+	fault.CodeConversationOver: http.StatusConflict,
+	fault.CodeUnavailable:      http.StatusServiceUnavailable,
+	fault.CodeModelUnavailable: http.StatusServiceUnavailable,
+	fault.CodeModelFailed:      http.StatusBadGateway,
+	fault.CodeModelTimeout:     http.StatusGatewayTimeout,
+	fault.CodeInternal:         http.StatusInternalServerError,
+}
+
+// Problem is an RFC 9457 problem detail with Parley's extensions.
+type Problem struct {
+	Type      string             `json:"type"`
+	Title     string             `json:"title"`
+	Status    int                `json:"status"`
+	Detail    string             `json:"detail"`
+	Code      string             `json:"code"`
+	Errors    []fault.FieldError `json:"errors,omitempty"`
+	RequestID string             `json:"request_id,omitempty"`
+}
+
+// ProblemTypeBase prefixes the "type" URI of every problem; the page it
+// names documents the code.
+const ProblemTypeBase = "https://parley.dev/problems/"
+
+// problemFor turns any error into a problem. Errors that are not
+// *fault.Error are internal: their text is logged, never sent.
+func problemFor(err error) Problem {
+	var fe *fault.Error
+	if errors.Is(err, page.ErrBadCursor) {
+		fe = &fault.Error{Code: fault.CodeValidation, Message: "cursor: is not a cursor of this list and ordering",
+			Fields: []fault.FieldError{{Field: "cursor", Message: "is not a cursor of this list and ordering"}}}
+	} else if !errors.As(err, &fe) {
+		fe = &fault.Error{Code: fault.CodeInternal, Message: "something went wrong on our side; it has been logged"}
+	}
+	status, ok := statusOf[fe.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	return Problem{
+		Type:   ProblemTypeBase + strings.ReplaceAll(fe.Code, "_", "-"),
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: fe.Message,
+		Code:   fe.Code,
+		Errors: fe.Fields,
+	}
+}
+
+// writeProblem answers with the problem for err and logs server-side
+// failures with their cause.
+func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(err)
+	p.RequestID = requestID(r.Context())
+	if p.Status >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "err", err, "code", p.Code,
+			"method", r.Method, "route", r.Pattern, "request_id", p.RequestID)
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,80 @@
+// Package tokens counts tokens the way OpenAI's current models do, with
+// the o200k_base byte-pair encoding bundled into the binary, so counting
+// never touches the network.
+package tokens
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/pkoukk/tiktoken-go"
+	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+
+	"github.com/parley-dev/parley/internal/llm"
+)
+
+// encodingName is the encoding of GPT-4o and later models.
+const encodingName = "o200k_base"
+
+var (
+	once sync.Once
+	enc  *tiktoken.Tiktoken
+)
+
+func encoder() *tiktoken.Tiktoken {
+	once.Do(func() {
+		tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader())
+		e, err := tiktoken.GetEncoding(encodingName)
+		if err != nil {
+			// The encoding ships inside the binary: failing to load it is a
+			// build defect, not a runtime condition to handle.
+			panic(fmt.Sprintf("tokens: load %s: %v", encodingName, err))
+		}
+		enc = e
+	})
+	return enc
+}
+
+// Encoding names the encoding used.
+func Encoding() string { return encodingName }
+
+// Count returns the number of tokens in text.
+func Count(text string) int {
+	if text == "" {
+		return 0
+	}
+	return len(encoder().Encode(text, nil, nil))
+}
+
+// Truncate returns the longest prefix of text with at most max tokens.
+func Truncate(text string, max int) string {
+	e := encoder()
+	toks := e.Encode(text, nil, nil)
+	if len(toks) <= max {
+		return text
+	}
+	return e.Decode(toks[:max])
+}
+
+// Chat overheads of OpenAI chat models: each message is wrapped in a few
+// formatting tokens, and the reply is primed with a few more. These are
+// the published rules of thumb, so a count is close to, not exactly, what
+// a given provider bills.
+const (
+	perMessage = 3
+	perReply   = 3
+)
+
+// CountChat returns the prompt tokens of a chat: the system prompt (when
+// not empty) and every message, each with its role and overhead, plus the
+// reply priming.
+func CountChat(system string, msgs []llm.Message) int {
+	n := perReply
+	if system != "" {
+		n += perMessage + Count(llm.RoleSystem) + Count(system)
+	}
+	for _, m := range msgs {
+		n += perMessage + Count(m.Role) + Count(m.Content)
+	}
+	return n
+}

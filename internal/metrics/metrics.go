@@ -1,0 +1,109 @@
+// Package metrics defines Parley's Prometheus metrics and serves them.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/parley-dev/parley/internal/llm"
+	"github.com/parley-dev/parley/internal/money"
+)
+
+// Metrics holds every collector of one process.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+
+	llmRequests *prometheus.CounterVec
+	llmTokens   *prometheus.CounterVec
+	llmCost     *prometheus.CounterVec
+	llmUnpriced *prometheus.CounterVec
+	llmLatency  *prometheus.HistogramVec
+
+	dbReady *prometheus.GaugeVec
+}
+
+// New registers Parley's collectors, plus the Go runtime and process ones,
+// on a fresh registry.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_http_requests_total", Help: "HTTP requests served, by route pattern and status code.",
+	}, []string{"method", "route", "code"})
+	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "parley_http_request_duration_seconds", Help: "Time to serve HTTP requests, by route pattern.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"method", "route"})
+	m.llmRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_llm_requests_total", Help: "Model replies requested, by model and result (ok or error).",
+	}, []string{"model", "result"})
+	m.llmTokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_llm_tokens_total", Help: "Tokens used by model replies, by model and kind (input, cached_input, output).",
+	}, []string{"model", "kind"})
+	m.llmCost = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_llm_cost_nanousd_total", Help: "Cost of priced model replies in nano-USD, by model.",
+	}, []string{"model"})
+	m.llmUnpriced = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_llm_unpriced_replies_total", Help: "Model replies whose model has no price, by model.",
+	}, []string{"model"})
+	m.llmLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "parley_llm_reply_seconds", Help: "Time for a model to finish a reply, by model.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
+	}, []string{"model"})
+	m.dbReady = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "parley_database_ready", Help: "1 when the last readiness check reached the database with every migration applied.",
+	}, []string{"driver"})
+	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.llmRequests, m.llmTokens, m.llmCost,
+		m.llmUnpriced, m.llmLatency, m.dbReady,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry, so other packages can add collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// HTTP records one served request. route is the matched pattern, never
+// the raw path, so ids do not explode the label space.
+func (m *Metrics) HTTP(method, route string, code int, d time.Duration) {
+	m.httpRequests.WithLabelValues(method, route, strconv.Itoa(code)).Inc()
+	m.httpDuration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// Reply records one model reply (it implements conversation.Observer).
+func (m *Metrics) Reply(model string, u llm.Usage, cost *money.Money, latency time.Duration, err error) {
+	if err != nil {
+		m.llmRequests.WithLabelValues(model, "error").Inc()
+		return
+	}
+	m.llmRequests.WithLabelValues(model, "ok").Inc()
+	m.llmTokens.WithLabelValues(model, "input").Add(float64(u.InputTokens))
+	m.llmTokens.WithLabelValues(model, "cached_input").Add(float64(u.CachedInputTokens))
+	m.llmTokens.WithLabelValues(model, "output").Add(float64(u.OutputTokens))
+	m.llmLatency.WithLabelValues(model).Observe(latency.Seconds())
+	if cost == nil {
+		m.llmUnpriced.WithLabelValues(model).Inc()
+		return
+	}
+	m.llmCost.WithLabelValues(model).Add(float64(*cost))
+}
+
+// DatabaseReady records the result of a readiness check.
+func (m *Metrics) DatabaseReady(driver string, ok bool) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	m.dbReady.WithLabelValues(driver).Set(v)
+}

@@ -1,0 +1,185 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/parley-dev/parley/internal/assistant"
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+const assistantCols = `id, workspace_id, public_key, config, created_at, updated_at`
+
+func scanAssistant(row interface{ Scan(...any) error }) (*assistant.Assistant, error) {
+	var a assistant.Assistant
+	var config string
+	var created, updated int64
+	if err := row.Scan(&a.ID, &a.WorkspaceID, &a.PublicKey, &config, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(config), &a.Settings); err != nil {
+		return nil, fmt.Errorf("assistant %s: decode settings: %w", a.ID, err)
+	}
+	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
+	return &a, nil
+}
+
+// CreateAssistant implements assistant.Store.
+func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error {
+	config, err := json.Marshal(a.Settings)
+	if err != nil {
+		return err
+	}
+	_, err = db.write.ExecContext(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, string(config), ms(a.CreatedAt), ms(a.UpdatedAt))
+	if isUnique(err) {
+		return fault.New(fault.CodeConflict, "an assistant with this id or public key already exists")
+	}
+	if err != nil {
+		return fmt.Errorf("insert assistant: %w", err)
+	}
+	return nil
+}
+
+// GetAssistant implements assistant.Store.
+func (db *DB) GetAssistant(ctx context.Context, workspaceID, id string) (*assistant.Assistant, error) {
+	a, err := scanAssistant(db.read.QueryRowContext(ctx, `SELECT `+assistantCols+` FROM assistants
+		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, workspaceID, id))
+	return a, notFound(err, "assistant")
+}
+
+// GetAssistantByPublicKey implements assistant.Store.
+func (db *DB) GetAssistantByPublicKey(ctx context.Context, publicKey string) (*assistant.Assistant, error) {
+	a, err := scanAssistant(db.read.QueryRowContext(ctx, `SELECT `+assistantCols+` FROM assistants
+		WHERE public_key = ? AND deleted_at IS NULL`, publicKey))
+	return a, notFound(err, "assistant")
+}
+
+// ListAssistants implements assistant.Store: keyset on id, oldest first.
+func (db *DB) ListAssistants(ctx context.Context, workspaceID string, req page.Request) ([]*assistant.Assistant, error) {
+	q := `SELECT ` + assistantCols + ` FROM assistants WHERE workspace_id = ? AND deleted_at IS NULL`
+	args := []any{workspaceID}
+	switch {
+	case req.Backward():
+		q += ` AND id < ? ORDER BY id DESC`
+		args = append(args, req.Cursor.Key)
+	case req.Cursor != nil:
+		q += ` AND id > ? ORDER BY id`
+		args = append(args, req.Cursor.Key)
+	default:
+		q += ` ORDER BY id`
+	}
+	q += ` LIMIT ?`
+	args = append(args, req.Limit+1)
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list assistants: %w", err)
+	}
+	defer rows.Close()
+	var out []*assistant.Assistant
+	for rows.Next() {
+		a, err := scanAssistant(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// UpdateAssistant implements assistant.Store.
+func (db *DB) UpdateAssistant(ctx context.Context, a *assistant.Assistant) error {
+	config, err := json.Marshal(a.Settings)
+	if err != nil {
+		return err
+	}
+	res, err := db.write.ExecContext(ctx, `UPDATE assistants SET name = ?, config = ?, updated_at = ?
+		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, a.Name, string(config), ms(a.UpdatedAt), a.WorkspaceID, a.ID)
+	return affected(res, err, "assistant")
+}
+
+// DeleteAssistant implements assistant.Store (a soft delete).
+func (db *DB) DeleteAssistant(ctx context.Context, workspaceID, id string) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE assistants SET deleted_at = ?
+		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, nowMS(), workspaceID, id)
+	return affected(res, err, "assistant")
+}
+
+// affected turns "no row changed" into a not-found fault.
+func affected(res sql.Result, err error, kind string) error {
+	if err != nil {
+		return fmt.Errorf("update %s: %w", kind, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fault.NotFound(kind)
+	}
+	return nil
+}
+
+const priceCols = `id, workspace_id, model_pattern, input_per_mtok, output_per_mtok, cached_input_per_mtok, effective_from, created_at`
+
+func scanPrice(row interface{ Scan(...any) error }) (*assistant.Price, error) {
+	var p assistant.Price
+	var eff, created int64
+	if err := row.Scan(&p.ID, &p.WorkspaceID, &p.ModelPattern, &p.Input, &p.Output, &p.CachedInput, &eff, &created); err != nil {
+		return nil, err
+	}
+	p.EffectiveFrom, p.CreatedAt = fromMS(eff), fromMS(created)
+	return &p, nil
+}
+
+// CreatePrice implements assistant.Store.
+func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
+	_, err := db.write.ExecContext(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.WorkspaceID, p.ModelPattern, p.Input, p.Output, p.CachedInput, ms(p.EffectiveFrom), ms(p.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert model price: %w", err)
+	}
+	return nil
+}
+
+// GetPrice implements assistant.Store.
+func (db *DB) GetPrice(ctx context.Context, workspaceID, id string) (*assistant.Price, error) {
+	p, err := scanPrice(db.read.QueryRowContext(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = ? AND id = ?`, workspaceID, id))
+	return p, notFound(err, "model price")
+}
+
+// ListPrices implements assistant.Store.
+func (db *DB) ListPrices(ctx context.Context, workspaceID string) ([]*assistant.Price, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = ?
+		ORDER BY model_pattern, effective_from, id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list model prices: %w", err)
+	}
+	defer rows.Close()
+	var out []*assistant.Price
+	for rows.Next() {
+		p, err := scanPrice(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// UpdatePrice implements assistant.Store.
+func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE model_prices SET model_pattern = ?, input_per_mtok = ?, output_per_mtok = ?,
+		cached_input_per_mtok = ?, effective_from = ? WHERE workspace_id = ? AND id = ?`,
+		p.ModelPattern, p.Input, p.Output, p.CachedInput, ms(p.EffectiveFrom), p.WorkspaceID, p.ID)
+	return affected(res, err, "model price")
+}
+
+// DeletePrice implements assistant.Store.
+func (db *DB) DeletePrice(ctx context.Context, workspaceID, id string) error {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM model_prices WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+	return affected(res, err, "model price")
+}

@@ -1,0 +1,448 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+// convCols selects a conversation with its assistant's name; c is the
+// conversations alias.
+const convCols = `c.seq, c.id, c.workspace_id, c.type, c.status, c.assistant_id, coalesce(a.name, ''), c.ai_enabled,
+	c.external_identifier, c.customer_name, c.customer_phone, c.customer_email, c.sender_id, c.sender_phone,
+	c.variables, c.message_count, c.input_tokens, c.output_tokens, c.cached_input_tokens, c.total_tokens,
+	c.total_cost, c.cost_complete, c.last_message_role, c.last_message_preview, c.last_message_at,
+	c.created_at, c.updated_at, c.ended_at`
+
+const convFrom = ` FROM conversations c LEFT JOIN assistants a ON a.id = c.assistant_id `
+
+func scanConversation(row interface{ Scan(...any) error }) (*conversation.Conversation, error) {
+	var c conversation.Conversation
+	var ext, name, phone, email, senderID, senderPhone, lmRole, lmPreview sql.NullString
+	var vars string
+	var lmAt, ended sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&c.Seq, &c.ID, &c.WorkspaceID, &c.Type, &c.Status, &c.AssistantID, &c.AssistantName, &c.AIEnabled,
+		&ext, &name, &phone, &email, &senderID, &senderPhone,
+		&vars, &c.MessageCount, &c.Usage.InputTokens, &c.Usage.OutputTokens, &c.Usage.CachedInputTokens, &c.Usage.TotalTokens,
+		&c.TotalCost, &c.CostComplete, &lmRole, &lmPreview, &lmAt, &created, &updated, &ended)
+	if err != nil {
+		return nil, err
+	}
+	c.ExternalIdentifier = ext.String
+	c.Customer = conversation.Customer{Name: name.String, Phone: phone.String, Email: email.String}
+	c.SenderID, c.SenderPhone = senderID.String, senderPhone.String
+	if err := json.Unmarshal([]byte(vars), &c.Variables); err != nil {
+		return nil, fmt.Errorf("conversation %s: decode variables: %w", c.ID, err)
+	}
+	if lmAt.Valid {
+		c.LastMessage = &conversation.LastMessage{Role: lmRole.String, Preview: lmPreview.String, CreatedAt: fromMS(lmAt.Int64)}
+	}
+	c.CreatedAt, c.UpdatedAt, c.EndedAt = fromMS(created), fromMS(updated), fromOptMS(ended)
+	return &c, nil
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func getConversation(ctx context.Context, q querier, workspaceID, id string) (*conversation.Conversation, error) {
+	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+convCols+convFrom+`WHERE c.workspace_id = ? AND c.id = ?`, workspaceID, id))
+	return c, notFound(err, "conversation")
+}
+
+// GetConversation implements conversation.Store.
+func (db *DB) GetConversation(ctx context.Context, workspaceID, id string) (*conversation.Conversation, error) {
+	return getConversation(ctx, db.read, workspaceID, id)
+}
+
+// CreateConversation implements conversation.Store.
+func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversation, first []*conversation.Message) error {
+	vars, err := json.Marshal(nonNilVars(c.Variables))
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
+			external_identifier, customer_name, customer_phone, customer_email, sender_id, sender_phone, variables,
+			cost_complete, created_at, updated_at, ended_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING seq`,
+			c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID, c.AIEnabled,
+			null(c.ExternalIdentifier), null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
+			null(c.SenderID), null(c.SenderPhone), string(vars), ms(c.CreatedAt), ms(c.UpdatedAt), optMS(c.EndedAt)).Scan(&c.Seq)
+		if isUnique(err) {
+			return fault.New(fault.CodeConflict, "a conversation with id %s already exists", c.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("insert conversation: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES (?, ?, 1)
+			ON CONFLICT (workspace_id, type) DO UPDATE SET n = n + 1`, c.WorkspaceID, c.Type); err != nil {
+			return fmt.Errorf("count conversation: %w", err)
+		}
+		if err := indexCustomer(ctx, tx, c); err != nil {
+			return err
+		}
+		if len(first) > 0 {
+			stored, err := appendMessages(ctx, tx, c, first)
+			if err != nil {
+				return err
+			}
+			*c = *stored
+		}
+		return nil
+	})
+}
+
+func nonNilVars(v map[string]conversation.Variable) map[string]conversation.Variable {
+	if v == nil {
+		return map[string]conversation.Variable{}
+	}
+	return v
+}
+
+// customerDoc is the searchable text of a conversation's customer fields.
+func customerDoc(c *conversation.Conversation) string {
+	return strings.TrimSpace(strings.Join([]string{c.Customer.Name, c.Customer.Phone, c.Customer.Email, c.ExternalIdentifier}, " "))
+}
+
+// indexCustomer (re)writes the conversation's customer search document.
+func indexCustomer(ctx context.Context, tx *sql.Tx, c *conversation.Conversation) error {
+	rowid := conversation.MessageSeq(c.Seq, 0)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM search WHERE rowid = ?`, rowid); err != nil {
+		return fmt.Errorf("unindex customer: %w", err)
+	}
+	doc := customerDoc(c)
+	if doc == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO search (rowid, body) VALUES (?, ?)`, rowid, doc); err != nil {
+		return fmt.Errorf("index customer: %w", err)
+	}
+	return nil
+}
+
+// AppendMessages implements conversation.Store.
+func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID string, msgs []*conversation.Message) (*conversation.Conversation, error) {
+	var out *conversation.Conversation
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		c, err := getConversation(ctx, tx, workspaceID, conversationID)
+		if err != nil {
+			return err
+		}
+		out, err = appendMessages(ctx, tx, c, msgs)
+		return err
+	})
+	return out, err
+}
+
+const maxMessagesPerConversation = 1<<conversation.MessageSeqBits - 1
+
+// appendMessages inserts msgs after c's existing messages, indexes them and
+// rolls them up into the conversation row, inside tx.
+func appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, msgs []*conversation.Message) (*conversation.Conversation, error) {
+	if c.MessageCount+int64(len(msgs)) > maxMessagesPerConversation {
+		return nil, fault.New(fault.CodeConflict, "conversation %s is full (%d messages)", c.ID, maxMessagesPerConversation)
+	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (seq, id, role, content, created_at, model,
+		input_tokens, output_tokens, cached_input_tokens, total_tokens, usage_estimated, cost, latency_ms, first_token_ms,
+		status, error_code, error_message, template, external_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	defer insert.Close()
+	index, err := tx.PrepareContext(ctx, `INSERT INTO search (rowid, body) VALUES (?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	defer index.Close()
+	for i, m := range msgs {
+		m.Seq = conversation.MessageSeq(c.Seq, c.MessageCount+int64(i)+1)
+		m.ConversationID = c.ID
+		var in, out, cached, total any
+		if u := m.Usage; u != nil {
+			u.TotalTokens = u.InputTokens + u.OutputTokens
+			in, out, cached, total = u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.TotalTokens
+			c.Usage = c.Usage.Add(*u)
+		}
+		var cost, tmpl, errCode, errMsg any
+		if m.Cost != nil {
+			cost = int64(*m.Cost)
+			c.TotalCost += *m.Cost
+		}
+		if m.Unpriced() {
+			c.CostComplete = false
+		}
+		if m.Template != nil {
+			b, err := json.Marshal(m.Template)
+			if err != nil {
+				return nil, err
+			}
+			tmpl = string(b)
+		}
+		if m.Error != nil {
+			errCode, errMsg = m.Error.Code, m.Error.Message
+		}
+		if _, err := insert.ExecContext(ctx, m.Seq, m.ID, m.Role, m.Content, ms(m.CreatedAt), null(m.Model),
+			in, out, cached, total, m.UsageEstimated, cost, m.LatencyMS, m.FirstTokenMS,
+			null(m.Status), errCode, errMsg, tmpl, null(m.ExternalID)); err != nil {
+			if isUnique(err) {
+				return nil, fault.New(fault.CodeConflict, "message %s already exists", m.ID)
+			}
+			return nil, fmt.Errorf("insert message: %w", err)
+		}
+		if _, err := index.ExecContext(ctx, m.Seq, m.Content); err != nil {
+			return nil, fmt.Errorf("index message: %w", err)
+		}
+		if m.CreatedAt.After(c.UpdatedAt) {
+			c.UpdatedAt = m.CreatedAt
+		}
+	}
+	if len(msgs) == 0 {
+		return c, nil
+	}
+	last := msgs[len(msgs)-1]
+	c.MessageCount += int64(len(msgs))
+	c.LastMessage = &conversation.LastMessage{Role: last.Role, Preview: conversation.Preview(last.Content), CreatedAt: last.CreatedAt}
+	_, err = tx.ExecContext(ctx, `UPDATE conversations SET message_count = ?, input_tokens = ?, output_tokens = ?,
+		cached_input_tokens = ?, total_tokens = ?, total_cost = ?, cost_complete = ?,
+		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`,
+		c.MessageCount, c.Usage.InputTokens, c.Usage.OutputTokens, c.Usage.CachedInputTokens, c.Usage.TotalTokens,
+		c.TotalCost, c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ms(c.LastMessage.CreatedAt),
+		ms(c.UpdatedAt), c.Seq)
+	if err != nil {
+		return nil, fmt.Errorf("roll up messages: %w", err)
+	}
+	return c, nil
+}
+
+// UpdateConversation implements conversation.Store.
+func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u conversation.Update) (*conversation.Conversation, error) {
+	var out *conversation.Conversation
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		c, err := getConversation(ctx, tx, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		reindex := false
+		if u.AIEnabled != nil {
+			c.AIEnabled = *u.AIEnabled
+		}
+		if u.Customer != nil {
+			c.Customer, reindex = *u.Customer, true
+		}
+		if u.ExternalIdentifier != nil {
+			c.ExternalIdentifier, reindex = *u.ExternalIdentifier, true
+		}
+		if u.Status != nil {
+			c.Status = *u.Status
+		}
+		if u.EndedAt != nil {
+			c.EndedAt = u.EndedAt
+		}
+		if u.Variables != nil {
+			c.Variables = nonNilVars(c.Variables)
+			for name, v := range u.Variables {
+				if v.Value == nil {
+					delete(c.Variables, name)
+				} else {
+					c.Variables[name] = v
+				}
+			}
+		}
+		if u.UpdatedAt.After(c.UpdatedAt) {
+			c.UpdatedAt = u.UpdatedAt
+		}
+		vars, err := json.Marshal(nonNilVars(c.Variables))
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE conversations SET ai_enabled = ?, customer_name = ?, customer_phone = ?,
+			customer_email = ?, external_identifier = ?, status = ?, ended_at = ?, variables = ?, updated_at = ?
+			WHERE seq = ?`, c.AIEnabled, null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
+			null(c.ExternalIdentifier), c.Status, optMS(c.EndedAt), string(vars), ms(c.UpdatedAt), c.Seq)
+		if err != nil {
+			return fmt.Errorf("update conversation: %w", err)
+		}
+		if reindex {
+			if err := indexCustomer(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// DeleteConversations implements conversation.Store.
+func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (int, error) {
+	deleted := 0
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			var seq int64
+			var typ string
+			err := tx.QueryRowContext(ctx, `DELETE FROM conversations WHERE workspace_id = ? AND id = ? RETURNING seq, type`,
+				workspaceID, id).Scan(&seq, &typ)
+			if err == sql.ErrNoRows {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("delete conversation: %w", err)
+			}
+			lo, hi := conversation.MessageSeq(seq, 0), conversation.MessageSeq(seq, maxMessagesPerConversation)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE seq BETWEEN ? AND ?`, lo, hi); err != nil {
+				return fmt.Errorf("delete messages: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM search WHERE rowid BETWEEN ? AND ?`, lo, hi); err != nil {
+				return fmt.Errorf("unindex messages: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE conversation_counts SET n = n - 1 WHERE workspace_id = ? AND type = ?`,
+				workspaceID, typ); err != nil {
+				return fmt.Errorf("count deletion: %w", err)
+			}
+			deleted++
+		}
+		return nil
+	})
+	return deleted, err
+}
+
+// ListConversations implements conversation.Store.
+func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conversation.Filter, o conversation.Order, req page.Request) ([]*conversation.Conversation, error) {
+	if req.Cursor != nil && req.Cursor.Sort != o.Key() {
+		return nil, page.ErrBadCursor
+	}
+	if f.Query != "" {
+		return db.search(ctx, workspaceID, f, o, req)
+	}
+	col := sortColumn(o.Sort)
+	where, args := filterSQL(workspaceID, f)
+	// The direction rows are read in: the list's own order, or its reverse
+	// when paging backwards.
+	desc := o.Desc != req.Backward()
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	if req.Cursor != nil {
+		where += fmt.Sprintf(` AND (c.%s, c.seq) %s (?, ?)`, col, cmp)
+		args = append(args, req.Cursor.Value, req.Cursor.Seq)
+	}
+	q := `SELECT ` + convCols + convFrom + `WHERE ` + where +
+		fmt.Sprintf(` ORDER BY c.%s %s, c.seq %s LIMIT ?`, col, dir, dir)
+	args = append(args, req.Limit+1)
+	return db.queryConversations(ctx, q, args...)
+}
+
+func (db *DB) queryConversations(ctx context.Context, q string, args ...any) ([]*conversation.Conversation, error) {
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	defer rows.Close()
+	var out []*conversation.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func sortColumn(sort string) string {
+	switch sort {
+	case conversation.SortUpdatedAt:
+		return "updated_at"
+	case conversation.SortTotalCost:
+		return "total_cost"
+	case conversation.SortMessageCount:
+		return "message_count"
+	}
+	return "created_at"
+}
+
+// filterSQL renders every filter but the text query as a WHERE clause on
+// alias c.
+func filterSQL(workspaceID string, f conversation.Filter) (string, []any) {
+	var b strings.Builder
+	args := []any{workspaceID}
+	b.WriteString(`c.workspace_id = ?`)
+	if len(f.Types) > 0 {
+		b.WriteString(` AND c.type IN (?` + strings.Repeat(`, ?`, len(f.Types)-1) + `)`)
+		for _, t := range f.Types {
+			args = append(args, t)
+		}
+	}
+	for _, eq := range []struct{ col, val string }{
+		{"assistant_id", f.AssistantID}, {"status", f.Status}, {"customer_phone", f.CustomerPhone},
+		{"external_identifier", f.ExternalIdentifier}, {"sender_phone", f.WhatsAppSenderPhone},
+	} {
+		if eq.val != "" {
+			b.WriteString(` AND c.` + eq.col + ` = ?`)
+			args = append(args, eq.val)
+		}
+	}
+	if f.CreatedFrom != nil {
+		b.WriteString(` AND c.created_at >= ?`)
+		args = append(args, ms(*f.CreatedFrom))
+	}
+	if f.CreatedTo != nil {
+		b.WriteString(` AND c.created_at < ?`)
+		args = append(args, ms(*f.CreatedTo))
+	}
+	return b.String(), args
+}
+
+// CountConversations implements conversation.Store.
+func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
+	counts := conversation.Counts{ByType: map[string]int64{}}
+	for _, t := range conversation.Types {
+		counts.ByType[t] = 0
+	}
+	var q string
+	var args []any
+	switch {
+	case f.IsZero():
+		q, args = `SELECT type, n FROM conversation_counts WHERE workspace_id = ?`, []any{workspaceID}
+	case f.Query != "":
+		match, ok := ftsQuery(f.Query)
+		if !ok {
+			return counts, nil
+		}
+		where, wargs := filterSQL(workspaceID, f)
+		q = `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` AND c.seq IN
+			(SELECT DISTINCT rowid >> ` + seqBits + ` FROM search WHERE search MATCH ?) GROUP BY c.type`
+		args = append(wargs, match)
+	default:
+		where, wargs := filterSQL(workspaceID, f)
+		q, args = `SELECT c.type, count(*) FROM conversations c WHERE `+where+` GROUP BY c.type`, wargs
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return counts, fmt.Errorf("count conversations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var n int64
+		if err := rows.Scan(&t, &n); err != nil {
+			return counts, err
+		}
+		counts.ByType[t] = n
+		counts.Total += n
+	}
+	return counts, rows.Err()
+}

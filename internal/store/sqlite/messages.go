@@ -1,0 +1,113 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/llm"
+	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+const messageCols = `seq, id, role, content, created_at, model, input_tokens, output_tokens, cached_input_tokens,
+	total_tokens, usage_estimated, cost, latency_ms, first_token_ms, status, error_code, error_message, template, external_id`
+
+func scanMessage(row interface{ Scan(...any) error }, conversationID string) (*conversation.Message, error) {
+	var m conversation.Message
+	var created int64
+	var model, status, errCode, errMsg, tmpl, ext sql.NullString
+	var in, out, cached, total, cost, latency, first sql.NullInt64
+	if err := row.Scan(&m.Seq, &m.ID, &m.Role, &m.Content, &created, &model, &in, &out, &cached, &total,
+		&m.UsageEstimated, &cost, &latency, &first, &status, &errCode, &errMsg, &tmpl, &ext); err != nil {
+		return nil, err
+	}
+	m.ConversationID = conversationID
+	m.CreatedAt = fromMS(created)
+	m.Model, m.Status, m.ExternalID = model.String, status.String, ext.String
+	if in.Valid {
+		m.Usage = &llm.Usage{InputTokens: in.Int64, OutputTokens: out.Int64, CachedInputTokens: cached.Int64, TotalTokens: total.Int64}
+	}
+	if cost.Valid {
+		c := money.Money(cost.Int64)
+		m.Cost = &c
+	}
+	if latency.Valid {
+		m.LatencyMS = &latency.Int64
+	}
+	if first.Valid {
+		m.FirstTokenMS = &first.Int64
+	}
+	if errCode.Valid {
+		m.Error = &conversation.MessageError{Code: errCode.String, Message: errMsg.String}
+	}
+	if tmpl.Valid {
+		m.Template = &conversation.Template{}
+		if err := json.Unmarshal([]byte(tmpl.String), m.Template); err != nil {
+			return nil, fmt.Errorf("message %s: decode template: %w", m.ID, err)
+		}
+	}
+	return &m, nil
+}
+
+// conversationSeq finds a workspace's conversation's row number.
+func (db *DB) conversationSeq(ctx context.Context, workspaceID, id string) (int64, error) {
+	var seq int64
+	err := db.read.QueryRowContext(ctx, `SELECT seq FROM conversations WHERE workspace_id = ? AND id = ?`, workspaceID, id).Scan(&seq)
+	return seq, notFound(err, "conversation")
+}
+
+func (db *DB) queryMessages(ctx context.Context, conversationID, q string, args ...any) ([]*conversation.Message, error) {
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []*conversation.Message
+	for rows.Next() {
+		m, err := scanMessage(rows, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// ListMessages implements conversation.Store: a range scan of the primary
+// key, oldest first.
+func (db *DB) ListMessages(ctx context.Context, workspaceID, conversationID string, req page.Request) ([]*conversation.Message, error) {
+	seq, err := db.conversationSeq(ctx, workspaceID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := conversation.MessageSeq(seq, 1), conversation.MessageSeq(seq, maxMessagesPerConversation)
+	order := "ASC"
+	switch {
+	case req.Backward():
+		hi, order = req.Cursor.Seq-1, "DESC"
+	case req.Cursor != nil:
+		lo = req.Cursor.Seq + 1
+	}
+	return db.queryMessages(ctx, conversationID, `SELECT `+messageCols+` FROM messages WHERE seq BETWEEN ? AND ?
+		ORDER BY seq `+order+` LIMIT ?`, lo, hi, req.Limit+1)
+}
+
+// RecentMessages implements conversation.Store.
+func (db *DB) RecentMessages(ctx context.Context, workspaceID, conversationID string, n int) ([]*conversation.Message, error) {
+	seq, err := db.conversationSeq(ctx, workspaceID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := db.queryMessages(ctx, conversationID, `SELECT `+messageCols+` FROM messages WHERE seq BETWEEN ? AND ?
+		ORDER BY seq DESC LIMIT ?`, conversation.MessageSeq(seq, 1), conversation.MessageSeq(seq, maxMessagesPerConversation), n)
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, nil
+}

@@ -1,0 +1,119 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+var seqBits = strconv.Itoa(conversation.MessageSeqBits)
+
+// maxQueryWords bounds how many words of a search are used.
+const maxQueryWords = 12
+
+// ftsQuery turns what a person typed into a safe FTS5 query: every word
+// must appear (as a quoted phrase, so FTS5 syntax in the input is inert),
+// and the last word, if it has three or more characters, may be a prefix.
+// It reports false when the text has no words.
+func ftsQuery(text string) (string, bool) {
+	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
+		return "", false
+	}
+	if len(words) > maxQueryWords {
+		words = words[:maxQueryWords]
+	}
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = `"` + w + `"`
+		if i == len(words)-1 && len([]rune(w)) >= 3 {
+			parts[i] += "*"
+		}
+	}
+	return strings.Join(parts, " "), true
+}
+
+// searchBatch is how many index hits are read per round trip.
+const searchBatch = 512
+
+// search lists conversations that match f.Query, in creation order. It
+// walks the full-text index by rowid, whose high bits are the
+// conversation's row number, so it stops as soon as the page is full and
+// never ranks or sorts all matches.
+func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Filter, o conversation.Order, req page.Request) ([]*conversation.Conversation, error) {
+	if o.Sort != conversation.SortCreatedAt {
+		return nil, fmt.Errorf("search needs sort created_at, got %s", o.Sort)
+	}
+	match, ok := ftsQuery(f.Query)
+	if !ok {
+		return nil, nil
+	}
+	desc := o.Desc != req.Backward()
+	cmp, dir := ">", "ASC"
+	bound := int64(-1)
+	if desc {
+		cmp, dir = "<", "DESC"
+		bound = 1<<62 - 1
+	}
+	if req.Cursor != nil {
+		if desc {
+			bound = conversation.MessageSeq(req.Cursor.Seq, 0)
+		} else {
+			bound = conversation.MessageSeq(req.Cursor.Seq, maxMessagesPerConversation)
+		}
+	}
+	where, fargs := filterSQL(workspaceID, f)
+	hitsQ := `SELECT rowid FROM search WHERE search MATCH ? AND rowid ` + cmp + ` ? ORDER BY rowid ` + dir + ` LIMIT ?`
+	var out []*conversation.Conversation
+	lastConv := int64(-1)
+	for len(out) <= req.Limit {
+		rows, err := db.read.QueryContext(ctx, hitsQ, match, bound, searchBatch)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		var candidates []int64
+		n := 0
+		for rows.Next() {
+			var rowid int64
+			if err := rows.Scan(&rowid); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			n++
+			bound = rowid
+			if cs := rowid >> conversation.MessageSeqBits; cs != lastConv {
+				candidates = append(candidates, cs)
+				lastConv = cs
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if len(candidates) > 0 {
+			args := append([]any{}, fargs...)
+			for _, cs := range candidates {
+				args = append(args, cs)
+			}
+			q := `SELECT ` + convCols + convFrom + `WHERE ` + where + ` AND c.seq IN (?` +
+				strings.Repeat(`, ?`, len(candidates)-1) + `) ORDER BY c.seq ` + dir
+			found, err := db.queryConversations(ctx, q, args...)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, found...)
+		}
+		if n < searchBatch {
+			break
+		}
+	}
+	if len(out) > req.Limit+1 {
+		out = out[:req.Limit+1]
+	}
+	return out, nil
+}

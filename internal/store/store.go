@@ -1,0 +1,29 @@
+// Package store names everything Parley persists, as one interface that
+// the SQLite and PostgreSQL adapters implement, and opens the adapter a
+// database URL asks for.
+package store
+
+import (
+	"context"
+
+	"github.com/parley-dev/parley/internal/account"
+	"github.com/parley-dev/parley/internal/assistant"
+	"github.com/parley-dev/parley/internal/conversation"
+)
+
+// Store is the whole of Parley's persistence.
+type Store interface {
+	account.Store
+	assistant.Store
+	conversation.Store
+
+	// Migrate applies pending schema migrations.
+	Migrate(ctx context.Context) error
+	// Ready reports an error unless the database answers and every
+	// migration is applied.
+	Ready(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+	// Driver names the adapter: "sqlite" or "postgres".
+	Driver() string
+}
