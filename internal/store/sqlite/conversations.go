@@ -117,7 +117,7 @@ func customerDoc(c *conversation.Conversation) string {
 
 // indexCustomer (re)writes the conversation's customer search document.
 func indexCustomer(ctx context.Context, tx *sql.Tx, c *conversation.Conversation) error {
-	rowid := conversation.MessageSeq(c.Seq, 0)
+	rowid := searchRowid(c.Seq, 0)
 	if _, err := tx.ExecContext(ctx, `DELETE FROM search WHERE rowid = ?`, rowid); err != nil {
 		return fmt.Errorf("unindex customer: %w", err)
 	}
@@ -201,7 +201,7 @@ func appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Conversatio
 			}
 			return nil, fmt.Errorf("insert message: %w", err)
 		}
-		if _, err := index.ExecContext(ctx, m.Seq, m.Content); err != nil {
+		if _, err := index.ExecContext(ctx, searchRowid(c.Seq, c.MessageCount+int64(i)+1), m.Content); err != nil {
 			return nil, fmt.Errorf("index message: %w", err)
 		}
 		if m.CreatedAt.After(c.UpdatedAt) {
@@ -304,7 +304,8 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 			if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE seq BETWEEN ? AND ?`, lo, hi); err != nil {
 				return fmt.Errorf("delete messages: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM search WHERE rowid BETWEEN ? AND ?`, lo, hi); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM search WHERE rowid BETWEEN ? AND ?`,
+				searchRowid(seq, 0), searchRowid(seq, maxMessagesPerConversation)); err != nil {
 				return fmt.Errorf("unindex messages: %w", err)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE conversation_counts SET n = n - 1 WHERE workspace_id = ? AND type = ?`,
@@ -377,11 +378,18 @@ func sortColumn(sort string) string {
 // filterSQL renders every filter but the text query as a WHERE clause on
 // alias c.
 func filterSQL(workspaceID string, f conversation.Filter) (string, []any) {
+	return filterSQLPrefixed(workspaceID, f, "c.")
+}
+
+// filterSQLPrefixed is filterSQL with a column prefix: "+c." keeps the
+// planner from using an index for the filter, for queries that must look
+// rows up by seq instead.
+func filterSQLPrefixed(workspaceID string, f conversation.Filter, c string) (string, []any) {
 	var b strings.Builder
 	args := []any{workspaceID}
-	b.WriteString(`c.workspace_id = ?`)
+	b.WriteString(c + `workspace_id = ?`)
 	if len(f.Types) > 0 {
-		b.WriteString(` AND c.type IN (?` + strings.Repeat(`, ?`, len(f.Types)-1) + `)`)
+		b.WriteString(` AND ` + c + `type IN (?` + strings.Repeat(`, ?`, len(f.Types)-1) + `)`)
 		for _, t := range f.Types {
 			args = append(args, t)
 		}
@@ -391,16 +399,16 @@ func filterSQL(workspaceID string, f conversation.Filter) (string, []any) {
 		{"external_identifier", f.ExternalIdentifier}, {"sender_phone", f.WhatsAppSenderPhone},
 	} {
 		if eq.val != "" {
-			b.WriteString(` AND c.` + eq.col + ` = ?`)
+			b.WriteString(` AND ` + c + eq.col + ` = ?`)
 			args = append(args, eq.val)
 		}
 	}
 	if f.CreatedFrom != nil {
-		b.WriteString(` AND c.created_at >= ?`)
+		b.WriteString(` AND ` + c + `created_at >= ?`)
 		args = append(args, ms(*f.CreatedFrom))
 	}
 	if f.CreatedTo != nil {
-		b.WriteString(` AND c.created_at < ?`)
+		b.WriteString(` AND ` + c + `created_at < ?`)
 		args = append(args, ms(*f.CreatedTo))
 	}
 	return b.String(), args
@@ -424,7 +432,7 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 		}
 		where, wargs := filterSQL(workspaceID, f)
 		q = `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` AND c.seq IN
-			(SELECT DISTINCT rowid >> ` + seqBits + ` FROM search WHERE search MATCH ?) GROUP BY c.type`
+			(SELECT DISTINCT ` + maxSearchSeq + ` - (rowid >> ` + seqBits + `) FROM search WHERE search MATCH ?) GROUP BY c.type`
 		args = append(wargs, match)
 	default:
 		where, wargs := filterSQL(workspaceID, f)

@@ -13,14 +13,32 @@ import (
 
 var seqBits = strconv.Itoa(conversation.MessageSeqBits)
 
+// maxConvSeq is the largest conversation seq the search index can hold;
+// with 24 bits for messages the rowid stays below 2^63.
+const maxConvSeq = 1<<39 - 1
+
+var maxSearchSeq = strconv.FormatInt(maxConvSeq, 10)
+
+// searchRowid is the full-text rowid of a conversation's n-th message (n =
+// 0: its customer fields). Conversation numbers are inverted so that the
+// newest conversation has the smallest rowids.
+func searchRowid(convSeq, n int64) int64 {
+	return (maxConvSeq-convSeq)<<conversation.MessageSeqBits | n
+}
+
+// searchConv returns the conversation seq of a full-text rowid.
+func searchConv(rowid int64) int64 { return maxConvSeq - rowid>>conversation.MessageSeqBits }
+
 // maxQueryWords bounds how many words of a search are used.
 const maxQueryWords = 12
 
 // ftsQuery turns what a person typed into a safe FTS5 query: every word
-// must appear (as a quoted phrase, so FTS5 syntax in the input is inert),
-// and the last word, if it has three or more characters, may be a prefix.
-// It reports false when the text has no words.
+// must appear (as a quoted phrase, so FTS5 syntax in the input is inert).
+// A last word of three or more characters typed with a trailing * matches
+// as a prefix; prefixes are opt-in because they cost time in proportion to
+// all their matches. It reports false when the text has no words.
 func ftsQuery(text string) (string, bool) {
+	prefix := strings.HasSuffix(strings.TrimSpace(text), "*")
 	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) == 0 {
 		return "", false
@@ -31,7 +49,7 @@ func ftsQuery(text string) (string, bool) {
 	parts := make([]string, len(words))
 	for i, w := range words {
 		parts[i] = `"` + w + `"`
-		if i == len(words)-1 && len([]rune(w)) >= 3 {
+		if prefix && i == len(words)-1 && len([]rune(w)) >= 3 {
 			parts[i] += "*"
 		}
 	}
@@ -42,9 +60,9 @@ func ftsQuery(text string) (string, bool) {
 const searchBatch = 512
 
 // search lists conversations that match f.Query, in creation order. It
-// walks the full-text index by rowid, whose high bits are the
-// conversation's row number, so it stops as soon as the page is full and
-// never ranks or sorts all matches.
+// walks the full-text index by rowid, whose high bits are the inverted
+// conversation number, so it stops as soon as the page is full and never
+// ranks or sorts all matches.
 func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Filter, o conversation.Order, req page.Request) ([]*conversation.Conversation, error) {
 	if o.Sort != conversation.SortCreatedAt {
 		return nil, fmt.Errorf("search needs sort created_at, got %s", o.Sort)
@@ -53,21 +71,22 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 	if !ok {
 		return nil, nil
 	}
+	// Newest first is ascending rowids.
 	desc := o.Desc != req.Backward()
-	cmp, dir := ">", "ASC"
+	cmp, dir, convDir := ">", "ASC", "DESC"
 	bound := int64(-1)
-	if desc {
-		cmp, dir = "<", "DESC"
-		bound = 1<<62 - 1
+	if !desc {
+		cmp, dir, convDir = "<", "DESC", "ASC"
+		bound = 1<<63 - 1
 	}
 	if req.Cursor != nil {
-		if desc {
-			bound = conversation.MessageSeq(req.Cursor.Seq, 0)
+		if desc { // conversations older than the cursor: larger rowids
+			bound = searchRowid(req.Cursor.Seq, maxMessagesPerConversation)
 		} else {
-			bound = conversation.MessageSeq(req.Cursor.Seq, maxMessagesPerConversation)
+			bound = searchRowid(req.Cursor.Seq, 0)
 		}
 	}
-	where, fargs := filterSQL(workspaceID, f)
+	where, fargs := filterSQLPrefixed(workspaceID, f, "+c.")
 	hitsQ := `SELECT rowid FROM search WHERE search MATCH ? AND rowid ` + cmp + ` ? ORDER BY rowid ` + dir + ` LIMIT ?`
 	var out []*conversation.Conversation
 	lastConv := int64(-1)
@@ -86,7 +105,7 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 			}
 			n++
 			bound = rowid
-			if cs := rowid >> conversation.MessageSeqBits; cs != lastConv {
+			if cs := searchConv(rowid); cs != lastConv {
 				candidates = append(candidates, cs)
 				lastConv = cs
 			}
@@ -101,7 +120,7 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 				args = append(args, cs)
 			}
 			q := `SELECT ` + convCols + convFrom + `WHERE ` + where + ` AND c.seq IN (?` +
-				strings.Repeat(`, ?`, len(candidates)-1) + `) ORDER BY c.seq ` + dir
+				strings.Repeat(`, ?`, len(candidates)-1) + `) ORDER BY c.seq ` + convDir
 			found, err := db.queryConversations(ctx, q, args...)
 			if err != nil {
 				return nil, err

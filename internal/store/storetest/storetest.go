@@ -706,7 +706,8 @@ func testSearch(t *testing.T, s store.Store) {
 		want []string
 	}{
 		{"parcel arrived", nil, want},
-		{"parc", nil, want},                // prefix of the last word
+		{"parc*", nil, want},               // a prefix, when asked for
+		{"parc", nil, []string{}},          // otherwise whole words
 		{"grace", nil, []string{named.ID}}, // customer name
 		{"hopper", []string{"test"}, []string{named.ID}},
 		{"parcel", []string{"test"}, []string{}}, // combined with a filter

@@ -93,9 +93,10 @@ CREATE INDEX conversations_cost ON conversations (workspace_id, total_cost);
 CREATE INDEX conversations_messages ON conversations (workspace_id, message_count);
 CREATE INDEX conversations_type ON conversations (workspace_id, type, created_at);
 CREATE INDEX conversations_assistant ON conversations (workspace_id, assistant_id, created_at);
-CREATE INDEX conversations_phone ON conversations (workspace_id, customer_phone) WHERE customer_phone IS NOT NULL;
-CREATE INDEX conversations_external ON conversations (workspace_id, external_identifier) WHERE external_identifier IS NOT NULL;
-CREATE INDEX conversations_sender ON conversations (workspace_id, sender_phone) WHERE sender_phone IS NOT NULL;
+CREATE INDEX conversations_status ON conversations (workspace_id, status, created_at);
+CREATE INDEX conversations_phone ON conversations (workspace_id, customer_phone, created_at);
+CREATE INDEX conversations_external ON conversations (workspace_id, external_identifier, created_at);
+CREATE INDEX conversations_sender ON conversations (workspace_id, sender_phone, created_at);
 
 -- Maintained in the same transaction as every insert and delete, so the
 -- unfiltered count (the navigation badge) never scans conversations.
@@ -130,10 +131,11 @@ CREATE TABLE messages (
     external_id         TEXT
 ) STRICT;
 
--- Full-text search. Rowids follow messages.seq; rowid = conversation
--- seq << 24 (n = 0) holds the conversation's customer fields. Hits of one
--- conversation are therefore adjacent, and walking rowids in order walks
--- conversations in creation order: search never ranks all matches.
+-- Full-text search. A row's rowid is (2^39 - 1 - conversation seq) << 24
+-- | n: n = 0 holds the conversation's customer fields, n >= 1 its n-th
+-- message. Hits of one conversation are adjacent, and walking rowids up
+-- walks conversations newest first, the direction FTS5 seeks fastest, so
+-- a search stops at a full page and never ranks all matches.
 CREATE VIRTUAL TABLE search USING fts5 (
     body,
     content = '',
