@@ -22,6 +22,7 @@ import (
 	"github.com/parley-dev/parley/internal/llm/offline"
 	"github.com/parley-dev/parley/internal/metrics"
 	"github.com/parley-dev/parley/internal/store"
+	"github.com/parley-dev/parley/internal/store/postgres"
 	"github.com/parley-dev/parley/internal/store/sqlite"
 )
 
@@ -48,7 +49,7 @@ type App struct {
 func OpenStore(ctx context.Context, url string) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return nil, errors.New("PostgreSQL support is not wired in yet")
+		return postgres.Open(ctx, url)
 	default:
 		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite:"))
 	}

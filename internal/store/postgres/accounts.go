@@ -1,0 +1,245 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/parley-dev/parley/internal/account"
+	"github.com/parley-dev/parley/internal/assistant"
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+// CreateWorkspace implements account.Store.
+func (db *DB) CreateWorkspace(ctx context.Context, w *account.Workspace) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)`, w.ID, w.Name, w.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert workspace: %w", err)
+	}
+	return nil
+}
+
+// GetWorkspace implements account.Store.
+func (db *DB) GetWorkspace(ctx context.Context, id string) (*account.Workspace, error) {
+	var w account.Workspace
+	err := db.pool.QueryRow(ctx, `SELECT id, name, created_at FROM workspaces WHERE id = $1`, id).Scan(&w.ID, &w.Name, &w.CreatedAt)
+	if err != nil {
+		return nil, notFound(err, "workspace")
+	}
+	w.CreatedAt = utc(w.CreatedAt)
+	return &w, nil
+}
+
+// ListWorkspaces implements account.Store.
+func (db *DB) ListWorkspaces(ctx context.Context) ([]*account.Workspace, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, name, created_at FROM workspaces ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*account.Workspace, error) {
+		var w account.Workspace
+		err := r.Scan(&w.ID, &w.Name, &w.CreatedAt)
+		w.CreatedAt = utc(w.CreatedAt)
+		return &w, err
+	})
+}
+
+// CreateUser implements account.Store.
+func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO users (id, workspace_id, email, password_hash, role, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.WorkspaceID, u.Email, u.PasswordHash, u.Role, u.CreatedAt)
+	if isUnique(err) {
+		return fault.New(fault.CodeConflict, "a user with the email %s already exists", u.Email)
+	}
+	if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	return nil
+}
+
+// GetUserByEmail implements account.Store; the match ignores case.
+func (db *DB) GetUserByEmail(ctx context.Context, email string) (*account.User, error) {
+	var u account.User
+	err := db.pool.QueryRow(ctx, `SELECT id, workspace_id, email, password_hash, role, created_at
+		FROM users WHERE lower(email) = lower($1)`, email).Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.PasswordHash, &u.Role, &u.CreatedAt)
+	if err != nil {
+		return nil, notFound(err, "user")
+	}
+	u.CreatedAt = utc(u.CreatedAt)
+	return &u, nil
+}
+
+// CreateAPIKey implements account.Store.
+func (db *DB) CreateAPIKey(ctx context.Context, k *account.APIKey) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO api_keys (id, workspace_id, name, hash, prefix, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, k.ID, k.WorkspaceID, k.Name, k.Hash, k.Prefix, k.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert API key: %w", err)
+	}
+	return nil
+}
+
+// GetAPIKeyByHash implements account.Store.
+func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey, error) {
+	var k account.APIKey
+	err := db.pool.QueryRow(ctx, `SELECT id, workspace_id, name, hash, prefix, created_at FROM api_keys WHERE hash = $1`, hash).
+		Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Hash, &k.Prefix, &k.CreatedAt)
+	if err != nil {
+		return nil, notFound(err, "API key")
+	}
+	k.CreatedAt = utc(k.CreatedAt)
+	return &k, nil
+}
+
+// EnsureSetting implements account.Store.
+func (db *DB) EnsureSetting(ctx context.Context, key, value string) (string, error) {
+	var out string
+	err := db.pool.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
+		SELECT value FROM ins UNION ALL SELECT value FROM settings WHERE key = $1 LIMIT 1`, key, value).Scan(&out)
+	if err != nil {
+		return "", fmt.Errorf("ensure setting %s: %w", key, err)
+	}
+	return out, nil
+}
+
+const assistantCols = `id, workspace_id, public_key, config, created_at, updated_at`
+
+func scanAssistant(row pgx.Row) (*assistant.Assistant, error) {
+	var a assistant.Assistant
+	if err := row.Scan(&a.ID, &a.WorkspaceID, &a.PublicKey, &a.Settings, &a.CreatedAt, &a.UpdatedAt); err != nil {
+		return nil, err
+	}
+	a.CreatedAt, a.UpdatedAt = utc(a.CreatedAt), utc(a.UpdatedAt)
+	if a.Variables == nil {
+		a.Variables = []assistant.VariableDef{}
+	}
+	return &a, nil
+}
+
+// CreateAssistant implements assistant.Store.
+func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, a.Settings, a.CreatedAt, a.UpdatedAt)
+	if isUnique(err) {
+		return fault.New(fault.CodeConflict, "an assistant with this id or public key already exists")
+	}
+	if err != nil {
+		return fmt.Errorf("insert assistant: %w", err)
+	}
+	return nil
+}
+
+// GetAssistant implements assistant.Store.
+func (db *DB) GetAssistant(ctx context.Context, workspaceID, id string) (*assistant.Assistant, error) {
+	a, err := scanAssistant(db.pool.QueryRow(ctx, `SELECT `+assistantCols+` FROM assistants
+		WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id))
+	return a, notFound(err, "assistant")
+}
+
+// GetAssistantByPublicKey implements assistant.Store.
+func (db *DB) GetAssistantByPublicKey(ctx context.Context, publicKey string) (*assistant.Assistant, error) {
+	a, err := scanAssistant(db.pool.QueryRow(ctx, `SELECT `+assistantCols+` FROM assistants
+		WHERE public_key = $1 AND deleted_at IS NULL`, publicKey))
+	return a, notFound(err, "assistant")
+}
+
+// ListAssistants implements assistant.Store: keyset on id, oldest first.
+func (db *DB) ListAssistants(ctx context.Context, workspaceID string, req page.Request) ([]*assistant.Assistant, error) {
+	a := args{workspaceID}
+	q := `SELECT ` + assistantCols + ` FROM assistants WHERE workspace_id = $1 AND deleted_at IS NULL`
+	switch {
+	case req.Backward():
+		q += ` AND id < ` + a.add(req.Cursor.Key) + ` ORDER BY id DESC`
+	case req.Cursor != nil:
+		q += ` AND id > ` + a.add(req.Cursor.Key) + ` ORDER BY id`
+	default:
+		q += ` ORDER BY id`
+	}
+	q += ` LIMIT ` + a.add(req.Limit+1)
+	rows, err := db.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("list assistants: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*assistant.Assistant, error) { return scanAssistant(r) })
+}
+
+// UpdateAssistant implements assistant.Store.
+func (db *DB) UpdateAssistant(ctx context.Context, a *assistant.Assistant) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE assistants SET name = $1, config = $2, updated_at = $3
+		WHERE workspace_id = $4 AND id = $5 AND deleted_at IS NULL`, a.Name, a.Settings, a.UpdatedAt, a.WorkspaceID, a.ID)
+	return affected(tag, err, "assistant")
+}
+
+// DeleteAssistant implements assistant.Store (a soft delete).
+func (db *DB) DeleteAssistant(ctx context.Context, workspaceID, id string) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE assistants SET deleted_at = now()
+		WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id)
+	return affected(tag, err, "assistant")
+}
+
+func affected(tag pgconn.CommandTag, err error, kind string) error {
+	if err != nil {
+		return fmt.Errorf("update %s: %w", kind, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fault.NotFound(kind)
+	}
+	return nil
+}
+
+const priceCols = `id, workspace_id, model_pattern, input_per_mtok, output_per_mtok, cached_input_per_mtok, effective_from, created_at`
+
+func scanPrice(row pgx.Row) (*assistant.Price, error) {
+	var p assistant.Price
+	var in, out, cached int64
+	if err := row.Scan(&p.ID, &p.WorkspaceID, &p.ModelPattern, &in, &out, &cached, &p.EffectiveFrom, &p.CreatedAt); err != nil {
+		return nil, err
+	}
+	p.Input, p.Output, p.CachedInput = moneyOf(in), moneyOf(out), moneyOf(cached)
+	p.EffectiveFrom, p.CreatedAt = utc(p.EffectiveFrom), utc(p.CreatedAt)
+	return &p, nil
+}
+
+// CreatePrice implements assistant.Store.
+func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		p.ID, p.WorkspaceID, p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), p.EffectiveFrom, p.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert model price: %w", err)
+	}
+	return nil
+}
+
+// GetPrice implements assistant.Store.
+func (db *DB) GetPrice(ctx context.Context, workspaceID, id string) (*assistant.Price, error) {
+	p, err := scanPrice(db.pool.QueryRow(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	return p, notFound(err, "model price")
+}
+
+// ListPrices implements assistant.Store.
+func (db *DB) ListPrices(ctx context.Context, workspaceID string) ([]*assistant.Price, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = $1
+		ORDER BY model_pattern, effective_from, id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list model prices: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*assistant.Price, error) { return scanPrice(r) })
+}
+
+// UpdatePrice implements assistant.Store.
+func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE model_prices SET model_pattern = $1, input_per_mtok = $2, output_per_mtok = $3,
+		cached_input_per_mtok = $4, effective_from = $5 WHERE workspace_id = $6 AND id = $7`,
+		p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), p.EffectiveFrom, p.WorkspaceID, p.ID)
+	return affected(tag, err, "model price")
+}
+
+// DeletePrice implements assistant.Store.
+func (db *DB) DeletePrice(ctx context.Context, workspaceID, id string) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM model_prices WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+	return affected(tag, err, "model price")
+}

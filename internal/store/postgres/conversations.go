@@ -1,0 +1,491 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/llm"
+	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+func moneyOf(v int64) money.Money { return money.Money(v) }
+
+const convCols = `c.seq, c.id, c.workspace_id, c.type, c.status, c.assistant_id, coalesce(a.name, ''), c.ai_enabled,
+	c.external_identifier, c.customer_name, c.customer_phone, c.customer_email, c.sender_id, c.sender_phone,
+	c.variables, c.message_count, c.input_tokens, c.output_tokens, c.cached_input_tokens, c.total_tokens,
+	c.total_cost, c.cost_complete, c.last_message_role, c.last_message_preview, c.last_message_at,
+	c.created_at, c.updated_at, c.ended_at`
+
+const convFrom = ` FROM conversations c LEFT JOIN assistants a ON a.id = c.assistant_id `
+
+func scanConversation(row pgx.Row) (*conversation.Conversation, error) {
+	var c conversation.Conversation
+	var ext, name, phone, email, senderID, senderPhone, lmRole, lmPreview *string
+	var lmAt, ended *time.Time
+	var cost int64
+	err := row.Scan(&c.Seq, &c.ID, &c.WorkspaceID, &c.Type, &c.Status, &c.AssistantID, &c.AssistantName, &c.AIEnabled,
+		&ext, &name, &phone, &email, &senderID, &senderPhone,
+		&c.Variables, &c.MessageCount, &c.Usage.InputTokens, &c.Usage.OutputTokens, &c.Usage.CachedInputTokens, &c.Usage.TotalTokens,
+		&cost, &c.CostComplete, &lmRole, &lmPreview, &lmAt, &c.CreatedAt, &c.UpdatedAt, &ended)
+	if err != nil {
+		return nil, err
+	}
+	c.TotalCost = money.Money(cost)
+	c.ExternalIdentifier = str(ext)
+	c.Customer = conversation.Customer{Name: str(name), Phone: str(phone), Email: str(email)}
+	c.SenderID, c.SenderPhone = str(senderID), str(senderPhone)
+	if c.Variables == nil {
+		c.Variables = map[string]conversation.Variable{}
+	}
+	if lmAt != nil {
+		c.LastMessage = &conversation.LastMessage{Role: str(lmRole), Preview: str(lmPreview), CreatedAt: lmAt.UTC()}
+	}
+	c.CreatedAt, c.UpdatedAt, c.EndedAt = utc(c.CreatedAt), utc(c.UpdatedAt), optTime(ended)
+	return &c, nil
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func getConversation(ctx context.Context, q querier, workspaceID, id string, lock bool) (*conversation.Conversation, error) {
+	sql := `SELECT ` + convCols + convFrom + `WHERE c.workspace_id = $1 AND c.id = $2`
+	if lock {
+		sql += ` FOR UPDATE OF c`
+	}
+	c, err := scanConversation(q.QueryRow(ctx, sql, workspaceID, id))
+	return c, notFound(err, "conversation")
+}
+
+// GetConversation implements conversation.Store.
+func (db *DB) GetConversation(ctx context.Context, workspaceID, id string) (*conversation.Conversation, error) {
+	return getConversation(ctx, db.pool, workspaceID, id, false)
+}
+
+func nonNilVars(v map[string]conversation.Variable) map[string]conversation.Variable {
+	if v == nil {
+		return map[string]conversation.Variable{}
+	}
+	return v
+}
+
+// CreateConversation implements conversation.Store.
+func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversation, first []*conversation.Message) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
+			external_identifier, customer_name, customer_phone, customer_email, sender_id, sender_phone, variables,
+			created_at, updated_at, ended_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING seq`,
+			c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID, c.AIEnabled,
+			null(c.ExternalIdentifier), null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
+			null(c.SenderID), null(c.SenderPhone), nonNilVars(c.Variables), c.CreatedAt, c.UpdatedAt, optTime(c.EndedAt)).Scan(&c.Seq)
+		if isUnique(err) {
+			return fault.New(fault.CodeConflict, "a conversation with id %s already exists", c.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("insert conversation: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES ($1, $2, 1)
+			ON CONFLICT (workspace_id, type) DO UPDATE SET n = conversation_counts.n + 1`, c.WorkspaceID, c.Type); err != nil {
+			return fmt.Errorf("count conversation: %w", err)
+		}
+		if len(first) > 0 {
+			stored, err := appendMessages(ctx, tx, c, first)
+			if err != nil {
+				return err
+			}
+			*c = *stored
+		}
+		return nil
+	})
+}
+
+// AppendMessages implements conversation.Store. The conversation row is
+// locked first, so concurrent writers on other nodes queue up instead of
+// numbering messages twice.
+func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID string, msgs []*conversation.Message) (*conversation.Conversation, error) {
+	var out *conversation.Conversation
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		c, err := getConversation(ctx, tx, workspaceID, conversationID, true)
+		if err != nil {
+			return err
+		}
+		out, err = appendMessages(ctx, tx, c, msgs)
+		return err
+	})
+	return out, err
+}
+
+const maxMessagesPerConversation = 1<<conversation.MessageSeqBits - 1
+
+func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation, msgs []*conversation.Message) (*conversation.Conversation, error) {
+	if c.MessageCount+int64(len(msgs)) > maxMessagesPerConversation {
+		return nil, fault.New(fault.CodeConflict, "conversation %s is full (%d messages)", c.ID, maxMessagesPerConversation)
+	}
+	batch := &pgx.Batch{}
+	for i, m := range msgs {
+		m.Seq = conversation.MessageSeq(c.Seq, c.MessageCount+int64(i)+1)
+		m.ConversationID = c.ID
+		var in, out, cached, total *int64
+		if u := m.Usage; u != nil {
+			u.TotalTokens = u.InputTokens + u.OutputTokens
+			in, out, cached, total = &u.InputTokens, &u.OutputTokens, &u.CachedInputTokens, &u.TotalTokens
+			c.Usage = c.Usage.Add(*u)
+		}
+		var cost *int64
+		if m.Cost != nil {
+			v := int64(*m.Cost)
+			cost = &v
+			c.TotalCost += *m.Cost
+		}
+		if m.Unpriced() {
+			c.CostComplete = false
+		}
+		var errCode, errMsg *string
+		if m.Error != nil {
+			errCode, errMsg = &m.Error.Code, &m.Error.Message
+		}
+		batch.Queue(`INSERT INTO messages (seq, id, role, content, created_at, model, input_tokens, output_tokens,
+			cached_input_tokens, total_tokens, usage_estimated, cost, latency_ms, first_token_ms, status, error_code,
+			error_message, template, external_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			m.Seq, m.ID, m.Role, m.Content, m.CreatedAt, null(m.Model), in, out, cached, total, m.UsageEstimated,
+			cost, m.LatencyMS, m.FirstTokenMS, null(m.Status), errCode, errMsg, m.Template, null(m.ExternalID))
+		if m.CreatedAt.After(c.UpdatedAt) {
+			c.UpdatedAt = m.CreatedAt
+		}
+	}
+	if len(msgs) == 0 {
+		return c, nil
+	}
+	last := msgs[len(msgs)-1]
+	c.MessageCount += int64(len(msgs))
+	c.LastMessage = &conversation.LastMessage{Role: last.Role, Preview: conversation.Preview(last.Content), CreatedAt: last.CreatedAt}
+	batch.Queue(`UPDATE conversations SET message_count = $1, input_tokens = $2, output_tokens = $3,
+		cached_input_tokens = $4, total_tokens = $5, total_cost = $6, cost_complete = $7,
+		last_message_role = $8, last_message_preview = $9, last_message_at = $10, updated_at = $11 WHERE seq = $12`,
+		c.MessageCount, c.Usage.InputTokens, c.Usage.OutputTokens, c.Usage.CachedInputTokens, c.Usage.TotalTokens,
+		int64(c.TotalCost), c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, c.LastMessage.CreatedAt,
+		c.UpdatedAt, c.Seq)
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		if isUnique(err) {
+			return nil, fault.New(fault.CodeConflict, "a message with this id already exists")
+		}
+		return nil, fmt.Errorf("append messages: %w", err)
+	}
+	return c, nil
+}
+
+// UpdateConversation implements conversation.Store.
+func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u conversation.Update) (*conversation.Conversation, error) {
+	var out *conversation.Conversation
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		c, err := getConversation(ctx, tx, workspaceID, id, true)
+		if err != nil {
+			return err
+		}
+		if u.AIEnabled != nil {
+			c.AIEnabled = *u.AIEnabled
+		}
+		if u.Customer != nil {
+			c.Customer = *u.Customer
+		}
+		if u.ExternalIdentifier != nil {
+			c.ExternalIdentifier = *u.ExternalIdentifier
+		}
+		if u.Status != nil {
+			c.Status = *u.Status
+		}
+		if u.EndedAt != nil {
+			c.EndedAt = optTime(u.EndedAt)
+		}
+		if u.Variables != nil {
+			c.Variables = nonNilVars(c.Variables)
+			for name, v := range u.Variables {
+				if v.Value == nil {
+					delete(c.Variables, name)
+				} else {
+					c.Variables[name] = v
+				}
+			}
+		}
+		if u.UpdatedAt.After(c.UpdatedAt) {
+			c.UpdatedAt = u.UpdatedAt.UTC()
+		}
+		_, err = tx.Exec(ctx, `UPDATE conversations SET ai_enabled = $1, customer_name = $2, customer_phone = $3,
+			customer_email = $4, external_identifier = $5, status = $6, ended_at = $7, variables = $8, updated_at = $9
+			WHERE seq = $10`, c.AIEnabled, null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
+			null(c.ExternalIdentifier), c.Status, c.EndedAt, nonNilVars(c.Variables), c.UpdatedAt, c.Seq)
+		if err != nil {
+			return fmt.Errorf("update conversation: %w", err)
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// DeleteConversations implements conversation.Store.
+func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (int, error) {
+	deleted := 0
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `DELETE FROM conversations WHERE workspace_id = $1 AND id = ANY($2) RETURNING seq, type`, workspaceID, ids)
+		if err != nil {
+			return fmt.Errorf("delete conversations: %w", err)
+		}
+		type gone struct {
+			seq int64
+			typ string
+		}
+		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gone, error) {
+			var g gone
+			err := r.Scan(&g.seq, &g.typ)
+			return g, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, g := range list {
+			if _, err := tx.Exec(ctx, `DELETE FROM messages WHERE seq BETWEEN $1 AND $2`,
+				conversation.MessageSeq(g.seq, 0), conversation.MessageSeq(g.seq, maxMessagesPerConversation)); err != nil {
+				return fmt.Errorf("delete messages: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE conversation_counts SET n = n - 1 WHERE workspace_id = $1 AND type = $2`, workspaceID, g.typ); err != nil {
+				return fmt.Errorf("count deletion: %w", err)
+			}
+		}
+		deleted = len(list)
+		return nil
+	})
+	return deleted, err
+}
+
+func sortColumn(sort string) string {
+	switch sort {
+	case conversation.SortUpdatedAt:
+		return "updated_at"
+	case conversation.SortTotalCost:
+		return "total_cost"
+	case conversation.SortMessageCount:
+		return "message_count"
+	}
+	return "created_at"
+}
+
+// filterSQL renders the filters as a WHERE clause on alias c, including
+// the text query.
+func filterSQL(a *args, workspaceID string, f conversation.Filter) (string, bool) {
+	var b strings.Builder
+	b.WriteString(`c.workspace_id = ` + a.add(workspaceID))
+	if len(f.Types) > 0 {
+		b.WriteString(` AND c.type = ANY(` + a.add(f.Types) + `)`)
+	}
+	for _, eq := range []struct{ col, val string }{
+		{"assistant_id", f.AssistantID}, {"status", f.Status}, {"customer_phone", f.CustomerPhone},
+		{"external_identifier", f.ExternalIdentifier}, {"sender_phone", f.WhatsAppSenderPhone},
+	} {
+		if eq.val != "" {
+			b.WriteString(` AND c.` + eq.col + ` = ` + a.add(eq.val))
+		}
+	}
+	if f.CreatedFrom != nil {
+		b.WriteString(` AND c.created_at >= ` + a.add(f.CreatedFrom.UTC()))
+	}
+	if f.CreatedTo != nil {
+		b.WriteString(` AND c.created_at < ` + a.add(f.CreatedTo.UTC()))
+	}
+	if f.Query != "" {
+		q, ok := tsQuery(f.Query)
+		if !ok {
+			return "", false
+		}
+		p := a.add(q)
+		b.WriteString(` AND (c.search_tsv @@ to_tsquery('simple', ` + p + `) OR EXISTS (SELECT 1 FROM messages m
+			WHERE m.seq BETWEEN c.seq << 24 AND (c.seq << 24) | 16777215 AND m.tsv @@ to_tsquery('simple', ` + p + `)))`)
+	}
+	return b.String(), true
+}
+
+// tsQuery turns what a person typed into a tsquery in which every word
+// must appear; a trailing * makes the last word (of three or more
+// characters) a prefix. Words hold only letters and digits, so input can
+// never inject tsquery syntax.
+func tsQuery(text string) (string, bool) {
+	prefix := strings.HasSuffix(strings.TrimSpace(text), "*")
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
+		return "", false
+	}
+	if len(words) > 12 {
+		words = words[:12]
+	}
+	for i, w := range words {
+		words[i] = "'" + w + "'"
+		if prefix && i == len(words)-1 && len([]rune(w)) >= 3 {
+			words[i] += ":*"
+		}
+	}
+	return strings.Join(words, " & "), true
+}
+
+// ListConversations implements conversation.Store.
+func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conversation.Filter, o conversation.Order, req page.Request) ([]*conversation.Conversation, error) {
+	if req.Cursor != nil && req.Cursor.Sort != o.Key() {
+		return nil, page.ErrBadCursor
+	}
+	if f.Query != "" && o.Sort != conversation.SortCreatedAt {
+		return nil, fault.Invalid("sort", "must be created_at when q is given")
+	}
+	var a args
+	where, ok := filterSQL(&a, workspaceID, f)
+	if !ok {
+		return nil, nil
+	}
+	col := sortColumn(o.Sort)
+	desc := o.Desc != req.Backward()
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	if req.Cursor != nil {
+		var v any = req.Cursor.Value
+		if col == "created_at" || col == "updated_at" {
+			v = time.UnixMilli(req.Cursor.Value).UTC()
+		}
+		where += fmt.Sprintf(` AND (c.%s, c.seq) %s (%s, %s)`, col, cmp, a.add(v), a.add(req.Cursor.Seq))
+	}
+	q := `SELECT ` + convCols + convFrom + `WHERE ` + where +
+		fmt.Sprintf(` ORDER BY c.%s %s, c.seq %s LIMIT %s`, col, dir, dir, a.add(req.Limit+1))
+	rows, err := db.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*conversation.Conversation, error) { return scanConversation(r) })
+}
+
+// CountConversations implements conversation.Store.
+func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
+	counts := conversation.Counts{ByType: map[string]int64{}}
+	for _, t := range conversation.Types {
+		counts.ByType[t] = 0
+	}
+	var q string
+	var a args
+	if f.IsZero() {
+		q = `SELECT type, n FROM conversation_counts WHERE workspace_id = ` + a.add(workspaceID)
+	} else {
+		where, ok := filterSQL(&a, workspaceID, f)
+		if !ok {
+			return counts, nil
+		}
+		q = `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY c.type`
+	}
+	rows, err := db.pool.Query(ctx, q, a...)
+	if err != nil {
+		return counts, fmt.Errorf("count conversations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var n int64
+		if err := rows.Scan(&t, &n); err != nil {
+			return counts, err
+		}
+		counts.ByType[t] = n
+		counts.Total += n
+	}
+	return counts, rows.Err()
+}
+
+const messageCols = `seq, id, role, content, created_at, model, input_tokens, output_tokens, cached_input_tokens,
+	total_tokens, usage_estimated, cost, latency_ms, first_token_ms, status, error_code, error_message, template, external_id`
+
+func scanMessage(row pgx.Row, conversationID string) (*conversation.Message, error) {
+	var m conversation.Message
+	var model, status, errCode, errMsg, ext *string
+	var in, out, cached, total, cost *int64
+	var tmpl []byte
+	if err := row.Scan(&m.Seq, &m.ID, &m.Role, &m.Content, &m.CreatedAt, &model, &in, &out, &cached, &total,
+		&m.UsageEstimated, &cost, &m.LatencyMS, &m.FirstTokenMS, &status, &errCode, &errMsg, &tmpl, &ext); err != nil {
+		return nil, err
+	}
+	m.ConversationID = conversationID
+	m.CreatedAt = utc(m.CreatedAt)
+	m.Model, m.Status, m.ExternalID = str(model), str(status), str(ext)
+	if in != nil {
+		m.Usage = &llm.Usage{InputTokens: *in, OutputTokens: *out, CachedInputTokens: *cached, TotalTokens: *total}
+	}
+	if cost != nil {
+		c := money.Money(*cost)
+		m.Cost = &c
+	}
+	if errCode != nil {
+		m.Error = &conversation.MessageError{Code: *errCode, Message: str(errMsg)}
+	}
+	if tmpl != nil {
+		m.Template = &conversation.Template{}
+		if err := json.Unmarshal(tmpl, m.Template); err != nil {
+			return nil, fmt.Errorf("message %s: decode template: %w", m.ID, err)
+		}
+	}
+	return &m, nil
+}
+
+func (db *DB) conversationSeq(ctx context.Context, workspaceID, id string) (int64, error) {
+	var seq int64
+	err := db.pool.QueryRow(ctx, `SELECT seq FROM conversations WHERE workspace_id = $1 AND id = $2`, workspaceID, id).Scan(&seq)
+	return seq, notFound(err, "conversation")
+}
+
+func (db *DB) queryMessages(ctx context.Context, conversationID, q string, a ...any) ([]*conversation.Message, error) {
+	rows, err := db.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*conversation.Message, error) { return scanMessage(r, conversationID) })
+}
+
+// ListMessages implements conversation.Store.
+func (db *DB) ListMessages(ctx context.Context, workspaceID, conversationID string, req page.Request) ([]*conversation.Message, error) {
+	seq, err := db.conversationSeq(ctx, workspaceID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := conversation.MessageSeq(seq, 1), conversation.MessageSeq(seq, maxMessagesPerConversation)
+	order := "ASC"
+	switch {
+	case req.Backward():
+		hi, order = req.Cursor.Seq-1, "DESC"
+	case req.Cursor != nil:
+		lo = req.Cursor.Seq + 1
+	}
+	return db.queryMessages(ctx, conversationID, `SELECT `+messageCols+` FROM messages WHERE seq BETWEEN $1 AND $2
+		ORDER BY seq `+order+` LIMIT $3`, lo, hi, req.Limit+1)
+}
+
+// RecentMessages implements conversation.Store.
+func (db *DB) RecentMessages(ctx context.Context, workspaceID, conversationID string, n int) ([]*conversation.Message, error) {
+	seq, err := db.conversationSeq(ctx, workspaceID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := db.queryMessages(ctx, conversationID, `SELECT `+messageCols+` FROM messages WHERE seq BETWEEN $1 AND $2
+		ORDER BY seq DESC LIMIT $3`, conversation.MessageSeq(seq, 1), conversation.MessageSeq(seq, maxMessagesPerConversation), n)
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, nil
+}
