@@ -20,6 +20,7 @@ import (
 	"github.com/parley-dev/parley/internal/httpapi"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/llm/offline"
+	"github.com/parley-dev/parley/internal/llm/openai"
 	"github.com/parley-dev/parley/internal/metrics"
 	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/store/postgres"
@@ -70,6 +71,9 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 	a.Accounts = &account.Service{Store: st, Now: a.now}
 	a.Assistants = &assistant.Service{Store: st, Now: a.now}
 	router := &llm.Router{Offline: offline.New()}
+	if cfg.LLMBaseURL != "" {
+		router.Remote = openai.New(cfg.LLMBaseURL, cfg.LLMAPIKey, openai.Options{})
+	}
 	a.Conversations = &conversation.Service{
 		Store: st, Assistants: a.Assistants, Model: router, Now: a.now, Observer: a.Metrics,
 	}

@@ -31,8 +31,9 @@ type Server struct {
 }
 
 // Start opens a store at databaseURL (a temporary SQLite file when empty),
-// migrates, bootstraps and serves the App with httptest.
-func Start(t testing.TB, databaseURL string) *Server {
+// migrates, bootstraps and serves the App with httptest. configure, if
+// given, adjusts the configuration first.
+func Start(t testing.TB, databaseURL string, configure ...func(*config.Config)) *Server {
 	t.Helper()
 	ctx := context.Background()
 	if databaseURL == "" {
@@ -41,6 +42,9 @@ func Start(t testing.TB, databaseURL string) *Server {
 	cfg := &config.Config{
 		Addr: "127.0.0.1:0", DatabaseURL: databaseURL, AdminEmail: "admin@example.com",
 		AdminPassword: "correct horse battery", LogFormat: "text",
+	}
+	for _, fn := range configure {
+		fn(cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := app.New(ctx, cfg, log)

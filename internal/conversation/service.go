@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,6 +13,7 @@ import (
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
 	"github.com/parley-dev/parley/internal/llm"
+	"github.com/parley-dev/parley/internal/llm/tokens"
 	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
 )
@@ -283,15 +285,60 @@ func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in Po
 	if !a.AIEnabled {
 		return out, nil
 	}
-	reply, c, err := s.reply(context.WithoutCancel(ctx), c, a, onDelta)
+	reply, after, err := s.reply(context.WithoutCancel(ctx), c, a, onDelta)
+	if after != nil {
+		out.Conversation = after
+	}
 	if err != nil {
 		return out, err
 	}
-	out.Reply, out.Conversation = reply, c
+	out.Reply = reply
 	return out, nil
 }
 
-// reply asks the model for the next assistant message and stores it.
+// Reply asks the assistant again to answer the conversation's latest user
+// message, after a failed attempt. It refuses when that message already
+// has an answer.
+func (s *Service) Reply(ctx context.Context, workspaceID, id string, onDelta llm.DeltaFunc) (*Posted, error) {
+	c, err := s.Get(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == StatusEnded {
+		return nil, fault.New(fault.CodeConversationOver, "the conversation has ended; start a new one")
+	}
+	recent, err := s.Store.RecentMessages(ctx, workspaceID, id, 20)
+	if err != nil {
+		return nil, err
+	}
+	var last *Message
+	for i := len(recent) - 1; i >= 0; i-- {
+		if recent[i].Role != RoleSystem {
+			last = recent[i]
+			break
+		}
+	}
+	if last == nil || last.Role != RoleUser {
+		return nil, fault.New(fault.CodeConflict, "the latest message is not an unanswered user message")
+	}
+	a, err := s.Assistants.Get(ctx, workspaceID, c.AssistantID)
+	if err != nil {
+		return nil, err
+	}
+	if !c.AIEnabled || !a.AIEnabled {
+		return nil, fault.New(fault.CodeConflict, "AI replies are turned off for this conversation")
+	}
+	reply, after, err := s.reply(context.WithoutCancel(ctx), c, a, onDelta)
+	out := &Posted{Message: last, Conversation: c, Reply: reply}
+	if after != nil {
+		out.Conversation = after
+	}
+	return out, err
+}
+
+// reply asks the model for the next assistant message and stores it. A
+// failure is stored too, as a system message carrying the error, so it is
+// visible on the conversation; the returned conversation is the stored one.
 func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assistant, onDelta llm.DeltaFunc) (*Message, *Conversation, error) {
 	limit := s.HistoryMessages
 	if limit <= 0 {
@@ -320,12 +367,26 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 			req.Messages = append(req.Messages, llm.Message{Role: llm.RoleAssistant, Content: m.Content})
 		}
 	}
+	if window := llm.ContextWindow(a.Model); window < 1<<30 {
+		req.Messages = llm.Trim(req.System+"\n"+req.Knowledge, req.Messages, window-a.MaxOutputTokens, tokens.CountChat)
+	}
 	resp, err := s.Model.Generate(ctx, req, onDelta)
 	if err != nil {
 		if s.Observer != nil {
 			s.Observer.Reply(a.Model, llm.Usage{}, nil, 0, err)
 		}
-		return nil, nil, modelError(a.Model, err)
+		ferr := modelError(a.Model, err)
+		slog.WarnContext(ctx, "model reply failed", "model", a.Model, "conversation", c.ID, "code", ferr.Code, "err", err)
+		note := &Message{
+			ID: ids.New(ids.Message), Role: RoleSystem, CreatedAt: s.now(), Status: "failed",
+			Content: "The assistant could not reply: " + ferr.Message,
+			Error:   &MessageError{Code: ferr.Code, Message: ferr.Message},
+		}
+		after, serr := s.Store.AppendMessages(ctx, c.WorkspaceID, c.ID, []*Message{note})
+		if serr != nil {
+			return nil, nil, errors.Join(ferr, fmt.Errorf("record the failure: %w", serr))
+		}
+		return nil, after, ferr
 	}
 	model := resp.Model
 	if model == "" {
@@ -343,6 +404,9 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 	}
 	if price != nil {
 		msg.Cost = ptr(price.Cost(resp.Usage))
+	} else {
+		slog.WarnContext(ctx, "no price for model: cost left unknown; add one with POST /api/v1/model-prices",
+			"model", model, "conversation", c.ID)
 	}
 	if s.Observer != nil {
 		s.Observer.Reply(model, resp.Usage, msg.Cost, resp.Latency, nil)
@@ -357,7 +421,23 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 func ptr[T any](v T) *T { return &v }
 
 // modelError turns a model failure into an error the API can explain.
-func modelError(model string, err error) error {
+func modelError(model string, err error) *fault.Error {
+	var pe *llm.ProviderError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Status == 401 || pe.Status == 403:
+			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
+				Message: fmt.Sprintf("the model provider refused the API key (%d); check PARLEY_LLM_API_KEY", pe.Status)}
+		case pe.Status == 404:
+			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
+				Message: fmt.Sprintf("the model provider does not serve %q", model)}
+		case pe.Status == 429:
+			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
+				Message: fmt.Sprintf("the model provider is rate-limiting requests for %q; your message is saved, try again shortly", model)}
+		}
+		return &fault.Error{Code: fault.CodeModelFailed, Err: err,
+			Message: fmt.Sprintf("the model %q failed to reply (provider status %d); your message is saved, try again", model, pe.Status)}
+	}
 	switch {
 	case errors.Is(err, llm.ErrUnknownModel):
 		return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,

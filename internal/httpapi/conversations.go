@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/page"
 )
 
@@ -200,17 +201,35 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws, id := workspaceID(r.Context()), r.PathValue("id")
+	in2 := conversation.PostInput{Role: in.Role, Content: in.Content}
+	respond(w, r, http.StatusCreated, func(onDelta llm.DeltaFunc) (*conversation.Posted, error) {
+		return a.Conversations.PostMessage(r.Context(), ws, id, in2, onDelta)
+	})
+}
+
+// replyAgain asks the assistant to answer the latest user message again,
+// after a failed reply.
+func (a *API) replyAgain(w http.ResponseWriter, r *http.Request) {
+	ws, id := workspaceID(r.Context()), r.PathValue("id")
+	respond(w, r, http.StatusOK, func(onDelta llm.DeltaFunc) (*conversation.Posted, error) {
+		return a.Conversations.Reply(r.Context(), ws, id, onDelta)
+	})
+}
+
+// respond runs a call that may produce a streamed reply, answering with
+// JSON, or with server-sent events when the client accepts them.
+func respond(w http.ResponseWriter, r *http.Request, status int, call func(llm.DeltaFunc) (*conversation.Posted, error)) {
 	if !wantsStream(r) {
-		out, err := a.Conversations.PostMessage(r.Context(), ws, id, conversation.PostInput{Role: in.Role, Content: in.Content}, nil)
+		out, err := call(nil)
 		if err != nil {
 			writeProblem(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, postedView(out))
+		writeJSON(w, status, postedView(out))
 		return
 	}
 	sse := &eventStream{w: w, rc: http.NewResponseController(w)}
-	out, err := a.Conversations.PostMessage(r.Context(), ws, id, conversation.PostInput{Role: in.Role, Content: in.Content}, func(chunk string) error {
+	out, err := call(func(chunk string) error {
 		return sse.send("delta", map[string]string{"content": chunk})
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ package llm
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -80,6 +81,17 @@ type Model interface {
 	// Generate writes one reply. When onDelta is not nil the reply is
 	// streamed through it as it is produced.
 	Generate(ctx context.Context, req Request, onDelta DeltaFunc) (Response, error)
+}
+
+// ProviderError is a failure a model provider reported, with its HTTP
+// status, after any retries.
+type ProviderError struct {
+	Status  int
+	Message string
+}
+
+func (e *ProviderError) Error() string {
+	return "model provider answered " + strconv.Itoa(e.Status) + ": " + e.Message
 }
 
 // ErrUnknownModel is returned when no configured provider serves a model.

@@ -1,0 +1,195 @@
+// Package llmtest is a fake OpenAI-compatible server for tests: it speaks
+// the real chat-completions wire format (JSON and server-sent events, usage
+// with cached tokens, error bodies, Retry-After), so Parley's client is
+// tested against HTTP, not against a mock of its own interface.
+package llmtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Usage is what the fake reports for a reply.
+type Usage struct {
+	Prompt, Completion, Cached int64
+}
+
+// Failure is a scripted error answer.
+type Failure struct {
+	Status     int
+	RetryAfter string // Retry-After header value, if any
+}
+
+// Server is a running fake.
+type Server struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	failures []Failure
+	requests []Request
+	// Reply returns the reply text for a request (default: "Echo: " and
+	// the last user message).
+	Reply func(Request) string
+	// Usage returns the usage to report (default: 10 per message, 1 per
+	// reply word, nothing cached).
+	Usage func(Request, string) Usage
+	// OmitUsage makes the fake report no usage at all.
+	OmitUsage bool
+	// Delay is slept before answering.
+	Delay time.Duration
+	// Model is reported as the answering model (default: the asked one).
+	Model string
+}
+
+// Request is what the fake received.
+type Request struct {
+	Model               string    `json:"model"`
+	Messages            []Message `json:"messages"`
+	Stream              bool      `json:"stream"`
+	Temperature         *float64  `json:"temperature"`
+	MaxCompletionTokens int       `json:"max_completion_tokens"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	Authorization string `json:"-"`
+}
+
+// Message is one chat message of a request.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// New starts a fake; it stops when the test ends.
+func New(t interface{ Cleanup(func()) }) *Server {
+	s := &Server{}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// BaseURL is the URL to configure as PARLEY_LLM_BASE_URL.
+func (s *Server) BaseURL() string { return s.URL + "/v1" }
+
+// FailNext makes the next answers errors, in order.
+func (s *Server) FailNext(f ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, f...)
+}
+
+// Requests returns every request received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+		writeError(w, http.StatusNotFound, "unknown endpoint "+r.URL.Path)
+		return
+	}
+	var req Request
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		return
+	}
+	req.Authorization = r.Header.Get("Authorization")
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	var fail *Failure
+	if len(s.failures) > 0 {
+		fail = &s.failures[0]
+		s.failures = s.failures[1:]
+	}
+	reply, usageFn, omit, delay, model := s.Reply, s.Usage, s.OmitUsage, s.Delay, s.Model
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if fail != nil {
+		if fail.RetryAfter != "" {
+			w.Header().Set("Retry-After", fail.RetryAfter)
+		}
+		writeError(w, fail.Status, fmt.Sprintf("scripted failure %d", fail.Status))
+		return
+	}
+	if reply == nil {
+		reply = func(r Request) string {
+			for i := len(r.Messages) - 1; i >= 0; i-- {
+				if r.Messages[i].Role == "user" {
+					return "Echo: " + r.Messages[i].Content
+				}
+			}
+			return "Echo."
+		}
+	}
+	if usageFn == nil {
+		usageFn = func(r Request, text string) Usage {
+			return Usage{Prompt: int64(10 * len(r.Messages)), Completion: int64(len(strings.Fields(text)))}
+		}
+	}
+	if model == "" {
+		model = req.Model
+	}
+	text := reply(req)
+	u := usageFn(req, text)
+	usage := map[string]any{
+		"prompt_tokens": u.Prompt, "completion_tokens": u.Completion, "total_tokens": u.Prompt + u.Completion,
+		"prompt_tokens_details": map[string]any{"cached_tokens": u.Cached},
+	}
+	id, created := "chatcmpl-fake", time.Now().Unix()
+	if !req.Stream {
+		body := map[string]any{
+			"id": id, "object": "chat.completion", "created": created, "model": model,
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+				"message": map[string]any{"role": "assistant", "content": text}}},
+		}
+		if !omit {
+			body["usage"] = usage
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(body)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	flusher, _ := w.(http.Flusher)
+	send := func(v any) {
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	chunk := func(delta map[string]any, finish any) map[string]any {
+		return map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
+	}
+	send(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
+	for _, word := range strings.SplitAfter(text, " ") {
+		send(chunk(map[string]any{"content": word}, nil))
+	}
+	send(chunk(map[string]any{}, "stop"))
+	if !omit && req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+		send(map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+			"choices": []any{}, "usage": usage})
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+		"message": msg, "type": "fake_error", "code": nil, "param": nil}})
+}
