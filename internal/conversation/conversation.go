@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
@@ -211,6 +212,9 @@ type Update struct {
 	Status             *string
 	EndedAt            *time.Time
 	UpdatedAt          time.Time
+	// Jobs are enqueued in the same transaction as the update, so the work
+	// an update calls for (extraction after an end) cannot be lost.
+	Jobs []*jobs.Job
 }
 
 // Store persists conversations and their messages. Every call is scoped to

@@ -9,6 +9,7 @@ import (
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/jobs"
 )
 
 // Store is the whole of Parley's persistence.
@@ -16,6 +17,7 @@ type Store interface {
 	account.Store
 	assistant.Store
 	conversation.Store
+	jobs.Store
 
 	// Migrate applies pending schema migrations.
 	Migrate(ctx context.Context) error

@@ -229,6 +229,9 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
+		if err := enqueueJobs(ctx, tx, u.Jobs); err != nil {
+			return err
+		}
 		out = c
 		return nil
 	})

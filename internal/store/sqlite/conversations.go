@@ -279,6 +279,9 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 				return err
 			}
 		}
+		if err := enqueueJobs(ctx, tx, u.Jobs); err != nil {
+			return err
+		}
 		out = c
 		return nil
 	})

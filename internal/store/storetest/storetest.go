@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
@@ -45,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationSearch", testSearch},
 		{"Messages", testMessages},
 		{"Delete", testDelete},
+		{"Jobs", testJobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -794,4 +797,74 @@ func testDelete(t *testing.T, s store.Store) {
 	if diff := cmp.Diff([]string{b.ID}, idsOf(rows)); diff != "" {
 		t.Errorf("search after delete (-want +got):\n%s", diff)
 	}
+}
+
+func testJobs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	c := f.conv(t, nil)
+	now := at(1000)
+	j1, err := jobs.New(f.ws, "extract", map[string]string{"conversation_id": c.ID}, now)
+	must(t, err)
+	// Jobs ride along with a conversation update, atomically.
+	status := conversation.StatusEnded
+	_, err = s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{Status: &status, UpdatedAt: now, Jobs: []*jobs.Job{j1}})
+	must(t, err)
+	later, err := jobs.New(f.ws, "other", nil, now.Add(time.Hour))
+	must(t, err)
+	must(t, s.EnqueueJobs(ctx, []*jobs.Job{later}))
+
+	claimed, err := s.ClaimJobs(ctx, now, time.Minute, 10)
+	must(t, err)
+	if len(claimed) != 1 || claimed[0].ID != j1.ID || claimed[0].Attempts != 1 || claimed[0].Status != jobs.StatusRunning {
+		t.Fatalf("claimed %+v", claimed)
+	}
+	var payload map[string]string
+	if err := json.Unmarshal(claimed[0].Payload, &payload); err != nil || payload["conversation_id"] != c.ID {
+		t.Errorf("payload %s: %v", claimed[0].Payload, err)
+	}
+	// Leased jobs are not claimed twice...
+	again, err := s.ClaimJobs(ctx, now.Add(30*time.Second), time.Minute, 10)
+	must(t, err)
+	if len(again) != 0 {
+		t.Errorf("claimed a leased job: %+v", again)
+	}
+	// ...until the lease runs out (the node died).
+	again, err = s.ClaimJobs(ctx, now.Add(2*time.Minute), time.Minute, 10)
+	must(t, err)
+	if len(again) != 1 || again[0].Attempts != 2 {
+		t.Fatalf("expired lease not reclaimed: %+v", again)
+	}
+	retry := now.Add(10 * time.Minute)
+	must(t, s.FinishJob(ctx, j1.ID, "boom", &retry, now.Add(3*time.Minute)))
+	got, err := s.GetJob(ctx, j1.ID)
+	must(t, err)
+	if got.Status != jobs.StatusQueued || got.LastError != "boom" || !got.RunAt.Equal(retry) || got.LockedUntil != nil {
+		t.Errorf("after retry: %+v", got)
+	}
+	if c, _ := s.ClaimJobs(ctx, retry.Add(-time.Second), time.Minute, 10); len(c) != 0 {
+		t.Errorf("claimed before run_at: %+v", c)
+	}
+	c2, err := s.ClaimJobs(ctx, retry, time.Minute, 10)
+	must(t, err)
+	if len(c2) != 1 {
+		t.Fatalf("retry not claimed")
+	}
+	must(t, s.FinishJob(ctx, j1.ID, "", nil, retry))
+	got, _ = s.GetJob(ctx, j1.ID)
+	if got.Status != jobs.StatusDone || got.Attempts != 3 {
+		t.Errorf("done: %+v", got)
+	}
+	claimedLater, err := s.ClaimJobs(ctx, now.Add(2*time.Hour), time.Minute, 10)
+	must(t, err)
+	if len(claimedLater) != 1 || claimedLater[0].ID != later.ID {
+		t.Fatalf("later job: %+v", claimedLater)
+	}
+	must(t, s.FinishJob(ctx, later.ID, "gave up", nil, now.Add(2*time.Hour)))
+	got, _ = s.GetJob(ctx, later.ID)
+	if got.Status != jobs.StatusFailed || got.LastError != "gave up" {
+		t.Errorf("failed: %+v", got)
+	}
+	_, err = s.GetJob(ctx, "job_missing")
+	wantCode(t, err, fault.CodeNotFound)
 }
