@@ -18,6 +18,7 @@ import (
 	"github.com/parley-dev/parley/internal/config"
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/httpapi"
+	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/llm/offline"
 	"github.com/parley-dev/parley/internal/llm/openai"
@@ -38,6 +39,7 @@ type App struct {
 	Accounts      *account.Service
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
+	Jobs          *jobs.Runner
 	Metrics       *metrics.Metrics
 	Log           *slog.Logger
 	// Now is the clock every service reads.
@@ -77,6 +79,11 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 	a.Conversations = &conversation.Service{
 		Store: st, Assistants: a.Assistants, Model: router, Now: a.now, Observer: a.Metrics,
 	}
+	a.Jobs = &jobs.Runner{
+		Store: st, Now: a.now, Observer: a.Metrics,
+		Handlers: map[string]jobs.Handler{conversation.JobExtract: a.Conversations.ExtractJob},
+	}
+	a.Conversations.Enqueued = a.Jobs.Wake
 	return a
 }
 
@@ -124,9 +131,11 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 </body></html>`, Version)
 }
 
-// Serve migrates, bootstraps an empty database and serves HTTP until ctx
-// ends, then shuts down gracefully: in-flight requests get up to grace to
-// finish. ready, if not nil, receives the listening address.
+// Serve migrates, bootstraps an empty database, runs background jobs and
+// serves HTTP until ctx ends, then shuts down gracefully: in-flight
+// requests get up to 30 s to finish and running jobs finish (a job cut off
+// anyway is picked up again after its lease). ready, if not nil, receives
+// the listening address.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err := a.Store.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -154,6 +163,10 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobsDone := make(chan struct{})
+	go func() { a.Jobs.Run(jobsCtx); close(jobsDone) }()
+	defer func() { stopJobs(); <-jobsDone }()
 	select {
 	case err := <-errc:
 		return err

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-dev/parley/internal/app"
 	"github.com/parley-dev/parley/internal/config"
@@ -58,6 +59,11 @@ func Start(t testing.TB, databaseURL string, configure ...func(*config.Config)) 
 	if err := a.Bootstrap(ctx); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
+	a.Jobs.Poll = 20 * time.Millisecond
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() { a.Jobs.Run(jobsCtx); close(jobsDone) }()
+	t.Cleanup(func() { stopJobs(); <-jobsDone })
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	s := &Server{T: t, App: a, URL: srv.URL}

@@ -57,18 +57,21 @@ type Widget struct {
 
 // Settings are the user-editable parts of an assistant.
 type Settings struct {
-	Name            string         `json:"name"`
-	Model           string         `json:"model"`
-	SystemPrompt    string         `json:"system_prompt"`
-	Greeting        string         `json:"greeting"`
-	Temperature     float64        `json:"temperature"`
-	MaxOutputTokens int            `json:"max_output_tokens"`
-	Knowledge       string         `json:"knowledge"`
-	Variables       []VariableDef  `json:"variables"`
-	PrechatForm     []PrechatField `json:"prechat_form"`
-	Widget          Widget         `json:"widget"`
-	AllowedOrigins  []string       `json:"allowed_origins"`
-	AIEnabled       bool           `json:"ai_enabled"`
+	Name            string        `json:"name"`
+	Model           string        `json:"model"`
+	SystemPrompt    string        `json:"system_prompt"`
+	Greeting        string        `json:"greeting"`
+	Temperature     float64       `json:"temperature"`
+	MaxOutputTokens int           `json:"max_output_tokens"`
+	Knowledge       string        `json:"knowledge"`
+	Variables       []VariableDef `json:"variables"`
+	// SkipDefaultVariables turns off the "summary" and "status" variables
+	// every conversation otherwise gets when it ends.
+	SkipDefaultVariables bool           `json:"skip_default_variables"`
+	PrechatForm          []PrechatField `json:"prechat_form"`
+	Widget               Widget         `json:"widget"`
+	AllowedOrigins       []string       `json:"allowed_origins"`
+	AIEnabled            bool           `json:"ai_enabled"`
 }
 
 // Assistant is a configured AI assistant of one workspace.
@@ -121,6 +124,33 @@ type Store interface {
 	ListPrices(ctx context.Context, workspaceID string) ([]*Price, error)
 	UpdatePrice(ctx context.Context, p *Price) error
 	DeletePrice(ctx context.Context, workspaceID, id string) error
+}
+
+// DefaultVariables are extracted from every ended conversation unless the
+// assistant skips them or defines variables of the same names.
+var DefaultVariables = []VariableDef{
+	{Name: "summary", Type: TypeString, Description: "A one- or two-sentence summary of the conversation."},
+	{Name: "status", Type: TypeEnum, Description: "Whether the customer's request was resolved.",
+		Values: []string{"resolved", "unresolved", "needs_follow_up"}},
+}
+
+// ExtractionSchema returns the variables to extract for this assistant:
+// its own, plus the defaults it does not skip or redefine.
+func (s *Settings) ExtractionSchema() []VariableDef {
+	out := append([]VariableDef(nil), s.Variables...)
+	if s.SkipDefaultVariables {
+		return out
+	}
+	for _, d := range DefaultVariables {
+		defined := false
+		for _, v := range s.Variables {
+			defined = defined || v.Name == d.Name
+		}
+		if !defined {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // ValidName reports whether s can name a variable or form field: lower

@@ -215,6 +215,9 @@ type Update struct {
 	// Jobs are enqueued in the same transaction as the update, so the work
 	// an update calls for (extraction after an end) cannot be lost.
 	Jobs []*jobs.Job
+	// Append adds messages in the same transaction, rolled up like
+	// AppendMessages does.
+	Append []*Message
 }
 
 // Store persists conversations and their messages. Every call is scoped to

@@ -12,6 +12,7 @@ import (
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/llm/tokens"
 	"github.com/parley-dev/parley/internal/money"
@@ -42,6 +43,9 @@ type Service struct {
 	HistoryMessages int
 	// ReplyTimeout bounds one model reply (default 2 minutes).
 	ReplyTimeout time.Duration
+	// Enqueued, if set, is called after jobs were stored, to wake the
+	// job runner.
+	Enqueued func()
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
@@ -501,7 +505,8 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 	return s.Store.UpdateConversation(ctx, workspaceID, id, u)
 }
 
-// End marks a conversation ended. Ending an ended conversation changes
+// End marks a conversation ended and enqueues the extraction of its
+// variables, in one transaction. Ending an ended conversation changes
 // nothing.
 func (s *Service) End(ctx context.Context, workspaceID, id string) (*Conversation, error) {
 	c, err := s.Get(ctx, workspaceID, id)
@@ -513,7 +518,15 @@ func (s *Service) End(ctx context.Context, workspaceID, id string) (*Conversatio
 	}
 	now := s.now()
 	status := StatusEnded
-	return s.Store.UpdateConversation(ctx, workspaceID, id, Update{Status: &status, EndedAt: &now, UpdatedAt: now})
+	job, err := jobs.New(workspaceID, JobExtract, extractPayload{ConversationID: id}, now)
+	if err != nil {
+		return nil, err
+	}
+	c, err = s.Store.UpdateConversation(ctx, workspaceID, id, Update{Status: &status, EndedAt: &now, UpdatedAt: now, Jobs: []*jobs.Job{job}})
+	if err == nil && s.Enqueued != nil {
+		s.Enqueued()
+	}
+	return c, err
 }
 
 // MaxBulkDelete is the most ids one bulk delete takes.

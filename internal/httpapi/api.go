@@ -48,6 +48,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("GET /api/v1/conversations/{id}/messages", a.listMessages)
 	h("POST /api/v1/conversations/{id}/messages", a.postMessage)
 	h("POST /api/v1/conversations/{id}/reply", a.replyAgain)
+	h("POST /api/v1/conversations/{id}/extract", a.extractVariables)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, fault.New(fault.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))

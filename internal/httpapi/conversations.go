@@ -334,6 +334,17 @@ func (a *API) endConversation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, conversationView(c))
 }
 
+// extractVariables runs variable extraction now, on demand, and answers
+// with the updated conversation.
+func (a *API) extractVariables(w http.ResponseWriter, r *http.Request) {
+	c, err := a.Conversations.Extract(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, conversationView(c))
+}
+
 func (a *API) deleteConversation(w http.ResponseWriter, r *http.Request) {
 	if err := a.Conversations.Delete(r.Context(), workspaceID(r.Context()), r.PathValue("id")); err != nil {
 		writeProblem(w, r, err)

@@ -28,6 +28,9 @@ type Metrics struct {
 	llmLatency  *prometheus.HistogramVec
 
 	dbReady *prometheus.GaugeVec
+
+	jobs        *prometheus.CounterVec
+	jobDuration *prometheus.HistogramVec
 }
 
 // New registers Parley's collectors, plus the Go runtime and process ones,
@@ -60,6 +63,14 @@ func New() *Metrics {
 	m.dbReady = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "parley_database_ready", Help: "1 when the last readiness check reached the database with every migration applied.",
 	}, []string{"driver"})
+	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_jobs_total", Help: "Background job attempts, by kind and result (done, retry, failed).",
+	}, []string{"kind", "result"})
+	m.jobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "parley_job_duration_seconds", Help: "Time to run one background job attempt, by kind.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+	}, []string{"kind"})
+	m.reg.MustRegister(m.jobs, m.jobDuration)
 	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.llmRequests, m.llmTokens, m.llmCost,
 		m.llmUnpriced, m.llmLatency, m.dbReady,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -106,4 +117,10 @@ func (m *Metrics) DatabaseReady(driver string, ok bool) {
 		v = 1
 	}
 	m.dbReady.WithLabelValues(driver).Set(v)
+}
+
+// Job records one job attempt (it implements jobs.Observer).
+func (m *Metrics) Job(kind, result string, d time.Duration) {
+	m.jobs.WithLabelValues(kind, result).Inc()
+	m.jobDuration.WithLabelValues(kind).Observe(d.Seconds())
 }

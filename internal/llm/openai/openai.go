@@ -6,6 +6,7 @@ package openai
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	sdk "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/llm/tokens"
@@ -193,4 +195,70 @@ func providerError(err error) error {
 		return &llm.ProviderError{Status: apiErr.StatusCode, Message: msg}
 	}
 	return err
+}
+
+// Extract implements llm.Extractor with a structured-output request: the
+// model must answer with a JSON object whose properties are the fields,
+// each its type or null when the conversation does not say.
+func (c *Client) Extract(ctx context.Context, req llm.ExtractRequest) (llm.ExtractResponse, error) {
+	props := map[string]any{}
+	required := make([]string, 0, len(req.Fields))
+	for _, f := range req.Fields {
+		var p map[string]any
+		switch f.Type {
+		case llm.FieldNumber:
+			p = map[string]any{"type": []string{"number", "null"}}
+		case llm.FieldBoolean:
+			p = map[string]any{"type": []string{"boolean", "null"}}
+		case llm.FieldEnum:
+			values := make([]any, 0, len(f.Values)+1)
+			for _, v := range f.Values {
+				values = append(values, v)
+			}
+			p = map[string]any{"type": []string{"string", "null"}, "enum": append(values, nil)}
+		case llm.FieldDate:
+			p = map[string]any{"type": []string{"string", "null"}, "description": "A date as YYYY-MM-DD. " + f.Description}
+		default:
+			p = map[string]any{"type": []string{"string", "null"}}
+		}
+		if _, ok := p["description"]; !ok && f.Description != "" {
+			p["description"] = f.Description
+		}
+		props[f.Name] = p
+		required = append(required, f.Name)
+	}
+	schema := map[string]any{"type": "object", "properties": props, "required": required, "additionalProperties": false}
+	var transcript strings.Builder
+	for _, m := range req.Transcript {
+		transcript.WriteString(m.Role + ": " + m.Content + "\n")
+	}
+	p := sdk.ChatCompletionNewParams{
+		Model: req.Model,
+		Messages: []sdk.ChatCompletionMessageParamUnion{
+			sdk.SystemMessage("Extract the requested values from the conversation below. Use null for anything the conversation does not state."),
+			sdk.UserMessage(transcript.String()),
+		},
+		ResponseFormat: sdk.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+			JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "variables", Strict: sdk.Bool(true), Schema: schema},
+		}},
+	}
+	start := time.Now()
+	comp, err := c.c.Chat.Completions.New(ctx, p)
+	if err != nil {
+		return llm.ExtractResponse{}, providerError(err)
+	}
+	if len(comp.Choices) == 0 {
+		return llm.ExtractResponse{}, &llm.ProviderError{Status: http.StatusBadGateway, Message: "the reply had no choices"}
+	}
+	out := llm.ExtractResponse{Model: comp.Model, Latency: time.Since(start)}
+	if err := json.Unmarshal([]byte(comp.Choices[0].Message.Content), &out.Values); err != nil {
+		return llm.ExtractResponse{}, &llm.ProviderError{Status: http.StatusBadGateway, Message: "the model did not answer with a JSON object"}
+	}
+	var ok bool
+	if out.Usage, ok = usage(comp.Usage); !ok {
+		in := int64(tokens.CountChat("", []llm.Message{{Role: llm.RoleUser, Content: transcript.String()}}))
+		o := int64(tokens.Count(comp.Choices[0].Message.Content))
+		out.Usage, out.UsageEstimated = llm.Usage{InputTokens: in, OutputTokens: o, TotalTokens: in + o}, true
+	}
+	return out, nil
 }
