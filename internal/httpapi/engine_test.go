@@ -2,10 +2,12 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-dev/parley/internal/apptest"
 	"github.com/parley-dev/parley/internal/config"
@@ -155,5 +157,42 @@ func TestProviderStreaming(t *testing.T) {
 	}
 	if u := done["usage"].(map[string]any); u["input_tokens"].(float64) == 0 || done["cost"] == nil {
 		t.Errorf("streamed usage %v cost %v", u, done["cost"])
+	}
+}
+
+func TestStreamDisconnectKeepsReply(t *testing.T) {
+	s, fake := startWithProvider(t)
+	fake.Reply = func(llmtest.Request) string { return "a b c d e f g h i j" }
+	fake.ChunkDelay = 30 * time.Millisecond
+	asst := s.Do("POST", "/api/v1/assistants", s.Key, map[string]any{"name": "Remote", "model": "gpt-4o"}).Want(201).Str("id")
+	conv := newConversation(t, s, s.Key, map[string]any{"assistant_id": asst})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL+"/api/v1/conversations/"+conv+"/messages", strings.NewReader(`{"content":"go"}`))
+	req.Header.Set("Authorization", "Bearer "+s.Key)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read the first delta, then hang up.
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "data: ") {
+	}
+	cancel()
+	resp.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g := s.Do("GET", "/api/v1/conversations/"+conv, s.Key, nil).Want(200)
+		if g.Get("message_count") == float64(2) {
+			msgs := g.Get("messages").([]any)
+			if last := msgs[1].(map[string]any); last["content"] != "a b c d e f g h i j" {
+				t.Errorf("stored reply %v", last)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply not stored after disconnect: %s", g.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -42,6 +42,8 @@ type Server struct {
 	OmitUsage bool
 	// Delay is slept before answering.
 	Delay time.Duration
+	// ChunkDelay is slept between streamed chunks.
+	ChunkDelay time.Duration
 	// Model is reported as the answering model (default: the asked one).
 	Model string
 }
@@ -116,7 +118,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fail = &s.failures[0]
 		s.failures = s.failures[1:]
 	}
-	reply, usageFn, omit, delay, model := s.Reply, s.Usage, s.OmitUsage, s.Delay, s.Model
+	reply, usageFn, omit, delay, model, chunkDelay := s.Reply, s.Usage, s.OmitUsage, s.Delay, s.Model, s.ChunkDelay
 	s.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -185,6 +187,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	send(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
 	for _, word := range strings.SplitAfter(text, " ") {
+		time.Sleep(chunkDelay)
 		send(chunk(map[string]any{"content": word}, nil))
 	}
 	send(chunk(map[string]any{}, "stop"))
