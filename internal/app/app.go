@@ -117,7 +117,7 @@ func (a *App) Handler() http.Handler {
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
-	return httpapi.Observe(mux, a.Metrics)
+	return httpapi.Observe(mux, a.Metrics, a.Log)
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {

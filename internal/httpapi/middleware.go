@@ -63,7 +63,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // Observe wraps a whole handler tree: it gives every request an id
 // (honouring a sane incoming X-Request-Id), recovers panics into a 500
 // problem, and logs and measures every request by its route pattern.
-func Observe(next http.Handler, obs HTTPObserver) http.Handler {
+func Observe(next http.Handler, obs HTTPObserver, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rid := r.Header.Get("X-Request-Id")
@@ -79,7 +79,7 @@ func Observe(next http.Handler, obs HTTPObserver) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				slog.ErrorContext(ctx, "panic serving request", "panic", v, "route", r.Pattern, "request_id", rid)
+				log.ErrorContext(ctx, "panic serving request", "panic", v, "route", r.Pattern, "request_id", rid)
 				if rec.status == 0 {
 					writeProblem(rec, r, fault.New(fault.CodeInternal, "something went wrong on our side; it has been logged"))
 				}
@@ -92,7 +92,7 @@ func Observe(next http.Handler, obs HTTPObserver) http.Handler {
 			if obs != nil {
 				obs.HTTP(r.Method, route, rec.status, d)
 			}
-			slog.LogAttrs(ctx, slog.LevelInfo, "http request",
+			log.LogAttrs(ctx, slog.LevelInfo, "http request",
 				slog.String("method", r.Method), slog.String("route", route),
 				slog.Int("status", rec.status), slog.Duration("duration", d),
 				slog.String("request_id", rid))

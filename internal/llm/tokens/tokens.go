@@ -5,6 +5,7 @@ package tokens
 
 import (
 	"fmt"
+	"hash/maphash"
 	"sync"
 
 	"github.com/pkoukk/tiktoken-go"
@@ -38,13 +39,40 @@ func encoder() *tiktoken.Tiktoken {
 // Encoding names the encoding used.
 func Encoding() string { return encodingName }
 
-// Count returns the number of tokens in text.
+// Count returns the number of tokens in text. Counts are cached: a
+// conversation's history is counted again on every turn, and encoding is
+// far slower than a map lookup.
 func Count(text string) int {
 	if text == "" {
 		return 0
 	}
-	return len(encoder().Encode(text, nil, nil))
+	key := maphash.String(seed, text)
+	cache.Lock()
+	n, ok := cache.m[key]
+	cache.Unlock()
+	if ok {
+		return n
+	}
+	n = len(encoder().Encode(text, nil, nil))
+	cache.Lock()
+	if len(cache.m) >= cacheSize {
+		clear(cache.m) // crude but bounded; hot entries come back at once
+	}
+	cache.m[key] = n
+	cache.Unlock()
+	return n
 }
+
+// cacheSize bounds the count cache (about 16 bytes an entry).
+const cacheSize = 1 << 16
+
+var (
+	seed  = maphash.MakeSeed()
+	cache = struct {
+		sync.Mutex
+		m map[uint64]int
+	}{m: make(map[uint64]int)}
+)
 
 // Truncate returns the longest prefix of text with at most max tokens.
 func Truncate(text string, max int) string {

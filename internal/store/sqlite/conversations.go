@@ -55,8 +55,10 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+const getConversationSQL = `SELECT ` + convCols + convFrom + `WHERE c.workspace_id = ? AND c.id = ?`
+
 func getConversation(ctx context.Context, q querier, workspaceID, id string) (*conversation.Conversation, error) {
-	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+convCols+convFrom+`WHERE c.workspace_id = ? AND c.id = ?`, workspaceID, id))
+	c, err := scanConversation(q.QueryRowContext(ctx, getConversationSQL, workspaceID, id))
 	return c, notFound(err, "conversation")
 }
 
@@ -93,7 +95,7 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 			return err
 		}
 		if len(first) > 0 {
-			stored, err := appendMessages(ctx, tx, c, first)
+			stored, err := db.appendMessages(ctx, tx, c, first)
 			if err != nil {
 				return err
 			}
@@ -135,37 +137,50 @@ func indexCustomer(ctx context.Context, tx *sql.Tx, c *conversation.Conversation
 func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID string, msgs []*conversation.Message) (*conversation.Conversation, error) {
 	var out *conversation.Conversation
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		c, err := getConversation(ctx, tx, workspaceID, conversationID)
+		get, err := db.stmt(ctx, tx, getConversationSQL)
 		if err != nil {
 			return err
 		}
-		out, err = appendMessages(ctx, tx, c, msgs)
+		c, err := scanConversation(get.QueryRowContext(ctx, workspaceID, conversationID))
+		if err != nil {
+			return notFound(err, "conversation")
+		}
+		out, err = db.appendMessages(ctx, tx, c, msgs)
 		return err
 	})
 	return out, err
 }
 
+// The statements every message goes through; Migrate prepares them once.
+const (
+	insertMessageSQL = `INSERT INTO messages (seq, id, role, content, created_at, model,
+		input_tokens, output_tokens, cached_input_tokens, total_tokens, usage_estimated, cost, latency_ms, first_token_ms,
+		status, error_code, error_message, template, external_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	indexSQL  = `INSERT INTO search (rowid, body) VALUES (?, ?)`
+	rollupSQL = `UPDATE conversations SET message_count = ?, input_tokens = ?, output_tokens = ?,
+		cached_input_tokens = ?, total_tokens = ?, total_cost = ?, cost_complete = ?,
+		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`
+)
+
+var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, rollupSQL}
+
 const maxMessagesPerConversation = 1<<conversation.MessageSeqBits - 1
 
 // appendMessages inserts msgs after c's existing messages, indexes them and
 // rolls them up into the conversation row, inside tx.
-func appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, msgs []*conversation.Message) (*conversation.Conversation, error) {
+func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, msgs []*conversation.Message) (*conversation.Conversation, error) {
 	if c.MessageCount+int64(len(msgs)) > maxMessagesPerConversation {
 		return nil, fault.New(fault.CodeConflict, "conversation %s is full (%d messages)", c.ID, maxMessagesPerConversation)
 	}
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (seq, id, role, content, created_at, model,
-		input_tokens, output_tokens, cached_input_tokens, total_tokens, usage_estimated, cost, latency_ms, first_token_ms,
-		status, error_code, error_message, template, external_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := db.stmt(ctx, tx, insertMessageSQL)
 	if err != nil {
 		return nil, err
 	}
-	defer insert.Close()
-	index, err := tx.PrepareContext(ctx, `INSERT INTO search (rowid, body) VALUES (?, ?)`)
+	index, err := db.stmt(ctx, tx, indexSQL)
 	if err != nil {
 		return nil, err
 	}
-	defer index.Close()
 	for i, m := range msgs {
 		m.Seq = conversation.MessageSeq(c.Seq, c.MessageCount+int64(i)+1)
 		m.ConversationID = c.ID
@@ -214,9 +229,11 @@ func appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Conversatio
 	last := msgs[len(msgs)-1]
 	c.MessageCount += int64(len(msgs))
 	c.LastMessage = &conversation.LastMessage{Role: last.Role, Preview: conversation.Preview(last.Content), CreatedAt: last.CreatedAt}
-	_, err = tx.ExecContext(ctx, `UPDATE conversations SET message_count = ?, input_tokens = ?, output_tokens = ?,
-		cached_input_tokens = ?, total_tokens = ?, total_cost = ?, cost_complete = ?,
-		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`,
+	rollup, err := db.stmt(ctx, tx, rollupSQL)
+	if err != nil {
+		return nil, err
+	}
+	_, err = rollup.ExecContext(ctx,
 		c.MessageCount, c.Usage.InputTokens, c.Usage.OutputTokens, c.Usage.CachedInputTokens, c.Usage.TotalTokens,
 		c.TotalCost, c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ms(c.LastMessage.CreatedAt),
 		ms(c.UpdatedAt), c.Seq)
@@ -283,7 +300,7 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 			return err
 		}
 		if len(u.Append) > 0 {
-			if c, err = appendMessages(ctx, tx, c, u.Append); err != nil {
+			if c, err = db.appendMessages(ctx, tx, c, u.Append); err != nil {
 				return err
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -30,6 +31,33 @@ var migrations embed.FS
 type DB struct {
 	write *sql.DB // exactly one connection: SQLite has one writer anyway
 	read  *sql.DB
+	stmts sync.Map // SQL text → *sql.Stmt prepared on write
+}
+
+// stmt returns a statement of the write path bound to tx: prepared once
+// by Migrate when it is one of hotStatements (parsing SQL costs more than
+// running these small statements), else prepared inside tx. It never
+// prepares on the write pool itself: tx holds its only connection.
+func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
+// prepareHot prepares the statements of the message path on the writer.
+func (db *DB) prepareHot(ctx context.Context) error {
+	for _, q := range hotStatements {
+		if _, ok := db.stmts.Load(q); ok {
+			continue
+		}
+		st, err := db.write.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		db.stmts.Store(q, st)
+	}
+	return nil
 }
 
 // Open opens (creating if needed) the database file at path. It does not
@@ -74,6 +102,7 @@ func (db *DB) Driver() string { return "sqlite" }
 
 // Close closes both pools; the WAL is checkpointed by SQLite on close.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -134,7 +163,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 		}
 	}
-	return nil
+	return db.prepareHot(ctx)
 }
 
 // Ready reports whether the database answers and is fully migrated.
