@@ -253,6 +253,10 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 			return err
 		}},
 		{"search: common word + type filter", list(conversation.Filter{Query: "coffee", Types: []string{"test"}}, desc, nil)},
+		{"search: common word + customer_phone", func(i int) error {
+			_, err := svc.List(ctx, ws, conversation.Filter{Query: "order", CustomerPhone: fmt.Sprintf("+1555%07d", i*7919%10_000_000)}, desc, page.Request{Limit: 20})
+			return err
+		}},
 		{"count: unfiltered", func(int) error { _, err := svc.Count(ctx, ws, conversation.Filter{}); return err }},
 		{"count: type=whatsapp", func(int) error {
 			_, err := svc.Count(ctx, ws, conversation.Filter{Types: []string{"whatsapp"}})

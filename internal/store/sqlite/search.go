@@ -86,6 +86,9 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 			bound = searchRowid(req.Cursor.Seq, 0)
 		}
 	}
+	if f.CustomerPhone != "" || f.ExternalIdentifier != "" || f.WhatsAppSenderPhone != "" {
+		return db.searchWithin(ctx, workspaceID, f, match, desc, req)
+	}
 	where, fargs := filterSQLPrefixed(workspaceID, f, "+c.")
 	hitsQ := `SELECT rowid FROM search WHERE search MATCH ? AND rowid ` + cmp + ` ? ORDER BY rowid ` + dir + ` LIMIT ?`
 	var out []*conversation.Conversation
@@ -135,4 +138,26 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 		out = out[:req.Limit+1]
 	}
 	return out, nil
+}
+
+// searchWithin serves a search narrowed by a selective filter (a phone
+// number or an external id): it walks the few conversations the filter
+// selects, newest first, and asks the index about each one's rowid range,
+// instead of walking every hit of a common word.
+func (db *DB) searchWithin(ctx context.Context, workspaceID string, f conversation.Filter, match string, desc bool, req page.Request) ([]*conversation.Conversation, error) {
+	where, args := filterSQL(workspaceID, f)
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	if req.Cursor != nil {
+		where += ` AND (c.created_at, c.seq) ` + cmp + ` (?, ?)`
+		args = append(args, req.Cursor.Value, req.Cursor.Seq)
+	}
+	where += ` AND EXISTS (SELECT 1 FROM search WHERE search MATCH ? AND rowid BETWEEN
+		(` + maxSearchSeq + ` - c.seq) << ` + seqBits + ` AND ((` + maxSearchSeq + ` - c.seq) << ` + seqBits + `) | ` +
+		strconv.Itoa(maxMessagesPerConversation) + `)`
+	args = append(args, match, req.Limit+1)
+	return db.queryConversations(ctx, `SELECT `+convCols+convFrom+`WHERE `+where+
+		` ORDER BY c.created_at `+dir+`, c.seq `+dir+` LIMIT ?`, args...)
 }

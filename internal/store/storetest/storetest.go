@@ -734,6 +734,14 @@ func testSearch(t *testing.T, s store.Store) {
 			t.Errorf("q=%q count %d, want %d", tc.q, counts.Total, len(tc.want))
 		}
 	}
+	// A search narrowed by a selective filter takes another path; same answers.
+	for q, want := range map[string][]string{"grace": {named.ID}, "parcel": {}, "hopper*": {named.ID}} {
+		rows, err := s.ListConversations(ctx, f.ws, conversation.Filter{Query: q, CustomerPhone: "+15557654321"}, desc, page.Request{Limit: 5})
+		must(t, err)
+		if diff := cmp.Diff(want, idsOf(rows)); diff != "" {
+			t.Errorf("q=%s with phone (-want +got):\n%s", q, diff)
+		}
+	}
 	// Customer changes are searchable at once; old values are not.
 	name := conversation.Customer{Name: "Katherine Johnson"}
 	_, err := s.UpdateConversation(ctx, f.ws, named.ID, conversation.Update{Customer: &name, UpdatedAt: at(99)})
