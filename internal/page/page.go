@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 )
 
 // Limits of per_page.
@@ -83,9 +84,7 @@ func Build[T any](rows []T, req Request, keyOf func(T) Cursor) Result[T] {
 	}
 	backward := req.Backward()
 	if backward {
-		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
-			rows[i], rows[j] = rows[j], rows[i]
-		}
+		slices.Reverse(rows)
 	}
 	res := Result[T]{Items: rows}
 	if len(rows) == 0 {

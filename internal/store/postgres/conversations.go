@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/jackc/pgx/v5"
 
@@ -278,18 +278,6 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 	return deleted, err
 }
 
-func sortColumn(sort string) string {
-	switch sort {
-	case conversation.SortUpdatedAt:
-		return "updated_at"
-	case conversation.SortTotalCost:
-		return "total_cost"
-	case conversation.SortMessageCount:
-		return "message_count"
-	}
-	return "created_at"
-}
-
 // filterSQL renders the filters as a WHERE clause on alias c, including
 // the text query.
 func filterSQL(a *args, workspaceID string, f conversation.Filter) (string, bool) {
@@ -325,23 +313,18 @@ func filterSQL(a *args, workspaceID string, f conversation.Filter) (string, bool
 }
 
 // tsQuery turns what a person typed into a tsquery in which every word
-// must appear; a trailing * makes the last word (of three or more
-// characters) a prefix. Words hold only letters and digits, so input can
-// never inject tsquery syntax.
+// must appear; a last word asked for as a prefix ("parc*") matches as one.
+// Words hold only letters and digits, so input never injects syntax.
 func tsQuery(text string) (string, bool) {
-	prefix := strings.HasSuffix(strings.TrimSpace(text), "*")
-	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	words, prefix := conversation.SearchWords(text)
 	if len(words) == 0 {
 		return "", false
 	}
-	if len(words) > 12 {
-		words = words[:12]
-	}
 	for i, w := range words {
 		words[i] = "'" + w + "'"
-		if prefix && i == len(words)-1 && len([]rune(w)) >= 3 {
-			words[i] += ":*"
-		}
+	}
+	if prefix {
+		words[len(words)-1] += ":*"
 	}
 	return strings.Join(words, " & "), true
 }
@@ -359,7 +342,7 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 	if !ok {
 		return nil, nil
 	}
-	col := sortColumn(o.Sort)
+	col := o.Column()
 	desc := o.Desc != req.Backward()
 	cmp, dir := ">", "ASC"
 	if desc {
@@ -492,8 +475,6 @@ func (db *DB) RecentMessages(ctx context.Context, workspaceID, conversationID st
 	if err != nil {
 		return nil, err
 	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
+	slices.Reverse(msgs)
 	return msgs, nil
 }

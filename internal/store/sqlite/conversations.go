@@ -352,7 +352,7 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 	if f.Query != "" {
 		return db.search(ctx, workspaceID, f, o, req)
 	}
-	col := sortColumn(o.Sort)
+	col := o.Column()
 	where, args := filterSQL(workspaceID, f)
 	// The direction rows are read in: the list's own order, or its reverse
 	// when paging backwards.
@@ -386,18 +386,6 @@ func (db *DB) queryConversations(ctx context.Context, q string, args ...any) ([]
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-func sortColumn(sort string) string {
-	switch sort {
-	case conversation.SortUpdatedAt:
-		return "updated_at"
-	case conversation.SortTotalCost:
-		return "total_cost"
-	case conversation.SortMessageCount:
-		return "message_count"
-	}
-	return "created_at"
 }
 
 // filterSQL renders every filter but the text query as a WHERE clause on

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/llm"
@@ -106,8 +107,6 @@ func (db *DB) RecentMessages(ctx context.Context, workspaceID, conversationID st
 	if err != nil {
 		return nil, err
 	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
+	slices.Reverse(msgs)
 	return msgs, nil
 }

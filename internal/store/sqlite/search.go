@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/page"
@@ -29,31 +28,23 @@ func searchRowid(convSeq, n int64) int64 {
 // searchConv returns the conversation seq of a full-text rowid.
 func searchConv(rowid int64) int64 { return maxConvSeq - rowid>>conversation.MessageSeqBits }
 
-// maxQueryWords bounds how many words of a search are used.
-const maxQueryWords = 12
-
 // ftsQuery turns what a person typed into a safe FTS5 query: every word
-// must appear (as a quoted phrase, so FTS5 syntax in the input is inert).
-// A last word of three or more characters typed with a trailing * matches
-// as a prefix; prefixes are opt-in because they cost time in proportion to
-// all their matches. It reports false when the text has no words.
+// must appear, each as a quoted phrase. A last word asked for as a prefix
+// ("parc*") matches as one; prefixes are opt-in because they cost time in
+// proportion to all their matches. It reports false when there are no
+// words.
 func ftsQuery(text string) (string, bool) {
-	prefix := strings.HasSuffix(strings.TrimSpace(text), "*")
-	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	words, prefix := conversation.SearchWords(text)
 	if len(words) == 0 {
 		return "", false
 	}
-	if len(words) > maxQueryWords {
-		words = words[:maxQueryWords]
-	}
-	parts := make([]string, len(words))
 	for i, w := range words {
-		parts[i] = `"` + w + `"`
-		if prefix && i == len(words)-1 && len([]rune(w)) >= 3 {
-			parts[i] += "*"
-		}
+		words[i] = `"` + w + `"`
 	}
-	return strings.Join(parts, " "), true
+	if prefix {
+		words[len(words)-1] += "*"
+	}
+	return strings.Join(words, " "), true
 }
 
 // searchBatch is how many index hits are read per round trip.
