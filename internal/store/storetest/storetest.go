@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Messages", testMessages},
 		{"Delete", testDelete},
 		{"Jobs", testJobs},
+		{"ConcurrentAppends", testConcurrentAppends},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -875,4 +877,49 @@ func testJobs(t *testing.T, s store.Store) {
 	}
 	_, err = s.GetJob(ctx, "job_missing")
 	wantCode(t, err, fault.CodeNotFound)
+}
+
+// testConcurrentAppends checks that writers racing on one conversation
+// (several API nodes) neither lose messages nor number two alike.
+func testConcurrentAppends(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	c := f.conv(t, nil)
+	const writers, each = 8, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				m := reply(fmt.Sprintf("w%d-%d", w, i), 10+i, 1, 1, 0, cost(1))
+				if _, err := s.AppendMessages(ctx, f.ws, c.ID, []*conversation.Message{m}); err != nil {
+					errs <- err
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got, err := s.GetConversation(ctx, f.ws, c.ID)
+	must(t, err)
+	if got.MessageCount != writers*each || got.TotalCost != writers*each || got.Usage.TotalTokens != 2*writers*each {
+		t.Errorf("after concurrent appends: count %d cost %d tokens %d", got.MessageCount, got.TotalCost, got.Usage.TotalTokens)
+	}
+	msgs, err := s.ListMessages(ctx, f.ws, c.ID, page.Request{Limit: 100})
+	must(t, err)
+	seen := map[int64]bool{}
+	for _, m := range msgs {
+		if seen[m.Seq] {
+			t.Errorf("seq %d used twice", m.Seq)
+		}
+		seen[m.Seq] = true
+	}
+	if len(msgs) != writers*each {
+		t.Errorf("%d messages stored", len(msgs))
+	}
 }
