@@ -25,7 +25,7 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return fault.New(fault.CodeMalformed, "the body must be JSON (Content-Type: application/json)")
+			return fault.New(fault.CodeMalformed, "the body must be JSON sent as Content-Type: application/json, not %q", ct)
 		}
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))

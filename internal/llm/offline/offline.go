@@ -192,9 +192,13 @@ func buildIndex(knowledge string) *index {
 	idx := &index{df: map[string]int{}}
 	heading := ""
 	for _, para := range paragraphs(knowledge) {
-		if strings.HasPrefix(para, "#") && !strings.Contains(para, "\n") {
-			heading = strings.TrimSpace(strings.TrimLeft(para, "#"))
-			continue
+		if strings.HasPrefix(para, "#") {
+			// A heading line names the section; the reply leaves it out.
+			line, rest, _ := strings.Cut(para, "\n")
+			heading = strings.TrimSpace(strings.TrimLeft(line, "#"))
+			if para = strings.TrimSpace(rest); para == "" {
+				continue
+			}
 		}
 		for _, text := range splitLong(para) {
 			// The heading is indexed with its section but not repeated in

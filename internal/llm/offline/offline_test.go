@@ -35,8 +35,12 @@ func TestAnswersFromKnowledge(t *testing.T) {
 		{"What is your phone number?", "+1 555 0100"},
 	}
 	for _, c := range cases {
-		if got := ask(t, m, c.q, DemoKnowledge).Content; !strings.Contains(got, c.want) {
+		got := ask(t, m, c.q, DemoKnowledge).Content
+		if !strings.Contains(got, c.want) {
 			t.Errorf("%q → %q, want it to contain %q", c.q, got, c.want)
+		}
+		if strings.Contains(got, "#") {
+			t.Errorf("%q → %q shows a markdown heading", c.q, got)
 		}
 	}
 }
