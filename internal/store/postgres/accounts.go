@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,7 +16,7 @@ import (
 
 // CreateWorkspace implements account.Store.
 func (db *DB) CreateWorkspace(ctx context.Context, w *account.Workspace) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)`, w.ID, w.Name, w.CreatedAt)
+	_, err := db.pool.Exec(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)`, w.ID, w.Name, ts(w.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert workspace: %w", err)
 	}
@@ -50,7 +51,7 @@ func (db *DB) ListWorkspaces(ctx context.Context) ([]*account.Workspace, error) 
 // CreateUser implements account.Store.
 func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO users (id, workspace_id, email, password_hash, role, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.WorkspaceID, u.Email, u.PasswordHash, u.Role, u.CreatedAt)
+		VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.WorkspaceID, u.Email, u.PasswordHash, u.Role, ts(u.CreatedAt))
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "a user with the email %s already exists", u.Email)
 	}
@@ -75,7 +76,7 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (*account.User, 
 // CreateAPIKey implements account.Store.
 func (db *DB) CreateAPIKey(ctx context.Context, k *account.APIKey) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO api_keys (id, workspace_id, name, hash, prefix, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, k.ID, k.WorkspaceID, k.Name, k.Hash, k.Prefix, k.CreatedAt)
+		VALUES ($1, $2, $3, $4, $5, $6)`, k.ID, k.WorkspaceID, k.Name, k.Hash, k.Prefix, ts(k.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert API key: %w", err)
 	}
@@ -123,7 +124,7 @@ func scanAssistant(row pgx.Row) (*assistant.Assistant, error) {
 // CreateAssistant implements assistant.Store.
 func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, a.Settings, a.CreatedAt, a.UpdatedAt)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, a.Settings, ts(a.CreatedAt), ts(a.UpdatedAt))
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "an assistant with this id or public key already exists")
 	}
@@ -170,14 +171,14 @@ func (db *DB) ListAssistants(ctx context.Context, workspaceID string, req page.R
 // UpdateAssistant implements assistant.Store.
 func (db *DB) UpdateAssistant(ctx context.Context, a *assistant.Assistant) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE assistants SET name = $1, config = $2, updated_at = $3
-		WHERE workspace_id = $4 AND id = $5 AND deleted_at IS NULL`, a.Name, a.Settings, a.UpdatedAt, a.WorkspaceID, a.ID)
+		WHERE workspace_id = $4 AND id = $5 AND deleted_at IS NULL`, a.Name, a.Settings, ts(a.UpdatedAt), a.WorkspaceID, a.ID)
 	return affected(tag, err, "assistant")
 }
 
 // DeleteAssistant implements assistant.Store (a soft delete).
 func (db *DB) DeleteAssistant(ctx context.Context, workspaceID, id string) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE assistants SET deleted_at = now()
-		WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id)
+	tag, err := db.pool.Exec(ctx, `UPDATE assistants SET deleted_at = $3
+		WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id, ts(time.Now()))
 	return affected(tag, err, "assistant")
 }
 
@@ -207,7 +208,7 @@ func scanPrice(row pgx.Row) (*assistant.Price, error) {
 // CreatePrice implements assistant.Store.
 func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		p.ID, p.WorkspaceID, p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), p.EffectiveFrom, p.CreatedAt)
+		p.ID, p.WorkspaceID, p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), ts(p.EffectiveFrom), ts(p.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert model price: %w", err)
 	}
@@ -234,7 +235,7 @@ func (db *DB) ListPrices(ctx context.Context, workspaceID string) ([]*assistant.
 func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE model_prices SET model_pattern = $1, input_per_mtok = $2, output_per_mtok = $3,
 		cached_input_per_mtok = $4, effective_from = $5 WHERE workspace_id = $6 AND id = $7`,
-		p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), p.EffectiveFrom, p.WorkspaceID, p.ID)
+		p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), ts(p.EffectiveFrom), p.WorkspaceID, p.ID)
 	return affected(tag, err, "model price")
 }
 

@@ -88,7 +88,7 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING seq`,
 			c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID, c.AIEnabled,
 			null(c.ExternalIdentifier), null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
-			null(c.SenderID), null(c.SenderPhone), nonNilVars(c.Variables), c.CreatedAt, c.UpdatedAt, optTime(c.EndedAt)).Scan(&c.Seq)
+			null(c.SenderID), null(c.SenderPhone), nonNilVars(c.Variables), ts(c.CreatedAt), ts(c.UpdatedAt), optTime(c.EndedAt)).Scan(&c.Seq)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "a conversation with id %s already exists", c.ID)
 		}
@@ -159,7 +159,7 @@ func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation
 			cached_input_tokens, total_tokens, usage_estimated, cost, latency_ms, first_token_ms, status, error_code,
 			error_message, template, external_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-			m.Seq, m.ID, m.Role, m.Content, m.CreatedAt, null(m.Model), in, out, cached, total, m.UsageEstimated,
+			m.Seq, m.ID, m.Role, m.Content, ts(m.CreatedAt), null(m.Model), in, out, cached, total, m.UsageEstimated,
 			cost, m.LatencyMS, m.FirstTokenMS, null(m.Status), errCode, errMsg, m.Template, null(m.ExternalID))
 		if m.CreatedAt.After(c.UpdatedAt) {
 			c.UpdatedAt = m.CreatedAt
@@ -175,8 +175,8 @@ func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation
 		cached_input_tokens = $4, total_tokens = $5, total_cost = $6, cost_complete = $7,
 		last_message_role = $8, last_message_preview = $9, last_message_at = $10, updated_at = $11 WHERE seq = $12`,
 		c.MessageCount, c.Usage.InputTokens, c.Usage.OutputTokens, c.Usage.CachedInputTokens, c.Usage.TotalTokens,
-		int64(c.TotalCost), c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, c.LastMessage.CreatedAt,
-		c.UpdatedAt, c.Seq)
+		int64(c.TotalCost), c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ts(c.LastMessage.CreatedAt),
+		ts(c.UpdatedAt), c.Seq)
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		if isUnique(err) {
 			return nil, fault.New(fault.CodeConflict, "a message with this id already exists")
@@ -225,7 +225,7 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		_, err = tx.Exec(ctx, `UPDATE conversations SET ai_enabled = $1, customer_name = $2, customer_phone = $3,
 			customer_email = $4, external_identifier = $5, status = $6, ended_at = $7, variables = $8, updated_at = $9
 			WHERE seq = $10`, c.AIEnabled, null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
-			null(c.ExternalIdentifier), c.Status, c.EndedAt, nonNilVars(c.Variables), c.UpdatedAt, c.Seq)
+			null(c.ExternalIdentifier), c.Status, c.EndedAt, nonNilVars(c.Variables), ts(c.UpdatedAt), c.Seq)
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
@@ -278,9 +278,52 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 	return deleted, err
 }
 
+// rareLimit is how many matching messages make a search term "common".
+var rareLimit = 2000
+
+// matches finds the conversations whose messages or customer fields match
+// a text query, when there are few of them; common reports that there are
+// too many to list, and the query should walk conversations instead.
+func (db *DB) matches(ctx context.Context, workspaceID, tsq string) (seqs []int64, common bool, err error) {
+	rows, err := db.pool.Query(ctx, `SELECT seq >> 24 FROM messages WHERE tsv @@ to_tsquery('simple', $1) LIMIT $2`, tsq, rareLimit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	hits, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	if len(hits) > rareLimit {
+		return nil, true, nil
+	}
+	rows, err = db.pool.Query(ctx, `SELECT seq FROM conversations WHERE workspace_id = $1 AND search_tsv @@ to_tsquery('simple', $2) LIMIT $3`,
+		workspaceID, tsq, rareLimit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	byCustomer, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	if len(byCustomer) > rareLimit {
+		return nil, true, nil
+	}
+	seen := map[int64]bool{}
+	for _, s := range append(hits, byCustomer...) {
+		if !seen[s] {
+			seen[s] = true
+			seqs = append(seqs, s)
+		}
+	}
+	return seqs, false, nil
+}
+
 // filterSQL renders the filters as a WHERE clause on alias c, including
-// the text query.
-func filterSQL(a *args, workspaceID string, f conversation.Filter) (string, bool) {
+// the text query. A search picks its plan by how common its words are:
+// rare words are looked up in the GIN indexes first and the few matching
+// conversations fetched by key; common words walk conversations in list
+// order and stop at a full page, checking each one's messages.
+func (db *DB) filterSQL(ctx context.Context, a *args, workspaceID string, f conversation.Filter) (string, bool, error) {
 	var b strings.Builder
 	b.WriteString(`c.workspace_id = ` + a.add(workspaceID))
 	if len(f.Types) > 0 {
@@ -295,21 +338,29 @@ func filterSQL(a *args, workspaceID string, f conversation.Filter) (string, bool
 		}
 	}
 	if f.CreatedFrom != nil {
-		b.WriteString(` AND c.created_at >= ` + a.add(f.CreatedFrom.UTC()))
+		b.WriteString(` AND c.created_at >= ` + a.add(ts(*f.CreatedFrom)))
 	}
 	if f.CreatedTo != nil {
-		b.WriteString(` AND c.created_at < ` + a.add(f.CreatedTo.UTC()))
+		b.WriteString(` AND c.created_at < ` + a.add(ts(*f.CreatedTo)))
 	}
 	if f.Query != "" {
 		q, ok := tsQuery(f.Query)
 		if !ok {
-			return "", false
+			return "", false, nil
+		}
+		seqs, common, err := db.matches(ctx, workspaceID, q)
+		if err != nil {
+			return "", false, err
+		}
+		if !common {
+			b.WriteString(` AND c.seq = ANY(` + a.add(seqs) + `)`)
+			return b.String(), true, nil
 		}
 		p := a.add(q)
 		b.WriteString(` AND (c.search_tsv @@ to_tsquery('simple', ` + p + `) OR EXISTS (SELECT 1 FROM messages m
 			WHERE m.seq BETWEEN c.seq << 24 AND (c.seq << 24) | 16777215 AND m.tsv @@ to_tsquery('simple', ` + p + `)))`)
 	}
-	return b.String(), true
+	return b.String(), true, nil
 }
 
 // tsQuery turns what a person typed into a tsquery in which every word
@@ -338,9 +389,9 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 		return nil, fault.Invalid("sort", "must be created_at when q is given")
 	}
 	var a args
-	where, ok := filterSQL(&a, workspaceID, f)
-	if !ok {
-		return nil, nil
+	where, ok, err := db.filterSQL(ctx, &a, workspaceID, f)
+	if err != nil || !ok {
+		return nil, err
 	}
 	col := o.Column()
 	desc := o.Desc != req.Backward()
@@ -375,9 +426,9 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 	if f.IsZero() {
 		q = `SELECT type, n FROM conversation_counts WHERE workspace_id = ` + a.add(workspaceID)
 	} else {
-		where, ok := filterSQL(&a, workspaceID, f)
-		if !ok {
-			return counts, nil
+		where, ok, err := db.filterSQL(ctx, &a, workspaceID, f)
+		if err != nil || !ok {
+			return counts, err
 		}
 		q = `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY c.type`
 	}

@@ -28,7 +28,7 @@ func enqueueJobs(ctx context.Context, tx pgx.Tx, js []*jobs.Job) error {
 	for _, j := range js {
 		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, workspace_id, kind, payload, status, attempts, max_attempts,
 			run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9)`,
-			j.ID, j.WorkspaceID, j.Kind, []byte(j.Payload), jobs.StatusQueued, j.MaxAttempts, j.RunAt, j.CreatedAt, j.UpdatedAt)
+			j.ID, j.WorkspaceID, j.Kind, []byte(j.Payload), jobs.StatusQueued, j.MaxAttempts, ts(j.RunAt), ts(j.CreatedAt), ts(j.UpdatedAt))
 		if err != nil {
 			return fmt.Errorf("enqueue job: %w", err)
 		}
@@ -47,7 +47,7 @@ func (db *DB) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration,
 	rows, err := db.pool.Query(ctx, `UPDATE jobs SET status = 'running', locked_until = $1, attempts = attempts + 1, updated_at = $2
 		WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $2) OR (status = 'running' AND locked_until < $2)
 			ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING `+jobCols, now.Add(lease), now, n)
+		RETURNING `+jobCols, ts(now.Add(lease)), ts(now), n)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -64,7 +64,7 @@ func (db *DB) FinishJob(ctx context.Context, id, errMsg string, retryAt *time.Ti
 		status = jobs.StatusFailed
 	}
 	_, err := db.pool.Exec(ctx, `UPDATE jobs SET status = $1, run_at = coalesce($2, run_at), locked_until = NULL,
-		last_error = $3, updated_at = $4 WHERE id = $5`, status, retryAt, null(errMsg), now, id)
+		last_error = $3, updated_at = $4 WHERE id = $5`, status, optTime(retryAt), null(errMsg), ts(now), id)
 	if err != nil {
 		return fmt.Errorf("finish job: %w", err)
 	}

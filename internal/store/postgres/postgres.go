@@ -134,11 +134,17 @@ func notFound(err error, kind string) error {
 
 func utc(t time.Time) time.Time { return t.UTC() }
 
+// ts is a time as stored: UTC, truncated to the millisecond like the
+// SQLite store's unix milliseconds, so that keyset cursors (which carry
+// milliseconds) compare equal to the stored values.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// optTime is ts of an optional time.
 func optTime(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC()
+	u := ts(*t)
 	return &u
 }
 

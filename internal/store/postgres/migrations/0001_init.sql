@@ -86,10 +86,15 @@ CREATE TABLE conversations (
     updated_at           timestamptz NOT NULL,
     ended_at             timestamptz,
     -- Punctuation is made a word break before parsing, as the query side
-    -- does, so "ada@example.com" and "+1 555…" match by their parts.
+    -- does, so "ada@example.com", "+1 555…" and "¿dónde?" match by their
+    -- parts. The class lists code points (ASCII, Latin-1, general, CJK and
+    -- full-width punctuation) rather than [^[:alnum:]], whose meaning
+    -- depends on the database's locale: under LC_CTYPE C it would break
+    -- words at every non-ASCII letter ("café" → "caf").
     search_tsv           tsvector GENERATED ALWAYS AS (to_tsvector('simple', regexp_replace(
         coalesce(customer_name, '') || ' ' || coalesce(customer_phone, '') || ' ' ||
-        coalesce(customer_email, '') || ' ' || coalesce(external_identifier, ''), '[^[:alnum:]]+', ' ', 'g'))) STORED
+        coalesce(customer_email, '') || ' ' || coalesce(external_identifier, ''),
+        E'[\\x01-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7f\\u0080-\\u00a9\\u00ab-\\u00b4\\u00b6-\\u00b9\\u00bb-\\u00bf\\u00d7\\u00f7\\u2000-\\u206f\\u3000-\\u3004\\u3008-\\u3020\\uff01-\\uff0f\\uff1a-\\uff20\\uff3b-\\uff40\\uff5b-\\uff65]+', ' ', 'g'))) STORED
 );
 CREATE INDEX conversations_created ON conversations (workspace_id, created_at, seq);
 CREATE INDEX conversations_updated ON conversations (workspace_id, updated_at, seq);
@@ -132,7 +137,8 @@ CREATE TABLE messages (
     error_message       text,
     template            jsonb,
     external_id         text,
-    tsv                 tsvector GENERATED ALWAYS AS (
-        to_tsvector('simple', regexp_replace(content, '[^[:alnum:]]+', ' ', 'g'))) STORED
+    -- Word breaks as on conversations.search_tsv.
+    tsv                 tsvector GENERATED ALWAYS AS (to_tsvector('simple', regexp_replace(content,
+        E'[\\x01-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7f\\u0080-\\u00a9\\u00ab-\\u00b4\\u00b6-\\u00b9\\u00bb-\\u00bf\\u00d7\\u00f7\\u2000-\\u206f\\u3000-\\u3004\\u3008-\\u3020\\uff01-\\uff0f\\uff1a-\\uff20\\uff3b-\\uff40\\uff5b-\\uff65]+', ' ', 'g'))) STORED
 );
 CREATE INDEX messages_search ON messages USING gin (tsv);

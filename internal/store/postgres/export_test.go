@@ -1,0 +1,9 @@
+package postgres
+
+// SetRareLimit changes how many hits make a search word common, so tests
+// can drive both search plans; it returns a function restoring it.
+func SetRareLimit(n int) func() {
+	old := rareLimit
+	rareLimit = n
+	return func() { rareLimit = old }
+}
