@@ -62,7 +62,7 @@ func main() {
 	}
 	asst, err := a.Assistants.List(ctx, ws, page.Request{Limit: 1})
 	if err != nil || len(asst.Items) == 0 {
-		fail(fmt.Errorf("no assistant: %v", err))
+		fail(fmt.Errorf("no assistant: %w", err))
 	}
 	if os.Args[1] == "seed" {
 		err = seed(ctx, a, ws, asst.Items[0], *n, *per)

@@ -428,14 +428,14 @@ func ptr[T any](v T) *T { return &v }
 func modelError(model string, err error) *fault.Error {
 	var pe *llm.ProviderError
 	if errors.As(err, &pe) {
-		switch {
-		case pe.Status == 401 || pe.Status == 403:
+		switch pe.Status {
+		case 401, 403:
 			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
 				Message: fmt.Sprintf("the model provider refused the API key (%d); check PARLEY_LLM_API_KEY", pe.Status)}
-		case pe.Status == 404:
+		case 404:
 			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
 				Message: fmt.Sprintf("the model provider does not serve %q", model)}
-		case pe.Status == 429:
+		case 429:
 			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
 				Message: fmt.Sprintf("the model provider is rate-limiting requests for %q; your message is saved, try again shortly", model)}
 		}

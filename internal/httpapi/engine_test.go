@@ -145,9 +145,10 @@ func TestProviderStreaming(t *testing.T) {
 		} else if d, ok := strings.CutPrefix(line, "data: "); ok {
 			var v map[string]any
 			_ = json.Unmarshal([]byte(d), &v)
-			if event == "delta" {
+			switch event {
+			case "delta":
 				deltas = append(deltas, v["content"].(string))
-			} else if event == "done" {
+			case "done":
 				done = v
 			}
 		}

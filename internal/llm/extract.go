@@ -46,7 +46,7 @@ type Extractor interface {
 
 // Extract implements Extractor by model name, like Generate.
 func (r *Router) Extract(ctx context.Context, req ExtractRequest) (ExtractResponse, error) {
-	var m Model = r.Remote
+	m := r.Remote
 	if req.Model == OfflineModel {
 		m = r.Offline
 	}

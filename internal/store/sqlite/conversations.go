@@ -141,6 +141,7 @@ func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID st
 		if err != nil {
 			return err
 		}
+		defer get.Close()
 		c, err := scanConversation(get.QueryRowContext(ctx, workspaceID, conversationID))
 		if err != nil {
 			return notFound(err, "conversation")
@@ -177,10 +178,12 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 	if err != nil {
 		return nil, err
 	}
+	defer insert.Close()
 	index, err := db.stmt(ctx, tx, indexSQL)
 	if err != nil {
 		return nil, err
 	}
+	defer index.Close()
 	for i, m := range msgs {
 		m.Seq = conversation.MessageSeq(c.Seq, c.MessageCount+int64(i)+1)
 		m.ConversationID = c.ID
@@ -233,6 +236,7 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 	if err != nil {
 		return nil, err
 	}
+	defer rollup.Close()
 	_, err = rollup.ExecContext(ctx,
 		c.MessageCount, c.Usage.InputTokens, c.Usage.OutputTokens, c.Usage.CachedInputTokens, c.Usage.TotalTokens,
 		c.TotalCost, c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ms(c.LastMessage.CreatedAt),

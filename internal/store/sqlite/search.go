@@ -85,28 +85,18 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 	var out []*conversation.Conversation
 	lastConv := int64(-1)
 	for len(out) <= req.Limit {
-		rows, err := db.read.QueryContext(ctx, hitsQ, match, bound, searchBatch)
+		hits, err := db.searchHits(ctx, hitsQ, match, bound)
 		if err != nil {
-			return nil, fmt.Errorf("search: %w", err)
+			return nil, err
 		}
+		n := len(hits)
 		var candidates []int64
-		n := 0
-		for rows.Next() {
-			var rowid int64
-			if err := rows.Scan(&rowid); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			n++
+		for _, rowid := range hits {
 			bound = rowid
 			if cs := searchConv(rowid); cs != lastConv {
 				candidates = append(candidates, cs)
 				lastConv = cs
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("search: %w", err)
 		}
 		if len(candidates) > 0 {
 			args := append([]any{}, fargs...)
@@ -151,4 +141,25 @@ func (db *DB) searchWithin(ctx context.Context, workspaceID string, f conversati
 	args = append(args, match, req.Limit+1)
 	return db.queryConversations(ctx, `SELECT `+convCols+convFrom+`WHERE `+where+
 		` ORDER BY c.created_at `+dir+`, c.seq `+dir+` LIMIT ?`, args...)
+}
+
+// searchHits reads one batch of full-text rowids past bound.
+func (db *DB) searchHits(ctx context.Context, q, match string, bound int64) ([]int64, error) {
+	rows, err := db.read.QueryContext(ctx, q, match, bound, searchBatch)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	hits := make([]int64, 0, searchBatch)
+	for rows.Next() {
+		var rowid int64
+		if err := rows.Scan(&rowid); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		hits = append(hits, rowid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return hits, nil
 }

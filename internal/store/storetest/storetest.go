@@ -379,10 +379,10 @@ func testCreateAndAppend(t *testing.T, s store.Store) {
 
 	u := msg(conversation.RoleUser, "How much is it?", 10)
 	r1 := reply("Ten euros.", 11, 100, 20, 40, cost(412_500))
-	after, err := s.AppendMessages(ctx, f.ws, c.ID, []*conversation.Message{u, r1})
+	_, err = s.AppendMessages(ctx, f.ws, c.ID, []*conversation.Message{u, r1})
 	must(t, err)
 	r2 := reply("Also, hello.", 12, 50, 5, 0, cost(100))
-	after, err = s.AppendMessages(ctx, f.ws, c.ID, []*conversation.Message{r2})
+	after, err := s.AppendMessages(ctx, f.ws, c.ID, []*conversation.Message{r2})
 	must(t, err)
 	want := llm.Usage{InputTokens: 150, OutputTokens: 25, CachedInputTokens: 40, TotalTokens: 175}
 	if after.MessageCount != 4 || after.Usage != want || after.TotalCost != 412_600 || !after.CostComplete {
