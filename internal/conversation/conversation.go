@@ -205,6 +205,21 @@ type Counts struct {
 	ByType map[string]int64 `json:"by_type"`
 }
 
+// NewCounts returns zero counts with every type present.
+func NewCounts() Counts {
+	c := Counts{ByType: make(map[string]int64, len(Types))}
+	for _, t := range Types {
+		c.ByType[t] = 0
+	}
+	return c
+}
+
+// Add counts n conversations of a type.
+func (c *Counts) Add(typ string, n int64) {
+	c.ByType[typ] += n
+	c.Total += n
+}
+
 // Update is a change to a conversation's editable fields; nil fields stay.
 type Update struct {
 	AIEnabled          *bool

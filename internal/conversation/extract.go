@@ -65,15 +65,7 @@ func (s *Service) Extract(ctx context.Context, workspaceID, id string) (*Convers
 	if err != nil {
 		return nil, err
 	}
-	req := llm.ExtractRequest{Model: a.Model}
-	for _, m := range msgs {
-		switch m.Role {
-		case RoleUser:
-			req.Transcript = append(req.Transcript, llm.Message{Role: llm.RoleUser, Content: m.Content})
-		case RoleAssistant, RoleOperator:
-			req.Transcript = append(req.Transcript, llm.Message{Role: llm.RoleAssistant, Content: m.Content})
-		}
-	}
+	req := llm.ExtractRequest{Model: a.Model, Transcript: modelHistory(msgs)}
 	if len(req.Transcript) == 0 {
 		return c, nil
 	}

@@ -363,14 +363,7 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 		Model: a.Model, System: assistant.Render(a.SystemPrompt, vars),
 		Temperature: &a.Temperature, MaxOutputTokens: a.MaxOutputTokens, Knowledge: a.Knowledge,
 	}
-	for _, m := range history {
-		switch m.Role {
-		case RoleUser:
-			req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: m.Content})
-		case RoleAssistant, RoleOperator:
-			req.Messages = append(req.Messages, llm.Message{Role: llm.RoleAssistant, Content: m.Content})
-		}
-	}
+	req.Messages = modelHistory(history)
 	if window := llm.ContextWindow(a.Model); window < 1<<30 {
 		req.Messages = llm.Trim(req.System+"\n"+req.Knowledge, req.Messages, window-a.MaxOutputTokens, tokens.CountChat)
 	}
@@ -423,6 +416,21 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// modelHistory is a transcript as a model sees it: the customer as user,
+// the assistant and human operators as assistant, system notes left out.
+func modelHistory(msgs []*Message) []llm.Message {
+	out := make([]llm.Message, 0, len(msgs))
+	for _, m := range msgs {
+		switch m.Role {
+		case RoleUser:
+			out = append(out, llm.Message{Role: llm.RoleUser, Content: m.Content})
+		case RoleAssistant, RoleOperator:
+			out = append(out, llm.Message{Role: llm.RoleAssistant, Content: m.Content})
+		}
+	}
+	return out
+}
 
 // modelError turns a model failure into an error the API can explain.
 func modelError(model string, err error) *fault.Error {

@@ -433,10 +433,7 @@ func filterSQLPrefixed(workspaceID string, f conversation.Filter, c string) (str
 
 // CountConversations implements conversation.Store.
 func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
-	counts := conversation.Counts{ByType: map[string]int64{}}
-	for _, t := range conversation.Types {
-		counts.ByType[t] = 0
-	}
+	counts := conversation.NewCounts()
 	var q string
 	var args []any
 	switch {
@@ -466,8 +463,7 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 		if err := rows.Scan(&t, &n); err != nil {
 			return counts, err
 		}
-		counts.ByType[t] = n
-		counts.Total += n
+		counts.Add(t, n)
 	}
 	return counts, rows.Err()
 }
