@@ -89,7 +89,7 @@ func newConversation(t *testing.T, s *apptest.Server, key string, body map[strin
 }
 
 func TestAuth(t *testing.T) {
-	s := apptest.Start(t, "")
+	s := apptest.Start(t, testDB(t))
 	runScenarios(t, s, []scenario{
 		{name: "no key", method: "GET", path: "/api/v1/conversations", status: 401, code: "unauthorized"},
 		{name: "wrong key", method: "GET", path: "/api/v1/conversations", key: "bad", status: 401, code: "unauthorized"},
@@ -104,7 +104,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestAssistantsAPI(t *testing.T) {
-	s := apptest.Start(t, "")
+	s := apptest.Start(t, testDB(t))
 	created := s.Do("POST", "/api/v1/assistants", s.Key, map[string]any{
 		"name": "Support", "system_prompt": "Be kind to {{name}}", "greeting": "Hi {{name}}!",
 		"variables": []map[string]any{{"name": "plan", "type": "enum", "description": "plan", "values": []string{"free", "pro"}}},
@@ -166,7 +166,7 @@ func TestAssistantsAPI(t *testing.T) {
 }
 
 func TestModelPricesAPI(t *testing.T) {
-	s := apptest.Start(t, "")
+	s := apptest.Start(t, testDB(t))
 	r := s.Do("POST", "/api/v1/model-prices", s.Key, map[string]any{
 		"model_pattern": "my-model-.*", "input_per_mtok": "2.50", "output_per_mtok": "10", "effective_from": "2026-01-01T00:00:00Z",
 	}).Want(201)
@@ -192,7 +192,7 @@ func TestModelPricesAPI(t *testing.T) {
 }
 
 func TestConversationLifecycle(t *testing.T) {
-	s := apptest.Start(t, "")
+	s := apptest.Start(t, testDB(t))
 	r := s.Do("POST", "/api/v1/conversations", s.Key, map[string]any{
 		"assistant_id": s.DemoAssistant, "external_identifier": "crm-42",
 		"customer":  map[string]any{"name": "Ada Lovelace", "phone": "+44 20 7946 0958", "email": "ada@example.com"},
@@ -304,7 +304,7 @@ func TestConversationLifecycle(t *testing.T) {
 }
 
 func TestCreateConversationValidation(t *testing.T) {
-	s := apptest.Start(t, "")
+	s := apptest.Start(t, testDB(t))
 	other := s.Do("POST", "/api/v1/assistants", s.OtherKey, map[string]any{"name": "Theirs"}).Want(201).Str("id")
 	runScenarios(t, s, []scenario{
 		{name: "no assistant", method: "POST", path: "/api/v1/conversations", key: "own", body: `{}`, status: 422, field: "assistant_id"},
@@ -319,7 +319,7 @@ func TestCreateConversationValidation(t *testing.T) {
 }
 
 func TestStreamingReply(t *testing.T) {
-	s := apptest.Start(t, "")
+	s := apptest.Start(t, testDB(t))
 	id := newConversation(t, s, s.Key, nil)
 	req, _ := http.NewRequest("POST", s.URL+"/api/v1/conversations/"+id+"/messages", strings.NewReader(`{"content":"Do you ship abroad?"}`))
 	req.Header.Set("Authorization", "Bearer "+s.Key)
@@ -367,7 +367,7 @@ func TestStreamingReply(t *testing.T) {
 }
 
 func TestListFilterCountExport(t *testing.T) {
-	s := apptest.Start(t, "")
+	s := apptest.Start(t, testDB(t))
 	a := newConversation(t, s, s.Key, map[string]any{"type": "test", "customer": map[string]any{"phone": "+15550001111", "name": "Grace Hopper"}})
 	b := newConversation(t, s, s.Key, map[string]any{"external_identifier": "order-7"})
 	c := newConversation(t, s, s.Key, nil)

@@ -16,7 +16,7 @@ import (
 
 func startWithProvider(t *testing.T) (*apptest.Server, *llmtest.Server) {
 	fake := llmtest.New(t)
-	s := apptest.Start(t, "", func(c *config.Config) {
+	s := apptest.Start(t, testDB(t), func(c *config.Config) {
 		c.LLMBaseURL, c.LLMAPIKey = fake.BaseURL(), "sk-test"
 	})
 	return s, fake
@@ -112,7 +112,7 @@ func TestProviderFailureLosesNothing(t *testing.T) {
 }
 
 func TestNoProviderConfigured(t *testing.T) {
-	s := apptest.Start(t, "")
+	s := apptest.Start(t, testDB(t))
 	asst := s.Do("POST", "/api/v1/assistants", s.Key, map[string]any{"name": "Remote", "model": "gpt-4o"}).Want(201).Str("id")
 	conv := newConversation(t, s, s.Key, map[string]any{"assistant_id": asst})
 	r := s.Do("POST", "/api/v1/conversations/"+conv+"/messages", s.Key, map[string]any{"content": "hi"}).Want(503)

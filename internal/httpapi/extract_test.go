@@ -26,7 +26,7 @@ func waitFor(t *testing.T, s *apptest.Server, id string, cond func(*apptest.Resp
 }
 
 func TestEndExtractsOffline(t *testing.T) {
-	s := apptest.Start(t, "")
+	s := apptest.Start(t, testDB(t))
 	id := newConversation(t, s, s.Key, nil)
 	for _, m := range []string{"Hi, my email is ada@example.com", "Yes, I want a subscription please", "thanks, that was helpful"} {
 		s.Do("POST", "/api/v1/conversations/"+id+"/messages", s.Key, map[string]any{"content": m}).Want(201)
