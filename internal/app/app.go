@@ -114,7 +114,8 @@ func (a *App) Handler() http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", a.Metrics.Handler())
-	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations}
+	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
+		Limiter: httpapi.NewKeyLimiter(a.Config.RateLimit())}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
 	return httpapi.Observe(mux, a.Metrics, a.Log)

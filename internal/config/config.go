@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -27,6 +28,7 @@ type Config struct {
 	WhatsAppVerifyToken string
 	WhatsAppGraphURL    string
 	LogFormat           string
+	APIRateLimit        string
 }
 
 // option is one setting: its flag, its variable and where it lands.
@@ -48,6 +50,7 @@ var options = []option{
 	{"whatsapp-app-secret", "PARLEY_WHATSAPP_APP_SECRET", "", "Meta app secret, to check webhook signatures", true, func(c *Config) *string { return &c.WhatsAppAppSecret }},
 	{"whatsapp-verify-token", "PARLEY_WHATSAPP_VERIFY_TOKEN", "", "token Meta sends to verify the webhook", true, func(c *Config) *string { return &c.WhatsAppVerifyToken }},
 	{"whatsapp-graph-url", "PARLEY_WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v26.0", "Graph API base URL", false, func(c *Config) *string { return &c.WhatsAppGraphURL }},
+	{"api-rate-limit", "PARLEY_API_RATE_LIMIT", "600", "requests a minute per API key, per node (0 turns the limit off)", false, func(c *Config) *string { return &c.APIRateLimit }},
 	{"log-format", "PARLEY_LOG_FORMAT", "text", "log format: text or json", false, func(c *Config) *string { return &c.LogFormat }},
 }
 
@@ -112,6 +115,9 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s %q: must be an http(s) URL", u.name, u.val))
 		}
 	}
+	if n, err := strconv.Atoi(c.APIRateLimit); err != nil || n < 0 {
+		errs = append(errs, fmt.Errorf("PARLEY_API_RATE_LIMIT %q: must be a whole number of requests a minute, 0 for none", c.APIRateLimit))
+	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("PARLEY_DATABASE_URL: must not be empty"))
 	}
@@ -133,6 +139,12 @@ func Usage() string {
 		fmt.Fprintf(&b, "  %-30s --%-22s default %s%s\n      %s\n", o.env, o.flag, def, extra, o.usage)
 	}
 	return b.String()
+}
+
+// RateLimit returns the per-key API limit in requests a minute (0: none).
+func (c *Config) RateLimit() int {
+	n, _ := strconv.Atoi(c.APIRateLimit)
+	return n
 }
 
 // PublicBaseURL returns the configured public URL, or one made from the

@@ -18,6 +18,8 @@ type API struct {
 	Accounts      *account.Service
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
+	// Limiter limits requests per API key; nil means no limit.
+	Limiter *KeyLimiter
 }
 
 // Register adds the API's routes to mux.

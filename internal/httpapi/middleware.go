@@ -117,6 +117,9 @@ func (a *API) authenticate(next http.HandlerFunc) http.HandlerFunc {
 			writeProblem(w, r, err)
 			return
 		}
+		if a.Limiter.limited(w, r, key.ID) {
+			return
+		}
 		next(w, r.WithContext(context.WithValue(r.Context(), keyWorkspace, key.WorkspaceID)))
 	}
 }
