@@ -150,9 +150,12 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	addr := ln.Addr().String()
 	srv := &http.Server{
-		Handler:           a.Handler(),
+		Handler: a.Handler(),
+		// No ReadTimeout or WriteTimeout: replies stream and exports run
+		// for minutes, and a read deadline that expires mid-response
+		// cancels the request's context. Bodies get a deadline of their own
+		// while they are read (see httpapi.decode).
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
