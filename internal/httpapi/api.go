@@ -34,6 +34,7 @@ func (a *API) Register(mux *http.ServeMux) {
 
 	h("POST /api/v1/model-prices", a.createPrice)
 	h("GET /api/v1/model-prices", a.listPrices)
+	h("GET /api/v1/model-prices/defaults", a.listDefaultPrices)
 	h("GET /api/v1/model-prices/{id}", a.getPrice)
 	h("PATCH /api/v1/model-prices/{id}", a.updatePrice)
 	h("DELETE /api/v1/model-prices/{id}", a.deletePrice)

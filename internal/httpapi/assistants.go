@@ -150,6 +150,19 @@ func (a *API) listPrices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// listDefaultPrices shows the built-in price table that applies when a
+// workspace has no row of its own for a model.
+func (a *API) listDefaultPrices(w http.ResponseWriter, r *http.Request) {
+	rows := assistant.BuiltinPrices()
+	out := listJSON[priceJSON]{Data: make([]priceJSON, 0, len(rows))}
+	for _, p := range rows {
+		v := priceView(p)
+		v.Builtin, v.CreatedAt = true, nil
+		out.Data = append(out.Data, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (a *API) getPrice(w http.ResponseWriter, r *http.Request) {
 	p, err := a.Assistants.GetPrice(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
 	if err != nil {

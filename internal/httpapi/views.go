@@ -49,18 +49,19 @@ func assistantView(a *assistant.Assistant) assistantJSON {
 }
 
 type priceJSON struct {
-	ID            string      `json:"id"`
+	ID            string      `json:"id,omitempty"`
 	ModelPattern  string      `json:"model_pattern"`
 	Input         money.Money `json:"input_per_mtok"`
 	Output        money.Money `json:"output_per_mtok"`
 	CachedInput   money.Money `json:"cached_input_per_mtok"`
 	EffectiveFrom jsonTime    `json:"effective_from"`
-	CreatedAt     jsonTime    `json:"created_at"`
+	CreatedAt     *jsonTime   `json:"created_at,omitempty"`
+	Builtin       bool        `json:"builtin,omitempty"`
 }
 
 func priceView(p *assistant.Price) priceJSON {
 	return priceJSON{ID: p.ID, ModelPattern: p.ModelPattern, Input: p.Input, Output: p.Output,
-		CachedInput: p.CachedInput, EffectiveFrom: jsonTime(p.EffectiveFrom), CreatedAt: jsonTime(p.CreatedAt)}
+		CachedInput: p.CachedInput, EffectiveFrom: jsonTime(p.EffectiveFrom), CreatedAt: optTime(&p.CreatedAt)}
 }
 
 type refJSON struct {
