@@ -47,8 +47,13 @@ func ftsQuery(text string) (string, bool) {
 	return strings.Join(words, " "), true
 }
 
-// searchBatch is how many index hits are read per round trip.
-const searchBatch = 512
+// searchBatch is how many index hits are read per round trip, and
+// walkBatches how many batches a filtered search walks before it turns to
+// walking the filtered conversations (variables, so tests can drive both).
+var (
+	searchBatch = 512
+	walkBatches = 8
+)
 
 // search lists conversations that match f.Query, in creation order. It
 // walks the full-text index by rowid, whose high bits are the inverted
@@ -78,13 +83,28 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 		}
 	}
 	if f.CustomerPhone != "" || f.ExternalIdentifier != "" || f.WhatsAppSenderPhone != "" {
-		return db.searchWithin(ctx, workspaceID, f, match, desc, req)
+		return db.searchWithin(ctx, workspaceID, f, match, desc, req.Cursor, req.Limit+1)
 	}
+	// Other filters may also select few conversations; if walking the
+	// word's hits has not filled the page after walkBatches batches, the
+	// rest is read by walking the filtered conversations instead.
+	filtered := len(f.Types) > 0 || f.AssistantID != "" || f.Status != "" || f.CreatedFrom != nil || f.CreatedTo != nil
 	where, fargs := filterSQLPrefixed(workspaceID, f, "+c.")
 	hitsQ := `SELECT rowid FROM search WHERE search MATCH ? AND rowid ` + cmp + ` ? ORDER BY rowid ` + dir + ` LIMIT ?`
 	var out []*conversation.Conversation
 	lastConv := int64(-1)
-	for len(out) <= req.Limit {
+	for batches := 0; len(out) <= req.Limit; batches++ {
+		if filtered && batches == walkBatches && lastConv >= 0 {
+			var created int64
+			if err := db.read.QueryRowContext(ctx, `SELECT created_at FROM conversations WHERE seq = ?`, lastConv).Scan(&created); err != nil {
+				return nil, fmt.Errorf("search: %w", err)
+			}
+			rest, err := db.searchWithin(ctx, workspaceID, f, match, desc, &page.Cursor{Value: created, Seq: lastConv}, req.Limit+1-len(out))
+			if err != nil {
+				return nil, err
+			}
+			return append(out, rest...), nil
+		}
 		hits, err := db.searchHits(ctx, hitsQ, match, bound)
 		if err != nil {
 			return nil, err
@@ -122,23 +142,24 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 }
 
 // searchWithin serves a search narrowed by a selective filter (a phone
-// number or an external id): it walks the few conversations the filter
-// selects, newest first, and asks the index about each one's rowid range,
-// instead of walking every hit of a common word.
-func (db *DB) searchWithin(ctx context.Context, workspaceID string, f conversation.Filter, match string, desc bool, req page.Request) ([]*conversation.Conversation, error) {
+// number, an external id, or one that turned out to be selective): it
+// walks the conversations the filter selects in list order, after the
+// cursor, and asks the index about each one's rowid range, instead of
+// walking every hit of a common word. It returns at most limit rows.
+func (db *DB) searchWithin(ctx context.Context, workspaceID string, f conversation.Filter, match string, desc bool, after *page.Cursor, limit int) ([]*conversation.Conversation, error) {
 	where, args := filterSQL(workspaceID, f)
 	cmp, dir := ">", "ASC"
 	if desc {
 		cmp, dir = "<", "DESC"
 	}
-	if req.Cursor != nil {
+	if after != nil {
 		where += ` AND (c.created_at, c.seq) ` + cmp + ` (?, ?)`
-		args = append(args, req.Cursor.Value, req.Cursor.Seq)
+		args = append(args, after.Value, after.Seq)
 	}
 	where += ` AND EXISTS (SELECT 1 FROM search WHERE search MATCH ? AND rowid BETWEEN
 		(` + maxSearchSeq + ` - c.seq) << ` + seqBits + ` AND ((` + maxSearchSeq + ` - c.seq) << ` + seqBits + `) | ` +
 		strconv.Itoa(maxMessagesPerConversation) + `)`
-	args = append(args, match, req.Limit+1)
+	args = append(args, match, limit)
 	return db.queryConversations(ctx, `SELECT `+convCols+convFrom+`WHERE `+where+
 		` ORDER BY c.created_at `+dir+`, c.seq `+dir+` LIMIT ?`, args...)
 }

@@ -20,3 +20,11 @@ func TestConformance(t *testing.T) {
 		return db
 	})
 }
+
+// TestConformanceSmallSearchBatches runs the suite with one-hit search
+// batches and an early switch to walking filtered conversations, so the
+// batch boundaries and the switch are held to the same contract.
+func TestConformanceSmallSearchBatches(t *testing.T) {
+	defer sqlite.SetSearchBatches(1, 1)()
+	TestConformance(t)
+}
