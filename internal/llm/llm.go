@@ -117,8 +117,3 @@ func (r *Router) Generate(ctx context.Context, req Request, onDelta DeltaFunc) (
 	}
 	return r.Remote.Generate(ctx, req, onDelta)
 }
-
-// Serves reports whether the router can answer for the model name.
-func (r *Router) Serves(model string) bool {
-	return model == OfflineModel || r.Remote != nil
-}
