@@ -220,10 +220,19 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, "parley: a self-hosted conversation platform for AI assistants\n\nusage: parley [command] [flags]\n\ncommands:\n")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-18s %s\n      %s\n", c.name, c.args, c.help)
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		c.flags(fs)
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" {
+				def = " (default " + f.DefValue + ")"
+			}
+			fmt.Fprintf(w, "        --%-16s %s%s\n", f.Name, f.Usage, def)
+		})
 	}
 	fmt.Fprint(w, "\nEvery command also takes these settings, as a flag or an environment variable (a flag wins):\n")
 	fmt.Fprint(w, config.Usage())
-	fmt.Fprint(w, "\nRun `parley COMMAND -h` for a command's own flags.\n")
+	fmt.Fprint(w, "\nRun `parley COMMAND -h` for one command's usage.\n")
 }
 
 // NewLogger returns the process logger in the configured format.

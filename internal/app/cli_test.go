@@ -27,7 +27,8 @@ func TestCommands(t *testing.T) {
 	env := map[string]string{"PARLEY_DATABASE_URL": db}
 
 	code, out, _ := run(t, env, "", "-h")
-	for _, want := range []string{"serve", "apikey create", "user create", "PARLEY_DATABASE_URL", "PARLEY_LLM_API_KEY_FILE", "PARLEY_WHATSAPP_GRAPH_URL"} {
+	for _, want := range []string{"serve", "apikey create", "user create", "--password-stdin", "--role", "--workspace",
+		"PARLEY_DATABASE_URL", "PARLEY_LLM_API_KEY_FILE", "PARLEY_WHATSAPP_GRAPH_URL", "PARLEY_API_RATE_LIMIT"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("-h (code %d) lacks %q", code, want)
 		}
