@@ -1,0 +1,73 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (*Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	done := Register(fs, func(k string) string { return env[k] })
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return done()
+}
+
+func TestPrecedence(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(secret, []byte("sk-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := load(t, []string{"--addr", ":9000"}, map[string]string{
+		"PARLEY_ADDR": "127.0.0.1:1", "PARLEY_DATABASE_URL": "x.db", "PARLEY_LLM_API_KEY_FILE": secret,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != ":9000" || cfg.DatabaseURL != "x.db" || cfg.LLMAPIKey != "sk-from-file" {
+		t.Errorf("cfg %+v", cfg)
+	}
+	if cfg.LogFormat != "text" || cfg.AdminEmail != "admin@localhost" || cfg.RateLimit() != 600 ||
+		cfg.WhatsAppGraphURL != "https://graph.facebook.com/v26.0" {
+		t.Errorf("defaults %+v", cfg)
+	}
+	// The plain variable wins over its _FILE twin.
+	cfg, _ = load(t, nil, map[string]string{"PARLEY_LLM_API_KEY": "direct", "PARLEY_LLM_API_KEY_FILE": secret})
+	if cfg.LLMAPIKey != "direct" {
+		t.Errorf("key %q", cfg.LLMAPIKey)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	cases := map[string]map[string]string{
+		"PARLEY_ADDR":             {"PARLEY_ADDR": "nope"},
+		"PARLEY_LOG_FORMAT":       {"PARLEY_LOG_FORMAT": "xml"},
+		"PARLEY_LLM_BASE_URL":     {"PARLEY_LLM_BASE_URL": "ftp://x"},
+		"PARLEY_API_RATE_LIMIT":   {"PARLEY_API_RATE_LIMIT": "-1"},
+		"PARLEY_LLM_API_KEY_FILE": {"PARLEY_LLM_API_KEY_FILE": "/does/not/exist"},
+	}
+	for want, env := range cases {
+		_, err := load(t, nil, env)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: err = %v", env, err)
+		}
+	}
+}
+
+func TestPublicBaseURL(t *testing.T) {
+	c := &Config{}
+	if got := c.PublicBaseURL("[::]:8080"); got != "http://127.0.0.1:8080" {
+		t.Errorf("got %s", got)
+	}
+	c.BaseURL = "https://chat.example.com/"
+	if got := c.PublicBaseURL("x"); got != "https://chat.example.com" {
+		t.Errorf("got %s", got)
+	}
+}
