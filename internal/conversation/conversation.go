@@ -162,6 +162,13 @@ func (f Filter) IsZero() bool {
 		f.CreatedTo == nil && f.Query == ""
 }
 
+// CountsFromCounters reports whether the maintained per-type counters
+// answer a count with this filter: no filter, or types alone.
+func (f Filter) CountsFromCounters() bool {
+	f.Types = nil
+	return f.IsZero()
+}
+
 // Sort keys of conversation lists.
 const (
 	SortCreatedAt    = "created_at"
@@ -218,6 +225,22 @@ func NewCounts() Counts {
 func (c *Counts) Add(typ string, n int64) {
 	c.ByType[typ] += n
 	c.Total += n
+}
+
+// Only keeps the counts of the given types (all when types is empty).
+func (c Counts) Only(types []string) Counts {
+	if len(types) == 0 {
+		return c
+	}
+	out := NewCounts()
+	seen := map[string]bool{}
+	for _, t := range types {
+		if !seen[t] {
+			seen[t] = true
+			out.Add(t, c.ByType[t])
+		}
+	}
+	return out
 }
 
 // Update is a change to a conversation's editable fields; nil fields stay.

@@ -420,7 +420,7 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 	counts := conversation.NewCounts()
 	var q string
 	var a args
-	if f.IsZero() {
+	if f.CountsFromCounters() {
 		q = `SELECT type, n FROM conversation_counts WHERE workspace_id = ` + a.add(workspaceID)
 	} else {
 		where, ok, err := db.filterSQL(ctx, &a, workspaceID, f)
@@ -442,7 +442,7 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 		}
 		counts.Add(t, n)
 	}
-	return counts, rows.Err()
+	return counts.Only(f.Types), rows.Err()
 }
 
 const messageCols = `seq, id, role, content, created_at, model, input_tokens, output_tokens, cached_input_tokens,

@@ -437,7 +437,7 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 	var q string
 	var args []any
 	switch {
-	case f.IsZero():
+	case f.CountsFromCounters():
 		q, args = `SELECT type, n FROM conversation_counts WHERE workspace_id = ?`, []any{workspaceID}
 	case f.Query != "":
 		match, ok := ftsQuery(f.Query)
@@ -465,5 +465,5 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 		}
 		counts.Add(t, n)
 	}
-	return counts, rows.Err()
+	return counts.Only(f.Types), rows.Err()
 }

@@ -528,6 +528,13 @@ func testCounts(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("filtered counts (-want +got):\n%s", diff)
 	}
+	// Types alone are answered from the counters, exactly.
+	got, err = s.CountConversations(ctx, f.ws, conversation.Filter{Types: []string{"whatsapp", "test", "whatsapp"}})
+	must(t, err)
+	want = conversation.Counts{Total: 4, ByType: map[string]int64{"api": 0, "test": 1, "widget": 0, "whatsapp": 3}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("type counts (-want +got):\n%s", diff)
+	}
 	_, err = s.DeleteConversations(ctx, f.ws, []string{made[0].ID, made[4].ID})
 	must(t, err)
 	got, _ = s.CountConversations(ctx, f.ws, conversation.Filter{})
