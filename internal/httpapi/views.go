@@ -86,7 +86,7 @@ type senderJSON struct {
 	Phone string `json:"phone"`
 }
 
-// ConversationJSON is the API form of a conversation.
+// conversationJSON is the API form of a conversation.
 type conversationJSON struct {
 	ID                 string                           `json:"id"`
 	Type               string                           `json:"type"`
