@@ -23,6 +23,7 @@ import (
 	"github.com/parley-dev/parley/internal/llm/offline"
 	"github.com/parley-dev/parley/internal/llm/openai"
 	"github.com/parley-dev/parley/internal/metrics"
+	"github.com/parley-dev/parley/internal/page"
 	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/store/postgres"
 	"github.com/parley-dev/parley/internal/store/sqlite"
@@ -89,6 +90,19 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 
 func (a *App) now() time.Time { return a.Now() }
 
+// cursorSecret is the key list cursors are signed with: the instance's
+// secret key, shared by every node. Should the database not give it, a
+// key of this process is used and logged, so lists still work (their
+// cursors then only on this node, until it restarts).
+func (a *App) cursorSecret() []byte {
+	secret, err := a.SecretKey(context.Background())
+	if err != nil {
+		a.Log.Error("cannot read the secret key: list cursors are signed with a key of this process only", "err", err)
+		secret = account.RandomToken(48)
+	}
+	return []byte(secret)
+}
+
 // Close releases the store.
 func (a *App) Close() error { return a.Store.Close() }
 
@@ -115,7 +129,7 @@ func (a *App) Handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", a.Metrics.Handler())
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
-		Limiter: httpapi.NewKeyLimiter(a.Config.RateLimit())}
+		Limiter: httpapi.NewKeyLimiter(a.Config.RateLimit()), Cursors: page.NewCodec(a.cursorSecret())}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
 	return httpapi.Observe(mux, a.Metrics, a.Log)

@@ -17,6 +17,7 @@ const (
 	CodeUnauthorized     = "unauthorized"
 	CodeForbidden        = "forbidden"
 	CodeMalformed        = "malformed_request"
+	CodeInvalidCursor    = "invalid_cursor"
 	CodeTooLarge         = "payload_too_large"
 	CodeRateLimited      = "rate_limited"
 	CodeWindowClosed     = "window_closed"

@@ -2,8 +2,9 @@ package httpapi
 
 import (
 	"net/http"
-	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/assistant"
@@ -20,6 +21,8 @@ type API struct {
 	Conversations *conversation.Service
 	// Limiter limits requests per API key; nil means no limit.
 	Limiter *KeyLimiter
+	// Cursors signs and checks list cursors; every node must share its key.
+	Cursors *page.Codec
 }
 
 // Register adds the API's routes to mux.
@@ -58,10 +61,26 @@ func (a *API) Register(mux *http.ServeMux) {
 	})
 }
 
-// listParams reads per_page and cursor.
-func listParams(q url.Values, v *fault.Validation) page.Request {
+// cursorScope names what a cursor of this list request is valid for: the
+// caller's workspace, the path (which names the list and its parent) and
+// every query parameter but the paging ones. A cursor is signed for its
+// scope, so one from another workspace, list, filter or ordering is
+// refused instead of being read as a position in this list.
+func cursorScope(r *http.Request) string {
+	q := r.URL.Query()
+	q.Del("cursor")
+	q.Del("per_page")
+	return workspaceID(r.Context()) + " " + r.URL.Path + "?" + q.Encode()
+}
+
+// listParams reads per_page and cursor. per_page problems go to v; a
+// cursor this API did not issue for the same scope is returned as an
+// invalid_cursor error.
+func (a *API) listParams(r *http.Request, v *fault.Validation) (page.Request, error) {
+	q := r.URL.Query()
 	req := page.Request{Limit: page.DefaultLimit}
-	if s := q.Get("per_page"); s != "" {
+	if q.Has("per_page") {
+		s := q.Get("per_page")
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > page.MaxLimit {
 			v.Add("per_page", "must be a whole number from 1 to %d", page.MaxLimit)
@@ -70,13 +89,25 @@ func listParams(q url.Values, v *fault.Validation) page.Request {
 		}
 	}
 	if s := q.Get("cursor"); s != "" {
-		c, err := page.Decode(s)
+		c, err := a.Cursors.Decode(cursorScope(r), s)
 		if err != nil {
-			v.Add("cursor", "is not a cursor this API issued")
+			return req, errInvalidCursor
 		}
 		req.Cursor = c
 	}
-	return req
+	return req, nil
+}
+
+// errInvalidCursor answers a cursor that is forged, damaged, or belongs
+// to another list.
+var errInvalidCursor = &fault.Error{Code: fault.CodeInvalidCursor,
+	Message: "cursor: is not a cursor this API issued for this list, its filters and its ordering; start again without it",
+	Fields:  []fault.FieldError{{Field: "cursor", Message: "is not a cursor of this list, its filters and its ordering"}}}
+
+// cursorWriter returns the function that renders the cursors of r's list.
+func (a *API) cursorWriter(r *http.Request) func(page.Cursor) string {
+	scope := cursorScope(r)
+	return func(c page.Cursor) string { return a.Cursors.Encode(scope, c) }
 }
 
 // listJSON is the envelope of every list.
@@ -86,18 +117,27 @@ type listJSON[T any] struct {
 	PrevCursor *string `json:"prev_cursor"`
 }
 
-func newList[S, T any](res page.Result[S], view func(S) T) listJSON[T] {
+func newList[S, T any](res page.Result[S], view func(S) T, encode func(page.Cursor) string) listJSON[T] {
 	out := listJSON[T]{Data: make([]T, 0, len(res.Items))}
 	for _, it := range res.Items {
 		out.Data = append(out.Data, view(it))
 	}
 	if res.Next != nil {
-		s := page.Encode(*res.Next)
+		s := encode(*res.Next)
 		out.NextCursor = &s
 	}
 	if res.Prev != nil {
-		s := page.Encode(*res.Prev)
+		s := encode(*res.Prev)
 		out.PrevCursor = &s
 	}
 	return out
+}
+
+// pageInMemory pages a short list that is read whole (such as price
+// rows) with the same per_page and cursors as lists paged in the
+// database, ordered by key, which must be unique.
+func pageInMemory[T any](rows []T, req page.Request, key func(T) string) page.Result[T] {
+	rows = slices.Clone(rows)
+	slices.SortFunc(rows, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+	return page.Build(page.Slice(rows, req, key), req, func(x T) page.Cursor { return page.Cursor{Key: key(x)} })
 }

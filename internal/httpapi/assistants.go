@@ -25,8 +25,11 @@ func (a *API) createAssistant(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) listAssistants(w http.ResponseWriter, r *http.Request) {
 	var v fault.Validation
-	req := listParams(r.URL.Query(), &v)
-	if err := v.Err(); err != nil {
+	req, err := a.listParams(r, &v)
+	if err == nil {
+		err = v.Err()
+	}
+	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
@@ -35,7 +38,7 @@ func (a *API) listAssistants(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(res, assistantView))
+	writeJSON(w, http.StatusOK, newList(res, assistantView, a.cursorWriter(r)))
 }
 
 func (a *API) getAssistant(w http.ResponseWriter, r *http.Request) {
@@ -138,29 +141,44 @@ func (a *API) createPrice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listPrices(w http.ResponseWriter, r *http.Request) {
+	var v fault.Validation
+	req, err := a.listParams(r, &v)
+	if err == nil {
+		err = v.Err()
+	}
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	rows, err := a.Assistants.ListPrices(r.Context(), workspaceID(r.Context()))
 	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
-	out := listJSON[priceJSON]{Data: make([]priceJSON, 0, len(rows))}
-	for _, p := range rows {
-		out.Data = append(out.Data, priceView(p))
-	}
-	writeJSON(w, http.StatusOK, out)
+	res := pageInMemory(rows, req, func(p *assistant.Price) string { return p.ID })
+	writeJSON(w, http.StatusOK, newList(res, priceView, a.cursorWriter(r)))
 }
 
 // listDefaultPrices shows the built-in price table that applies when a
 // workspace has no row of its own for a model.
 func (a *API) listDefaultPrices(w http.ResponseWriter, r *http.Request) {
-	rows := assistant.BuiltinPrices()
-	out := listJSON[priceJSON]{Data: make([]priceJSON, 0, len(rows))}
-	for _, p := range rows {
+	var v fault.Validation
+	req, err := a.listParams(r, &v)
+	if err == nil {
+		err = v.Err()
+	}
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	res := pageInMemory(assistant.BuiltinPrices(), req, func(p *assistant.Price) string {
+		return p.ModelPattern + " " + p.EffectiveFrom.UTC().Format(time.RFC3339)
+	})
+	writeJSON(w, http.StatusOK, newList(res, func(p *assistant.Price) priceJSON {
 		v := priceView(p)
 		v.Builtin, v.CreatedAt = true, nil
-		out.Data = append(out.Data, v)
-	}
-	writeJSON(w, http.StatusOK, out)
+		return v
+	}, a.cursorWriter(r)))
 }
 
 func (a *API) getPrice(w http.ResponseWriter, r *http.Request) {

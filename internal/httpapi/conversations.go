@@ -127,8 +127,12 @@ func orderParams(q url.Values, v *fault.Validation) conversation.Order {
 func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 	var v fault.Validation
 	q := r.URL.Query()
-	f, o, req := filterParams(q, &v), orderParams(q, &v), listParams(q, &v)
-	if err := v.Err(); err != nil {
+	f, o := filterParams(q, &v), orderParams(q, &v)
+	req, err := a.listParams(r, &v)
+	if err == nil {
+		err = v.Err()
+	}
+	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
@@ -137,7 +141,7 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(res, conversationView))
+	writeJSON(w, http.StatusOK, newList(res, conversationView, a.cursorWriter(r)))
 }
 
 func (a *API) countConversations(w http.ResponseWriter, r *http.Request) {
@@ -172,8 +176,11 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
 	var v fault.Validation
-	req := listParams(r.URL.Query(), &v)
-	if err := v.Err(); err != nil {
+	req, err := a.listParams(r, &v)
+	if err == nil {
+		err = v.Err()
+	}
+	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
@@ -182,7 +189,7 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(res, messageView))
+	writeJSON(w, http.StatusOK, newList(res, messageView, a.cursorWriter(r)))
 }
 
 type postMessageInput struct {

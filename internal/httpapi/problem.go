@@ -21,6 +21,7 @@ var statusOf = map[string]int{
 	fault.CodeUnauthorized:     http.StatusUnauthorized,
 	fault.CodeForbidden:        http.StatusForbidden,
 	fault.CodeMalformed:        http.StatusBadRequest,
+	fault.CodeInvalidCursor:    http.StatusUnprocessableEntity,
 	fault.CodeTooLarge:         http.StatusRequestEntityTooLarge,
 	fault.CodeRateLimited:      http.StatusTooManyRequests,
 	fault.CodeWindowClosed:     http.StatusConflict,
@@ -52,8 +53,7 @@ const ProblemTypeBase = "https://parley.dev/problems/"
 func problemFor(err error) Problem {
 	var fe *fault.Error
 	if errors.Is(err, page.ErrBadCursor) {
-		fe = &fault.Error{Code: fault.CodeValidation, Message: "cursor: is not a cursor of this list and ordering",
-			Fields: []fault.FieldError{{Field: "cursor", Message: "is not a cursor of this list and ordering"}}}
+		fe = errInvalidCursor
 	} else if !errors.As(err, &fe) {
 		fe = &fault.Error{Code: fault.CodeInternal, Message: "something went wrong on our side; it has been logged"}
 	}

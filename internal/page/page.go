@@ -5,10 +5,13 @@ package page
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 )
 
 // Limits of per_page.
@@ -32,30 +35,75 @@ type Cursor struct {
 	Before bool `json:"b,omitempty"`
 }
 
-// ErrBadCursor is returned for a cursor that was not made by Encode or was
-// made for another ordering.
+// ErrBadCursor is returned for a cursor that was not made by this
+// instance for the same list, or was made for another ordering.
 var ErrBadCursor = errors.New("invalid cursor")
 
-// Encode renders a cursor as an opaque URL-safe string.
-func Encode(c Cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
+// Codec turns cursors into opaque, tamper-evident strings. Each string is
+// the cursor's JSON followed by an HMAC-SHA256 tag over the list's scope
+// and that JSON, so a cursor cannot be forged, edited, or replayed against
+// another list, filter, ordering or workspace: Decode refuses all of
+// those with ErrBadCursor. Every node of one installation must use the
+// same key for cursors to work across nodes.
+type Codec struct {
+	key []byte
 }
 
-// Decode parses a cursor made by Encode.
-func Decode(s string) (*Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+// tagSize is the length of the HMAC tag kept in a cursor: 128 bits.
+const tagSize = 16
+
+// NewCodec returns a codec keyed with secret. The key it uses is derived
+// from secret for this purpose only, so cursors never reveal anything
+// about a key used elsewhere.
+func NewCodec(secret []byte) *Codec {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("parley cursor v1"))
+	return &Codec{key: m.Sum(nil)}
+}
+
+func (k *Codec) tag(scope string, payload []byte) []byte {
+	m := hmac.New(sha256.New, k.key)
+	m.Write([]byte(scope))
+	m.Write([]byte{0})
+	m.Write(payload)
+	return m.Sum(nil)[:tagSize]
+}
+
+// Encode renders a cursor of the list named by scope as an opaque
+// URL-safe string. scope must name everything the cursor is only valid
+// for: the workspace, the list (and its parent, such as a conversation),
+// the filters and the ordering.
+func (k *Codec) Encode(scope string, c Cursor) string {
+	payload, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(payload) + "." +
+		base64.RawURLEncoding.EncodeToString(k.tag(scope, payload))
+}
+
+// Decode checks and parses a cursor that Encode made for the same scope.
+func (k *Codec) Decode(scope, s string) (*Cursor, error) {
+	p64, t64, ok := strings.Cut(s, ".")
+	if !ok || len(s) > maxCursorLen {
+		return nil, ErrBadCursor
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(p64)
 	if err != nil {
 		return nil, ErrBadCursor
 	}
+	tag, err := base64.RawURLEncoding.DecodeString(t64)
+	if err != nil || !hmac.Equal(tag, k.tag(scope, payload)) {
+		return nil, ErrBadCursor
+	}
 	var c Cursor
-	dec := json.NewDecoder(bytes.NewReader(b))
+	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil || (c.Key == "" && c.Seq == 0) {
 		return nil, ErrBadCursor
 	}
 	return &c, nil
 }
+
+// maxCursorLen bounds what Decode reads; real cursors are far shorter.
+const maxCursorLen = 1024
 
 // Request asks for one page.
 type Request struct {
@@ -106,4 +154,32 @@ func Build[T any](rows []T, req Request, keyOf func(T) Cursor) Result[T] {
 		}
 	}
 	return res
+}
+
+// Slice is what a store would fetch for req from rows already held in
+// memory and sorted by ascending key: up to Limit+1 rows after (or, paging
+// backwards, before) the cursor's Key, in the direction of travel. It
+// serves short lists that are read whole, with the same cursors as lists
+// paged in the database.
+func Slice[T any](rows []T, req Request, key func(T) string) []T {
+	start, end := 0, len(rows)
+	if req.Cursor != nil {
+		at, found := slices.BinarySearchFunc(rows, req.Cursor.Key, func(r T, k string) int { return strings.Compare(key(r), k) })
+		if req.Backward() {
+			end = at
+		} else {
+			start = at
+			if found {
+				start++
+			}
+		}
+	}
+	out := slices.Clone(rows[start:end])
+	if req.Backward() {
+		slices.Reverse(out)
+	}
+	if len(out) > req.Limit+1 {
+		out = out[:req.Limit+1]
+	}
+	return out
 }

@@ -499,13 +499,15 @@ func (db *DB) ListMessages(ctx context.Context, workspaceID, conversationID stri
 	if err != nil {
 		return nil, err
 	}
+	// The cursor only narrows the conversation's own range: whatever it
+	// says, no row outside this conversation can be read.
 	lo, hi := conversation.MessageSeq(seq, 1), conversation.MessageSeq(seq, maxMessagesPerConversation)
 	order := "ASC"
 	switch {
 	case req.Backward():
-		hi, order = req.Cursor.Seq-1, "DESC"
+		hi, order = min(hi, req.Cursor.Seq-1), "DESC"
 	case req.Cursor != nil:
-		lo = req.Cursor.Seq + 1
+		lo = max(lo, req.Cursor.Seq+1)
 	}
 	return db.queryMessages(ctx, conversationID, `SELECT `+messageCols+` FROM messages WHERE seq BETWEEN $1 AND $2
 		ORDER BY seq `+order+` LIMIT $3`, lo, hi, req.Limit+1)

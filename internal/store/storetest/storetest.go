@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationCreateAndAppend", testCreateAndAppend},
 		{"ConversationUpdate", testUpdate},
 		{"ConversationIsolation", testIsolation},
+		{"CursorBounds", testCursorBounds},
 		{"ConversationCounts", testCounts},
 		{"ConversationListOrders", testListOrders},
 		{"ConversationListFilters", testListFilters},
@@ -498,6 +499,42 @@ func testIsolation(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(rows) != 1 || rows[0].WorkspaceID != g.ws {
 		t.Errorf("search crossed workspaces: %d rows", len(rows))
+	}
+}
+
+// testCursorBounds pages a conversation's messages with cursors that point
+// anywhere (the HTTP layer signs cursors, but the store must not depend on
+// it): no row of another conversation or workspace may ever come back.
+func testCursorBounds(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	g := newFixture(t, s)
+	before := g.conv(t, nil, msg(conversation.RoleUser, "older foreign", 1), msg(conversation.RoleAssistant, "older foreign reply", 2))
+	own := f.conv(t, nil, msg(conversation.RoleUser, "mine", 3), msg(conversation.RoleAssistant, "mine too", 4))
+	after := g.conv(t, nil, msg(conversation.RoleUser, "newer foreign", 5))
+	mine := func(req page.Request) {
+		t.Helper()
+		rows, err := s.ListMessages(ctx, f.ws, own.ID, req)
+		must(t, err)
+		for _, m := range rows {
+			if m.Content != "mine" && m.Content != "mine too" {
+				t.Errorf("cursor %+v: a foreign message came back: %q", *req.Cursor, m.Content)
+			}
+		}
+	}
+	var seqs []int64
+	for _, c := range []*conversation.Conversation{before, after} {
+		msgs, err := s.ListMessages(ctx, g.ws, c.ID, page.Request{Limit: 10})
+		must(t, err)
+		for _, m := range msgs {
+			seqs = append(seqs, m.Seq)
+		}
+	}
+	seqs = append(seqs, 0, 1, -1, 1<<62, -(1 << 62))
+	for _, seq := range seqs {
+		for _, back := range []bool{false, true} {
+			mine(page.Request{Limit: 100, Cursor: &page.Cursor{Seq: seq, Key: "x", Before: back}})
+		}
 	}
 }
 
