@@ -1,35 +1,31 @@
 package httpapi_test
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/parley-dev/parley/internal/store/pgtest"
 )
 
-// testDB is the database the API tests run on: a temporary SQLite file,
-// or a PostgreSQL schema inside TestOnPostgres.
+// testDB is the database an API test runs on: a temporary SQLite file in
+// the first run, a PostgreSQL schema of its own in the second.
 var testDB = func(testing.TB) string { return "" }
 
-// TestOnPostgres runs the API tests again on PostgreSQL, so both stores
-// answer the API the same way end to end.
-func TestOnPostgres(t *testing.T) {
-	pgtest.SchemaURL(t) // skips, saying so, when no server is configured
-	old := testDB
+// TestMain runs every test of this package twice when a PostgreSQL test
+// server is configured: once on SQLite and once on PostgreSQL, so both
+// stores answer the whole API the same way end to end. No test can be
+// left out of the second run by forgetting to list it.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code != 0 {
+		os.Exit(code)
+	}
+	if os.Getenv(pgtest.EnvURL) == "" {
+		fmt.Println(pgtest.EnvURL + " is not set: the API tests ran on SQLite only")
+		os.Exit(0)
+	}
+	fmt.Println("== the API tests again, on PostgreSQL")
 	testDB = func(t testing.TB) string { return pgtest.SchemaURL(t) }
-	defer func() { testDB = old }()
-	tests := []struct {
-		name string
-		fn   func(*testing.T)
-	}{
-		{"Auth", TestAuth}, {"Assistants", TestAssistantsAPI}, {"ModelPrices", TestModelPricesAPI},
-		{"ConversationLifecycle", TestConversationLifecycle}, {"CreateValidation", TestCreateConversationValidation},
-		{"Streaming", TestStreamingReply}, {"ListFilterCountExport", TestListFilterCountExport},
-		{"ProviderPriced", TestProviderReplyIsPricedExactly}, {"Unpriced", TestUnpricedModel},
-		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
-		{"ExtractWithProvider", TestExtractWithProvider},
-		{"ForgedCursors", TestForgedCursors}, {"PerPageOnEveryList", TestPerPageOnEveryList},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, tc.fn)
-	}
+	os.Exit(m.Run())
 }
