@@ -49,6 +49,18 @@ func (p *Price) Validate() error {
 	return v.Err()
 }
 
+// PriceConflict is the error a store returns when a workspace already has
+// a row with p's pattern and effective_from: two such rows would make the
+// price of a reply arbitrary.
+func PriceConflict(p *Price) error {
+	msg := fmt.Sprintf("a price for model_pattern %q from %s already exists: change that row, or give this one another effective_from",
+		p.ModelPattern, p.EffectiveFrom.UTC().Format("2006-01-02T15:04:05.000Z"))
+	return &fault.Error{Code: fault.CodeConflict, Message: msg, Fields: []fault.FieldError{
+		{Field: "model_pattern", Message: "already has a price with this effective_from"},
+		{Field: "effective_from", Message: "already has a price for this model_pattern"},
+	}}
+}
+
 var patternCache sync.Map // pattern → *regexp.Regexp or nil (exact name)
 
 func isExact(p string) bool { return regexp.QuoteMeta(p) == p }

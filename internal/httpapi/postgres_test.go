@@ -27,7 +27,7 @@ func TestOnPostgres(t *testing.T) {
 		{"ProviderPriced", TestProviderReplyIsPricedExactly}, {"Unpriced", TestUnpricedModel},
 		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
 		{"ExtractWithProvider", TestExtractWithProvider},
-		{"PriceByRequestedModel", TestWorkspacePriceByRequestedModel},
+		{"PriceByRequestedModel", TestWorkspacePriceByRequestedModel}, {"PriceConflict", TestModelPriceConflict},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"testing"
 
+	"github.com/parley-dev/parley/internal/apptest"
 	"github.com/parley-dev/parley/internal/llm/llmtest"
 )
 
@@ -31,5 +32,34 @@ func TestWorkspacePriceByRequestedModel(t *testing.T) {
 	r = s.Do("POST", "/api/v1/conversations/"+oc+"/messages", s.OtherKey, map[string]any{"content": "hi"}).Want(201)
 	if r.Str("reply.cost") != "0.012500000" {
 		t.Errorf("built-in price: %s", r.Body)
+	}
+}
+
+// Two rows with the same pattern and effective_from are a conflict, on
+// create and on update, and the refused request changes nothing.
+func TestModelPriceConflict(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	body := map[string]any{"model_pattern": "gpt-4o", "input_per_mtok": "1", "output_per_mtok": "2", "effective_from": "2026-01-01T00:00:00Z"}
+	first := s.Do("POST", "/api/v1/model-prices", s.Key, body).Want(201).Str("id")
+	later := s.Do("POST", "/api/v1/model-prices", s.Key, map[string]any{
+		"model_pattern": "gpt-4o", "input_per_mtok": "3", "output_per_mtok": "4", "effective_from": "2026-02-01T00:00:00Z"}).Want(201).Str("id")
+	// The default effective_from is the same for every row too.
+	s.Do("POST", "/api/v1/model-prices", s.Key, map[string]any{"model_pattern": "acme", "input_per_mtok": "1", "output_per_mtok": "1"}).Want(201)
+	runScenarios(t, s, []scenario{
+		{name: "same pattern and time", method: "POST", path: "/api/v1/model-prices", key: "own", body: body,
+			status: 409, code: "conflict", field: "effective_from", contains: []string{`model_pattern \"gpt-4o\"`, "2026-01-01T00:00:00.000Z"}},
+		{name: "same pattern, default time", method: "POST", path: "/api/v1/model-prices", key: "own",
+			body: map[string]any{"model_pattern": "acme", "input_per_mtok": "2", "output_per_mtok": "2"}, status: 409, code: "conflict"},
+		{name: "other workspace", method: "POST", path: "/api/v1/model-prices", key: "other", body: body, status: 201},
+		{name: "update onto another row", method: "PATCH", path: "/api/v1/model-prices/" + later, key: "own",
+			body: map[string]any{"effective_from": "2026-01-01T00:00:00Z", "input_per_mtok": "9"}, status: 409, code: "conflict"},
+		{name: "update unchanged", method: "GET", path: "/api/v1/model-prices/" + later, key: "own", status: 200,
+			contains: []string{`"effective_from":"2026-02-01T00:00:00.000Z"`, `"input_per_mtok":"3.000000000"`}},
+		{name: "update itself", method: "PATCH", path: "/api/v1/model-prices/" + first, key: "own",
+			body: map[string]any{"input_per_mtok": "5"}, status: 200},
+	})
+	list := s.Do("GET", "/api/v1/model-prices", s.Key, nil).Want(200)
+	if n := len(list.Get("data").([]any)); n != 3 {
+		t.Errorf("%d rows after refused requests, want 3: %s", n, list.Body)
 	}
 }

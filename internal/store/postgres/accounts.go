@@ -209,6 +209,9 @@ func scanPrice(row pgx.Row) (*assistant.Price, error) {
 func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		p.ID, p.WorkspaceID, p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), ts(p.EffectiveFrom), ts(p.CreatedAt))
+	if isUnique(err) {
+		return assistant.PriceConflict(p)
+	}
 	if err != nil {
 		return fmt.Errorf("insert model price: %w", err)
 	}
@@ -236,6 +239,9 @@ func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE model_prices SET model_pattern = $1, input_per_mtok = $2, output_per_mtok = $3,
 		cached_input_per_mtok = $4, effective_from = $5 WHERE workspace_id = $6 AND id = $7`,
 		p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), ts(p.EffectiveFrom), p.WorkspaceID, p.ID)
+	if isUnique(err) {
+		return assistant.PriceConflict(p)
+	}
 	return affected(tag, err, "model price")
 }
 

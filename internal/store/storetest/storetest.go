@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"Accounts", testAccounts},
 		{"Assistants", testAssistants},
 		{"Prices", testPrices},
+		{"PriceConflicts", testPriceConflicts},
 		{"ConversationCreateAndAppend", testCreateAndAppend},
 		{"ConversationUpdate", testUpdate},
 		{"ConversationIsolation", testIsolation},
@@ -300,6 +302,41 @@ func testPrices(t *testing.T, s store.Store) {
 	wantCode(t, s.DeletePrice(ctx, other, p.ID), fault.CodeNotFound)
 	must(t, s.DeletePrice(ctx, ws, p.ID))
 	wantCode(t, s.DeletePrice(ctx, ws, p.ID), fault.CodeNotFound)
+}
+
+// Two rows of one workspace with the same pattern and effective_from
+// would make the price of a reply arbitrary: the store refuses the second
+// as a conflict, on create and on update, and stores nothing.
+func testPriceConflicts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ws, other := newWorkspace(t, s, "A"), newWorkspace(t, s, "B")
+	row := func(ws, pattern string, from time.Time) *assistant.Price {
+		return &assistant.Price{ID: ids.New(ids.ModelPrice), WorkspaceID: ws, ModelPattern: pattern,
+			Input: 1, Output: 2, CachedInput: 1, EffectiveFrom: from, CreatedAt: base}
+	}
+	first := row(ws, "gpt-4o", base)
+	must(t, s.CreatePrice(ctx, first))
+	dup := row(ws, "gpt-4o", base)
+	err := s.CreatePrice(ctx, dup)
+	wantCode(t, err, fault.CodeConflict)
+	if !strings.Contains(err.Error(), "gpt-4o") {
+		t.Errorf("conflict does not name the pattern: %v", err)
+	}
+	_, err = s.GetPrice(ctx, ws, dup.ID)
+	wantCode(t, err, fault.CodeNotFound)
+	// Another time, another pattern or another workspace is no conflict.
+	later := row(ws, "gpt-4o", at(60))
+	must(t, s.CreatePrice(ctx, later))
+	must(t, s.CreatePrice(ctx, row(ws, "gpt-4o.*", base)))
+	must(t, s.CreatePrice(ctx, row(other, "gpt-4o", base)))
+	// Moving a row onto another's pattern and time is refused too.
+	later.EffectiveFrom = base
+	wantCode(t, s.UpdatePrice(ctx, later), fault.CodeConflict)
+	got, err := s.GetPrice(ctx, ws, later.ID)
+	must(t, err)
+	if !got.EffectiveFrom.Equal(at(60)) {
+		t.Errorf("refused update changed the row: %+v", got)
+	}
 }
 
 // fixture is a workspace with an assistant, to hang conversations on.
