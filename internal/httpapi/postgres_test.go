@@ -28,6 +28,7 @@ func TestOnPostgres(t *testing.T) {
 		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
 		{"ExtractWithProvider", TestExtractWithProvider},
 		{"PriceByRequestedModel", TestWorkspacePriceByRequestedModel}, {"PriceConflict", TestModelPriceConflict},
+		{"CSVDefusesFormulas", TestCSVExportDefusesFormulas},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
