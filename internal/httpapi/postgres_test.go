@@ -28,7 +28,7 @@ func TestOnPostgres(t *testing.T) {
 		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
 		{"ExtractWithProvider", TestExtractWithProvider},
 		{"PriceByRequestedModel", TestWorkspacePriceByRequestedModel}, {"PriceConflict", TestModelPriceConflict},
-		{"CSVDefusesFormulas", TestCSVExportDefusesFormulas},
+		{"CSVDefusesFormulas", TestCSVExportDefusesFormulas}, {"APIKeys", TestAPIKeysAPI},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)

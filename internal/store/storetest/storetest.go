@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Migrate", testMigrate},
 		{"Accounts", testAccounts},
+		{"APIKeys", testAPIKeys},
 		{"Assistants", testAssistants},
 		{"Prices", testPrices},
 		{"PriceConflicts", testPriceConflicts},
@@ -151,6 +152,69 @@ func testAccounts(t *testing.T, s store.Store) {
 	must(t, err)
 	if v != "first" || v2 != "first" {
 		t.Errorf("EnsureSetting = %q, %q", v, v2)
+	}
+}
+
+// API keys are listed per workspace, oldest first, revoked at once, and
+// record their last use at most once per interval.
+func testAPIKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ws, other := newWorkspace(t, s, "A"), newWorkspace(t, s, "B")
+	var keys []*account.APIKey
+	for i := range 5 {
+		secret := fmt.Sprintf("pk_secret%d", i)
+		k := &account.APIKey{ID: ids.NewAt(ids.APIKey, at(i)), WorkspaceID: ws, Name: fmt.Sprint("k", i),
+			Hash: account.HashKey(secret), Prefix: secret[:9], CreatedAt: at(i)}
+		must(t, s.CreateAPIKey(ctx, k))
+		keys = append(keys, k)
+	}
+	must(t, s.CreateAPIKey(ctx, &account.APIKey{ID: ids.New(ids.APIKey), WorkspaceID: other, Name: "o",
+		Hash: account.HashKey("pk_other"), Prefix: "pk_oth", CreatedAt: base}))
+	want := make([]string, len(keys))
+	for i, k := range keys {
+		want[i] = k.ID
+	}
+	checkPaging(t, want, func(req page.Request) ([]string, error) {
+		list, err := s.ListAPIKeys(ctx, ws, req)
+		var out []string
+		for _, k := range list {
+			out = append(out, k.ID)
+		}
+		return out, err
+	}, func(id string) page.Cursor { return page.Cursor{Key: id} })
+	list, err := s.ListAPIKeys(ctx, ws, page.Request{Limit: 1})
+	must(t, err)
+	if diff := cmp.Diff(keys[:1], list[:1]); diff != "" {
+		t.Errorf("listed key (-want +got):\n%s", diff)
+	}
+
+	// Last use: the first touch records it; touches within the interval
+	// (older than staleBefore) change nothing; a later one moves it on.
+	k := keys[0]
+	must(t, s.TouchAPIKey(ctx, k.ID, at(100), at(40)))
+	must(t, s.TouchAPIKey(ctx, k.ID, at(130), at(70)))
+	got, err := s.GetAPIKeyByHash(ctx, k.Hash)
+	must(t, err)
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(at(100)) {
+		t.Errorf("last used %v, want %v", got.LastUsedAt, at(100))
+	}
+	must(t, s.TouchAPIKey(ctx, k.ID, at(161), at(101)))
+	got, err = s.GetAPIKeyByHash(ctx, k.Hash)
+	must(t, err)
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(at(161)) || got.LastUsedAt.Location() != time.UTC {
+		t.Errorf("last used %v, want %v", got.LastUsedAt, at(161))
+	}
+
+	// Revoking: only in the key's own workspace; the key stops at once.
+	wantCode(t, s.DeleteAPIKey(ctx, other, k.ID), fault.CodeNotFound)
+	must(t, s.DeleteAPIKey(ctx, ws, k.ID))
+	_, err = s.GetAPIKeyByHash(ctx, k.Hash)
+	wantCode(t, err, fault.CodeNotFound)
+	wantCode(t, s.DeleteAPIKey(ctx, ws, k.ID), fault.CodeNotFound)
+	list, err = s.ListAPIKeys(ctx, ws, page.Request{Limit: 10})
+	must(t, err)
+	if len(list) != 4 {
+		t.Errorf("%d keys after revoking one of 5", len(list))
 	}
 }
 
