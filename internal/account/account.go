@@ -120,6 +120,11 @@ func (s *Service) CreateWorkspace(ctx context.Context, name string) (*Workspace,
 	return w, nil
 }
 
+// GetWorkspace returns one workspace.
+func (s *Service) GetWorkspace(ctx context.Context, id string) (*Workspace, error) {
+	return s.Store.GetWorkspace(ctx, id)
+}
+
 // DefaultWorkspace returns the id of the oldest workspace, used when a
 // command is not told which one to act on.
 func (s *Service) DefaultWorkspace(ctx context.Context) (string, error) {
