@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"math/big"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/page"
 )
 
 // User roles, from most to least powerful.
@@ -54,7 +57,15 @@ type APIKey struct {
 	// tell their keys apart.
 	Prefix    string
 	CreatedAt time.Time
+	// LastUsedAt is when the key last authenticated a request, to within
+	// LastUsedInterval; nil if it never has.
+	LastUsedAt *time.Time
 }
+
+// LastUsedInterval is how stale a key's LastUsedAt may get: a use is
+// recorded only when the stored one is older, so busy keys cost one write
+// a minute, not one per request.
+const LastUsedInterval = time.Minute
 
 // Store persists accounts. Settings are process-wide key/value pairs such
 // as the generated secret key.
@@ -67,6 +78,15 @@ type Store interface {
 	GetUserByEmail(ctx context.Context, email string) (*User, error)
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// ListAPIKeys returns one page of a workspace's keys, oldest first
+	// (keyset on id).
+	ListAPIKeys(ctx context.Context, workspaceID string, req page.Request) ([]*APIKey, error)
+	// DeleteAPIKey removes a key of the workspace, so it no longer
+	// authenticates; a key of another workspace is not found.
+	DeleteAPIKey(ctx context.Context, workspaceID, id string) error
+	// TouchAPIKey sets the key's last use to at, unless it already has
+	// one at or after staleBefore.
+	TouchAPIKey(ctx context.Context, id string, at, staleBefore time.Time) error
 	// EnsureSetting stores value under key unless the key already has one,
 	// and returns the value that is stored.
 	EnsureSetting(ctx context.Context, key, value string) (string, error)
@@ -76,6 +96,11 @@ type Store interface {
 type Service struct {
 	Store Store
 	Now   func() time.Time
+
+	// touched remembers when this node last recorded each key's use, so
+	// that concurrent requests with a stale key do not all write.
+	touchMu sync.Mutex
+	touched map[string]time.Time
 }
 
 // KeyPrefix starts every API key secret, so leaked keys are recognisable.
@@ -93,6 +118,11 @@ func (s *Service) CreateWorkspace(ctx context.Context, name string) (*Workspace,
 		return nil, err
 	}
 	return w, nil
+}
+
+// GetWorkspace returns one workspace.
+func (s *Service) GetWorkspace(ctx context.Context, id string) (*Workspace, error) {
+	return s.Store.GetWorkspace(ctx, id)
 }
 
 // DefaultWorkspace returns the id of the oldest workspace, used when a
@@ -167,7 +197,34 @@ func (s *Service) CreateAPIKey(ctx context.Context, workspaceID, name string) (s
 	return secret, k, nil
 }
 
-// Authenticate returns the key a bearer secret belongs to.
+// ListAPIKeys returns one page of the workspace's keys, oldest first.
+// Secrets are never stored, so they are never listed.
+func (s *Service) ListAPIKeys(ctx context.Context, workspaceID string, req page.Request) (page.Result[*APIKey], error) {
+	rows, err := s.Store.ListAPIKeys(ctx, workspaceID, req)
+	if err != nil {
+		return page.Result[*APIKey]{}, err
+	}
+	return page.Build(rows, req, func(k *APIKey) page.Cursor { return page.Cursor{Key: k.ID} }), nil
+}
+
+// RevokeAPIKey deletes a key of the workspace. Keys are checked against
+// the store on every request, so the key is refused from then on, on
+// every node. Any key of the workspace may revoke any other, or itself.
+func (s *Service) RevokeAPIKey(ctx context.Context, workspaceID, id string) error {
+	if !ids.HasPrefix(id, ids.APIKey) {
+		return fault.NotFound("API key")
+	}
+	if err := s.Store.DeleteAPIKey(ctx, workspaceID, id); err != nil {
+		return err
+	}
+	s.touchMu.Lock()
+	delete(s.touched, id)
+	s.touchMu.Unlock()
+	return nil
+}
+
+// Authenticate returns the key a bearer secret belongs to, and records
+// that it was used.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*APIKey, error) {
 	if !strings.HasPrefix(secret, KeyPrefix) || len(secret) > 200 {
 		return nil, fault.New(fault.CodeUnauthorized, "invalid API key")
@@ -176,7 +233,38 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*APIKey, err
 	if fault.Is(err, fault.CodeNotFound) {
 		return nil, fault.New(fault.CodeUnauthorized, "invalid API key")
 	}
-	return k, err
+	if err != nil {
+		return nil, err
+	}
+	s.touch(ctx, k)
+	return k, nil
+}
+
+// touch records a use of k when its stored last use is older than
+// LastUsedInterval, and this node has not just recorded one. The update is
+// conditional, so nodes racing on the same key write it once. A failure
+// only loses a timestamp, so it is logged and the request goes on.
+func (s *Service) touch(ctx context.Context, k *APIKey) {
+	now := s.Now().UTC().Truncate(time.Millisecond)
+	stale := now.Add(-LastUsedInterval)
+	if k.LastUsedAt != nil && k.LastUsedAt.After(stale) {
+		return
+	}
+	s.touchMu.Lock()
+	if last, ok := s.touched[k.ID]; ok && last.After(stale) {
+		s.touchMu.Unlock()
+		return
+	}
+	if s.touched == nil {
+		s.touched = map[string]time.Time{}
+	}
+	s.touched[k.ID] = now
+	s.touchMu.Unlock()
+	if err := s.Store.TouchAPIKey(ctx, k.ID, now, stale); err != nil {
+		slog.WarnContext(ctx, "record API key use", "key", k.ID, "err", err)
+		return
+	}
+	k.LastUsedAt = &now
 }
 
 // HashKey hashes an API key secret. The secrets are long and random, so a

@@ -12,8 +12,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
+	"time"
 
 	"github.com/parley-dev/parley/internal/config"
+	"github.com/parley-dev/parley/internal/page"
 )
 
 // Env is what a command runs with, so tests can run commands in-process.
@@ -33,6 +36,9 @@ type command struct {
 	name, args, help string
 	flags            func(fs *flag.FlagSet) func(ctx context.Context, a *App, env *Env) error
 	needsApp         bool
+	// takesArgs lets positional arguments through to the command, which
+	// reads them from its FlagSet.
+	takesArgs bool
 }
 
 var commands = []command{
@@ -82,6 +88,74 @@ var commands = []command{
 					return err
 				}
 				fmt.Fprintln(env.Stdout, secret)
+				return nil
+			}
+		}},
+	{name: "apikey list", args: "[--workspace ID]", help: "list a workspace's API keys: id, name, prefix, created, last used (never the secret)", needsApp: true,
+		flags: func(fs *flag.FlagSet) func(context.Context, *App, *Env) error {
+			ws := fs.String("workspace", "", "workspace id (default: the first workspace)")
+			return func(ctx context.Context, a *App, env *Env) error {
+				if err := a.prepare(ctx); err != nil {
+					return err
+				}
+				id, err := a.workspaceOrDefault(ctx, *ws)
+				if err != nil {
+					return err
+				}
+				if _, err := a.Accounts.GetWorkspace(ctx, id); err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tCREATED\tLAST USED")
+				req := page.Request{Limit: page.MaxLimit}
+				for {
+					res, err := a.Accounts.ListAPIKeys(ctx, id, req)
+					if err != nil {
+						return err
+					}
+					for _, k := range res.Items {
+						used := "never"
+						if k.LastUsedAt != nil {
+							used = k.LastUsedAt.UTC().Format(time.RFC3339)
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, k.CreatedAt.UTC().Format(time.RFC3339), used)
+					}
+					if res.Next == nil {
+						break
+					}
+					req.Cursor = res.Next
+				}
+				return tw.Flush()
+			}
+		}},
+	{name: "apikey revoke", args: "[--workspace ID] KEY_ID", help: "revoke an API key: it is refused from its next request on", needsApp: true, takesArgs: true,
+		flags: func(fs *flag.FlagSet) func(context.Context, *App, *Env) error {
+			ws := fs.String("workspace", "", "workspace id (default: the first workspace)")
+			return func(ctx context.Context, a *App, env *Env) error {
+				// The id may come before flags too (revoke key_… --workspace ws_…).
+				keyID := fs.Arg(0)
+				if keyID != "" {
+					if err := fs.Parse(fs.Args()[1:]); err != nil {
+						return err
+					}
+				}
+				if keyID == "" || strings.HasPrefix(keyID, "-") {
+					return errors.New("give the key id: parley apikey revoke [--workspace ID] KEY_ID (see parley apikey list)")
+				}
+				if fs.NArg() > 0 {
+					return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+				}
+				if err := a.prepare(ctx); err != nil {
+					return err
+				}
+				id, err := a.workspaceOrDefault(ctx, *ws)
+				if err != nil {
+					return err
+				}
+				if err := a.Accounts.RevokeAPIKey(ctx, id, keyID); err != nil {
+					return fmt.Errorf("%w in workspace %s", err, id)
+				}
+				fmt.Fprintln(env.Stderr, "revoked", keyID)
 				return nil
 			}
 		}},
@@ -170,7 +244,7 @@ func Main(env *Env) int {
 		}
 		return 2
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && !cmd.takesArgs {
 		fmt.Fprintf(env.Stderr, "parley %s: unexpected argument %q\n", cmd.name, fs.Arg(0))
 		return 2
 	}

@@ -3,6 +3,7 @@ package assistant
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strings"
 	"sync"
@@ -48,6 +49,18 @@ func (p *Price) Validate() error {
 	return v.Err()
 }
 
+// PriceConflict is the error a store returns when a workspace already has
+// a row with p's pattern and effective_from: two such rows would make the
+// price of a reply arbitrary.
+func PriceConflict(p *Price) error {
+	msg := fmt.Sprintf("a price for model_pattern %q from %s already exists: change that row, or give this one another effective_from",
+		p.ModelPattern, p.EffectiveFrom.UTC().Format("2006-01-02T15:04:05.000Z"))
+	return &fault.Error{Code: fault.CodeConflict, Message: msg, Fields: []fault.FieldError{
+		{Field: "model_pattern", Message: "already has a price with this effective_from"},
+		{Field: "effective_from", Message: "already has a price for this model_pattern"},
+	}}
+}
+
 var patternCache sync.Map // pattern → *regexp.Regexp or nil (exact name)
 
 func isExact(p string) bool { return regexp.QuoteMeta(p) == p }
@@ -87,37 +100,135 @@ func (p *Price) Cost(u llm.Usage) money.Money {
 	)
 }
 
-// FindPrice picks the price for a model at a time: among the rows that
-// match the model and took effect at or before t, a workspace row beats a
-// built-in one, an exact name beats a pattern, and a newer effective_from
-// beats an older one. It returns nil when no row applies.
-func FindPrice(model string, at time.Time, workspace []*Price) *Price {
-	if model == llm.OfflineModel {
+// FindPrice picks the price of a model call at a time. requested is the
+// model the assistant asked for, reported the one the provider says
+// answered (OpenAI answers `gpt-4o` with a dated snapshot such as
+// `gpt-4o-2024-08-06`); either may be empty. Only rows that took effect at
+// or before t count, and the first of these steps that finds one wins:
+//
+//  1. a workspace row naming the requested model exactly,
+//  2. a workspace row naming the reported model exactly,
+//  3. the most specific workspace pattern matching the requested model,
+//  4. the most specific workspace pattern matching the reported model,
+//  5. then the same over the built-in table.
+//
+// A workspace's rows always beat the built-in table, since they are its
+// owner's own prices. An exact name is a deliberate choice for one model
+// and beats any pattern, which prices a family. The requested name comes
+// first because it is the name people configure (and, behind an alias or
+// a deployment name, the one they know). Within a step the pattern with
+// the longer literal prefix wins, then the newer effective_from, then the
+// row created last. It returns nil when no row applies.
+func FindPrice(requested, reported string, at time.Time, workspace []*Price) *Price {
+	if requested == llm.OfflineModel || (requested == "" && reported == llm.OfflineModel) {
 		return offlinePrice
 	}
-	for _, rows := range [][]*Price{workspace, builtinPrices} {
-		var best *Price
-		for _, p := range rows {
-			if p.EffectiveFrom.After(at) || !p.Matches(model) {
-				continue
-			}
-			if best == nil || better(p, best, model) {
-				best = p
-			}
+	var names []string
+	for _, n := range []string{requested, reported} {
+		if n != "" && (len(names) == 0 || names[0] != n) {
+			names = append(names, n)
 		}
-		if best != nil {
-			return best
+	}
+	for _, rows := range [][]*Price{workspace, builtinPrices} {
+		for _, exact := range []bool{true, false} {
+			for _, name := range names {
+				if p := pick(rows, name, at, exact); p != nil {
+					return p
+				}
+			}
 		}
 	}
 	return nil
 }
 
-func better(p, q *Price, model string) bool {
-	pe, qe := p.ModelPattern == model, q.ModelPattern == model
-	if pe != qe {
-		return pe
+// pick returns the best row among those of one kind (exact names or
+// patterns) that match model and are in effect at t.
+func pick(rows []*Price, model string, at time.Time, exact bool) *Price {
+	var best *Price
+	var bestSpec specificity
+	for _, p := range rows {
+		if p.EffectiveFrom.After(at) {
+			continue
+		}
+		spec := specificityOf(p.ModelPattern)
+		if spec.exact != exact || !p.Matches(model) {
+			continue
+		}
+		if best == nil || better(p, spec, best, bestSpec) {
+			best, bestSpec = p, spec
+		}
 	}
-	return p.EffectiveFrom.After(q.EffectiveFrom)
+	return best
+}
+
+// better reports whether p (of specificity ps) beats q (of qs).
+func better(p *Price, ps specificity, q *Price, qs specificity) bool {
+	if ps.prefix != qs.prefix {
+		return ps.prefix > qs.prefix
+	}
+	if !p.EffectiveFrom.Equal(q.EffectiveFrom) {
+		return p.EffectiveFrom.After(q.EffectiveFrom)
+	}
+	if !p.CreatedAt.Equal(q.CreatedAt) {
+		return p.CreatedAt.After(q.CreatedAt)
+	}
+	return p.ID > q.ID
+}
+
+// specificity is how narrowly a pattern names models. An exact name (or a
+// regular expression that can only match one literal name) names one
+// model; otherwise the longer the literal text every match starts with,
+// the narrower the family: `gpt-4o-mini.*` is narrower than `gpt-.*`.
+type specificity struct {
+	exact  bool
+	prefix int // bytes of literal prefix
+}
+
+var specificityCache sync.Map // pattern → specificity
+
+func specificityOf(pattern string) specificity {
+	if isExact(pattern) {
+		return specificity{exact: true, prefix: len(pattern)}
+	}
+	if s, ok := specificityCache.Load(pattern); ok {
+		return s.(specificity)
+	}
+	var s specificity
+	if re, err := syntax.Parse(pattern, syntax.Perl); err == nil {
+		prefix, complete := literalPrefix(re.Simplify())
+		s = specificity{exact: complete, prefix: len(prefix)}
+	}
+	specificityCache.Store(pattern, s)
+	return s
+}
+
+// literalPrefix returns the literal text every match of re starts with,
+// and whether that text is all re can match. Case-folded literals are not
+// literal: they match more than one spelling.
+func literalPrefix(re *syntax.Regexp) (string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return "", false
+		}
+		return string(re.Rune), true
+	case syntax.OpCapture:
+		return literalPrefix(re.Sub[0])
+	case syntax.OpEmptyMatch, syntax.OpBeginText, syntax.OpEndText, syntax.OpBeginLine, syntax.OpEndLine:
+		// Patterns match whole names, so anchors add nothing.
+		return "", true
+	case syntax.OpConcat:
+		var b strings.Builder
+		for _, sub := range re.Sub {
+			p, complete := literalPrefix(sub)
+			b.WriteString(p)
+			if !complete {
+				return b.String(), false
+			}
+		}
+		return b.String(), true
+	}
+	return "", false
 }
 
 var offlinePrice = &Price{ModelPattern: llm.OfflineModel, Builtin: true}

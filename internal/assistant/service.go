@@ -135,15 +135,17 @@ func (s *Service) DeletePrice(ctx context.Context, workspaceID, id string) error
 	return s.Store.DeletePrice(ctx, workspaceID, id)
 }
 
-// PriceFor returns the price that applies to a model at a time, or nil
-// when the model cannot be priced.
-func (s *Service) PriceFor(ctx context.Context, workspaceID, model string, at time.Time) (*Price, error) {
-	if model == llm.OfflineModel {
-		return FindPrice(model, at, nil), nil
+// PriceFor returns the price of a model call at a time, or nil when the
+// call cannot be priced. requested is the model the assistant asked for,
+// reported the one the provider says answered; FindPrice says how the
+// two are weighed.
+func (s *Service) PriceFor(ctx context.Context, workspaceID, requested, reported string, at time.Time) (*Price, error) {
+	if requested == llm.OfflineModel {
+		return FindPrice(requested, reported, at, nil), nil
 	}
 	rows, err := s.Store.ListPrices(ctx, workspaceID)
 	if err != nil {
 		return nil, err
 	}
-	return FindPrice(model, at, rows), nil
+	return FindPrice(requested, reported, at, rows), nil
 }

@@ -114,7 +114,7 @@ func (s *Service) Extract(ctx context.Context, workspaceID, id string) (*Convers
 	if len(names) > 0 {
 		note.Content += ": " + strings.Join(names, ", ")
 	}
-	price, err := s.Assistants.PriceFor(ctx, workspaceID, model, now)
+	price, err := s.Assistants.PriceFor(ctx, workspaceID, a.Model, model, now)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,9 @@ import (
 // Assistants is what the service needs to know about assistants.
 type Assistants interface {
 	Get(ctx context.Context, workspaceID, id string) (*assistant.Assistant, error)
-	PriceFor(ctx context.Context, workspaceID, model string, at time.Time) (*assistant.Price, error)
+	// PriceFor prices a call that asked for the requested model and was
+	// answered by the reported one.
+	PriceFor(ctx context.Context, workspaceID, requested, reported string, at time.Time) (*assistant.Price, error)
 }
 
 // Observer hears about model calls, for metrics. Implementations must be
@@ -395,7 +397,7 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 		Model: model, Usage: &resp.Usage, UsageEstimated: resp.UsageEstimated,
 		LatencyMS: ptr(resp.Latency.Milliseconds()), FirstTokenMS: ptr(resp.FirstToken.Milliseconds()),
 	}
-	price, err := s.Assistants.PriceFor(ctx, c.WorkspaceID, model, now)
+	price, err := s.Assistants.PriceFor(ctx, c.WorkspaceID, a.Model, model, now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("look up price of %s: %w", model, err)
 	}

@@ -42,6 +42,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	h("PATCH /api/v1/model-prices/{id}", a.updatePrice)
 	h("DELETE /api/v1/model-prices/{id}", a.deletePrice)
 
+	h("GET /api/v1/api-keys", a.listAPIKeys)
+	h("POST /api/v1/api-keys", a.createAPIKey)
+	h("DELETE /api/v1/api-keys/{id}", a.revokeAPIKey)
+
 	h("POST /api/v1/conversations", a.createConversation)
 	h("GET /api/v1/conversations", a.listConversations)
 	h("GET /api/v1/conversations/count", a.countConversations)

@@ -457,19 +457,36 @@ func csvRow(c *conversation.Conversation, msgs []*conversation.Message) []string
 		ended = c.EndedAt.UTC().Format(TimeFormat)
 	}
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
-	return []string{
-		c.ID, c.Type, c.Status, c.AssistantID, csvText(c.AssistantName), csvText(c.ExternalIdentifier),
-		csvText(c.Customer.Name), c.Customer.Phone, c.Customer.Email, i(c.MessageCount),
+	row := []string{
+		c.ID, c.Type, c.Status, c.AssistantID, c.AssistantName, c.ExternalIdentifier,
+		c.Customer.Name, c.Customer.Phone, c.Customer.Email, i(c.MessageCount),
 		i(c.Usage.InputTokens), i(c.Usage.OutputTokens), i(c.Usage.CachedInputTokens), i(c.Usage.TotalTokens),
 		c.TotalCost.String(), strconv.FormatBool(c.CostComplete),
 		c.CreatedAt.UTC().Format(TimeFormat), c.UpdatedAt.UTC().Format(TimeFormat), ended,
 		string(vars), t.String(),
 	}
+	// One rule for every cell, so no column that carries text (today or
+	// added later) is missed; ids, numbers and times never trigger it.
+	for k := range row {
+		row[k] = csvText(row[k])
+	}
+	return row
 }
 
-// csvText defuses free text that a spreadsheet would run as a formula.
+// csvText defuses text that a spreadsheet would run as a formula, per
+// OWASP's CSV injection guidance: a cell starting with = + - @, a tab, a
+// carriage return or NUL gets a leading ' (which spreadsheets read as
+// "this is text" and do not show). A cell whose first non-blank character
+// is = + - @ is defused too, since some spreadsheets trim leading blanks
+// on import. Separators and quotes inside a cell are encoding/csv's job.
 func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s == "" {
+		return s
+	}
+	if strings.ContainsRune("=+-@\t\r\x00", rune(s[0])) {
+		return "'" + s
+	}
+	if t := strings.TrimLeft(s, " \t\r\n"); t != "" && strings.ContainsRune("=+-@", rune(t[0])) {
 		return "'" + s
 	}
 	return s

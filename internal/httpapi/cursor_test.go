@@ -41,9 +41,12 @@ func TestForgedCursors(t *testing.T) {
 	}
 	s.Do("POST", "/api/v1/assistants", s.Key, map[string]any{"name": "Second"}).Want(201)
 	s.Do("POST", "/api/v1/assistants", s.OtherKey, map[string]any{"name": "Their second"}).Want(201)
+	s.Do("POST", "/api/v1/api-keys", s.Key, map[string]any{"name": "own second"}).Want(201)
+	s.Do("POST", "/api/v1/api-keys", s.OtherKey, map[string]any{"name": "their second"}).Want(201)
 
 	lists := []string{
 		"/api/v1/assistants",
+		"/api/v1/api-keys",
 		"/api/v1/model-prices",
 		"/api/v1/model-prices/defaults",
 		"/api/v1/conversations",
@@ -155,6 +158,9 @@ func TestForgedCursors(t *testing.T) {
 				case strings.HasPrefix(id, "asst_") && id == otherAsst:
 					t.Errorf("%s: another workspace's assistant", list)
 				}
+				if name, _ := m["name"].(string); strings.HasPrefix(strings.ToLower(name), "their") || name == "other" {
+					t.Errorf("%s: another workspace's %s", list, name)
+				}
 				if p, _ := m["model_pattern"].(string); strings.HasPrefix(p, "their-") {
 					t.Errorf("%s: another workspace's price %s", list, p)
 				}
@@ -184,8 +190,9 @@ func TestPerPageOnEveryList(t *testing.T) {
 	for _, p := range []string{"a-1", "a-2"} {
 		s.Do("POST", "/api/v1/model-prices", s.Key, map[string]any{"model_pattern": p, "input_per_mtok": "1", "output_per_mtok": "2"}).Want(201)
 	}
+	s.Do("POST", "/api/v1/api-keys", s.Key, map[string]any{"name": "second"}).Want(201)
 	for _, list := range []string{
-		"/api/v1/assistants", "/api/v1/model-prices", "/api/v1/model-prices/defaults",
+		"/api/v1/assistants", "/api/v1/api-keys", "/api/v1/model-prices", "/api/v1/model-prices/defaults",
 		"/api/v1/conversations", "/api/v1/conversations/" + conv + "/messages",
 	} {
 		r := s.Do("GET", list+"?per_page=1", s.Key, nil).Want(200)

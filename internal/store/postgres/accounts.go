@@ -83,16 +83,64 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *account.APIKey) error {
 	return nil
 }
 
+const apiKeyCols = `id, workspace_id, name, hash, prefix, created_at, last_used_at`
+
+func scanAPIKey(row pgx.Row) (*account.APIKey, error) {
+	var k account.APIKey
+	if err := row.Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Hash, &k.Prefix, &k.CreatedAt, &k.LastUsedAt); err != nil {
+		return nil, err
+	}
+	k.CreatedAt = utc(k.CreatedAt)
+	if k.LastUsedAt != nil {
+		u := utc(*k.LastUsedAt)
+		k.LastUsedAt = &u
+	}
+	return &k, nil
+}
+
 // GetAPIKeyByHash implements account.Store.
 func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey, error) {
-	var k account.APIKey
-	err := db.pool.QueryRow(ctx, `SELECT id, workspace_id, name, hash, prefix, created_at FROM api_keys WHERE hash = $1`, hash).
-		Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Hash, &k.Prefix, &k.CreatedAt)
+	k, err := scanAPIKey(db.pool.QueryRow(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = $1`, hash))
 	if err != nil {
 		return nil, notFound(err, "API key")
 	}
-	k.CreatedAt = utc(k.CreatedAt)
-	return &k, nil
+	return k, nil
+}
+
+// ListAPIKeys implements account.Store: keyset on id, oldest first.
+func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string, req page.Request) ([]*account.APIKey, error) {
+	a := args{workspaceID}
+	q := `SELECT ` + apiKeyCols + ` FROM api_keys WHERE workspace_id = $1`
+	switch {
+	case req.Backward():
+		q += ` AND id < ` + a.add(req.Cursor.Key) + ` ORDER BY id DESC`
+	case req.Cursor != nil:
+		q += ` AND id > ` + a.add(req.Cursor.Key) + ` ORDER BY id`
+	default:
+		q += ` ORDER BY id`
+	}
+	q += ` LIMIT ` + a.add(req.Limit+1)
+	rows, err := db.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("list API keys: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*account.APIKey, error) { return scanAPIKey(r) })
+}
+
+// DeleteAPIKey implements account.Store.
+func (db *DB) DeleteAPIKey(ctx context.Context, workspaceID, id string) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM api_keys WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+	return affected(tag, err, "API key")
+}
+
+// TouchAPIKey implements account.Store.
+func (db *DB) TouchAPIKey(ctx context.Context, id string, at, staleBefore time.Time) error {
+	_, err := db.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = $2
+		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)`, id, ts(at), ts(staleBefore))
+	if err != nil {
+		return fmt.Errorf("record API key use: %w", err)
+	}
+	return nil
 }
 
 // EnsureSetting implements account.Store.
@@ -209,6 +257,9 @@ func scanPrice(row pgx.Row) (*assistant.Price, error) {
 func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		p.ID, p.WorkspaceID, p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), ts(p.EffectiveFrom), ts(p.CreatedAt))
+	if isUnique(err) {
+		return assistant.PriceConflict(p)
+	}
 	if err != nil {
 		return fmt.Errorf("insert model price: %w", err)
 	}
@@ -236,6 +287,9 @@ func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE model_prices SET model_pattern = $1, input_per_mtok = $2, output_per_mtok = $3,
 		cached_input_per_mtok = $4, effective_from = $5 WHERE workspace_id = $6 AND id = $7`,
 		p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), ts(p.EffectiveFrom), p.WorkspaceID, p.ID)
+	if isUnique(err) {
+		return assistant.PriceConflict(p)
+	}
 	return affected(tag, err, "model price")
 }
 

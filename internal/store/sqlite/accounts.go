@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/page"
 )
 
 // CreateWorkspace implements account.Store.
@@ -88,17 +90,74 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *account.APIKey) error {
 	return nil
 }
 
-// GetAPIKeyByHash implements account.Store.
-func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey, error) {
+const apiKeyCols = `id, workspace_id, name, hash, prefix, created_at, last_used_at`
+
+func scanAPIKey(row interface{ Scan(...any) error }) (*account.APIKey, error) {
 	var k account.APIKey
 	var created int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, workspace_id, name, hash, prefix, created_at
-		FROM api_keys WHERE hash = ?`, hash).Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Hash, &k.Prefix, &created)
+	var used sql.NullInt64
+	if err := row.Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Hash, &k.Prefix, &created, &used); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.LastUsedAt = fromMS(created), fromOptMS(used)
+	return &k, nil
+}
+
+// GetAPIKeyByHash implements account.Store.
+func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey, error) {
+	k, err := scanAPIKey(db.read.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = ?`, hash))
 	if err != nil {
 		return nil, notFound(err, "API key")
 	}
-	k.CreatedAt = fromMS(created)
-	return &k, nil
+	return k, nil
+}
+
+// ListAPIKeys implements account.Store: keyset on id, oldest first.
+func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string, req page.Request) ([]*account.APIKey, error) {
+	q := `SELECT ` + apiKeyCols + ` FROM api_keys WHERE workspace_id = ?`
+	args := []any{workspaceID}
+	switch {
+	case req.Backward():
+		q += ` AND id < ? ORDER BY id DESC`
+		args = append(args, req.Cursor.Key)
+	case req.Cursor != nil:
+		q += ` AND id > ? ORDER BY id`
+		args = append(args, req.Cursor.Key)
+	default:
+		q += ` ORDER BY id`
+	}
+	q += ` LIMIT ?`
+	args = append(args, req.Limit+1)
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list API keys: %w", err)
+	}
+	defer rows.Close()
+	var out []*account.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// DeleteAPIKey implements account.Store.
+func (db *DB) DeleteAPIKey(ctx context.Context, workspaceID, id string) error {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM api_keys WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+	return affected(res, err, "API key")
+}
+
+// TouchAPIKey implements account.Store.
+func (db *DB) TouchAPIKey(ctx context.Context, id string, at, staleBefore time.Time) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?
+		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, ms(at), id, ms(staleBefore))
+	if err != nil {
+		return fmt.Errorf("record API key use: %w", err)
+	}
+	return nil
 }
 
 // EnsureSetting implements account.Store.

@@ -139,6 +139,9 @@ func scanPrice(row interface{ Scan(...any) error }) (*assistant.Price, error) {
 func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
 	_, err := db.write.ExecContext(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.WorkspaceID, p.ModelPattern, p.Input, p.Output, p.CachedInput, ms(p.EffectiveFrom), ms(p.CreatedAt))
+	if isUnique(err) {
+		return assistant.PriceConflict(p)
+	}
 	if err != nil {
 		return fmt.Errorf("insert model price: %w", err)
 	}
@@ -175,6 +178,9 @@ func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
 	res, err := db.write.ExecContext(ctx, `UPDATE model_prices SET model_pattern = ?, input_per_mtok = ?, output_per_mtok = ?,
 		cached_input_per_mtok = ?, effective_from = ? WHERE workspace_id = ? AND id = ?`,
 		p.ModelPattern, p.Input, p.Output, p.CachedInput, ms(p.EffectiveFrom), p.WorkspaceID, p.ID)
+	if isUnique(err) {
+		return assistant.PriceConflict(p)
+	}
 	return affected(res, err, "model price")
 }
 

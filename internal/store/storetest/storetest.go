@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,8 +38,10 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Migrate", testMigrate},
 		{"Accounts", testAccounts},
+		{"APIKeys", testAPIKeys},
 		{"Assistants", testAssistants},
 		{"Prices", testPrices},
+		{"PriceConflicts", testPriceConflicts},
 		{"ConversationCreateAndAppend", testCreateAndAppend},
 		{"ConversationUpdate", testUpdate},
 		{"ConversationIsolation", testIsolation},
@@ -150,6 +153,69 @@ func testAccounts(t *testing.T, s store.Store) {
 	must(t, err)
 	if v != "first" || v2 != "first" {
 		t.Errorf("EnsureSetting = %q, %q", v, v2)
+	}
+}
+
+// API keys are listed per workspace, oldest first, revoked at once, and
+// record their last use at most once per interval.
+func testAPIKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ws, other := newWorkspace(t, s, "A"), newWorkspace(t, s, "B")
+	var keys []*account.APIKey
+	for i := range 5 {
+		secret := fmt.Sprintf("pk_secret%d", i)
+		k := &account.APIKey{ID: ids.NewAt(ids.APIKey, at(i)), WorkspaceID: ws, Name: fmt.Sprint("k", i),
+			Hash: account.HashKey(secret), Prefix: secret[:9], CreatedAt: at(i)}
+		must(t, s.CreateAPIKey(ctx, k))
+		keys = append(keys, k)
+	}
+	must(t, s.CreateAPIKey(ctx, &account.APIKey{ID: ids.New(ids.APIKey), WorkspaceID: other, Name: "o",
+		Hash: account.HashKey("pk_other"), Prefix: "pk_oth", CreatedAt: base}))
+	want := make([]string, len(keys))
+	for i, k := range keys {
+		want[i] = k.ID
+	}
+	checkPaging(t, want, func(req page.Request) ([]string, error) {
+		list, err := s.ListAPIKeys(ctx, ws, req)
+		var out []string
+		for _, k := range list {
+			out = append(out, k.ID)
+		}
+		return out, err
+	}, func(id string) page.Cursor { return page.Cursor{Key: id} })
+	list, err := s.ListAPIKeys(ctx, ws, page.Request{Limit: 1})
+	must(t, err)
+	if diff := cmp.Diff(keys[:1], list[:1]); diff != "" {
+		t.Errorf("listed key (-want +got):\n%s", diff)
+	}
+
+	// Last use: the first touch records it; touches within the interval
+	// (older than staleBefore) change nothing; a later one moves it on.
+	k := keys[0]
+	must(t, s.TouchAPIKey(ctx, k.ID, at(100), at(40)))
+	must(t, s.TouchAPIKey(ctx, k.ID, at(130), at(70)))
+	got, err := s.GetAPIKeyByHash(ctx, k.Hash)
+	must(t, err)
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(at(100)) {
+		t.Errorf("last used %v, want %v", got.LastUsedAt, at(100))
+	}
+	must(t, s.TouchAPIKey(ctx, k.ID, at(161), at(101)))
+	got, err = s.GetAPIKeyByHash(ctx, k.Hash)
+	must(t, err)
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(at(161)) || got.LastUsedAt.Location() != time.UTC {
+		t.Errorf("last used %v, want %v", got.LastUsedAt, at(161))
+	}
+
+	// Revoking: only in the key's own workspace; the key stops at once.
+	wantCode(t, s.DeleteAPIKey(ctx, other, k.ID), fault.CodeNotFound)
+	must(t, s.DeleteAPIKey(ctx, ws, k.ID))
+	_, err = s.GetAPIKeyByHash(ctx, k.Hash)
+	wantCode(t, err, fault.CodeNotFound)
+	wantCode(t, s.DeleteAPIKey(ctx, ws, k.ID), fault.CodeNotFound)
+	list, err = s.ListAPIKeys(ctx, ws, page.Request{Limit: 10})
+	must(t, err)
+	if len(list) != 4 {
+		t.Errorf("%d keys after revoking one of 5", len(list))
 	}
 }
 
@@ -301,6 +367,41 @@ func testPrices(t *testing.T, s store.Store) {
 	wantCode(t, s.DeletePrice(ctx, other, p.ID), fault.CodeNotFound)
 	must(t, s.DeletePrice(ctx, ws, p.ID))
 	wantCode(t, s.DeletePrice(ctx, ws, p.ID), fault.CodeNotFound)
+}
+
+// Two rows of one workspace with the same pattern and effective_from
+// would make the price of a reply arbitrary: the store refuses the second
+// as a conflict, on create and on update, and stores nothing.
+func testPriceConflicts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ws, other := newWorkspace(t, s, "A"), newWorkspace(t, s, "B")
+	row := func(ws, pattern string, from time.Time) *assistant.Price {
+		return &assistant.Price{ID: ids.New(ids.ModelPrice), WorkspaceID: ws, ModelPattern: pattern,
+			Input: 1, Output: 2, CachedInput: 1, EffectiveFrom: from, CreatedAt: base}
+	}
+	first := row(ws, "gpt-4o", base)
+	must(t, s.CreatePrice(ctx, first))
+	dup := row(ws, "gpt-4o", base)
+	err := s.CreatePrice(ctx, dup)
+	wantCode(t, err, fault.CodeConflict)
+	if !strings.Contains(err.Error(), "gpt-4o") {
+		t.Errorf("conflict does not name the pattern: %v", err)
+	}
+	_, err = s.GetPrice(ctx, ws, dup.ID)
+	wantCode(t, err, fault.CodeNotFound)
+	// Another time, another pattern or another workspace is no conflict.
+	later := row(ws, "gpt-4o", at(60))
+	must(t, s.CreatePrice(ctx, later))
+	must(t, s.CreatePrice(ctx, row(ws, "gpt-4o.*", base)))
+	must(t, s.CreatePrice(ctx, row(other, "gpt-4o", base)))
+	// Moving a row onto another's pattern and time is refused too.
+	later.EffectiveFrom = base
+	wantCode(t, s.UpdatePrice(ctx, later), fault.CodeConflict)
+	got, err := s.GetPrice(ctx, ws, later.ID)
+	must(t, err)
+	if !got.EffectiveFrom.Equal(at(60)) {
+		t.Errorf("refused update changed the row: %+v", got)
+	}
 }
 
 // fixture is a workspace with an assistant, to hang conversations on.
