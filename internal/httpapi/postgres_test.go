@@ -27,6 +27,8 @@ func TestOnPostgres(t *testing.T) {
 		{"ProviderPriced", TestProviderReplyIsPricedExactly}, {"Unpriced", TestUnpricedModel},
 		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
 		{"ExtractWithProvider", TestExtractWithProvider},
+		{"HostileBytes", TestHostileBytes}, {"TwoAuthorizationHeaders", TestTwoAuthorizationHeaders},
+		{"DecodeErrors", TestDecodeErrors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)

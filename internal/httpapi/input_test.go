@@ -1,0 +1,121 @@
+package httpapi_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parley-dev/parley/internal/apptest"
+)
+
+// TestHostileBytes sends text that PostgreSQL cannot store (NUL) or that is
+// not UTF-8: both stores must refuse it the same way, and store nothing.
+func TestHostileBytes(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	id := newConversation(t, s, s.Key, nil)
+	asst := s.Do("POST", "/api/v1/assistants", s.Key, map[string]any{"name": "Plain"}).Want(201).Str("id")
+	conv := "/api/v1/conversations/" + id
+	runScenarios(t, s, []scenario{
+		// A NUL in any JSON string is a 422 naming the field.
+		{name: "nul content", method: "POST", path: conv + "/messages", key: "own", body: `{"content":"a\u0000b"}`, status: 422, code: "validation_failed", field: "content", contains: []string{"NUL"}},
+		{name: "nul role", method: "POST", path: conv + "/messages", key: "own", body: `{"content":"hi","role":"user\u0000"}`, status: 422, field: "role"},
+		{name: "nul assistant name", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"\u0000"}`, status: 422, field: "name"},
+		{name: "nul knowledge", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"x","knowledge":"facts\u0000"}`, status: 422, field: "knowledge"},
+		{name: "nul system prompt", method: "PATCH", path: "/api/v1/assistants/" + asst, key: "own", body: `{"system_prompt":"be \u0000 kind"}`, status: 422, field: "system_prompt"},
+		{name: "nul variable definition", method: "PATCH", path: "/api/v1/assistants/" + asst, key: "own", body: `{"variables":[{"name":"plan","type":"string","description":"\u0000"}]}`, status: 422, field: "variables[0].description"},
+		{name: "nul widget title", method: "PATCH", path: "/api/v1/assistants/" + asst, key: "own", body: `{"widget":{"title":"\u0000"}}`, status: 422, field: "widget.title"},
+		{name: "nul model pattern", method: "POST", path: "/api/v1/model-prices", key: "own", body: `{"model_pattern":"gpt\u0000","input_per_mtok":"1","output_per_mtok":"1"}`, status: 422, field: "model_pattern"},
+		{name: "nul customer name", method: "POST", path: "/api/v1/conversations", key: "own", body: `{"assistant_id":"` + s.DemoAssistant + `","customer":{"name":"Ada\u0000"}}`, status: 422, field: "customer.name"},
+		{name: "nul external identifier", method: "POST", path: "/api/v1/conversations", key: "own", body: `{"assistant_id":"` + s.DemoAssistant + `","external_identifier":"\u0000"}`, status: 422, field: "external_identifier"},
+		{name: "nul variable value", method: "POST", path: "/api/v1/conversations", key: "own", body: `{"assistant_id":"` + s.DemoAssistant + `","variables":{"plan":"pro\u0000"}}`, status: 422, field: "variables.plan"},
+		{name: "nul variable name", method: "PATCH", path: conv, key: "own", body: `{"variables":{"pl\u0000an":"pro"}}`, status: 422, field: "variables"},
+		{name: "nul bulk id", method: "POST", path: "/api/v1/conversations/bulk-delete", key: "own", body: `{"ids":["` + id + `","conv_\u0000"]}`, status: 422, field: "ids[1]"},
+		// Invalid UTF-8 in a body is refused, not replaced with U+FFFD.
+		{name: "invalid utf-8 body", method: "POST", path: conv + "/messages", key: "own", body: []byte("{\"content\":\"caf\xe9\"}"), status: 400, code: "malformed_request", contains: []string{"UTF-8"}},
+		{name: "invalid utf-8 assistant", method: "POST", path: "/api/v1/assistants", key: "own", body: []byte("{\"name\":\"\xff\xfe\"}"), status: 400, code: "malformed_request"},
+		// Query parameters and path segments with NUL or invalid UTF-8 are 400 everywhere.
+		{name: "nul search", method: "GET", path: "/api/v1/conversations?q=a%00b", key: "own", status: 400, code: "malformed_request", contains: []string{"q"}},
+		{name: "invalid utf-8 search", method: "GET", path: "/api/v1/conversations?q=%ff", key: "own", status: 400, code: "malformed_request"},
+		{name: "nul filter", method: "GET", path: "/api/v1/conversations?external_identifier=%00", key: "own", status: 400, code: "malformed_request"},
+		{name: "nul count filter", method: "GET", path: "/api/v1/conversations/count?customer_phone=%00", key: "own", status: 400, code: "malformed_request"},
+		{name: "invalid utf-8 export", method: "GET", path: "/api/v1/conversations/export?q=%c3%28", key: "own", status: 400, code: "malformed_request"},
+		{name: "nul parameter name", method: "GET", path: "/api/v1/assistants?per%00page=1", key: "own", status: 400, code: "malformed_request"},
+		{name: "nul cursor", method: "GET", path: conv + "/messages?cursor=%00", key: "own", status: 400, code: "malformed_request"},
+		{name: "bad escape", method: "GET", path: "/api/v1/conversations?q=%zz", key: "own", status: 400, code: "malformed_request"},
+		{name: "nul in path id", method: "GET", path: "/api/v1/conversations/conv_%00", key: "own", status: 400, code: "malformed_request"},
+		{name: "invalid utf-8 in path id", method: "DELETE", path: "/api/v1/assistants/asst_%ff", key: "own", status: 400, code: "malformed_request"},
+	})
+	// Nothing was stored by any of them.
+	c := s.Do("GET", "/api/v1/conversations/count", s.Key, nil).Want(200)
+	if c.Get("total") != float64(1) {
+		t.Errorf("rejected requests created conversations: %s", c.Body)
+	}
+	g := s.Do("GET", conv, s.Key, nil).Want(200)
+	if g.Get("message_count") != float64(1) || len(g.Get("variables").(map[string]any)) != 0 {
+		t.Errorf("rejected requests changed the conversation: %s", g.Body)
+	}
+	a := s.Do("GET", "/api/v1/assistants/"+asst, s.Key, nil).Want(200)
+	if a.Str("system_prompt") != "" || a.Str("widget.title") != "Chat with us" || len(a.Get("variables").([]any)) != 0 {
+		t.Errorf("rejected patches changed the assistant: %s", a.Body)
+	}
+	if p := s.Do("GET", "/api/v1/model-prices", s.Key, nil).Want(200); len(p.Get("data").([]any)) != 0 {
+		t.Errorf("rejected price stored: %s", p.Body)
+	}
+	// A backslash followed by "u0000" is ordinary text, and valid UTF-8
+	// beyond ASCII is kept as it is.
+	ok := s.Do("POST", conv+"/messages", s.Key, map[string]any{"content": `a\u0000b café 東京`, "role": "operator"}).Want(201)
+	if ok.Str("message.content") != `a\u0000b café 東京` {
+		t.Errorf("content = %q", ok.Str("message.content"))
+	}
+	s.Do("GET", "/api/v1/conversations?q=caf%C3%A9", s.Key, nil).Want(200)
+}
+
+// TestTwoAuthorizationHeaders: which of two keys would count is
+// ambiguous, so the request is malformed.
+func TestTwoAuthorizationHeaders(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	req, _ := http.NewRequest("GET", s.URL+"/api/v1/assistants", nil)
+	req.Header.Add("Authorization", "Bearer "+s.Key)
+	req.Header.Add("Authorization", "Bearer "+s.OtherKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(body), `"code":"malformed_request"`) {
+		t.Errorf("two Authorization headers: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestDecodeErrors: the decoder's problems name nested fields precisely,
+// say "integer" for integers, refuse numbers that would lose precision and
+// treat a null body like any other non-object.
+func TestDecodeErrors(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	id := newConversation(t, s, s.Key, nil)
+	conv := "/api/v1/conversations/" + id
+	runScenarios(t, s, []scenario{
+		{name: "fraction for an integer", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"x","max_output_tokens":1.5}`, status: 422, field: "max_output_tokens", contains: []string{"must be an integer"}},
+		{name: "huge integer", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"x","max_output_tokens":1e30}`, status: 422, field: "max_output_tokens", contains: []string{"must be an integer"}},
+		{name: "integer beyond int64", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"x","max_output_tokens":99999999999999999999}`, status: 422, field: "max_output_tokens"},
+		{name: "string for an integer", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"x","max_output_tokens":"5"}`, status: 422, field: "max_output_tokens", contains: []string{"must be an integer, not a string"}},
+		{name: "number overflow", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"x","temperature":1e400}`, status: 422, field: "temperature"},
+		{name: "nested in array", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"x","variables":[{"name":"a","type":"string"},{"name":5}]}`, status: 422, field: "variables[1].name"},
+		{name: "nested object", method: "PATCH", path: "/api/v1/assistants/" + s.DemoAssistant, key: "own", body: `{"widget":{"title":7}}`, status: 422, field: "widget.title"},
+		{name: "array element", method: "POST", path: "/api/v1/conversations/bulk-delete", key: "own", body: `{"ids":["` + id + `",2]}`, status: 422, field: "ids[1]", contains: []string{"must be a string, not a number"}},
+		{name: "customer field", method: "PATCH", path: conv, key: "own", body: `{"customer":{"phone":5}}`, status: 422, field: "customer.phone"},
+		{name: "imprecise variable", method: "PATCH", path: conv, key: "own", body: `{"variables":{"n":9007199254740993}}`, status: 422, field: "variables.n", contains: []string{"9007199254740991"}},
+		{name: "overflowing variable", method: "PATCH", path: conv, key: "own", body: `{"variables":{"n":-1e999}}`, status: 422, field: "variables.n"},
+		{name: "null body", method: "PATCH", path: conv, key: "own", body: `null`, status: 400, code: "malformed_request", contains: []string{"JSON object"}},
+		{name: "array body", method: "POST", path: conv + "/messages", key: "own", body: `[{"content":"x"}]`, status: 400, code: "malformed_request"},
+		{name: "string body", method: "POST", path: "/api/v1/assistants", key: "own", body: `"x"`, status: 400, code: "malformed_request"},
+		{name: "nested unknown field", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"x","widget":{"colour":"red"}}`, status: 400, code: "malformed_request", contains: []string{"colour"}},
+	})
+	// Numbers a double holds exactly are fine.
+	p := s.Do("PATCH", conv, s.Key, map[string]any{"variables": map[string]any{"n": 9007199254740991, "f": 0.25}}).Want(200)
+	if p.Get("variables.n.value") != float64(9007199254740991) || p.Get("variables.f.value") != 0.25 {
+		t.Errorf("variables: %s", p.Body)
+	}
+}
