@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"bufio"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -87,6 +89,121 @@ func TestTwoAuthorizationHeaders(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(body), `"code":"malformed_request"`) {
 		t.Errorf("two Authorization headers: %d %s", resp.StatusCode, body)
 	}
+}
+
+// TestAcceptNegotiation: the Accept header's q-values decide between a
+// stream and JSON.
+func TestAcceptNegotiation(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+
+	path := "/api/v1/conversations/" + newConversation(t, s, s.Key, nil) + "/messages"
+	for _, tc := range []struct {
+		accept string
+		stream bool
+	}{
+		{"", false},
+		{"application/json", false},
+		{"*/*", false},
+		{"text/*", false},
+		{"text/event-stream", true},
+		{"TEXT/Event-Stream; charset=utf-8", true},
+		{"text/event-stream;q=0.1, application/json", false},
+		{"application/json;q=0.5, text/event-stream", true},
+		{"application/json;q=0.5, text/event-stream;q=0.9", true},
+		{"text/event-stream, application/json", true},
+		{"text/event-stream;q=0", false},
+		{"text/event-stream;q=0.000", false},
+		{"text/event-stream;q=0.5, */*", false},
+		{"text/event-stream;q=0.5, */*;q=0.1", true},
+		{"text/event-stream;q=2", false},   // not a qvalue: the range is ignored
+		{"text/event-stream;q=abc", false}, // likewise
+	} {
+		t.Run(tc.accept, func(t *testing.T) {
+			r := s.Do("POST", path, s.Key, map[string]any{"content": "hello", "role": "operator"}, "Accept", tc.accept)
+			ct := r.Header.Get("Content-Type")
+			if tc.stream && (r.Status != 200 || !strings.HasPrefix(ct, "text/event-stream")) {
+				t.Errorf("want a stream, got %d %s", r.Status, ct)
+			}
+			if !tc.stream && (r.Status != 201 || ct != "application/json") {
+				t.Errorf("want JSON, got %d %s", r.Status, ct)
+			}
+		})
+	}
+}
+
+// TestOptionalBodies: end and extract take no fields, so any field is
+// unknown; an empty body or {} is fine.
+func TestOptionalBodies(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	id := newConversation(t, s, s.Key, nil)
+	base := "/api/v1/conversations/" + id
+	runScenarios(t, s, []scenario{
+		{name: "end unknown field", method: "POST", path: base + "/end", key: "own", body: `{"reason":"done"}`, status: 400, code: "malformed_request", contains: []string{"reason"}},
+		{name: "end not json", method: "POST", path: base + "/end", key: "own", body: `reason=done`, status: 400, code: "malformed_request"},
+		{name: "end array", method: "POST", path: base + "/end", key: "own", body: `[]`, status: 400, code: "malformed_request"},
+		{name: "extract unknown field", method: "POST", path: base + "/extract", key: "own", body: `{"force":true}`, status: 400, code: "malformed_request", contains: []string{"force"}},
+		{name: "extract empty object", method: "POST", path: base + "/extract", key: "own", body: `{}`, status: 200},
+		{name: "extract empty body", method: "POST", path: base + "/extract", key: "own", status: 200},
+	})
+	if g := s.Do("GET", base, s.Key, nil).Want(200); g.Str("status") != "active" {
+		t.Fatalf("a refused end ended the conversation: %s", g.Body)
+	}
+	s.Do("POST", base+"/end", s.Key, `{}`).Want(200)
+	s.Do("POST", base+"/end", s.Key, "").Want(200)
+}
+
+// TestStreamingDoneCarriesMessage: the done event has the same shape as
+// the JSON answer, with the stored user message and the reply.
+func TestStreamingDoneCarriesMessage(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	path := "/api/v1/conversations/" + newConversation(t, s, s.Key, nil) + "/messages"
+	for _, role := range []string{"user", "operator"} {
+		done := streamDone(t, s, path, `{"content":"Do you ship abroad?","role":"`+role+`"}`)
+		msg, _ := done["message"].(map[string]any)
+		if msg == nil || msg["role"] != role || !strings.HasPrefix(msg["id"].(string), "msg_") || msg["content"] != "Do you ship abroad?" {
+			t.Errorf("%s: done.message = %v", role, done)
+		}
+		reply, hasReply := done["reply"]
+		if !hasReply {
+			t.Errorf("%s: done lacks reply: %v", role, done)
+		}
+		if role == "user" && (reply == nil || reply.(map[string]any)["role"] != "assistant") {
+			t.Errorf("done.reply = %v", reply)
+		}
+		if role == "operator" && reply != nil {
+			t.Errorf("operator message got a reply: %v", reply)
+		}
+	}
+}
+
+// streamDone posts body with Accept: text/event-stream and returns the
+// done event's data.
+func streamDone(t *testing.T, s *apptest.Server, path, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.Key)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var done map[string]any
+	event := ""
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if e, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			event = e
+		} else if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok && event == "done" {
+			if err := json.Unmarshal([]byte(d), &done); err != nil {
+				t.Fatalf("done data %q: %v", d, err)
+			}
+		}
+	}
+	if done == nil {
+		t.Fatalf("no done event (status %d)", resp.StatusCode)
+	}
+	return done
 }
 
 // TestDecodeErrors: the decoder's problems name nested fields precisely,

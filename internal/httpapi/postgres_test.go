@@ -28,6 +28,8 @@ func TestOnPostgres(t *testing.T) {
 		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
 		{"ExtractWithProvider", TestExtractWithProvider},
 		{"HostileBytes", TestHostileBytes}, {"TwoAuthorizationHeaders", TestTwoAuthorizationHeaders},
+		{"AcceptNegotiation", TestAcceptNegotiation},
+		{"OptionalBodies", TestOptionalBodies}, {"StreamingDone", TestStreamingDoneCarriesMessage},
 		{"DecodeErrors", TestDecodeErrors},
 	}
 	for _, tc := range tests {
