@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parley-dev/parley/internal/assistant"
@@ -36,6 +37,21 @@ func NormalizePhone(s string) (string, bool) {
 		return "", false
 	}
 	return out, true
+}
+
+// visibleText reports whether s has a character a reader would see: not
+// only whitespace (Unicode's, not just ASCII's), control characters and
+// format characters, which include the zero-width space, non-joiner and
+// joiner (U+200B..U+200D), the word joiner (U+2060) and the byte-order
+// mark (U+FEFF). A message of those alone looks empty in every transcript
+// and gives a model nothing to answer.
+func visibleText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.In(r, unicode.Cc, unicode.Cf) {
+			return true
+		}
+	}
+	return false
 }
 
 // CustomerPatch changes some customer fields; nil fields stay.

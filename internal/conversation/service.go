@@ -258,8 +258,11 @@ func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in Po
 	if in.Role != RoleUser && in.Role != RoleOperator {
 		v.Add("role", "must be user or operator")
 	}
-	if n := utf8.RuneCountInString(in.Content); strings.TrimSpace(in.Content) == "" || n > MaxContent {
-		v.Add("content", "must be 1 to %d characters", MaxContent)
+	switch {
+	case !visibleText(in.Content):
+		v.Add("content", "must contain visible text: whitespace, zero-width characters and byte-order marks alone are empty")
+	case utf8.RuneCountInString(in.Content) > MaxContent:
+		v.Add("content", "must be at most %d characters", MaxContent)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -73,6 +73,35 @@ func TestHostileBytes(t *testing.T) {
 	s.Do("GET", "/api/v1/conversations?q=caf%C3%A9", s.Key, nil).Want(200)
 }
 
+// TestEmptyContent: content with nothing visible is empty, and says so.
+func TestEmptyContent(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	path := "/api/v1/conversations/" + newConversation(t, s, s.Key, nil) + "/messages"
+	for name, content := range map[string]string{
+		"nothing":      "",
+		"whitespace":   " \t\n\u00a0\u3000",
+		"zero-width":   "\u200b\u200c\u200d\u2060",
+		"bom":          "\ufeff",
+		"bom and tabs": "\ufeff\t\ufeff",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := s.Do("POST", path, s.Key, map[string]any{"content": content})
+			if r.Status != 422 || r.Str("code") != "validation_failed" || !strings.Contains(r.Str("detail"), "content: must contain visible text") {
+				t.Errorf("problem: %s", r.Body)
+			}
+		})
+	}
+	long := s.Do("POST", path, s.Key, map[string]any{"content": strings.Repeat("a", 4097)}).Want(422)
+	if !strings.Contains(long.Str("detail"), "at most 4096 characters") {
+		t.Errorf("too long: %s", long.Body)
+	}
+	// Visible text wrapped in invisible characters is fine, and kept as sent.
+	r := s.Do("POST", path, s.Key, map[string]any{"content": "\ufeffhi\u200b", "role": "operator"}).Want(201)
+	if r.Str("message.content") != "\ufeffhi\u200b" {
+		t.Errorf("content = %q", r.Str("message.content"))
+	}
+}
+
 // TestTwoAuthorizationHeaders: which of two keys would count is
 // ambiguous, so the request is malformed.
 func TestTwoAuthorizationHeaders(t *testing.T) {

@@ -27,7 +27,7 @@ func TestOnPostgres(t *testing.T) {
 		{"ProviderPriced", TestProviderReplyIsPricedExactly}, {"Unpriced", TestUnpricedModel},
 		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
 		{"ExtractWithProvider", TestExtractWithProvider},
-		{"HostileBytes", TestHostileBytes}, {"TwoAuthorizationHeaders", TestTwoAuthorizationHeaders},
+		{"HostileBytes", TestHostileBytes}, {"EmptyContent", TestEmptyContent}, {"TwoAuthorizationHeaders", TestTwoAuthorizationHeaders},
 		{"AcceptNegotiation", TestAcceptNegotiation},
 		{"OptionalBodies", TestOptionalBodies}, {"StreamingDone", TestStreamingDoneCarriesMessage},
 		{"DecodeErrors", TestDecodeErrors},
