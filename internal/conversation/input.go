@@ -105,8 +105,12 @@ func validExternalID(s string, v *fault.Validation) string {
 }
 
 // typedVariables checks raw variable values against the assistant's
-// schema and turns them into typed Variables from the given source. A nil
-// value is kept as nil: it means "remove" to an update.
+// schema and turns them into typed Variables from the given source: a
+// number must be a JSON number, a boolean true or false, a date a real
+// calendar day as YYYY-MM-DD, an enum one of its values. Variables the
+// schema does not name are free, their type inferred from the value
+// (string, number or boolean). A nil value is kept as nil: it means
+// "remove" to an update.
 func typedVariables(raw map[string]any, schema []assistant.VariableDef, source string, v *fault.Validation) map[string]Variable {
 	if len(raw) > MaxVariables {
 		v.Add("variables", "must have at most %d entries", MaxVariables)

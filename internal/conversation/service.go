@@ -90,9 +90,11 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in CreateInput
 	if source == "" {
 		source = SourceAPI
 	}
+	// Values are checked against the schema extraction fills, defaults
+	// (summary, status) included, so a variable has one type whoever sets it.
 	var schema []assistant.VariableDef
 	if a != nil {
-		schema = a.Variables
+		schema = a.ExtractionSchema()
 	}
 	vars := typedVariables(in.Variables, schema, source, &v)
 	for name, val := range vars {
@@ -493,7 +495,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 	if p.Variables != nil {
 		var schema []assistant.VariableDef
 		if a, err := s.Assistants.Get(ctx, workspaceID, c.AssistantID); err == nil {
-			schema = a.Variables
+			schema = a.ExtractionSchema()
 		} else if !fault.Is(err, fault.CodeNotFound) {
 			return nil, err
 		}

@@ -265,3 +265,52 @@ func TestDecodeErrors(t *testing.T) {
 		t.Errorf("variables: %s", p.Body)
 	}
 }
+
+// TestVariablesAgainstSchema: variables set through the API are checked
+// against the assistant's schema; others keep an inferred type.
+func TestVariablesAgainstSchema(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	asst := s.Do("POST", "/api/v1/assistants", s.Key, map[string]any{"name": "Typed", "variables": []map[string]any{
+		{"name": "seats", "type": "number"}, {"name": "vip", "type": "boolean"},
+		{"name": "plan", "type": "enum", "values": []string{"free", "pro"}}, {"name": "renewal", "type": "date"},
+		{"name": "note", "type": "string"},
+	}}).Want(201).Str("id")
+	create := func(vars string) string {
+		return `{"assistant_id":"` + asst + `","variables":` + vars + `}`
+	}
+	id := newConversation(t, s, s.Key, map[string]any{"assistant_id": asst})
+	conv := "/api/v1/conversations/" + id
+	var cases []scenario
+	for _, c := range []struct{ name, vars, field string }{
+		{"number as string", `{"seats":"42"}`, "variables.seats"},
+		{"boolean as word", `{"vip":"maybe"}`, "variables.vip"},
+		{"boolean as string", `{"vip":"true"}`, "variables.vip"},
+		{"enum outside values", `{"plan":"gold"}`, "variables.plan"},
+		{"enum wrong case", `{"plan":"Pro"}`, "variables.plan"},
+		{"impossible date", `{"renewal":"2026-13-45"}`, "variables.renewal"},
+		{"date with time", `{"renewal":"2026-01-31T10:00:00Z"}`, "variables.renewal"},
+		{"string as number", `{"note":5}`, "variables.note"},
+		{"default status", `{"status":"maybe"}`, "variables.status"},
+		{"default summary", `{"summary":false}`, "variables.summary"},
+		{"free object", `{"other":{"a":1}}`, "variables.other"},
+	} {
+		cases = append(cases,
+			scenario{name: "create " + c.name, method: "POST", path: "/api/v1/conversations", key: "own", body: create(c.vars), status: 422, code: "validation_failed", field: c.field},
+			scenario{name: "patch " + c.name, method: "PATCH", path: conv, key: "own", body: `{"variables":` + c.vars + `}`, status: 422, code: "validation_failed", field: c.field})
+	}
+	runScenarios(t, s, cases)
+	if c := s.Do("GET", "/api/v1/conversations/count", s.Key, nil).Want(200); c.Get("total") != float64(1) {
+		t.Errorf("rejected creates stored: %s", c.Body)
+	}
+	r := s.Do("POST", "/api/v1/conversations", s.Key, create(`{"seats":42,"vip":false,"plan":"pro","renewal":"2026-02-28","note":"n","status":"resolved","free_text":"x","free_num":1.5,"free_bool":true}`)).Want(201)
+	for path, want := range map[string]any{
+		"variables.seats.type": "number", "variables.seats.value": float64(42), "variables.vip.value": false,
+		"variables.plan.value": "pro", "variables.plan.type": "enum", "variables.renewal.type": "date",
+		"variables.status.type": "enum", "variables.free_text.type": "string", "variables.free_num.type": "number",
+		"variables.free_bool.type": "boolean",
+	} {
+		if got := r.Get(path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+}

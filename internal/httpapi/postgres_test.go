@@ -30,7 +30,7 @@ func TestOnPostgres(t *testing.T) {
 		{"HostileBytes", TestHostileBytes}, {"EmptyContent", TestEmptyContent}, {"TwoAuthorizationHeaders", TestTwoAuthorizationHeaders},
 		{"AcceptNegotiation", TestAcceptNegotiation},
 		{"OptionalBodies", TestOptionalBodies}, {"StreamingDone", TestStreamingDoneCarriesMessage},
-		{"DecodeErrors", TestDecodeErrors},
+		{"DecodeErrors", TestDecodeErrors}, {"VariablesAgainstSchema", TestVariablesAgainstSchema},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
