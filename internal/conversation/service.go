@@ -469,8 +469,10 @@ func modelError(model string, err error) *fault.Error {
 
 // Patch changes a conversation; nil fields stay as they are.
 type Patch struct {
-	AIEnabled          *bool
-	Variables          map[string]any // a nil value removes the variable
+	AIEnabled *bool
+	Variables map[string]any // a nil value removes the variable
+	// ClearVariables removes every variable Variables does not set.
+	ClearVariables     bool
 	Customer           *CustomerPatch
 	ExternalIdentifier *string
 }
@@ -492,7 +494,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 		ext := validExternalID(*p.ExternalIdentifier, &v)
 		u.ExternalIdentifier = &ext
 	}
-	if p.Variables != nil {
+	if p.Variables != nil || p.ClearVariables {
 		var schema []assistant.VariableDef
 		if a, err := s.Assistants.Get(ctx, workspaceID, c.AssistantID); err == nil {
 			schema = a.ExtractionSchema()
@@ -500,6 +502,13 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 			return nil, err
 		}
 		u.Variables = typedVariables(p.Variables, schema, SourceAPI, &v)
+		if p.ClearVariables && u.Variables != nil {
+			for name := range c.Variables {
+				if _, set := u.Variables[name]; !set {
+					u.Variables[name] = Variable{Source: SourceAPI} // no value: removed
+				}
+			}
+		}
 		if len(c.Variables)+len(u.Variables) > MaxVariables {
 			merged := len(c.Variables)
 			for name := range u.Variables {

@@ -21,17 +21,26 @@ import (
 // an over-long message gets a 422 that says so rather than a 413.
 const messageBodyLimit = 64 << 10
 
+// customerInput is the customer as the API takes it. Every field is
+// optional: a given one replaces the stored one, and null (like "")
+// clears it.
 type customerInput struct {
-	Name  *string `json:"name"`
-	Phone *string `json:"phone"`
-	Email *string `json:"email"`
+	Name  optional[string] `json:"name"`
+	Phone optional[string] `json:"phone"`
+	Email optional[string] `json:"email"`
 }
 
 func (c *customerInput) patch() *conversation.CustomerPatch {
 	if c == nil {
 		return nil
 	}
-	return &conversation.CustomerPatch{Name: c.Name, Phone: c.Phone, Email: c.Email}
+	return &conversation.CustomerPatch{Name: textPatch(c.Name), Phone: textPatch(c.Phone), Email: textPatch(c.Email)}
+}
+
+// clearCustomer is the patch that null sends for the whole customer.
+func clearCustomer() *conversation.CustomerPatch {
+	empty := ""
+	return &conversation.CustomerPatch{Name: &empty, Phone: &empty, Email: &empty}
 }
 
 type createConversationInput struct {
@@ -355,11 +364,15 @@ func (s *eventStream) send(event string, data any) error {
 	return s.failed
 }
 
+// updateConversationInput is a conversation PATCH. ai_enabled is
+// required (it has no default of its own), so null on it is refused;
+// null on customer, external_identifier or variables empties them; inside
+// variables, null removes that one variable.
 type updateConversationInput struct {
-	AIEnabled          *bool          `json:"ai_enabled"`
-	Variables          map[string]any `json:"variables"`
-	Customer           *customerInput `json:"customer"`
-	ExternalIdentifier *string        `json:"external_identifier"`
+	AIEnabled          optional[bool]           `json:"ai_enabled"`
+	Variables          optional[map[string]any] `json:"variables"`
+	Customer           optional[customerInput]  `json:"customer"`
+	ExternalIdentifier optional[string]         `json:"external_identifier"`
 }
 
 func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
@@ -368,10 +381,22 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	c, err := a.Conversations.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"), conversation.Patch{
-		AIEnabled: in.AIEnabled, Variables: in.Variables, Customer: in.Customer.patch(),
-		ExternalIdentifier: in.ExternalIdentifier,
-	})
+	var v fault.Validation
+	p := conversation.Patch{
+		AIEnabled: in.AIEnabled.ptr("ai_enabled", &v), ExternalIdentifier: textPatch(in.ExternalIdentifier),
+		Variables: in.Variables.Value, ClearVariables: in.Variables.Null,
+	}
+	switch {
+	case in.Customer.Null:
+		p.Customer = clearCustomer()
+	case in.Customer.Set:
+		p.Customer = in.Customer.Value.patch()
+	}
+	if err := v.Err(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	c, err := a.Conversations.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"), p)
 	if err != nil {
 		writeProblem(w, r, err)
 		return

@@ -314,3 +314,73 @@ func TestVariablesAgainstSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestPatchNull: one rule for null in every PATCH: absent keeps, null
+// resets an optional field to its default, null on a required field is a
+// 422.
+func TestPatchNull(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	asst := s.Do("POST", "/api/v1/assistants", s.Key, map[string]any{
+		"name": "Custom", "model": "gpt-4o", "system_prompt": "Be brief", "temperature": 1.5, "max_output_tokens": 99,
+		"variables": []map[string]any{{"name": "plan", "type": "string"}}, "allowed_origins": []string{"https://example.com"},
+		"ai_enabled": false, "widget": map[string]any{"title": "Help", "color": "#000000"},
+	}).Want(201).Str("id")
+	path := "/api/v1/assistants/" + asst
+	runScenarios(t, s, []scenario{
+		{name: "null name", method: "PATCH", path: path, key: "own", body: `{"name":null}`, status: 422, field: "name", contains: []string{"cannot be null"}},
+		{name: "null model", method: "PATCH", path: path, key: "own", body: `{"model":null,"system_prompt":null}`, status: 422, field: "model"},
+		{name: "null name on create", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":null}`, status: 422, field: "name", contains: []string{"cannot be null"}},
+	})
+	if g := s.Do("GET", path, s.Key, nil).Want(200); g.Str("name") != "Custom" || g.Str("system_prompt") != "Be brief" {
+		t.Fatalf("refused patch changed the assistant: %s", g.Body)
+	}
+	// Absent fields stay.
+	p := s.Do("PATCH", path, s.Key, `{"greeting":"Hi"}`).Want(200)
+	if p.Str("system_prompt") != "Be brief" || p.Get("temperature") != 1.5 || p.Str("widget.title") != "Help" {
+		t.Errorf("absent fields changed: %s", p.Body)
+	}
+	// Null resets optional fields to their defaults, nested ones too.
+	p = s.Do("PATCH", path, s.Key, `{"system_prompt":null,"temperature":null,"max_output_tokens":null,"variables":null,
+		"allowed_origins":null,"ai_enabled":null,"widget":{"title":null}}`).Want(200)
+	if p.Str("name") != "Custom" || p.Str("model") != "gpt-4o" || p.Str("system_prompt") != "" || p.Get("temperature") != 0.7 ||
+		p.Get("max_output_tokens") != float64(1024) || len(p.Get("variables").([]any)) != 0 ||
+		len(p.Get("allowed_origins").([]any)) != 0 || p.Get("ai_enabled") != true ||
+		p.Str("widget.title") != "Chat with us" || p.Str("widget.color") != "#000000" || p.Str("greeting") != "Hi" {
+		t.Errorf("null did not reset: %s", p.Body)
+	}
+	p = s.Do("PATCH", path, s.Key, `{"widget":null}`).Want(200)
+	if p.Str("widget.color") != "#8b5cf6" {
+		t.Errorf("widget null: %s", p.Body)
+	}
+
+	// Conversations.
+	id := newConversation(t, s, s.Key, map[string]any{"external_identifier": "crm-1",
+		"customer": map[string]any{"name": "Ada", "email": "ada@example.com"}, "variables": map[string]any{"a": "1", "b": "2"}})
+	conv := "/api/v1/conversations/" + id
+	runScenarios(t, s, []scenario{
+		{name: "null ai_enabled", method: "PATCH", path: conv, key: "own", body: `{"ai_enabled":null}`, status: 422, field: "ai_enabled", contains: []string{"cannot be null"}},
+	})
+	c := s.Do("PATCH", conv, s.Key, `{"customer":{"name":null},"variables":{"a":null}}`).Want(200)
+	if c.Get("customer.name") != nil || c.Str("customer.email") != "ada@example.com" || c.Get("variables.a") != nil ||
+		c.Str("variables.b.value") != "2" || c.Str("external_identifier") != "crm-1" {
+		t.Errorf("conversation patch: %s", c.Body)
+	}
+	c = s.Do("PATCH", conv, s.Key, `{"external_identifier":null,"customer":null,"variables":null}`).Want(200)
+	if c.Get("external_identifier") != nil || c.Get("customer.email") != nil || len(c.Get("variables").(map[string]any)) != 0 {
+		t.Errorf("conversation null patch: %s", c.Body)
+	}
+
+	// Model prices.
+	price := s.Do("POST", "/api/v1/model-prices", s.Key, map[string]any{"model_pattern": "m", "input_per_mtok": "2",
+		"output_per_mtok": "3", "cached_input_per_mtok": "1", "effective_from": "2026-01-01T00:00:00Z"}).Want(201)
+	pp := "/api/v1/model-prices/" + price.Str("id")
+	runScenarios(t, s, []scenario{
+		{name: "null pattern", method: "PATCH", path: pp, key: "own", body: `{"model_pattern":null}`, status: 422, field: "model_pattern", contains: []string{"cannot be null"}},
+		{name: "null input", method: "PATCH", path: pp, key: "own", body: `{"input_per_mtok":null}`, status: 422, field: "input_per_mtok"},
+	})
+	created := s.Do("POST", "/api/v1/model-prices", s.Key, map[string]any{"model_pattern": "n", "input_per_mtok": "2", "output_per_mtok": "3"}).Want(201)
+	r := s.Do("PATCH", pp, s.Key, `{"cached_input_per_mtok":null,"effective_from":null}`).Want(200)
+	if r.Str("cached_input_per_mtok") != "2.000000000" || r.Str("effective_from") != created.Str("effective_from") || r.Str("model_pattern") != "m" {
+		t.Errorf("price null patch: %s (defaults %s)", r.Body, created.Body)
+	}
+}

@@ -30,7 +30,7 @@ func TestOnPostgres(t *testing.T) {
 		{"HostileBytes", TestHostileBytes}, {"EmptyContent", TestEmptyContent}, {"TwoAuthorizationHeaders", TestTwoAuthorizationHeaders},
 		{"AcceptNegotiation", TestAcceptNegotiation},
 		{"OptionalBodies", TestOptionalBodies}, {"StreamingDone", TestStreamingDoneCarriesMessage},
-		{"DecodeErrors", TestDecodeErrors}, {"VariablesAgainstSchema", TestVariablesAgainstSchema},
+		{"DecodeErrors", TestDecodeErrors}, {"VariablesAgainstSchema", TestVariablesAgainstSchema}, {"PatchNull", TestPatchNull},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
