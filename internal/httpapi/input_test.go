@@ -257,6 +257,7 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "null body", method: "PATCH", path: conv, key: "own", body: `null`, status: 400, code: "malformed_request", contains: []string{"JSON object"}},
 		{name: "array body", method: "POST", path: conv + "/messages", key: "own", body: `[{"content":"x"}]`, status: 400, code: "malformed_request"},
 		{name: "string body", method: "POST", path: "/api/v1/assistants", key: "own", body: `"x"`, status: 400, code: "malformed_request"},
+		{name: "message body over 64 KiB", method: "POST", path: conv + "/messages", key: "own", body: map[string]any{"content": strings.Repeat("a", 64<<10)}, status: 413, code: "payload_too_large"},
 		{name: "nested unknown field", method: "POST", path: "/api/v1/assistants", key: "own", body: `{"name":"x","widget":{"colour":"red"}}`, status: 400, code: "malformed_request", contains: []string{"colour"}},
 	})
 	// Numbers a double holds exactly are fine.
