@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parley-dev/parley/internal/assistant"
@@ -36,6 +37,21 @@ func NormalizePhone(s string) (string, bool) {
 		return "", false
 	}
 	return out, true
+}
+
+// visibleText reports whether s has a character a reader would see: not
+// only whitespace (Unicode's, not just ASCII's), control characters and
+// format characters, which include the zero-width space, non-joiner and
+// joiner (U+200B..U+200D), the word joiner (U+2060) and the byte-order
+// mark (U+FEFF). A message of those alone looks empty in every transcript
+// and gives a model nothing to answer.
+func visibleText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.In(r, unicode.Cc, unicode.Cf) {
+			return true
+		}
+	}
+	return false
 }
 
 // CustomerPatch changes some customer fields; nil fields stay.
@@ -89,8 +105,12 @@ func validExternalID(s string, v *fault.Validation) string {
 }
 
 // typedVariables checks raw variable values against the assistant's
-// schema and turns them into typed Variables from the given source. A nil
-// value is kept as nil: it means "remove" to an update.
+// schema and turns them into typed Variables from the given source: a
+// number must be a JSON number, a boolean true or false, a date a real
+// calendar day as YYYY-MM-DD, an enum one of its values. Variables the
+// schema does not name are free, their type inferred from the value
+// (string, number or boolean). A nil value is kept as nil: it means
+// "remove" to an update.
 func typedVariables(raw map[string]any, schema []assistant.VariableDef, source string, v *fault.Validation) map[string]Variable {
 	if len(raw) > MaxVariables {
 		v.Add("variables", "must have at most %d entries", MaxVariables)

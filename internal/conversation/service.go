@@ -92,9 +92,11 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in CreateInput
 	if source == "" {
 		source = SourceAPI
 	}
+	// Values are checked against the schema extraction fills, defaults
+	// (summary, status) included, so a variable has one type whoever sets it.
 	var schema []assistant.VariableDef
 	if a != nil {
-		schema = a.Variables
+		schema = a.ExtractionSchema()
 	}
 	vars := typedVariables(in.Variables, schema, source, &v)
 	for name, val := range vars {
@@ -260,8 +262,11 @@ func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in Po
 	if in.Role != RoleUser && in.Role != RoleOperator {
 		v.Add("role", "must be user or operator")
 	}
-	if n := utf8.RuneCountInString(in.Content); strings.TrimSpace(in.Content) == "" || n > MaxContent {
-		v.Add("content", "must be 1 to %d characters", MaxContent)
+	switch {
+	case !visibleText(in.Content):
+		v.Add("content", "must contain visible text: whitespace, zero-width characters and byte-order marks alone are empty")
+	case utf8.RuneCountInString(in.Content) > MaxContent:
+		v.Add("content", "must be at most %d characters", MaxContent)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -466,8 +471,10 @@ func modelError(model string, err error) *fault.Error {
 
 // Patch changes a conversation; nil fields stay as they are.
 type Patch struct {
-	AIEnabled          *bool
-	Variables          map[string]any // a nil value removes the variable
+	AIEnabled *bool
+	Variables map[string]any // a nil value removes the variable
+	// ClearVariables removes every variable Variables does not set.
+	ClearVariables     bool
 	Customer           *CustomerPatch
 	ExternalIdentifier *string
 }
@@ -489,14 +496,21 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 		ext := validExternalID(*p.ExternalIdentifier, &v)
 		u.ExternalIdentifier = &ext
 	}
-	if p.Variables != nil {
+	if p.Variables != nil || p.ClearVariables {
 		var schema []assistant.VariableDef
 		if a, err := s.Assistants.Get(ctx, workspaceID, c.AssistantID); err == nil {
-			schema = a.Variables
+			schema = a.ExtractionSchema()
 		} else if !fault.Is(err, fault.CodeNotFound) {
 			return nil, err
 		}
 		u.Variables = typedVariables(p.Variables, schema, SourceAPI, &v)
+		if p.ClearVariables && u.Variables != nil {
+			for name := range c.Variables {
+				if _, set := u.Variables[name]; !set {
+					u.Variables[name] = Variable{Source: SourceAPI} // no value: removed
+				}
+			}
+		}
 		if len(c.Variables)+len(u.Variables) > MaxVariables {
 			merged := len(c.Variables)
 			for name := range u.Variables {

@@ -359,7 +359,8 @@ func TestStreamingReply(t *testing.T) {
 			}
 		}
 	}
-	if done == nil || done["role"] != "assistant" || done["content"] != deltas.String() || deltas.Len() == 0 {
+	reply, _ := done["reply"].(map[string]any)
+	if reply == nil || reply["role"] != "assistant" || reply["content"] != deltas.String() || deltas.Len() == 0 {
 		t.Fatalf("done %v, deltas %q", done, deltas.String())
 	}
 	g := s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)

@@ -9,9 +9,81 @@ import (
 	"github.com/parley-dev/parley/internal/money"
 )
 
+// assistantInput is the writable part of an assistant as the API takes
+// it, for create and patch alike: every field says whether it was left
+// out, null or given, so null means the same everywhere (see optional).
+// Its fields mirror assistant.Settings one for one (a test keeps them in
+// step).
+type assistantInput struct {
+	Name                 optional[string]                   `json:"name"`
+	Model                optional[string]                   `json:"model"`
+	SystemPrompt         optional[string]                   `json:"system_prompt"`
+	Greeting             optional[string]                   `json:"greeting"`
+	Temperature          optional[float64]                  `json:"temperature"`
+	MaxOutputTokens      optional[int]                      `json:"max_output_tokens"`
+	Knowledge            optional[string]                   `json:"knowledge"`
+	Variables            optional[[]assistant.VariableDef]  `json:"variables"`
+	SkipDefaultVariables optional[bool]                     `json:"skip_default_variables"`
+	PrechatForm          optional[[]assistant.PrechatField] `json:"prechat_form"`
+	Widget               optional[widgetInput]              `json:"widget"`
+	AllowedOrigins       optional[[]string]                 `json:"allowed_origins"`
+	AIEnabled            optional[bool]                     `json:"ai_enabled"`
+}
+
+// widgetInput is the writable part of assistant.Widget; a patch changes
+// the fields it names and keeps the others.
+type widgetInput struct {
+	Mode         optional[string] `json:"mode"`
+	Title        optional[string] `json:"title"`
+	Color        optional[string] `json:"color"`
+	Position     optional[string] `json:"position"`
+	AvatarURL    optional[string] `json:"avatar_url"`
+	Placeholder  optional[string] `json:"placeholder"`
+	LauncherText optional[string] `json:"launcher_text"`
+}
+
+// apply writes the input onto s. name and model are required: null on
+// them is refused. Every other field goes back to its default
+// (assistant.Defaults) on null, a whole widget included.
+func (in *assistantInput) apply(s *assistant.Settings) error {
+	var v fault.Validation
+	d := assistant.Defaults()
+	in.Name.require("name", &s.Name, &v)
+	in.Model.require("model", &s.Model, &v)
+	in.SystemPrompt.put(&s.SystemPrompt, d.SystemPrompt)
+	in.Greeting.put(&s.Greeting, d.Greeting)
+	in.Temperature.put(&s.Temperature, d.Temperature)
+	in.MaxOutputTokens.put(&s.MaxOutputTokens, d.MaxOutputTokens)
+	in.Knowledge.put(&s.Knowledge, d.Knowledge)
+	in.Variables.put(&s.Variables, d.Variables)
+	in.SkipDefaultVariables.put(&s.SkipDefaultVariables, d.SkipDefaultVariables)
+	in.PrechatForm.put(&s.PrechatForm, d.PrechatForm)
+	in.AllowedOrigins.put(&s.AllowedOrigins, d.AllowedOrigins)
+	in.AIEnabled.put(&s.AIEnabled, d.AIEnabled)
+	switch w, dw := &in.Widget.Value, d.Widget; {
+	case !in.Widget.Set:
+	case in.Widget.Null:
+		s.Widget = dw
+	default:
+		w.Mode.put(&s.Widget.Mode, dw.Mode)
+		w.Title.put(&s.Widget.Title, dw.Title)
+		w.Color.put(&s.Widget.Color, dw.Color)
+		w.Position.put(&s.Widget.Position, dw.Position)
+		w.AvatarURL.put(&s.Widget.AvatarURL, dw.AvatarURL)
+		w.Placeholder.put(&s.Widget.Placeholder, dw.Placeholder)
+		w.LauncherText.put(&s.Widget.LauncherText, dw.LauncherText)
+	}
+	return v.Err()
+}
+
 func (a *API) createAssistant(w http.ResponseWriter, r *http.Request) {
+	var in assistantInput
+	if err := decode(w, r, assistantBodyLimit, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	set := assistant.Defaults()
-	if err := decode(w, r, assistantBodyLimit, &set); err != nil {
+	if err := in.apply(&set); err != nil {
 		writeProblem(w, r, err)
 		return
 	}
@@ -51,10 +123,14 @@ func (a *API) getAssistant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) updateAssistant(w http.ResponseWriter, r *http.Request) {
-	// The body is decoded onto the stored settings, so fields it leaves
+	// The body is applied onto the stored settings, so fields it leaves
 	// out keep their values; nothing is stored unless all of it is valid.
-	as, err := a.Assistants.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"),
-		func(s *assistant.Settings) error { return decode(w, r, assistantBodyLimit, s) })
+	var in assistantInput
+	if err := decode(w, r, assistantBodyLimit, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	as, err := a.Assistants.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"), in.apply)
 	if err != nil {
 		writeProblem(w, r, err)
 		return
@@ -73,46 +149,56 @@ func (a *API) deleteAssistant(w http.ResponseWriter, r *http.Request) {
 // priceInput is the writable part of a model price. Amounts arrive as
 // decimal strings and are parsed exactly.
 type priceInput struct {
-	ModelPattern  *string `json:"model_pattern"`
-	Input         *string `json:"input_per_mtok"`
-	Output        *string `json:"output_per_mtok"`
-	CachedInput   *string `json:"cached_input_per_mtok"`
-	EffectiveFrom *string `json:"effective_from"`
+	ModelPattern  optional[string] `json:"model_pattern"`
+	Input         optional[string] `json:"input_per_mtok"`
+	Output        optional[string] `json:"output_per_mtok"`
+	CachedInput   optional[string] `json:"cached_input_per_mtok"`
+	EffectiveFrom optional[string] `json:"effective_from"`
 }
 
-// apply validates the input and applies it to p. With create set, input
-// and output prices are required and a missing cached price defaults to
-// the input price.
+// apply validates the input and applies it to p. With create set, the
+// pattern and the input and output prices are required. The pattern and
+// those prices cannot be null; a null (or, on create, missing) cached
+// price is the input price, and a null effective_from its default.
 func (in *priceInput) apply(p *assistant.Price, create bool) error {
 	var v fault.Validation
-	if in.ModelPattern != nil {
-		p.ModelPattern = *in.ModelPattern
-	} else if create {
+	if create && !in.ModelPattern.Set {
 		v.Add("model_pattern", "is required")
 	}
+	in.ModelPattern.require("model_pattern", &p.ModelPattern, &v)
 	for _, f := range []struct {
 		field string
-		src   *string
+		src   optional[string]
 		dst   *money.Money
 	}{{"input_per_mtok", in.Input, &p.Input}, {"output_per_mtok", in.Output, &p.Output}, {"cached_input_per_mtok", in.CachedInput, &p.CachedInput}} {
-		if f.src == nil {
-			if create && f.field != "cached_input_per_mtok" {
+		cached := f.field == "cached_input_per_mtok"
+		switch {
+		case !f.src.Set:
+			if create && !cached {
 				v.Add(f.field, "is required")
 			}
 			continue
+		case f.src.Null:
+			if !cached {
+				v.Add(f.field, "%s", nullRefused)
+			}
+			continue
 		}
-		m, err := money.Parse(*f.src)
+		m, err := money.Parse(f.src.Value)
 		if err != nil {
 			v.Add(f.field, "must be a decimal string of USD per million tokens, e.g. \"2.50\" (%v)", err)
 			continue
 		}
 		*f.dst = m
 	}
-	if create && in.CachedInput == nil {
+	if (create && !in.CachedInput.Set) || in.CachedInput.Null {
 		p.CachedInput = p.Input
 	}
-	if in.EffectiveFrom != nil {
-		t, err := time.Parse(time.RFC3339Nano, *in.EffectiveFrom)
+	switch {
+	case in.EffectiveFrom.Null || (create && !in.EffectiveFrom.Set):
+		p.EffectiveFrom = time.Time{}
+	case in.EffectiveFrom.Set:
+		t, err := time.Parse(time.RFC3339Nano, in.EffectiveFrom.Value)
 		if err != nil {
 			v.Add("effective_from", "must be an RFC 3339 time, e.g. 2026-01-01T00:00:00Z")
 		}

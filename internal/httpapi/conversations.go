@@ -21,17 +21,26 @@ import (
 // an over-long message gets a 422 that says so rather than a 413.
 const messageBodyLimit = 64 << 10
 
+// customerInput is the customer as the API takes it. Every field is
+// optional: a given one replaces the stored one, and null (like "")
+// clears it.
 type customerInput struct {
-	Name  *string `json:"name"`
-	Phone *string `json:"phone"`
-	Email *string `json:"email"`
+	Name  optional[string] `json:"name"`
+	Phone optional[string] `json:"phone"`
+	Email optional[string] `json:"email"`
 }
 
 func (c *customerInput) patch() *conversation.CustomerPatch {
 	if c == nil {
 		return nil
 	}
-	return &conversation.CustomerPatch{Name: c.Name, Phone: c.Phone, Email: c.Email}
+	return &conversation.CustomerPatch{Name: textPatch(c.Name), Phone: textPatch(c.Phone), Email: textPatch(c.Email)}
+}
+
+// clearCustomer is the patch that null sends for the whole customer.
+func clearCustomer() *conversation.CustomerPatch {
+	empty := ""
+	return &conversation.CustomerPatch{Name: &empty, Phone: &empty, Email: &empty}
 }
 
 type createConversationInput struct {
@@ -199,8 +208,8 @@ type postMessageInput struct {
 
 // postMessage stores a message and answers with the reply. With Accept:
 // text/event-stream the reply streams as "delta" events and ends with a
-// "done" event carrying the stored reply; errors found before the first
-// byte is streamed are ordinary problem responses.
+// "done" event carrying {"message", "reply"} like the JSON answer; errors
+// found before the first byte is streamed are ordinary problem responses.
 func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 	in := postMessageInput{Role: conversation.RoleUser}
 	if err := decode(w, r, messageBodyLimit, &in); err != nil {
@@ -249,11 +258,7 @@ func respond(w http.ResponseWriter, r *http.Request, status int, call func(llm.D
 		_ = sse.send("error", p)
 		return
 	}
-	if out.Reply == nil {
-		_ = sse.send("done", map[string]any{"message": messageView(out.Message), "reply": nil})
-		return
-	}
-	_ = sse.send("done", messageView(out.Reply))
+	_ = sse.send("done", postedView(out))
 }
 
 func postedView(p *conversation.Posted) map[string]any {
@@ -264,14 +269,72 @@ func postedView(p *conversation.Posted) map[string]any {
 	return out
 }
 
+// wantsStream reports whether the client prefers a server-sent event
+// stream to JSON, by the weights of its Accept header (RFC 9110 §12.5.1).
+// The stream must be named itself ("*/*" or "text/*" alone get JSON, the
+// default), with a weight above zero and not below JSON's.
 func wantsStream(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
-			return true
+	accept := r.Header.Values("Accept")
+	stream, named := acceptWeight(accept, "text", "event-stream")
+	if !named || stream == 0 {
+		return false
+	}
+	json, _ := acceptWeight(accept, "application", "json")
+	return stream >= json
+}
+
+// acceptWeight returns the weight Accept header values give a media type:
+// the q of the most specific range matching it (type/subtype, then
+// type/*, then */*), 0 when none does. named reports whether the media
+// type is listed itself. A range with an invalid weight is ignored.
+func acceptWeight(accept []string, typ, subtype string) (q float64, named bool) {
+	best := -1 // specificity of the range q came from
+	for _, header := range accept {
+		for _, item := range strings.Split(header, ",") {
+			params := strings.Split(item, ";")
+			t, s, ok := strings.Cut(strings.ToLower(strings.TrimSpace(params[0])), "/")
+			if !ok {
+				continue
+			}
+			weight, valid := 1.0, true
+			for _, p := range params[1:] {
+				if name, val, _ := strings.Cut(p, "="); strings.EqualFold(strings.TrimSpace(name), "q") {
+					weight, valid = parseQValue(strings.TrimSpace(val))
+					break // parameters after q are extensions, not part of the range
+				}
+			}
+			spec := -1
+			switch {
+			case !valid:
+			case t == typ && s == subtype:
+				spec, named = 2, true
+			case t == typ && s == "*":
+				spec = 1
+			case t == "*" && s == "*":
+				spec = 0
+			}
+			if spec > best || (spec == best && spec >= 0 && weight > q) {
+				best, q = spec, weight
+			}
 		}
 	}
-	return false
+	return q, named
+}
+
+// parseQValue parses a weight: "0" to "1" with at most three decimals
+// (RFC 9110 §12.4.2).
+func parseQValue(s string) (float64, bool) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if (whole != "0" && whole != "1") || len(frac) > 3 {
+		return 0, false
+	}
+	for _, c := range frac {
+		if c < '0' || c > '9' || (whole == "1" && c != '0') {
+			return 0, false
+		}
+	}
+	q, err := strconv.ParseFloat(whole+"."+frac+"0", 64)
+	return q, err == nil
 }
 
 // eventStream writes server-sent events, sending headers with the first.
@@ -308,11 +371,15 @@ func (s *eventStream) send(event string, data any) error {
 	return s.failed
 }
 
+// updateConversationInput is a conversation PATCH. ai_enabled is
+// required (it has no default of its own), so null on it is refused;
+// null on customer, external_identifier or variables empties them; inside
+// variables, null removes that one variable.
 type updateConversationInput struct {
-	AIEnabled          *bool          `json:"ai_enabled"`
-	Variables          map[string]any `json:"variables"`
-	Customer           *customerInput `json:"customer"`
-	ExternalIdentifier *string        `json:"external_identifier"`
+	AIEnabled          optional[bool]           `json:"ai_enabled"`
+	Variables          optional[map[string]any] `json:"variables"`
+	Customer           optional[customerInput]  `json:"customer"`
+	ExternalIdentifier optional[string]         `json:"external_identifier"`
 }
 
 func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
@@ -321,10 +388,22 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	c, err := a.Conversations.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"), conversation.Patch{
-		AIEnabled: in.AIEnabled, Variables: in.Variables, Customer: in.Customer.patch(),
-		ExternalIdentifier: in.ExternalIdentifier,
-	})
+	var v fault.Validation
+	p := conversation.Patch{
+		AIEnabled: in.AIEnabled.ptr("ai_enabled", &v), ExternalIdentifier: textPatch(in.ExternalIdentifier),
+		Variables: in.Variables.Value, ClearVariables: in.Variables.Null,
+	}
+	switch {
+	case in.Customer.Null:
+		p.Customer = clearCustomer()
+	case in.Customer.Set:
+		p.Customer = in.Customer.Value.patch()
+	}
+	if err := v.Err(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	c, err := a.Conversations.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"), p)
 	if err != nil {
 		writeProblem(w, r, err)
 		return
@@ -332,7 +411,13 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, conversationView(c))
 }
 
+// endConversation ends a conversation. It takes no fields: an empty body
+// or {} is fine, any field is unknown.
 func (a *API) endConversation(w http.ResponseWriter, r *http.Request) {
+	if err := decodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	c, err := a.Conversations.End(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
 	if err != nil {
 		writeProblem(w, r, err)
@@ -342,8 +427,12 @@ func (a *API) endConversation(w http.ResponseWriter, r *http.Request) {
 }
 
 // extractVariables runs variable extraction now, on demand, and answers
-// with the updated conversation.
+// with the updated conversation. Like end, it takes no fields.
 func (a *API) extractVariables(w http.ResponseWriter, r *http.Request) {
+	if err := decodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	c, err := a.Conversations.Extract(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
 	if err != nil {
 		writeProblem(w, r, err)

@@ -153,11 +153,12 @@ func TestProviderStreaming(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(deltas, "") != "one two three four" || len(deltas) != 4 || done["content"] != "one two three four" {
-		t.Errorf("deltas %q done %v", deltas, done)
+	reply, _ := done["reply"].(map[string]any)
+	if strings.Join(deltas, "") != "one two three four" || len(deltas) != 4 || reply == nil || reply["content"] != "one two three four" {
+		t.Fatalf("deltas %q done %v", deltas, done)
 	}
-	if u := done["usage"].(map[string]any); u["input_tokens"].(float64) == 0 || done["cost"] == nil {
-		t.Errorf("streamed usage %v cost %v", u, done["cost"])
+	if u := reply["usage"].(map[string]any); u["input_tokens"].(float64) == 0 || reply["cost"] == nil {
+		t.Errorf("streamed usage %v cost %v", u, reply["cost"])
 	}
 }
 

@@ -103,9 +103,21 @@ func Observe(next http.Handler, obs HTTPObserver, log *slog.Logger) http.Handler
 }
 
 // authenticate admits requests that carry a valid API key and records the
-// key's workspace in the context; everything else gets a 401 problem.
+// key's workspace in the context; a missing or wrong key gets a 401
+// problem. Requests that are malformed before any key is looked at get a
+// 400: two Authorization headers (which one would count is ambiguous, and
+// proxies disagree), or a URL with NUL characters or bytes that are not
+// UTF-8 in its path or query (checked here, once, for every API route).
 func (a *API) authenticate(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if len(r.Header.Values("Authorization")) > 1 {
+			writeProblem(w, r, fault.New(fault.CodeMalformed, "send one Authorization header, not %d", len(r.Header.Values("Authorization"))))
+			return
+		}
+		if err := checkURL(r.URL); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
 		h := r.Header.Get("Authorization")
 		scheme, secret, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
