@@ -41,7 +41,6 @@ func (c *Client) Extract(ctx context.Context, req llm.ExtractRequest) (llm.Extra
 		return out, err
 	}
 	format := c.formatFor(req.Model)
-	retriedParam := false
 	for {
 		body := c.body(chatRequest{model: req.Model, messages: msgs, format: apiFormat(format), schema: schema})
 		out.Attempts++
@@ -62,8 +61,7 @@ func (c *Client) Extract(ctx context.Context, req llm.ExtractRequest) (llm.Extra
 			}
 		}
 		if err != nil {
-			if !retriedParam && c.learn(req.Model, body, err) {
-				retriedParam = true
+			if c.learn(req.Model, body, err) {
 				continue
 			}
 			if next, ok := c.stepDown(req.Model, format, err); ok {

@@ -223,8 +223,9 @@ var adjustable = map[string]bool{
 }
 
 // learn records a parameter the server refused for a model, when the
-// error names one Parley sent and can leave out; it logs the first time.
-// It reports whether a retry without it makes sense.
+// error names one Parley sent and can leave out, and logs it. It reports
+// true only the first time for each parameter: the caller retries once
+// without it, and later requests leave it out from the start.
 func (c *Client) learn(model string, sent map[string]any, err error) bool {
 	var pe *llm.ProviderError
 	if !errors.As(err, &pe) || pe.Code != llm.CodeUnsupportedParameter {
@@ -301,7 +302,7 @@ func (c *Client) Generate(ctx context.Context, req llm.Request, onDelta llm.Delt
 	start := time.Now()
 	r := chatRequest{model: req.Model, messages: wireMessages(req), temperature: req.Temperature,
 		maxTokens: req.MaxOutputTokens, stream: onDelta != nil}
-	for retried := false; ; retried = true {
+	for {
 		body := c.body(r)
 		var (
 			resp llm.Response
@@ -312,7 +313,9 @@ func (c *Client) Generate(ctx context.Context, req llm.Request, onDelta llm.Delt
 		} else {
 			resp, err = c.stream(ctx, body, start, onDelta)
 		}
-		if !retried && c.learn(req.Model, body, err) {
+		// A refused parameter is retried without it, once per parameter
+		// (learn reports each only the first time), so this ends.
+		if c.learn(req.Model, body, err) {
 			continue
 		}
 		return finish(resp, err, body, start)
