@@ -227,6 +227,10 @@ var adjustable = map[string]bool{
 // true only the first time for each parameter: the caller retries once
 // without it, and later requests leave it out from the start.
 func (c *Client) learn(model string, sent map[string]any, err error) bool {
+	var inc *llm.IncompleteError
+	if errors.As(err, &inc) {
+		return false // the reply had started: sending it again would repeat it
+	}
 	var pe *llm.ProviderError
 	if !errors.As(err, &pe) || pe.Code != llm.CodeUnsupportedParameter {
 		return false
@@ -347,7 +351,6 @@ func finish(resp llm.Response, err error, body map[string]any, start time.Time) 
 	case resp.FinishReason == llm.FinishContentFilter:
 		return resp, &llm.IncompleteError{Reason: llm.IncompleteContentFilter, Response: resp}
 	case resp.FinishReason == llm.FinishError:
-		resp.FinishReason = llm.FinishError
 		return resp, &llm.IncompleteError{Reason: llm.IncompleteCut, Response: resp}
 	case strings.TrimSpace(resp.Content) == "":
 		resp.FinishReason = llm.FinishError
@@ -385,12 +388,13 @@ func (c *Client) readComplete(data []byte) (llm.Response, error) {
 		return llm.Response{}, parseError(http.StatusBadGateway, data, c.apiKey)
 	}
 	resp := llm.Response{Model: w.Model, FinishReason: llm.FinishStop}
-	if u, cost, ok, err := w.usage(); err != nil {
+	u, cost, ok, err := w.usage()
+	if err != nil {
 		return llm.Response{}, &llm.ProviderError{Status: http.StatusBadGateway, Code: llm.CodeProviderError, Message: err.Error()}
-	} else if ok {
-		resp.Usage, resp.ProviderCost = u, cost
-	} else {
-		resp.ProviderCost = cost
+	}
+	resp.ProviderCost = cost
+	if ok {
+		resp.Usage = u
 	}
 	if len(w.Choices) == 0 {
 		resp.FinishReason = llm.FinishError
