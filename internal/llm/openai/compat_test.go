@@ -311,12 +311,12 @@ func TestIncompleteReplies(t *testing.T) {
 // only silence (the idle timeout) or the overall reply timeout ends it.
 // Durations are scaled down: 75 chunks 10 ms apart stand for a 75 s reply
 // with a chunk every second, against limits of 60 s (Timeout, which used
-// to bound the whole stream) and an idle limit of 20 s.
+// to bound the whole stream) and an idle limit of 50 s.
 func TestSlowStreams(t *testing.T) {
 	p := llmtest.NewProvider(t, llmtest.Ollama)
 	p.Reply = strings.Repeat("word ", 74) + "end"
 	p.ChunkDelay = 10 * time.Millisecond
-	c := client(p, Options{Timeout: 600 * time.Millisecond, IdleTimeout: 200 * time.Millisecond, ReplyTimeout: 10 * time.Second})
+	c := client(p, Options{Timeout: 600 * time.Millisecond, IdleTimeout: 500 * time.Millisecond, ReplyTimeout: 10 * time.Second})
 	resp, deltas, err := stream(t, c, ask("llama3.1:8b", 0))
 	if err != nil || len(deltas) != 75 || !strings.HasSuffix(resp.Content, "end") || resp.Latency < 750*time.Millisecond {
 		t.Fatalf("slow stream: %v, %d deltas, latency %v", err, len(deltas), resp.Latency)
