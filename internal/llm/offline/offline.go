@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"math"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -79,11 +78,12 @@ func (m *Model) Generate(ctx context.Context, req llm.Request, onDelta llm.Delta
 	in := int64(tokens.CountChat(req.System, req.Messages))
 	out := int64(tokens.Count(reply))
 	return llm.Response{
-		Content:    reply,
-		Model:      Name,
-		Usage:      llm.Usage{InputTokens: in, OutputTokens: out, TotalTokens: in + out},
-		FirstToken: first,
-		Latency:    latency,
+		Content:      reply,
+		Model:        Name,
+		FinishReason: llm.FinishStop,
+		Usage:        llm.Usage{InputTokens: in, OutputTokens: out, TotalTokens: in + out},
+		FirstToken:   first,
+		Latency:      latency,
 	}, nil
 }
 
@@ -182,6 +182,9 @@ type passage struct {
 	text  string
 	tf    map[string]int
 	terms int
+	// head holds the terms of the section heading: what the passage is
+	// about, as opposed to words it merely uses.
+	head map[string]bool
 }
 
 // maxPassage is the longest passage, in characters, before a paragraph is
@@ -215,7 +218,11 @@ func buildIndex(knowledge string) *index {
 			for t := range tf {
 				idx.df[t]++
 			}
-			idx.passages = append(idx.passages, passage{text: text, tf: tf, terms: n})
+			head := map[string]bool{}
+			for _, t := range terms(heading) {
+				head[t] = true
+			}
+			idx.passages = append(idx.passages, passage{text: text, tf: tf, terms: n, head: head})
 			idx.avgLen += float64(n)
 		}
 	}
@@ -279,44 +286,64 @@ const (
 	minScore = 0.5
 )
 
-// best returns the passage that best answers the query terms.
+// A passage answers a question only if it matches enough of what the
+// question is about: at least minCoverage of the weight (IDF) of the
+// question's content words, or minHeadingCoverage when a matching word
+// names the passage's section. One common word shared by chance ("Write
+// me a poem" and "Write to wholesale@…"; "Do you deliver to Germany?"
+// and "delivers freshly roasted beans") is not an answer.
+const (
+	minCoverage        = 0.5
+	minHeadingCoverage = 0.25
+)
+
+// best returns the passage that best answers the query terms: the one
+// covering the most of the question's weight, BM25 breaking ties.
 func (idx *index) best(query []string) (string, bool) {
 	if len(query) == 0 || len(idx.passages) == 0 {
 		return "", false
 	}
 	n := float64(len(idx.passages))
-	type scored struct {
-		i     int
-		score float64
+	idf := func(t string) float64 {
+		df := float64(idx.df[t])
+		return math.Log(1 + (n-df+0.5)/(df+0.5))
 	}
-	var results []scored
 	uniq := map[string]bool{}
+	var qs []string
 	for _, q := range query {
-		uniq[q] = true
+		if !uniq[q] {
+			uniq[q] = true
+			qs = append(qs, q)
+		}
 	}
+	total := 0.0
+	for _, q := range qs {
+		total += idf(q) // a word the knowledge never uses weighs the most
+	}
+	bestI, bestW, bestS := -1, 0.0, 0.0
 	for i, p := range idx.passages {
-		s := 0.0
-		for q := range uniq {
+		s, w, onTopic := 0.0, 0.0, false
+		for _, q := range qs {
 			f := float64(p.tf[q])
 			if f == 0 {
 				continue
 			}
-			df := float64(idx.df[q])
-			idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-			s += idf * f * (k1 + 1) / (f + k1*(1-b+b*float64(p.terms)/idx.avgLen))
+			w += idf(q)
+			onTopic = onTopic || p.head[q]
+			s += idf(q) * f * (k1 + 1) / (f + k1*(1-b+b*float64(p.terms)/idx.avgLen))
 		}
-		if s > 0 {
-			results = append(results, scored{i, s})
+		coverage := w / total
+		if s < minScore || coverage < minCoverage && !(onTopic && coverage >= minHeadingCoverage) {
+			continue
+		}
+		if w > bestW || w == bestW && s > bestS {
+			bestI, bestW, bestS = i, w, s
 		}
 	}
-	if len(results) == 0 {
+	if bestI < 0 {
 		return "", false
 	}
-	sort.SliceStable(results, func(a, c int) bool { return results[a].score > results[c].score })
-	if results[0].score < minScore {
-		return "", false
-	}
-	return idx.passages[results[0].i].text, true
+	return idx.passages[bestI].text, true
 }
 
 // words splits text into lower-case words of letters and digits.
@@ -340,6 +367,10 @@ func terms(text string) []string {
 }
 
 func stem(w string) string {
+	// "delivery" meets "deliver", "brewery" "brewer".
+	if len(w) >= 7 && strings.HasSuffix(w, "ery") {
+		return w[:len(w)-1]
+	}
 	for _, suf := range []string{"ing", "ed", "es", "s"} {
 		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= 3 {
 			w = strings.TrimSuffix(w, suf)
@@ -367,4 +398,5 @@ var stopwords = set(
 	"our", "please", "so", "that", "the", "their", "then", "there", "these", "this", "to", "us", "was",
 	"we", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your", "yours",
 	"am", "any", "about", "tell", "know", "want", "like", "get", "there's", "whats", "hi", "hello",
+	"much", "many", "some", "also", "just", "need",
 )

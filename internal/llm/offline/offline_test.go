@@ -33,6 +33,8 @@ func TestAnswersFromKnowledge(t *testing.T) {
 		{"Do you have decaf?", "Swiss Water"},
 		{"wholesale price list for my office", "5 kg per month"},
 		{"What is your phone number?", "+1 555 0100"},
+		// The passage that matches the question's content words wins.
+		{"Do you deliver to Europe?", "ship abroad to most of Europe"},
 	}
 	for _, c := range cases {
 		got := ask(t, m, c.q, DemoKnowledge).Content
@@ -53,6 +55,11 @@ func TestFixedReplies(t *testing.T) {
 		{"thanks a lot", DemoKnowledge, ReplyThanks},
 		{"bye", DemoKnowledge, ReplyGoodbye},
 		{"What is the airspeed of an unladen swallow?", DemoKnowledge, ReplyUnknown},
+		// One common word shared by chance is not an answer.
+		{"Write me a poem about the sea", DemoKnowledge, ReplyUnknown},
+		{"Do you deliver to Germany?", DemoKnowledge, ReplyUnknown},
+		{"Do you deliver coffee to Germany?", DemoKnowledge, ReplyUnknown},
+		{"Write me a poem about coffee", DemoKnowledge, ReplyUnknown},
 		{"When are you open?", "", ReplyNoKnowledge},
 	}
 	for _, c := range cases {

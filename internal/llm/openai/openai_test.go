@@ -9,6 +9,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/llm/llmtest"
+	"github.com/parley-dev/parley/internal/llm/tokens"
 )
 
 func request() llm.Request {
@@ -123,5 +124,39 @@ func TestFailures(t *testing.T) {
 	_, err = New(fake.BaseURL(), "k", Options{MaxRetries: -1}).Generate(ctx, request(), nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("timeout err = %v", err)
+	}
+}
+
+// Estimated usage counts everything sent: the system prompt with the
+// knowledge folded in, every message, and an extraction's schema.
+func TestEstimateCountsEverythingSent(t *testing.T) {
+	fake := llmtest.New(t)
+	fake.OmitUsage = true
+	c := New(fake.BaseURL(), "k", Options{})
+	req := request()
+	req.Knowledge = strings.Repeat("Our shop sells coffee beans from many farms. ", 50)
+	resp, err := c.Generate(context.Background(), req, func(string) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	transcriptOnly := int64(tokens.CountChat(req.System, req.Messages))
+	sent := []llm.Message{{Role: "system", Content: "Be brief.\n\nReference information you may answer from:\n" + req.Knowledge}}
+	sent = append(sent, req.Messages...)
+	if want := int64(tokens.CountChat("", sent)); !resp.UsageEstimated || resp.Usage.InputTokens != want || want < transcriptOnly+400 {
+		t.Errorf("estimated input %d, want %d (transcript alone %d)", resp.Usage.InputTokens, want, transcriptOnly)
+	}
+	fake.Reply = func(llmtest.Request) string { return `{"plan": "pro"}` }
+	ex, err := c.Extract(context.Background(), llm.ExtractRequest{Model: "m", Fields: []llm.Field{{Name: "plan", Type: llm.FieldEnum, Values: []string{"free", "pro"}}},
+		Transcript: []llm.Message{{Role: llm.RoleUser, Content: "pro please"}}})
+	if err != nil || !ex.UsageEstimated {
+		t.Fatal(err, ex)
+	}
+	r := fake.Requests()[len(fake.Requests())-1]
+	var msgs []llm.Message
+	for _, m := range r.Messages {
+		msgs = append(msgs, llm.Message{Role: m.Role, Content: m.Content})
+	}
+	if ex.Usage.InputTokens <= int64(tokens.CountChat("", msgs)) {
+		t.Errorf("extraction estimate %d leaves out the schema (messages alone %d)", ex.Usage.InputTokens, tokens.CountChat("", msgs))
 	}
 }

@@ -106,3 +106,16 @@ func CountChat(system string, msgs []llm.Message) int {
 	}
 	return n
 }
+
+// CountPrompt returns the prompt tokens of everything sent to a model:
+// every message as sent (the system prompt with any knowledge folded in
+// among them) and extra text the model also reads, such as the JSON
+// schema of a structured-output request. Estimated usage must count all
+// of it, not only the transcript.
+func CountPrompt(msgs []llm.Message, extra ...string) int {
+	n := CountChat("", msgs)
+	for _, e := range extra {
+		n += Count(e)
+	}
+	return n
+}
