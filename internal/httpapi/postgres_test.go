@@ -27,6 +27,8 @@ func TestOnPostgres(t *testing.T) {
 		{"ProviderPriced", TestProviderReplyIsPricedExactly}, {"Unpriced", TestUnpricedModel},
 		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
 		{"ExtractWithProvider", TestExtractWithProvider},
+		{"EndWaitsForStreamingReply", TestEndWaitsForStreamingReply}, {"EndCancelsSlowReply", TestEndCancelsSlowReply},
+		{"ReplyAfterEndOnAnotherNode", TestReplyAfterEndOnAnotherNode},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
