@@ -161,6 +161,7 @@ func streamReply(t *testing.T, base, key, conv, content string) <-chan event {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { resp.Body.Close() }) // also closed by the reader below, once the stream ends
 	out := make(chan event, 100)
 	go func() {
 		defer resp.Body.Close()

@@ -20,7 +20,7 @@ func TestFlights(t *testing.T) {
 	if err := settle(ctx, s.flights.of("conv_a"), time.Second, errEnded); err != nil {
 		t.Fatal(err)
 	}
-	if cause := context.Cause(quick); cause != context.Canceled { // finish cancels with no cause of its own
+	if cause := context.Cause(quick); !errors.Is(cause, context.Canceled) { // finish cancels with no cause of its own
 		t.Errorf("a finished reply was cut with %v", cause)
 	}
 	if n := len(s.flights.of("")); n != 0 {

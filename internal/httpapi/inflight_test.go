@@ -43,6 +43,7 @@ func openStream(t *testing.T, s *apptest.Server, key, conv, content string) *str
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { resp.Body.Close() }) // also closed by the reader below, once the stream ends
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		t.Fatalf("stream answered %d", resp.StatusCode)
 	}
