@@ -45,6 +45,9 @@ type App struct {
 	Log           *slog.Logger
 	// Now is the clock every service reads.
 	Now func() time.Time
+	// ShutdownTimeout is how long Serve gives in-flight requests to finish
+	// once asked to stop (default 30 s).
+	ShutdownTimeout time.Duration
 }
 
 // OpenStore opens the store a database URL names: postgres:// or
@@ -148,9 +151,11 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 
 // Serve migrates, bootstraps an empty database, runs background jobs and
 // serves HTTP until ctx ends, then shuts down gracefully: in-flight
-// requests get up to 30 s to finish and running jobs finish (a job cut off
-// anyway is picked up again after its lease). ready, if not nil, receives
-// the listening address.
+// requests get up to ShutdownTimeout (30 s) to finish, replies still
+// streaming near its end are cut and recorded as failed, and running jobs
+// finish (a job cut off anyway is picked up again after its lease); all
+// before Serve returns and the caller closes the store. ready, if not nil,
+// receives the listening address.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err := a.Store.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -191,10 +196,36 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	timeout := a.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	drained := make(chan error, 1)
+	go func() { drained <- srv.Shutdown(sctx) }()
+	// Replies still streaming when five sixths of the time are gone are
+	// cut, while there is time left to record them as failed (with the
+	// tokens they spent) and to tell their clients; those that finish
+	// earlier are unaffected. Once no request runs, anything left is cut
+	// too, so nothing writes after the store closes.
+	cut := time.NewTimer(timeout - timeout/6)
+	defer cut.Stop()
+	var drainErr error
+	select {
+	case drainErr = <-drained:
+	case <-cut.C:
+		a.Log.Warn("shutting down: cutting replies still in flight")
+		if cerr := a.Conversations.Shutdown(sctx); cerr != nil {
+			a.Log.Error("shutting down: replies in flight not recorded", "err", cerr)
+		}
+		drainErr = <-drained
+	}
+	if cerr := a.Conversations.Shutdown(sctx); cerr != nil {
+		a.Log.Error("shutting down: replies in flight not recorded", "err", cerr)
+	}
+	if drainErr != nil {
+		return fmt.Errorf("shutdown: %w", drainErr)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

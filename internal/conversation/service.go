@@ -45,9 +45,14 @@ type Service struct {
 	HistoryMessages int
 	// ReplyTimeout bounds one model reply (default 2 minutes).
 	ReplyTimeout time.Duration
+	// EndWait is how long End waits for a reply in flight on this node to
+	// finish before it cuts the reply short (default 10 s).
+	EndWait time.Duration
 	// Enqueued, if set, is called after jobs were stored, to wake the
 	// job runner.
 	Enqueued func()
+
+	flights flights // replies in flight on this node
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
@@ -350,6 +355,12 @@ func (s *Service) Reply(ctx context.Context, workspaceID, id string, onDelta llm
 // reply asks the model for the next assistant message and stores it. A
 // failure is stored too, as a system message carrying the error, so it is
 // visible on the conversation; the returned conversation is the stored one.
+//
+// The reply is tracked while it runs, so End can wait for it and Shutdown
+// can cut it; a cut reply is recorded as failed with the tokens it spent
+// (see replyFailed). A reply stored after its conversation ended (ended on
+// another node, which cannot wait for it) has the variables extracted again,
+// since the extraction End enqueued may have read the transcript without it.
 func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assistant, onDelta llm.DeltaFunc) (*Message, *Conversation, error) {
 	limit := s.HistoryMessages
 	if limit <= 0 {
@@ -359,9 +370,9 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	history, err := s.Store.RecentMessages(ctx, c.WorkspaceID, c.ID, limit)
+	hctx, hcancel := context.WithTimeout(ctx, recordTimeout)
+	history, err := s.Store.RecentMessages(hctx, c.WorkspaceID, c.ID, limit)
+	hcancel()
 	if err != nil {
 		return nil, nil, fmt.Errorf("load history: %w", err)
 	}
@@ -374,23 +385,36 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 	if window := llm.ContextWindow(a.Model); window < 1<<30 {
 		req.Messages = llm.Trim(req.System+"\n"+req.Knowledge, req.Messages, window-a.MaxOutputTokens, tokens.CountChat)
 	}
-	resp, err := s.Model.Generate(ctx, req, onDelta)
+	rctx, finish := s.flights.start(ctx, c.ID)
+	defer finish() // after the reply or its failure is stored: End waits for that
+	gctx, cancel := context.WithTimeout(rctx, timeout)
+	defer cancel()
+	// The text received so far is kept, to count the tokens of a reply
+	// that is cut; the caller's own listener may hang up meanwhile.
+	var received strings.Builder
+	listener := onDelta
+	if onDelta != nil {
+		gone := false
+		listener = func(chunk string) error {
+			received.WriteString(chunk)
+			if !gone && onDelta(chunk) != nil {
+				gone = true
+			}
+			return nil
+		}
+	}
+	var resp llm.Response
+	asked := false
+	if err = context.Cause(gctx); err == nil { // not cut before it began (shutdown)
+		asked = true
+		resp, err = s.Model.Generate(gctx, req, listener)
+	}
+	cut := context.Cause(gctx) // end, shutdown or the reply timeout; nil when none
+	// From here on the reply is recorded, even if it was cut meanwhile.
+	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancelRecord()
 	if err != nil {
-		if s.Observer != nil {
-			s.Observer.Reply(a.Model, llm.Usage{}, nil, 0, err)
-		}
-		ferr := modelError(a.Model, err)
-		slog.WarnContext(ctx, "model reply failed", "model", a.Model, "conversation", c.ID, "code", ferr.Code, "err", err)
-		note := &Message{
-			ID: ids.New(ids.Message), Role: RoleSystem, CreatedAt: s.now(), Status: "failed",
-			Content: "The assistant could not reply: " + ferr.Message,
-			Error:   &MessageError{Code: ferr.Code, Message: ferr.Message},
-		}
-		after, serr := s.Store.AppendMessages(ctx, c.WorkspaceID, c.ID, []*Message{note})
-		if serr != nil {
-			return nil, nil, errors.Join(ferr, fmt.Errorf("record the failure: %w", serr))
-		}
-		return nil, after, ferr
+		return s.replyFailed(ctx, c, a, req, err, cut, asked, received.String())
 	}
 	model := resp.Model
 	if model == "" {
@@ -419,7 +443,92 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 	if err != nil {
 		return nil, nil, fmt.Errorf("store reply: %w", err)
 	}
+	if c.Status == StatusEnded {
+		if after, err := s.extractAgain(ctx, c); err != nil {
+			slog.ErrorContext(ctx, "reply stored after the conversation ended, but its extraction could not be enqueued",
+				"conversation", c.ID, "err", err)
+		} else {
+			c = after
+		}
+	}
 	return msg, c, nil
+}
+
+// replyFailed records a reply that did not finish as a failed system note
+// and returns the error its caller answers with. A reply that was cut (by
+// End, by a shutdown or by the reply timeout) or that had streamed part of
+// its text has cost tokens the provider never reported (it reports usage
+// at the end of a reply): the note carries them, counted with the local
+// tokenizer and marked estimated — the prompt, plus the text received —
+// and their cost. The text itself is not kept: the note is not a reply,
+// and the client saw the part that streamed.
+func (s *Service) replyFailed(ctx context.Context, c *Conversation, a *assistant.Assistant, req llm.Request, err, cut error, asked bool, received string) (*Message, *Conversation, error) {
+	var ferr *fault.Error
+	noteCode, noteText := "", ""
+	switch {
+	case errors.Is(cut, errShuttingDown):
+		ferr = &fault.Error{Code: fault.CodeUnavailable, Err: err,
+			Message: "the server is shutting down; your message is saved, try again"}
+		noteCode, noteText = ErrorReplyInterrupted, "the server shut down while the assistant was replying; the message is saved, ask again"
+	case errors.Is(cut, errEnded):
+		ferr = &fault.Error{Code: fault.CodeConversationOver, Err: err,
+			Message: "the conversation was ended while the assistant was replying; the reply was not finished"}
+		noteCode, noteText = ErrorReplyInterrupted, ferr.Message
+	default:
+		ferr = modelError(a.Model, err)
+		noteCode, noteText = ferr.Code, ferr.Message
+	}
+	slog.WarnContext(ctx, "model reply failed", "model", a.Model, "conversation", c.ID, "code", noteCode, "err", err)
+	now := s.now()
+	note := &Message{
+		ID: ids.New(ids.Message), Role: RoleSystem, CreatedAt: now, Status: "failed",
+		Content: "The assistant could not reply: " + noteText,
+		Error:   &MessageError{Code: noteCode, Message: noteText},
+	}
+	if asked && (cut != nil || received != "") {
+		system := req.System
+		if req.Knowledge != "" {
+			system += "\n\n" + req.Knowledge
+		}
+		in, out := int64(tokens.CountChat(system, req.Messages)), int64(tokens.Count(received))
+		note.Model, note.UsageEstimated = a.Model, true
+		note.Usage = &llm.Usage{InputTokens: in, OutputTokens: out, TotalTokens: in + out}
+		price, perr := s.Assistants.PriceFor(ctx, c.WorkspaceID, a.Model, a.Model, now)
+		switch {
+		case perr != nil: // the note is kept, its cost unknown (the conversation's cost_complete says so)
+			slog.WarnContext(ctx, "price of a cut reply unknown", "model", a.Model, "conversation", c.ID, "err", perr)
+		case price != nil:
+			note.Cost = ptr(price.Cost(*note.Usage))
+		}
+	}
+	if s.Observer != nil {
+		s.Observer.Reply(a.Model, llm.Usage{}, nil, 0, err)
+	}
+	after, serr := s.Store.AppendMessages(ctx, c.WorkspaceID, c.ID, []*Message{note})
+	if serr != nil {
+		return nil, nil, errors.Join(ferr, fmt.Errorf("record the failure: %w", serr))
+	}
+	return nil, after, ferr
+}
+
+// extractAgain enqueues another extraction for a conversation that ended
+// while a reply was being written elsewhere. Extraction replaces the
+// extracted variables, so running it again on the whole transcript is
+// correct whichever of the two runs first.
+func (s *Service) extractAgain(ctx context.Context, c *Conversation) (*Conversation, error) {
+	now := s.now()
+	job, err := jobs.New(c.WorkspaceID, JobExtract, extractPayload{ConversationID: c.ID}, now)
+	if err != nil {
+		return nil, err
+	}
+	after, err := s.Store.UpdateConversation(ctx, c.WorkspaceID, c.ID, Update{UpdatedAt: now, Jobs: []*jobs.Job{job}})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue extraction: %w", err)
+	}
+	if s.Enqueued != nil {
+		s.Enqueued()
+	}
+	return after, nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -532,6 +641,11 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 // End marks a conversation ended and enqueues the extraction of its
 // variables, in one transaction. Ending an ended conversation changes
 // nothing.
+//
+// A reply in flight on this node first gets EndWait to finish, so that it
+// is stored before ended_at and the extraction reads it; one that takes
+// longer is cut and recorded as failed, with its tokens. (A reply on
+// another node is handled where it is stored: see reply.)
 func (s *Service) End(ctx context.Context, workspaceID, id string) (*Conversation, error) {
 	c, err := s.Get(ctx, workspaceID, id)
 	if err != nil {
@@ -539,6 +653,21 @@ func (s *Service) End(ctx context.Context, workspaceID, id string) (*Conversatio
 	}
 	if c.Status == StatusEnded {
 		return c, nil
+	}
+	if list := s.flights.of(id); len(list) > 0 {
+		wait := s.EndWait
+		if wait <= 0 {
+			wait = 10 * time.Second
+		}
+		// Once a reply may have been cut for this end, the end must happen
+		// even if its caller hangs up.
+		ctx = context.WithoutCancel(ctx)
+		sctx, cancel := context.WithTimeout(ctx, wait+recordTimeout)
+		err := settle(sctx, list, wait, errEnded)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 	}
 	now := s.now()
 	status := StatusEnded

@@ -32,6 +32,9 @@ type Server struct {
 	mu       sync.Mutex
 	failures []Failure
 	requests []Request
+	// holdAfter and release pause streamed replies (see Hold).
+	holdAfter int
+	release   chan struct{}
 	// Reply returns the reply text for a request (default: "Echo: " and
 	// the last user message).
 	Reply func(Request) string
@@ -100,6 +103,26 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// Hold makes streamed replies pause after their first n words until
+// Release is called or the client goes away, so a test can act (end the
+// conversation, shut the server down) while a reply is in flight.
+func (s *Server) Hold(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdAfter, s.release = n, make(chan struct{})
+}
+
+// Release lets held replies go on, and later ones stream without pause.
+// Calling it again, or without Hold, does nothing.
+func (s *Server) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.release != nil {
+		close(s.release)
+		s.release = nil
+	}
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
 		writeError(w, http.StatusNotFound, "unknown endpoint "+r.URL.Path)
@@ -119,6 +142,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.failures = s.failures[1:]
 	}
 	reply, usageFn, omit, delay, model, chunkDelay := s.Reply, s.Usage, s.OmitUsage, s.Delay, s.Model, s.ChunkDelay
+	holdAfter, release := s.holdAfter, s.release
 	s.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -186,7 +210,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
 	}
 	send(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
-	for _, word := range strings.SplitAfter(text, " ") {
+	for i, word := range strings.SplitAfter(text, " ") {
+		if release != nil && i == holdAfter {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return // the client went away mid-reply, as a cut stream does
+			}
+		}
 		time.Sleep(chunkDelay)
 		send(chunk(map[string]any{"content": word}, nil))
 	}
