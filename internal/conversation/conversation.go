@@ -128,8 +128,15 @@ type Message struct {
 	Usage          *llm.Usage
 	UsageEstimated bool
 	Cost           *money.Money // nil when the model could not be priced
-	LatencyMS      *int64
-	FirstTokenMS   *int64
+	// FinishReason says why a model's output ended (llm.FinishStop,
+	// FinishLength, FinishContentFilter, FinishError); empty on messages
+	// no model wrote.
+	FinishReason string
+	// ProviderCost is what the provider itself reported the call cost
+	// (OpenRouter does), kept beside Cost for comparison.
+	ProviderCost *money.Money
+	LatencyMS    *int64
+	FirstTokenMS *int64
 	// Outbound channel messages:
 	Status     string
 	Error      *MessageError

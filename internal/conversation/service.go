@@ -408,6 +408,17 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 	if err = context.Cause(gctx); err == nil { // not cut before it began (shutdown)
 		asked = true
 		resp, err = s.Model.Generate(gctx, req, listener)
+		var pe *llm.ProviderError
+		if errors.As(err, &pe) && pe.Code == llm.CodeContextLengthExceeded && received.Len() == 0 && context.Cause(gctx) == nil {
+			// Our estimate of the model's window was too generous (or the
+			// window is unknown): try once more with half the history.
+			if shorter := trimHarder(req); len(shorter.Messages) < len(req.Messages) {
+				slog.InfoContext(ctx, "prompt too long for the model: retrying with a shorter history",
+					"model", a.Model, "conversation", c.ID, "messages", len(shorter.Messages))
+				req = shorter
+				resp, err = s.Model.Generate(gctx, req, listener)
+			}
+		}
 	}
 	cut := context.Cause(gctx) // end, shutdown or the reply timeout; nil when none
 	// From here on the reply is recorded, even if it was cut meanwhile.
@@ -421,9 +432,14 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 		model = a.Model
 	}
 	now := s.now()
+	finishReason := resp.FinishReason
+	if finishReason == "" {
+		finishReason = llm.FinishStop
+	}
 	msg := &Message{
-		ID: ids.New(ids.Message), Role: RoleAssistant, Content: resp.Content, CreatedAt: now,
+		ID: ids.New(ids.Message), Role: RoleAssistant, Content: StorableText(resp.Content), CreatedAt: now,
 		Model: model, Usage: &resp.Usage, UsageEstimated: resp.UsageEstimated,
+		FinishReason: finishReason, ProviderCost: resp.ProviderCost,
 		LatencyMS: ptr(resp.Latency.Milliseconds()), FirstTokenMS: ptr(resp.FirstToken.Milliseconds()),
 	}
 	price, err := s.Assistants.PriceFor(ctx, c.WorkspaceID, a.Model, model, now)
@@ -485,24 +501,42 @@ func (s *Service) replyFailed(ctx context.Context, c *Conversation, a *assistant
 		Content: "The assistant could not reply: " + noteText,
 		Error:   &MessageError{Code: noteCode, Message: noteText},
 	}
-	if asked && (cut != nil || received != "") {
+	var inc *llm.IncompleteError
+	switch {
+	case errors.As(err, &inc) && !inc.Response.Usage.IsZero():
+		// The provider billed the incomplete reply and said for how much.
+		note.Model, note.Usage, note.FinishReason = inc.Response.Model, &inc.Response.Usage, inc.Response.FinishReason
+		note.UsageEstimated, note.ProviderCost = inc.Response.UsageEstimated, inc.Response.ProviderCost
+		if note.Model == "" {
+			note.Model = a.Model
+		}
+	case asked && (cut != nil || received != "" || inc != nil):
 		system := req.System
 		if req.Knowledge != "" {
 			system += "\n\n" + req.Knowledge
 		}
+		if inc != nil && received == "" {
+			received = inc.Response.Content
+		}
 		in, out := int64(tokens.CountChat(system, req.Messages)), int64(tokens.Count(received))
-		note.Model, note.UsageEstimated = a.Model, true
+		note.Model, note.UsageEstimated, note.FinishReason = a.Model, true, llm.FinishError
 		note.Usage = &llm.Usage{InputTokens: in, OutputTokens: out, TotalTokens: in + out}
-		price, perr := s.Assistants.PriceFor(ctx, c.WorkspaceID, a.Model, a.Model, now)
+	}
+	if note.Usage != nil {
+		price, perr := s.Assistants.PriceFor(ctx, c.WorkspaceID, a.Model, note.Model, now)
 		switch {
 		case perr != nil: // the note is kept, its cost unknown (the conversation's cost_complete says so)
-			slog.WarnContext(ctx, "price of a cut reply unknown", "model", a.Model, "conversation", c.ID, "err", perr)
+			slog.WarnContext(ctx, "price of a failed reply unknown", "model", note.Model, "conversation", c.ID, "err", perr)
 		case price != nil:
 			note.Cost = ptr(price.Cost(*note.Usage))
 		}
 	}
 	if s.Observer != nil {
-		s.Observer.Reply(a.Model, llm.Usage{}, nil, 0, err)
+		var spent llm.Usage
+		if note.Usage != nil {
+			spent = *note.Usage
+		}
+		s.Observer.Reply(a.Model, spent, note.Cost, 0, err)
 	}
 	after, serr := s.Store.AppendMessages(ctx, c.WorkspaceID, c.ID, []*Message{note})
 	if serr != nil {
@@ -548,25 +582,62 @@ func modelHistory(msgs []*Message) []llm.Message {
 	return out
 }
 
-// modelError turns a model failure into an error the API can explain.
+// modelError turns a model failure into an error the API can explain. It
+// says "try again" only where trying again can help: a rate limit, a
+// timeout or a server error, never a refused key, an empty account or a
+// prompt the model will refuse the same way.
 func modelError(model string, err error) *fault.Error {
-	var pe *llm.ProviderError
-	if errors.As(err, &pe) {
-		switch pe.Status {
-		case 401, 403:
-			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
+	var (
+		pe  *llm.ProviderError
+		inc *llm.IncompleteError
+	)
+	switch {
+	case errors.As(err, &inc):
+		switch inc.Reason {
+		case llm.IncompleteContentFilter:
+			return &fault.Error{Code: fault.CodeContentFiltered, Err: err,
+				Message: fmt.Sprintf("the model provider's content filter withheld the reply of %q; your message is saved", model)}
+		case llm.IncompleteEmpty:
+			return &fault.Error{Code: fault.CodeModelFailed, Err: err,
+				Message: fmt.Sprintf("the model %q returned an empty reply; your message is saved, try again", model)}
+		}
+		return &fault.Error{Code: fault.CodeModelFailed, Err: err,
+			Message: fmt.Sprintf("the reply of %q was cut off before it finished; your message is saved, try again", model)}
+	case errors.As(err, &pe):
+		detail := ""
+		if pe.Message != "" {
+			detail = ": " + pe.Message
+		}
+		switch pe.Code {
+		case llm.CodeProviderAuth:
+			return &fault.Error{Code: fault.CodeProviderAuth, Err: err,
 				Message: fmt.Sprintf("the model provider refused the API key (%d); check PARLEY_LLM_API_KEY", pe.Status)}
-		case 404:
-			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
-				Message: fmt.Sprintf("the model provider does not serve %q", model)}
-		case 429:
+		case llm.CodeProviderQuota:
+			return &fault.Error{Code: fault.CodeProviderQuota, Err: err,
+				Message: "the model provider account is out of credits or quota" + detail}
+		case llm.CodeContextLengthExceeded:
+			return &fault.Error{Code: fault.CodeContextLength, Err: err,
+				Message: fmt.Sprintf("the conversation is too long for %q, even with a shortened history; your message is saved", model)}
+		case llm.CodeContentFiltered:
+			return &fault.Error{Code: fault.CodeContentFiltered, Err: err,
+				Message: fmt.Sprintf("the model provider's content filter refused the request to %q; your message is saved", model)}
+		case llm.CodeUnsupportedParameter:
+			return &fault.Error{Code: fault.CodeUnsupportedParameter, Err: err,
+				Message: fmt.Sprintf("the model server refused a parameter for %q%s; set PARLEY_LLM_COMPAT for this server", model, detail)}
+		case llm.CodeRateLimited:
 			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
 				Message: fmt.Sprintf("the model provider is rate-limiting requests for %q; your message is saved, try again shortly", model)}
 		}
+		if pe.Status == 404 {
+			return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
+				Message: fmt.Sprintf("the model provider does not serve %q%s", model, detail)}
+		}
+		if !pe.Temporary() {
+			return &fault.Error{Code: fault.CodeModelFailed, Err: err,
+				Message: fmt.Sprintf("the model provider refused the request to %q (status %d)%s; your message is saved", model, pe.Status, detail)}
+		}
 		return &fault.Error{Code: fault.CodeModelFailed, Err: err,
 			Message: fmt.Sprintf("the model %q failed to reply (provider status %d); your message is saved, try again", model, pe.Status)}
-	}
-	switch {
 	case errors.Is(err, llm.ErrUnknownModel):
 		return &fault.Error{Code: fault.CodeModelUnavailable, Err: err,
 			Message: fmt.Sprintf("no model provider is configured for %q: set PARLEY_LLM_BASE_URL or use the offline model", model)}
@@ -576,6 +647,26 @@ func modelError(model string, err error) *fault.Error {
 	}
 	return &fault.Error{Code: fault.CodeModelFailed, Err: err,
 		Message: fmt.Sprintf("the model %q failed to reply; your message is saved, try again", model)}
+}
+
+// trimHarder returns req with about half the history's tokens, whole turns
+// kept and starting at a user turn, for one retry after the provider said
+// the prompt does not fit.
+func trimHarder(req llm.Request) llm.Request {
+	system := req.System + "\n" + req.Knowledge
+	budget := (tokens.CountChat(system, req.Messages) + tokens.CountChat(system, nil)) / 2
+	req.Messages = llm.Trim(system, req.Messages, budget, tokens.CountChat)
+	return req
+}
+
+// StorableText is text a model wrote, made fit to store: NUL characters
+// (which PostgreSQL text cannot hold) are dropped and invalid UTF-8 is
+// replaced, so both stores keep the same reply.
+func StorableText(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // Patch changes a conversation; nil fields stay as they are.

@@ -26,7 +26,13 @@ const (
 	CodeModelUnavailable = "model_unavailable"
 	CodeModelFailed      = "model_failed"
 	CodeModelTimeout     = "model_timeout"
-	CodeInternal         = "internal_error"
+	// Model failures that trying again will not fix.
+	CodeContextLength        = "context_length_exceeded"
+	CodeContentFiltered      = "content_filtered"
+	CodeProviderAuth         = "provider_auth"
+	CodeProviderQuota        = "provider_quota"
+	CodeUnsupportedParameter = "unsupported_parameter"
+	CodeInternal             = "internal_error"
 )
 
 // FieldError names one invalid input field and says what is wrong with it.

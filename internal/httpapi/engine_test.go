@@ -106,7 +106,7 @@ func TestProviderFailureLosesNothing(t *testing.T) {
 	// A refused key is a configuration problem: 503.
 	fake.FailNext(llmtest.Failure{Status: 401})
 	r = s.Do("POST", "/api/v1/conversations/"+conv+"/messages", s.Key, map[string]any{"content": "x"}).Want(503)
-	if r.Str("code") != "model_unavailable" || !strings.Contains(r.Str("detail"), "API key") {
+	if r.Str("code") != "provider_auth" || !strings.Contains(r.Str("detail"), "API key") {
 		t.Errorf("401: %s", r.Body)
 	}
 }

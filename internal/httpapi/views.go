@@ -147,6 +147,8 @@ type messageJSON struct {
 	Usage          *llm.Usage                 `json:"usage,omitempty"`
 	UsageEstimated bool                       `json:"usage_estimated,omitempty"`
 	Cost           any                        `json:"cost,omitempty"`
+	ProviderCost   *money.Money               `json:"provider_cost,omitempty"`
+	FinishReason   string                     `json:"finish_reason,omitempty"`
 	LatencyMS      *int64                     `json:"latency_ms,omitempty"`
 	FirstTokenMS   *int64                     `json:"first_token_ms,omitempty"`
 	Status         string                     `json:"status,omitempty"`
@@ -160,7 +162,7 @@ func messageView(m *conversation.Message) messageJSON {
 		ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content,
 		CreatedAt: jsonTime(m.CreatedAt), Model: m.Model, Usage: m.Usage, UsageEstimated: m.UsageEstimated,
 		LatencyMS: m.LatencyMS, FirstTokenMS: m.FirstTokenMS, Status: m.Status, Error: m.Error,
-		Template: m.Template, ExternalID: m.ExternalID,
+		Template: m.Template, ExternalID: m.ExternalID, ProviderCost: m.ProviderCost, FinishReason: m.FinishReason,
 	}
 	switch {
 	case m.Cost != nil:

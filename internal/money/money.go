@@ -6,6 +6,7 @@ package money
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -129,4 +130,16 @@ func Cost(parts ...TokenPrice) Money {
 type TokenPrice struct {
 	Tokens int64
 	Price  PerMillion
+}
+
+// ErrOverflow is returned by Add when a sum would not fit in an int64: a
+// total that wrapped around would be silently, hugely wrong.
+var ErrOverflow = errors.New("amount overflows int64 nano-USD")
+
+// Add returns a + b, or ErrOverflow when the sum does not fit.
+func Add(a, b Money) (Money, error) {
+	if (b > 0 && a > math.MaxInt64-b) || (b < 0 && a < math.MinInt64-b) {
+		return 0, ErrOverflow
+	}
+	return a + b, nil
 }

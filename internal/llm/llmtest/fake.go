@@ -17,12 +17,20 @@ import (
 // Usage is what the fake reports for a reply.
 type Usage struct {
 	Prompt, Completion, Cached int64
+	// Reasoning is reported as completion_tokens_details.reasoning_tokens
+	// (part of Completion, as OpenAI counts them).
+	Reasoning int64
+	// Cost, when set, is reported as usage.cost, as OpenRouter does: a JSON
+	// number written exactly as given (e.g. "0.000123").
+	Cost string
 }
 
 // Failure is a scripted error answer.
 type Failure struct {
 	Status     int
 	RetryAfter string // Retry-After header value, if any
+	// Code and Message, when set, go into the OpenAI error body.
+	Code, Message string
 }
 
 // Server is a running fake.
@@ -49,6 +57,8 @@ type Server struct {
 	ChunkDelay time.Duration
 	// Model is reported as the answering model (default: the asked one).
 	Model string
+	// FinishReason is reported instead of "stop" (e.g. "content_filter").
+	FinishReason string
 }
 
 // Request is what the fake received.
@@ -142,6 +152,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.failures = s.failures[1:]
 	}
 	reply, usageFn, omit, delay, model, chunkDelay := s.Reply, s.Usage, s.OmitUsage, s.Delay, s.Model, s.ChunkDelay
+	finish := s.FinishReason
+	if finish == "" {
+		finish = "stop"
+	}
 	holdAfter, release := s.holdAfter, s.release
 	s.mu.Unlock()
 	if delay > 0 {
@@ -155,7 +169,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if fail.RetryAfter != "" {
 			w.Header().Set("Retry-After", fail.RetryAfter)
 		}
-		writeError(w, fail.Status, fmt.Sprintf("scripted failure %d", fail.Status))
+		msg := fail.Message
+		if msg == "" {
+			msg = fmt.Sprintf("scripted failure %d", fail.Status)
+		}
+		writeErrorCode(w, fail.Status, msg, fail.Code)
 		return
 	}
 	if reply == nil {
@@ -180,13 +198,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	u := usageFn(req, text)
 	usage := map[string]any{
 		"prompt_tokens": u.Prompt, "completion_tokens": u.Completion, "total_tokens": u.Prompt + u.Completion,
-		"prompt_tokens_details": map[string]any{"cached_tokens": u.Cached},
+		"prompt_tokens_details":     map[string]any{"cached_tokens": u.Cached},
+		"completion_tokens_details": map[string]any{"reasoning_tokens": u.Reasoning},
+	}
+	if u.Cost != "" {
+		usage["cost"] = json.RawMessage(u.Cost)
 	}
 	id, created := "chatcmpl-fake", time.Now().Unix()
 	if !req.Stream {
 		body := map[string]any{
 			"id": id, "object": "chat.completion", "created": created, "model": model,
-			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": finish,
 				"message": map[string]any{"role": "assistant", "content": text}}},
 		}
 		if !omit {
@@ -221,7 +243,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(chunkDelay)
 		send(chunk(map[string]any{"content": word}, nil))
 	}
-	send(chunk(map[string]any{}, "stop"))
+	send(chunk(map[string]any{}, finish))
 	if !omit && req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
 		send(map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
 			"choices": []any{}, "usage": usage})
@@ -229,9 +251,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "data: [DONE]\n\n")
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
+func writeError(w http.ResponseWriter, status int, msg string) { writeErrorCode(w, status, msg, "") }
+
+// writeErrorCode writes OpenAI's error body, with a code when given.
+func writeErrorCode(w http.ResponseWriter, status int, msg, code string) {
+	var c any
+	if code != "" {
+		c = code
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-		"message": msg, "type": "fake_error", "code": nil, "param": nil}})
+		"message": msg, "type": "fake_error", "code": c, "param": nil}})
 }

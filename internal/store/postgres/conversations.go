@@ -21,7 +21,7 @@ func moneyOf(v int64) money.Money { return money.Money(v) }
 
 const convCols = `c.seq, c.id, c.workspace_id, c.type, c.status, c.assistant_id, coalesce(a.name, ''), c.ai_enabled,
 	c.external_identifier, c.customer_name, c.customer_phone, c.customer_email, c.sender_id, c.sender_phone,
-	c.variables, c.message_count, c.input_tokens, c.output_tokens, c.cached_input_tokens, c.total_tokens,
+	c.variables, c.message_count, c.input_tokens, c.output_tokens, c.cached_input_tokens, c.reasoning_tokens, c.total_tokens,
 	c.total_cost, c.cost_complete, c.last_message_role, c.last_message_preview, c.last_message_at,
 	c.created_at, c.updated_at, c.ended_at`
 
@@ -34,7 +34,7 @@ func scanConversation(row pgx.Row) (*conversation.Conversation, error) {
 	var cost int64
 	err := row.Scan(&c.Seq, &c.ID, &c.WorkspaceID, &c.Type, &c.Status, &c.AssistantID, &c.AssistantName, &c.AIEnabled,
 		&ext, &name, &phone, &email, &senderID, &senderPhone,
-		&c.Variables, &c.MessageCount, &c.Usage.InputTokens, &c.Usage.OutputTokens, &c.Usage.CachedInputTokens, &c.Usage.TotalTokens,
+		&c.Variables, &c.MessageCount, &c.Usage.InputTokens, &c.Usage.OutputTokens, &c.Usage.CachedInputTokens, &c.Usage.ReasoningTokens, &c.Usage.TotalTokens,
 		&cost, &c.CostComplete, &lmRole, &lmPreview, &lmAt, &c.CreatedAt, &c.UpdatedAt, &ended)
 	if err != nil {
 		return nil, err
@@ -126,55 +126,41 @@ func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID st
 	return out, err
 }
 
-const maxMessagesPerConversation = 1<<conversation.MessageSeqBits - 1
+const maxMessagesPerConversation = conversation.MaxMessages
 
+// appendMessages stores msgs after c's existing messages and writes the
+// roll-up the domain computed (Conversation.AddMessages) into the
+// conversation row, inside tx.
 func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation, msgs []*conversation.Message) (*conversation.Conversation, error) {
-	if c.MessageCount+int64(len(msgs)) > maxMessagesPerConversation {
-		return nil, fault.New(fault.CodeConflict, "conversation %s is full (%d messages)", c.ID, maxMessagesPerConversation)
+	if len(msgs) == 0 {
+		return c, nil
+	}
+	if err := c.AddMessages(msgs); err != nil {
+		return nil, err
 	}
 	batch := &pgx.Batch{}
-	for i, m := range msgs {
-		m.Seq = conversation.MessageSeq(c.Seq, c.MessageCount+int64(i)+1)
-		m.ConversationID = c.ID
-		var in, out, cached, total *int64
+	for _, m := range msgs {
+		var in, out, cached, reasoning, total *int64
 		if u := m.Usage; u != nil {
-			u.TotalTokens = u.InputTokens + u.OutputTokens
-			in, out, cached, total = &u.InputTokens, &u.OutputTokens, &u.CachedInputTokens, &u.TotalTokens
-			c.Usage = c.Usage.Add(*u)
-		}
-		var cost *int64
-		if m.Cost != nil {
-			v := int64(*m.Cost)
-			cost = &v
-			c.TotalCost += *m.Cost
-		}
-		if m.Unpriced() {
-			c.CostComplete = false
+			in, out, cached, reasoning, total = &u.InputTokens, &u.OutputTokens, &u.CachedInputTokens, &u.ReasoningTokens, &u.TotalTokens
 		}
 		var errCode, errMsg *string
 		if m.Error != nil {
 			errCode, errMsg = &m.Error.Code, &m.Error.Message
 		}
 		batch.Queue(`INSERT INTO messages (seq, id, role, content, created_at, model, input_tokens, output_tokens,
-			cached_input_tokens, total_tokens, usage_estimated, cost, latency_ms, first_token_ms, status, error_code,
-			error_message, template, external_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-			m.Seq, m.ID, m.Role, m.Content, ts(m.CreatedAt), null(m.Model), in, out, cached, total, m.UsageEstimated,
-			cost, m.LatencyMS, m.FirstTokenMS, null(m.Status), errCode, errMsg, m.Template, null(m.ExternalID))
-		if m.CreatedAt.After(c.UpdatedAt) {
-			c.UpdatedAt = m.CreatedAt
-		}
+			cached_input_tokens, reasoning_tokens, total_tokens, usage_estimated, cost, provider_cost, finish_reason,
+			latency_ms, first_token_ms, status, error_code, error_message, template, external_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+			m.Seq, m.ID, m.Role, m.Content, ts(m.CreatedAt), null(m.Model), in, out, cached, reasoning, total, m.UsageEstimated,
+			optMoney(m.Cost), optMoney(m.ProviderCost), null(m.FinishReason), m.LatencyMS, m.FirstTokenMS, null(m.Status),
+			errCode, errMsg, m.Template, null(m.ExternalID))
 	}
-	if len(msgs) == 0 {
-		return c, nil
-	}
-	last := msgs[len(msgs)-1]
-	c.MessageCount += int64(len(msgs))
-	c.LastMessage = &conversation.LastMessage{Role: last.Role, Preview: conversation.Preview(last.Content), CreatedAt: last.CreatedAt}
+	u := c.Usage
 	batch.Queue(`UPDATE conversations SET message_count = $1, input_tokens = $2, output_tokens = $3,
-		cached_input_tokens = $4, total_tokens = $5, total_cost = $6, cost_complete = $7,
-		last_message_role = $8, last_message_preview = $9, last_message_at = $10, updated_at = $11 WHERE seq = $12`,
-		c.MessageCount, c.Usage.InputTokens, c.Usage.OutputTokens, c.Usage.CachedInputTokens, c.Usage.TotalTokens,
+		cached_input_tokens = $4, reasoning_tokens = $5, total_tokens = $6, total_cost = $7, cost_complete = $8,
+		last_message_role = $9, last_message_preview = $10, last_message_at = $11, updated_at = $12 WHERE seq = $13`,
+		c.MessageCount, u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.ReasoningTokens, u.TotalTokens,
 		int64(c.TotalCost), c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ts(c.LastMessage.CreatedAt),
 		ts(c.UpdatedAt), c.Seq)
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
@@ -184,6 +170,15 @@ func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation
 		return nil, fmt.Errorf("append messages: %w", err)
 	}
 	return c, nil
+}
+
+// optMoney is an amount as a nullable column value.
+func optMoney(m *money.Money) *int64 {
+	if m == nil {
+		return nil
+	}
+	v := int64(*m)
+	return &v
 }
 
 // UpdateConversation implements conversation.Store.
@@ -446,26 +441,34 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 }
 
 const messageCols = `seq, id, role, content, created_at, model, input_tokens, output_tokens, cached_input_tokens,
-	total_tokens, usage_estimated, cost, latency_ms, first_token_ms, status, error_code, error_message, template, external_id`
+	reasoning_tokens, total_tokens, usage_estimated, cost, provider_cost, finish_reason, latency_ms, first_token_ms,
+	status, error_code, error_message, template, external_id`
 
 func scanMessage(row pgx.Row, conversationID string) (*conversation.Message, error) {
 	var m conversation.Message
-	var model, status, errCode, errMsg, ext *string
-	var in, out, cached, total, cost *int64
+	var model, finish, status, errCode, errMsg, ext *string
+	var in, out, cached, reasoning, total, cost, providerCost *int64
 	var tmpl []byte
-	if err := row.Scan(&m.Seq, &m.ID, &m.Role, &m.Content, &m.CreatedAt, &model, &in, &out, &cached, &total,
-		&m.UsageEstimated, &cost, &m.LatencyMS, &m.FirstTokenMS, &status, &errCode, &errMsg, &tmpl, &ext); err != nil {
+	if err := row.Scan(&m.Seq, &m.ID, &m.Role, &m.Content, &m.CreatedAt, &model, &in, &out, &cached, &reasoning, &total,
+		&m.UsageEstimated, &cost, &providerCost, &finish, &m.LatencyMS, &m.FirstTokenMS, &status, &errCode, &errMsg, &tmpl, &ext); err != nil {
 		return nil, err
 	}
 	m.ConversationID = conversationID
 	m.CreatedAt = utc(m.CreatedAt)
-	m.Model, m.Status, m.ExternalID = str(model), str(status), str(ext)
+	m.Model, m.Status, m.ExternalID, m.FinishReason = str(model), str(status), str(ext), str(finish)
 	if in != nil {
 		m.Usage = &llm.Usage{InputTokens: *in, OutputTokens: *out, CachedInputTokens: *cached, TotalTokens: *total}
+		if reasoning != nil {
+			m.Usage.ReasoningTokens = *reasoning
+		}
 	}
 	if cost != nil {
 		c := money.Money(*cost)
 		m.Cost = &c
+	}
+	if providerCost != nil {
+		c := money.Money(*providerCost)
+		m.ProviderCost = &c
 	}
 	if errCode != nil {
 		m.Error = &conversation.MessageError{Code: *errCode, Message: str(errMsg)}

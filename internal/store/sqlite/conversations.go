@@ -16,7 +16,7 @@ import (
 // conversations alias.
 const convCols = `c.seq, c.id, c.workspace_id, c.type, c.status, c.assistant_id, coalesce(a.name, ''), c.ai_enabled,
 	c.external_identifier, c.customer_name, c.customer_phone, c.customer_email, c.sender_id, c.sender_phone,
-	c.variables, c.message_count, c.input_tokens, c.output_tokens, c.cached_input_tokens, c.total_tokens,
+	c.variables, c.message_count, c.input_tokens, c.output_tokens, c.cached_input_tokens, c.reasoning_tokens, c.total_tokens,
 	c.total_cost, c.cost_complete, c.last_message_role, c.last_message_preview, c.last_message_at,
 	c.created_at, c.updated_at, c.ended_at`
 
@@ -30,7 +30,7 @@ func scanConversation(row interface{ Scan(...any) error }) (*conversation.Conver
 	var created, updated int64
 	err := row.Scan(&c.Seq, &c.ID, &c.WorkspaceID, &c.Type, &c.Status, &c.AssistantID, &c.AssistantName, &c.AIEnabled,
 		&ext, &name, &phone, &email, &senderID, &senderPhone,
-		&vars, &c.MessageCount, &c.Usage.InputTokens, &c.Usage.OutputTokens, &c.Usage.CachedInputTokens, &c.Usage.TotalTokens,
+		&vars, &c.MessageCount, &c.Usage.InputTokens, &c.Usage.OutputTokens, &c.Usage.CachedInputTokens, &c.Usage.ReasoningTokens, &c.Usage.TotalTokens,
 		&c.TotalCost, &c.CostComplete, &lmRole, &lmPreview, &lmAt, &created, &updated, &ended)
 	if err != nil {
 		return nil, err
@@ -155,24 +155,29 @@ func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID st
 // The statements every message goes through; Migrate prepares them once.
 const (
 	insertMessageSQL = `INSERT INTO messages (seq, id, role, content, created_at, model,
-		input_tokens, output_tokens, cached_input_tokens, total_tokens, usage_estimated, cost, latency_ms, first_token_ms,
-		status, error_code, error_message, template, external_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, total_tokens, usage_estimated, cost,
+		provider_cost, finish_reason, latency_ms, first_token_ms, status, error_code, error_message, template, external_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	indexSQL  = `INSERT INTO search (rowid, body) VALUES (?, ?)`
 	rollupSQL = `UPDATE conversations SET message_count = ?, input_tokens = ?, output_tokens = ?,
-		cached_input_tokens = ?, total_tokens = ?, total_cost = ?, cost_complete = ?,
+		cached_input_tokens = ?, reasoning_tokens = ?, total_tokens = ?, total_cost = ?, cost_complete = ?,
 		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`
 )
 
 var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, rollupSQL}
 
-const maxMessagesPerConversation = 1<<conversation.MessageSeqBits - 1
+const maxMessagesPerConversation = conversation.MaxMessages
 
-// appendMessages inserts msgs after c's existing messages, indexes them and
-// rolls them up into the conversation row, inside tx.
+// appendMessages stores msgs after c's existing messages, indexes them and
+// writes the roll-up the domain computed (Conversation.AddMessages) into
+// the conversation row, inside tx.
 func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, msgs []*conversation.Message) (*conversation.Conversation, error) {
-	if c.MessageCount+int64(len(msgs)) > maxMessagesPerConversation {
-		return nil, fault.New(fault.CodeConflict, "conversation %s is full (%d messages)", c.ID, maxMessagesPerConversation)
+	if len(msgs) == 0 {
+		return c, nil
+	}
+	first := c.MessageCount + 1
+	if err := c.AddMessages(msgs); err != nil {
+		return nil, err
 	}
 	insert, err := db.stmt(ctx, tx, insertMessageSQL)
 	if err != nil {
@@ -185,21 +190,16 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 	}
 	defer index.Close()
 	for i, m := range msgs {
-		m.Seq = conversation.MessageSeq(c.Seq, c.MessageCount+int64(i)+1)
-		m.ConversationID = c.ID
-		var in, out, cached, total any
+		var in, out, cached, reasoning, total any
 		if u := m.Usage; u != nil {
-			u.TotalTokens = u.InputTokens + u.OutputTokens
-			in, out, cached, total = u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.TotalTokens
-			c.Usage = c.Usage.Add(*u)
+			in, out, cached, reasoning, total = u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.ReasoningTokens, u.TotalTokens
 		}
-		var cost, tmpl, errCode, errMsg any
+		var cost, providerCost, tmpl, errCode, errMsg any
 		if m.Cost != nil {
 			cost = int64(*m.Cost)
-			c.TotalCost += *m.Cost
 		}
-		if m.Unpriced() {
-			c.CostComplete = false
+		if m.ProviderCost != nil {
+			providerCost = int64(*m.ProviderCost)
 		}
 		if m.Template != nil {
 			b, err := json.Marshal(m.Template)
@@ -212,33 +212,25 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 			errCode, errMsg = m.Error.Code, m.Error.Message
 		}
 		if _, err := insert.ExecContext(ctx, m.Seq, m.ID, m.Role, m.Content, ms(m.CreatedAt), null(m.Model),
-			in, out, cached, total, m.UsageEstimated, cost, m.LatencyMS, m.FirstTokenMS,
+			in, out, cached, reasoning, total, m.UsageEstimated, cost, providerCost, null(m.FinishReason), m.LatencyMS, m.FirstTokenMS,
 			null(m.Status), errCode, errMsg, tmpl, null(m.ExternalID)); err != nil {
 			if isUnique(err) {
 				return nil, fault.New(fault.CodeConflict, "message %s already exists", m.ID)
 			}
 			return nil, fmt.Errorf("insert message: %w", err)
 		}
-		if _, err := index.ExecContext(ctx, searchRowid(c.Seq, c.MessageCount+int64(i)+1), m.Content); err != nil {
+		if _, err := index.ExecContext(ctx, searchRowid(c.Seq, first+int64(i)), m.Content); err != nil {
 			return nil, fmt.Errorf("index message: %w", err)
 		}
-		if m.CreatedAt.After(c.UpdatedAt) {
-			c.UpdatedAt = m.CreatedAt
-		}
 	}
-	if len(msgs) == 0 {
-		return c, nil
-	}
-	last := msgs[len(msgs)-1]
-	c.MessageCount += int64(len(msgs))
-	c.LastMessage = &conversation.LastMessage{Role: last.Role, Preview: conversation.Preview(last.Content), CreatedAt: last.CreatedAt}
 	rollup, err := db.stmt(ctx, tx, rollupSQL)
 	if err != nil {
 		return nil, err
 	}
 	defer rollup.Close()
+	u := c.Usage
 	_, err = rollup.ExecContext(ctx,
-		c.MessageCount, c.Usage.InputTokens, c.Usage.OutputTokens, c.Usage.CachedInputTokens, c.Usage.TotalTokens,
+		c.MessageCount, u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.ReasoningTokens, u.TotalTokens,
 		c.TotalCost, c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ms(c.LastMessage.CreatedAt),
 		ms(c.UpdatedAt), c.Seq)
 	if err != nil {

@@ -14,26 +14,32 @@ import (
 )
 
 const messageCols = `seq, id, role, content, created_at, model, input_tokens, output_tokens, cached_input_tokens,
-	total_tokens, usage_estimated, cost, latency_ms, first_token_ms, status, error_code, error_message, template, external_id`
+	reasoning_tokens, total_tokens, usage_estimated, cost, provider_cost, finish_reason, latency_ms, first_token_ms,
+	status, error_code, error_message, template, external_id`
 
 func scanMessage(row interface{ Scan(...any) error }, conversationID string) (*conversation.Message, error) {
 	var m conversation.Message
 	var created int64
-	var model, status, errCode, errMsg, tmpl, ext sql.NullString
-	var in, out, cached, total, cost, latency, first sql.NullInt64
-	if err := row.Scan(&m.Seq, &m.ID, &m.Role, &m.Content, &created, &model, &in, &out, &cached, &total,
-		&m.UsageEstimated, &cost, &latency, &first, &status, &errCode, &errMsg, &tmpl, &ext); err != nil {
+	var model, finish, status, errCode, errMsg, tmpl, ext sql.NullString
+	var in, out, cached, reasoning, total, cost, providerCost, latency, first sql.NullInt64
+	if err := row.Scan(&m.Seq, &m.ID, &m.Role, &m.Content, &created, &model, &in, &out, &cached, &reasoning, &total,
+		&m.UsageEstimated, &cost, &providerCost, &finish, &latency, &first, &status, &errCode, &errMsg, &tmpl, &ext); err != nil {
 		return nil, err
 	}
 	m.ConversationID = conversationID
 	m.CreatedAt = fromMS(created)
-	m.Model, m.Status, m.ExternalID = model.String, status.String, ext.String
+	m.Model, m.Status, m.ExternalID, m.FinishReason = model.String, status.String, ext.String, finish.String
 	if in.Valid {
-		m.Usage = &llm.Usage{InputTokens: in.Int64, OutputTokens: out.Int64, CachedInputTokens: cached.Int64, TotalTokens: total.Int64}
+		m.Usage = &llm.Usage{InputTokens: in.Int64, OutputTokens: out.Int64, CachedInputTokens: cached.Int64,
+			ReasoningTokens: reasoning.Int64, TotalTokens: total.Int64}
 	}
 	if cost.Valid {
 		c := money.Money(cost.Int64)
 		m.Cost = &c
+	}
+	if providerCost.Valid {
+		c := money.Money(providerCost.Int64)
+		m.ProviderCost = &c
 	}
 	if latency.Valid {
 		m.LatencyMS = &latency.Int64
