@@ -3,6 +3,7 @@ package conversation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -33,7 +34,32 @@ func (s *Service) ExtractJob(ctx context.Context, j *jobs.Job) error {
 	if fault.Is(err, fault.CodeNotFound) {
 		return nil // deleted meanwhile: nothing to do
 	}
+	if err != nil && !retryable(err) {
+		return jobs.Permanent(err)
+	}
 	return err
+}
+
+// retryable reports whether a failed model call may succeed if made again:
+// a rate limit, a timeout, a server error or a cut reply may; a refused
+// key, an empty account, a request the provider rejects or a content
+// filter will answer the same way.
+func retryable(err error) bool {
+	var (
+		pe  *llm.ProviderError
+		inc *llm.IncompleteError
+	)
+	switch {
+	case errors.As(err, &pe):
+		return pe.Temporary()
+	case errors.As(err, &inc):
+		return inc.Reason == llm.IncompleteCut
+	case errors.Is(err, llm.ErrUnknownModel), errors.Is(err, llm.ErrNoJSON):
+		// No provider; or the model answered, in every structured-output
+		// mode its server allows, with something that is not JSON.
+		return false
+	}
+	return true
 }
 
 // Extract asks the assistant's model for the variables of its extraction
@@ -76,10 +102,18 @@ func (s *Service) Extract(ctx context.Context, workspaceID, id string) (*Convers
 	}
 	resp, err := ex.Extract(ctx, req)
 	if err != nil {
+		ferr := modelError(a.Model, err)
 		if s.Observer != nil {
-			s.Observer.Reply(a.Model, llm.Usage{}, nil, 0, err)
+			s.Observer.Reply(a.Model, resp.Usage, nil, 0, err)
 		}
-		return nil, modelError(a.Model, err)
+		if !resp.Usage.IsZero() {
+			// The provider billed attempts that failed: record them, so the
+			// conversation's tokens and cost stay true.
+			if _, rerr := s.recordExtraction(ctx, c, a, resp, nil, nil, ferr); rerr != nil {
+				return nil, errors.Join(ferr, rerr)
+			}
+		}
+		return nil, ferr
 	}
 	vars := map[string]Variable{}
 	var names []string
@@ -100,6 +134,16 @@ func (s *Service) Extract(ctx context.Context, workspaceID, id string) (*Convers
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	return s.recordExtraction(ctx, c, a, resp, vars, names, nil)
+}
+
+// recordExtraction stores the outcome of an extraction: the values, and a
+// system note carrying the usage and cost of every attempt the provider
+// billed (failed, with its error, when failure is not nil), in one
+// transaction, so extraction tokens count toward the conversation like any
+// reply.
+func (s *Service) recordExtraction(ctx context.Context, c *Conversation, a *assistant.Assistant, resp llm.ExtractResponse,
+	vars map[string]Variable, names []string, failure *fault.Error) (*Conversation, error) {
 	model := resp.Model
 	if model == "" {
 		model = a.Model
@@ -109,20 +153,25 @@ func (s *Service) Extract(ctx context.Context, workspaceID, id string) (*Convers
 	note := &Message{
 		ID: ids.New(ids.Message), Role: RoleSystem, CreatedAt: now, Model: model,
 		Usage: &usage, UsageEstimated: resp.UsageEstimated, LatencyMS: ptr(resp.Latency.Milliseconds()),
-		Content: fmt.Sprintf("Extracted %d variable(s)", len(names)),
+		ProviderCost: resp.ProviderCost,
+		Content:      fmt.Sprintf("Extracted %d variable(s)", len(names)),
 	}
 	if len(names) > 0 {
 		note.Content += ": " + strings.Join(names, ", ")
 	}
-	price, err := s.Assistants.PriceFor(ctx, workspaceID, a.Model, model, now)
+	if failure != nil {
+		note.Content = "Variable extraction failed: " + failure.Message
+		note.Status, note.Error = "failed", &MessageError{Code: failure.Code, Message: failure.Message}
+	}
+	price, err := s.Assistants.PriceFor(ctx, c.WorkspaceID, a.Model, model, now)
 	if err != nil {
 		return nil, err
 	}
 	if price != nil {
 		note.Cost = ptr(price.Cost(usage))
 	}
-	if s.Observer != nil {
+	if s.Observer != nil && failure == nil {
 		s.Observer.Reply(model, usage, note.Cost, resp.Latency, nil)
 	}
-	return s.Store.UpdateConversation(ctx, workspaceID, id, Update{Variables: vars, Append: []*Message{note}, UpdatedAt: now})
+	return s.Store.UpdateConversation(ctx, c.WorkspaceID, c.ID, Update{Variables: vars, Append: []*Message{note}, UpdatedAt: now})
 }

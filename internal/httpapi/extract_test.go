@@ -97,3 +97,39 @@ func TestExtractWithProvider(t *testing.T) {
 		t.Errorf("schema properties: %v", props)
 	}
 }
+
+// TestFailedExtractionIsRecorded checks that an extraction the provider
+// answered (and billed) but that gave no values still records its tokens
+// and cost on the conversation, as a failed note.
+func TestFailedExtractionIsRecorded(t *testing.T) {
+	s, fake := startWithProvider(t)
+	fake.Reply = func(r llmtest.Request) string {
+		if strings.HasPrefix(r.Messages[0].Content, "Extract the requested values") {
+			return "I would rather not say."
+		}
+		return "Sure."
+	}
+	fake.Usage = func(llmtest.Request, string) llmtest.Usage { return llmtest.Usage{Prompt: 1000, Completion: 100} }
+	asst := s.Do("POST", "/api/v1/assistants", s.Key, map[string]any{"name": "Sales", "model": "gpt-4o"}).Want(201).Str("id")
+	id := newConversation(t, s, s.Key, map[string]any{"assistant_id": asst})
+	s.Do("POST", "/api/v1/conversations/"+id+"/messages", s.Key, map[string]any{"content": "pro for three people"}).Want(201)
+	before := len(fake.Requests())
+	r := s.Do("POST", "/api/v1/conversations/"+id+"/extract", s.Key, nil)
+	if r.Status != 502 || r.Str("code") != "model_failed" {
+		t.Fatalf("extract: %d %s", r.Status, r.Body)
+	}
+	attempts := int64(len(fake.Requests()) - before)
+	if attempts < 1 || attempts > 3 {
+		t.Errorf("%d extraction requests", attempts)
+	}
+	c := s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)
+	// The reply (1100 tokens) plus every billed extraction attempt.
+	if want := float64(1100 * (1 + attempts)); c.Get("usage.total_tokens") != want {
+		t.Errorf("total_tokens %v, want %v: %s", c.Get("usage.total_tokens"), want, c.Body)
+	}
+	msgs := c.Get("messages").([]any)
+	note := msgs[len(msgs)-1].(map[string]any)
+	if note["status"] != "failed" || !strings.HasPrefix(note["content"].(string), "Variable extraction failed") || note["cost"] == nil {
+		t.Errorf("note: %v", note)
+	}
+}

@@ -8,6 +8,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -182,7 +183,7 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 	var retryAt *time.Time
 	if err != nil {
 		errMsg = err.Error()
-		if j.Attempts < j.MaxAttempts && ok {
+		if j.Attempts < j.MaxAttempts && ok && !IsPermanent(err) {
 			t := r.Now().Add(Backoff(j.Attempts))
 			retryAt, result = &t, "retry"
 			slog.WarnContext(ctx, "job failed; will retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "retry_at", t, "err", err)
@@ -197,4 +198,26 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 	if r.Observer != nil {
 		r.Observer.Job(j.Kind, result, time.Since(start))
 	}
+}
+
+// permanentError marks a failure that running the job again cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a failure that retrying cannot fix (a refused
+// API key, a request the provider rejects as invalid): the job fails at
+// once instead of being run, and billed, again and again.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
 }

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -50,13 +51,17 @@ func TestRunner(t *testing.T) {
 				return nil
 			},
 			"panics": func(ctx context.Context, j *jobs.Job) error { panic("boom") },
+			"refused": func(ctx context.Context, j *jobs.Job) error {
+				return fmt.Errorf("extract: %w", jobs.Permanent(errors.New("the provider refused the key")))
+			},
 		},
 	}
 	flaky, _ := jobs.New("ws", "flaky", nil, clk.Now())
 	panics, _ := jobs.New("ws", "panics", nil, clk.Now())
 	panics.MaxAttempts = 1
 	orphan, _ := jobs.New("ws", "nobody-handles-this", nil, clk.Now())
-	if err := db.EnqueueJobs(ctx, []*jobs.Job{flaky, panics, orphan}); err != nil {
+	refused, _ := jobs.New("ws", "refused", nil, clk.Now())
+	if err := db.EnqueueJobs(ctx, []*jobs.Job{flaky, panics, orphan, refused}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
@@ -90,6 +95,10 @@ func TestRunner(t *testing.T) {
 	}
 	if j := wait(orphan.ID, jobs.StatusFailed); j.Attempts != 1 {
 		t.Errorf("unknown kind attempts %d (%s)", j.Attempts, j.LastError)
+	}
+	// A permanent failure is not run (and billed) again.
+	if j := wait(refused.ID, jobs.StatusFailed); j.Attempts != 1 {
+		t.Errorf("permanent failure attempts %d (%s)", j.Attempts, j.LastError)
 	}
 	cancel()
 	<-done
