@@ -56,7 +56,7 @@ func messageObject() map[string]any {
 	return map[string]any{"id": msgID, "conversation_id": convID, "role": "assistant", "content": "Hello",
 		"created_at": "2026-11-25T10:04:05.120Z", "model": "offline",
 		"usage": map[string]any{"input_tokens": 1, "output_tokens": 2, "cached_input_tokens": 0, "total_tokens": 3},
-		"cost": nil, "latency_ms": 3, "first_token_ms": 1}
+		"cost":  nil, "latency_ms": 3, "first_token_ms": 1}
 }
 
 func problemJSON(status int, code string) string {
@@ -169,7 +169,9 @@ type fakeTB struct {
 	errors []string
 }
 
-func (f *fakeTB) Errorf(format string, args ...any) { f.errors = append(f.errors, fmt.Sprintf(format, args...)) }
+func (f *fakeTB) Errorf(format string, args ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, args...))
+}
 
 // TestDoChecksTheContract runs a real server against a document that
 // lacks a field the API sends: Do must report it.
