@@ -27,6 +27,7 @@ func TestOnPostgres(t *testing.T) {
 		{"ProviderPriced", TestProviderReplyIsPricedExactly}, {"Unpriced", TestUnpricedModel},
 		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
 		{"ExtractWithProvider", TestExtractWithProvider},
+		{"OpenAPIServed", TestOpenAPIServed}, {"StreamsMatchOpenAPI", TestStreamsMatchOpenAPI},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
