@@ -63,9 +63,6 @@ func NewContract(document []byte) (*Contract, error) {
 	return &Contract{doc: &m.Model, validator: v, options: config.NewValidationOptions(validationOptions()...)}, nil
 }
 
-// Document returns the parsed document.
-func (c *Contract) Document() *v3.Document { return c.doc }
-
 // apiContract is the contract of the document the API serves, parsed once
 // for all tests.
 var apiContract = sync.OnceValues(func() (*Contract, error) { return NewContract(httpapi.OpenAPI()) })
@@ -92,8 +89,13 @@ func (c *Contract) Check(req *http.Request, reqBody []byte, status int, header h
 		return c.checkNotFound(req, header, body)
 	}
 	var problems []error
-	resp := func(b []byte) *http.Response {
-		return &http.Response{StatusCode: status, Header: header, Body: io.NopCloser(bytes.NewReader(b)), Request: req}
+	check := func(b []byte) error {
+		resp := &http.Response{StatusCode: status, Header: header, Body: io.NopCloser(bytes.NewReader(b)), Request: req}
+		defer resp.Body.Close()
+		if _, errs := c.validator.ValidateHttpResponse(req, resp); len(errs) > 0 {
+			return describe(errs)
+		}
+		return nil
 	}
 	mediaType, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
 	switch {
@@ -106,10 +108,10 @@ func (c *Contract) Check(req *http.Request, reqBody []byte, status int, header h
 			problems = append(problems, err)
 		}
 	case mediaType == "text/event-stream":
-		if _, errs := c.validator.ValidateHttpResponse(req, resp(nil)); len(errs) > 0 {
-			problems = append(problems, describe(errs))
+		if err := check(nil); err != nil {
+			problems = append(problems, err)
 		}
-		problems = append(problems, c.checkEvents(req, op, status, header, body)...)
+		problems = append(problems, c.checkEvents(req, op, status, body)...)
 	case mediaType == "application/x-ndjson":
 		// Each line is one document of the media type's schema.
 		lines := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
@@ -120,13 +122,13 @@ func (c *Contract) Check(req *http.Request, reqBody []byte, status int, header h
 			}
 		}
 		for i, line := range lines {
-			if _, errs := c.validator.ValidateHttpResponse(req, resp(line)); len(errs) > 0 {
-				problems = append(problems, fmt.Errorf("line %d: %w", i+1, describe(errs)))
+			if err := check(line); err != nil {
+				problems = append(problems, fmt.Errorf("line %d: %w", i+1, err))
 			}
 		}
 	default:
-		if _, errs := c.validator.ValidateHttpResponse(req, resp(body)); len(errs) > 0 {
-			problems = append(problems, describe(errs))
+		if err := check(body); err != nil {
+			problems = append(problems, err)
 		}
 	}
 	if status >= 200 && status < 300 {
@@ -204,7 +206,7 @@ const sseEventsExtension = "x-sse-events"
 // checkEvents checks a server-sent event stream: every event must be one
 // the media type's x-sse-events names, and its data must match that
 // event's schema.
-func (c *Contract) checkEvents(req *http.Request, op *v3.Operation, status int, header http.Header, body []byte) []error {
+func (c *Contract) checkEvents(req *http.Request, op *v3.Operation, status int, body []byte) []error {
 	mt := c.mediaType(op, status, "text/event-stream")
 	if mt == nil {
 		return nil // reported by the response validator already
