@@ -97,22 +97,28 @@ type Response struct {
 }
 
 // Do sends a request. body is sent as is when it is a string or []byte,
-// and as JSON otherwise; nil sends no body.
+// and as JSON otherwise; nil sends no body. The exchange is checked
+// against the API's OpenAPI document (see Contract): a mismatch fails the
+// test, saying what differs.
 func (s *Server) Do(method, path, key string, body any, header ...string) *Response {
 	s.T.Helper()
-	var r io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		sent = []byte(b)
 	case []byte:
-		r = bytes.NewReader(b)
+		sent = b
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			s.T.Fatal(err)
 		}
-		r = bytes.NewReader(j)
+		sent = j
+	}
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, s.URL+path, r)
 	if err != nil {
@@ -138,6 +144,13 @@ func (s *Server) Do(method, path, key string, body any, header ...string) *Respo
 		s.T.Fatalf("%s %s: read body: %v", method, path, err)
 	}
 	_ = json.Unmarshal(out.Body, &out.JSON)
+	contract, err := APIContract()
+	if err != nil {
+		s.T.Fatalf("load the OpenAPI document: %v", err)
+	}
+	if err := contract.Check(req, sent, out.Status, out.Header, out.Body); err != nil {
+		s.T.Errorf("%v", err)
+	}
 	return out
 }
 

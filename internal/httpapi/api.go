@@ -25,8 +25,10 @@ type API struct {
 	Cursors *page.Codec
 }
 
-// Register adds the API's routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+// Register adds the API's routes to mux. Every route must be described in
+// openapi.json; a test walks this method's routes to make sure.
+func (a *API) Register(mux Router) {
+	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
 	h := func(pattern string, fn http.HandlerFunc) { mux.HandleFunc(pattern, a.authenticate(fn)) }
 
 	h("POST /api/v1/assistants", a.createAssistant)
