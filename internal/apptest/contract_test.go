@@ -40,7 +40,7 @@ func conversationJSON(change func(map[string]any)) string {
 		"id": convID, "type": "api", "status": "active", "assistant": map[string]any{"id": assistantID, "name": "Support"},
 		"ai_enabled": true, "external_identifier": nil, "customer": map[string]any{"name": nil, "phone": "+442079460958", "email": nil},
 		"variables":     map[string]any{"plan": map[string]any{"value": "pro", "type": "string", "source": "api"}},
-		"message_count": 1, "usage": map[string]any{"input_tokens": 1, "output_tokens": 2, "cached_input_tokens": 0, "total_tokens": 3},
+		"message_count": 1, "usage": map[string]any{"input_tokens": 1, "output_tokens": 2, "cached_input_tokens": 0, "reasoning_tokens": 0, "total_tokens": 3},
 		"total_cost": "0.000000000", "cost_complete": true,
 		"last_message": map[string]any{"role": "user", "preview": "hi", "created_at": "2026-11-25T10:04:05.120Z"},
 		"created_at":   "2026-11-25T10:04:05.120Z", "updated_at": "2026-11-25T10:04:05.120Z", "ended_at": nil,
@@ -55,7 +55,7 @@ func conversationJSON(change func(map[string]any)) string {
 func messageObject() map[string]any {
 	return map[string]any{"id": msgID, "conversation_id": convID, "role": "assistant", "content": "Hello",
 		"created_at": "2026-11-25T10:04:05.120Z", "model": "offline",
-		"usage": map[string]any{"input_tokens": 1, "output_tokens": 2, "cached_input_tokens": 0, "total_tokens": 3},
+		"usage": map[string]any{"input_tokens": 1, "output_tokens": 2, "cached_input_tokens": 0, "reasoning_tokens": 0, "total_tokens": 3},
 		"cost":  nil, "latency_ms": 3, "first_token_ms": 1}
 }
 
@@ -132,7 +132,7 @@ func TestContractChecksExchanges(t *testing.T) {
 		{name: "a refused request the document forbids", method: "POST", path: "/api/v1/conversations/" + convID + "/messages",
 			reqBody: `{"content":"hi","mood":"happy"}`, status: 400, header: problemType, body: problemJSON(400, "malformed_request")},
 		{name: "a stream", method: "POST", path: "/api/v1/conversations/" + convID + "/messages", reqBody: `{"content":"hi"}`,
-			status: 200, header: sse, body: "event: delta\ndata: {\"content\":\"Hel\"}\n\nevent: delta\ndata: {\"content\":\"lo\"}\n\nevent: done\ndata: " + msg + "\n\n"},
+			status: 200, header: sse, body: "event: delta\ndata: {\"content\":\"Hel\"}\n\nevent: delta\ndata: {\"content\":\"lo\"}\n\nevent: done\ndata: " + fmt.Sprintf(`{"message":%s,"reply":%s}`, msg, msg) + "\n\n"},
 		{name: "a stream that fails", method: "POST", path: "/api/v1/conversations/" + convID + "/reply",
 			status: 200, header: sse, body: "event: delta\ndata: {\"content\":\"Hel\"}\n\nevent: error\ndata: " + problemJSON(502, "model_failed") + "\n\n"},
 		{name: "an undocumented event", method: "POST", path: "/api/v1/conversations/" + convID + "/messages", reqBody: `{"content":"hi"}`,
