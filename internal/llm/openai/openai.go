@@ -467,9 +467,9 @@ func (c *Client) readComplete(data []byte) (llm.Response, error) {
 func (c *Client) send(ctx context.Context, p sdk.ChatCompletionNewParams, stream bool) (*http.Response, error) {
 	x := &exchange{c: c, stream: stream}
 	var res *http.Response
-	opts := []option.RequestOption{option.WithMiddleware(x.attempt), option.WithResponseBodyInto(&res)}
+	opts := []option.RequestOption{option.WithMiddleware(x.middleware), option.WithResponseBodyInto(&res)}
 	if stream {
-		opts = append(opts, option.WithJSONSet("stream", true))
+		opts = append(opts, option.WithJSONSet("stream", true), option.WithHeader("Accept", "text/event-stream"))
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > 0 {
 		// A Retry-After that ends after the reply's deadline is not waited
@@ -500,12 +500,12 @@ type exchange struct {
 	failed *llm.ProviderError
 }
 
-// attempt runs one try: bounded by the idle timer (a stream) or
-// Options.Timeout (otherwise), its body kept alive by reading. An error
-// answer is parsed, and the SDK told not to retry one that will not
-// change (a context overflow as llama.cpp's 500, an exhausted quota as a
-// 429), which the SDK would by status alone.
-func (x *exchange) attempt(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+// middleware runs each try the SDK makes: bounded by the idle timer (a
+// stream) or Options.Timeout (otherwise), its body kept alive by reading.
+// An error answer is parsed, and the SDK told not to retry one that will
+// not change (a context overflow as llama.cpp's 500, an exhausted quota as
+// a 429), which it would by status alone.
+func (x *exchange) middleware(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
 	x.failed = nil
 	parent := req.Context()
 	a := x.c.attempt(parent, x.stream)
