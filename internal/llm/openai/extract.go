@@ -31,7 +31,7 @@ func (c *Client) Extract(ctx context.Context, req llm.ExtractRequest) (llm.Extra
 	for _, m := range req.Transcript {
 		transcript.WriteString(m.Role + ": " + m.Content + "\n")
 	}
-	msgs := []wireMessage{
+	msgs := []llm.Message{
 		{Role: llm.RoleSystem, Content: extractInstructions(req.Fields)},
 		{Role: llm.RoleUser, Content: transcript.String()},
 	}
@@ -42,16 +42,16 @@ func (c *Client) Extract(ctx context.Context, req llm.ExtractRequest) (llm.Extra
 	}
 	format := c.formatFor(req.Model)
 	for {
-		body := c.body(chatRequest{model: req.Model, messages: msgs, format: apiFormat(format), schema: schema})
+		p := c.params(chatRequest{model: req.Model, messages: msgs, format: apiFormat(format), schema: schema})
 		out.Attempts++
-		resp, err := c.complete(ctx, body)
+		resp, err := c.complete(ctx, p)
 		if err == nil || isIncomplete(err) {
 			var inc *llm.IncompleteError
 			if errors.As(err, &inc) {
 				resp = inc.Response
 			}
 			if resp.Usage.IsZero() {
-				resp.Usage, resp.UsageEstimated = estimate(body, resp.Content), true
+				resp.Usage, resp.UsageEstimated = estimate(msgs, p, resp.Content), true
 			}
 			if err := c.addUsage(&out, resp); err != nil {
 				return fail(err)
@@ -61,7 +61,7 @@ func (c *Client) Extract(ctx context.Context, req llm.ExtractRequest) (llm.Extra
 			}
 		}
 		if err != nil {
-			if c.learn(req.Model, body, err) {
+			if c.learn(req.Model, p, err) {
 				continue
 			}
 			if next, ok := c.stepDown(req.Model, format, err); ok {

@@ -2,14 +2,15 @@
 // servers: OpenAI and Azure, the hosted providers that copy its API
 // (Mistral, Anthropic's compatibility endpoint, Gemini's, DeepSeek, Groq,
 // OpenRouter, Together) and local servers (Ollama, vLLM, llama.cpp, LM
-// Studio). It speaks the wire format directly with net/http, because each
-// server differs in what it accepts and how it reports usage and errors,
-// and those differences are the point of this package: a compatibility
-// profile per server (compat.go), every usage field in use (wire.go), every
-// error shape (errors.go), retries of what may succeed later only, and
-// stream timeouts that suit slow models (an idle limit between chunks and
-// an overall limit, instead of one per-attempt limit that cuts long
-// replies).
+// Studio). It is built on the official openai-go SDK, which builds and
+// authenticates the request, decodes replies, stream events and chunks, and
+// retries with backoff and Retry-After. What differs between servers is
+// this package's part: a compatibility profile per server (compat.go) that
+// decides which of the SDK's typed parameters to set, usage read from every
+// field a provider uses (usage.go), every error shape (errors.go), retries
+// of what may succeed later only, and stream timeouts that suit slow models
+// (an idle limit between chunks and an overall limit, instead of one
+// per-attempt limit that cuts long replies).
 package openai
 
 import (
@@ -20,13 +21,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	sdk "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/llm/tokens"
@@ -37,7 +40,8 @@ type Options struct {
 	// MaxRetries is how often a 408, 409, 429, 5xx or connection failure is
 	// retried, with backoff and honouring Retry-After (default 2; negative
 	// for none). Answers that will not change (other 4xx, a context
-	// overflow reported as a 500, an exhausted quota) are not retried.
+	// overflow reported as a 500, an exhausted quota) are not retried, nor
+	// is one whose Retry-After ends after the reply timeout.
 	MaxRetries int
 	// Timeout bounds each non-streamed attempt (default: only ReplyTimeout
 	// bounds it, since a reasoning model may think for minutes).
@@ -72,12 +76,11 @@ const azureAPIVersion = "2024-10-21"
 // Client implements llm.Model and llm.Extractor against one
 // OpenAI-compatible server. It is safe for concurrent use.
 type Client struct {
-	endpoint string // the chat/completions URL, query included
-	apiKey   string
-	prof     profile
-	http     *http.Client
-	o        Options
-	log      *slog.Logger
+	chat   sdk.ChatCompletionService
+	apiKey string
+	prof   profile
+	o      Options
+	log    *slog.Logger
 
 	mu sync.Mutex
 	// refused records, per model, the parameters the server refused, so
@@ -103,11 +106,8 @@ func New(baseURL, apiKey string, o Options) *Client {
 	if o.ReplyTimeout <= 0 {
 		o.ReplyTimeout = DefaultReplyTimeout
 	}
-	c := &Client{apiKey: apiKey, http: o.HTTPClient, o: o, log: o.Logger,
+	c := &Client{apiKey: apiKey, o: o, log: o.Logger,
 		refused: map[string]map[string]bool{}, formats: map[string]string{}}
-	if c.http == nil {
-		c.http = &http.Client{}
-	}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -119,12 +119,50 @@ func New(baseURL, apiKey string, o Options) *Client {
 		name = Detect(baseURL)
 	}
 	c.prof = profiles[name]
-	c.endpoint = endpoint(baseURL, c.prof)
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	// The service alone, not sdk.NewClient: the client would read
+	// OPENAI_API_KEY, OPENAI_BASE_URL and friends from the environment and
+	// could send an OpenAI key to another server.
+	opts := []option.RequestOption{option.WithHTTPClient(hc), option.WithMaxRetries(o.MaxRetries)}
+	opts = append(opts, c.target(baseURL)...)
+	c.chat = sdk.NewChatCompletionService(opts...)
 	return c
 }
 
 // Profile returns the name of the compatibility profile in use.
 func (c *Client) Profile() string { return c.prof.name }
+
+// target is where and how the SDK sends requests: the base URL the SDK
+// appends chat/completions to, the endpoint's query (Azure's api-version,
+// which the SDK would drop from a base URL) and the key, in the api-key
+// header for Azure, else as a Bearer token.
+func (c *Client) target(baseURL string) []option.RequestOption {
+	u, err := url.Parse(endpoint(baseURL, c.prof))
+	if err != nil {
+		// Not a URL: the SDK reports it on every request.
+		return []option.RequestOption{option.WithBaseURL(baseURL)}
+	}
+	query := u.Query()
+	u.RawQuery = ""
+	u.Path = strings.TrimSuffix(u.Path, "chat/completions")
+	opts := []option.RequestOption{option.WithBaseURL(u.String())}
+	for k, vs := range query {
+		for _, v := range vs {
+			opts = append(opts, option.WithQueryAdd(k, v))
+		}
+	}
+	switch {
+	case c.apiKey == "":
+	case c.prof.apiKeyHeader:
+		opts = append(opts, option.WithHeader("api-key", c.apiKey))
+	default:
+		opts = append(opts, option.WithAPIKey(c.apiKey))
+	}
+	return opts
+}
 
 // endpoint builds the chat/completions URL, keeping the base URL's query
 // (Azure's api-version) and filling an api-version a classic Azure
@@ -150,10 +188,10 @@ func endpoint(baseURL string, p profile) string {
 }
 
 // chatRequest is one request to send: the parts Parley decides, before the
-// profile and what the server refused shape the body.
+// profile and what the server refused shape the parameters.
 type chatRequest struct {
 	model       string
-	messages    []wireMessage
+	messages    []llm.Message // as sent, the system prompt first
 	temperature *float64
 	maxTokens   int
 	stream      bool
@@ -161,13 +199,25 @@ type chatRequest struct {
 	schema      map[string]any // for formatJSONSchema
 }
 
-// body renders the request for this server and model.
-func (c *Client) body(r chatRequest) map[string]any {
+// params renders the request for this server and model. The SDK leaves
+// out every parameter that is not set, so each rule of the profile is
+// "set this field or not".
+func (c *Client) params(r chatRequest) sdk.ChatCompletionNewParams {
 	refused := c.refusedFor(r.model)
-	b := map[string]any{"model": r.model, "messages": r.messages}
+	p := sdk.ChatCompletionNewParams{Model: r.model, Messages: make([]sdk.ChatCompletionMessageParamUnion, 0, len(r.messages))}
+	for _, m := range r.messages {
+		switch m.Role {
+		case llm.RoleSystem:
+			p.Messages = append(p.Messages, sdk.SystemMessage(m.Content))
+		case llm.RoleAssistant:
+			p.Messages = append(p.Messages, sdk.AssistantMessage(m.Content))
+		default:
+			p.Messages = append(p.Messages, sdk.UserMessage(m.Content))
+		}
+	}
 	reasoning := reasoningModel(r.model)
 	if t := r.temperature; t != nil && !refused["temperature"] && (!reasoning || *t == 1) {
-		b["temperature"] = *t
+		p.Temperature = sdk.Float(*t)
 	}
 	if r.maxTokens > 0 {
 		limit := c.prof.limit
@@ -182,27 +232,27 @@ func (c *Client) body(r chatRequest) map[string]any {
 		case refused[limitMaxTokens] && limit != limitMaxCompletion:
 			limit = limitMaxCompletion
 		}
+		n := sdk.Int(int64(r.maxTokens))
 		switch limit {
 		case limitBoth:
-			b[limitMaxTokens], b[limitMaxCompletion] = r.maxTokens, r.maxTokens
-		case limitMaxTokens, limitMaxCompletion:
-			b[limit] = r.maxTokens
+			p.MaxTokens, p.MaxCompletionTokens = n, n
+		case limitMaxTokens:
+			p.MaxTokens = n
+		case limitMaxCompletion:
+			p.MaxCompletionTokens = n
 		}
 	}
-	if r.stream {
-		b["stream"] = true
-		if c.prof.streamOptions && !refused["stream_options"] {
-			b["stream_options"] = map[string]any{"include_usage": true}
-		}
+	if r.stream && c.prof.streamOptions && !refused["stream_options"] {
+		p.StreamOptions.IncludeUsage = sdk.Bool(true)
 	}
 	switch r.format {
 	case formatJSONSchema:
-		b["response_format"] = map[string]any{"type": "json_schema", "json_schema": map[string]any{
-			"name": "variables", "strict": true, "schema": r.schema}}
+		p.ResponseFormat.OfJSONSchema = &shared.ResponseFormatJSONSchemaParam{JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{
+			Name: "variables", Strict: sdk.Bool(true), Schema: r.schema}}
 	case formatJSONObject:
-		b["response_format"] = map[string]any{"type": "json_object"}
+		p.ResponseFormat.OfJSONObject = &shared.ResponseFormatJSONObjectParam{}
 	}
-	return b
+	return p
 }
 
 func (c *Client) refusedFor(model string) map[string]bool {
@@ -215,18 +265,28 @@ func (c *Client) refusedFor(model string) map[string]bool {
 	return out
 }
 
-// adjustable are the parameters Parley can do without (or rename) when a
-// server refuses them; refusing anything else is a real error.
-var adjustable = map[string]bool{
-	"temperature": true, limitMaxTokens: true, limitMaxCompletion: true, "stream_options": true,
-	"stream_options.include_usage": true,
+// adjustable reports whether a request carries a parameter Parley can do
+// without (or rename) when a server refuses it; refusing anything else is
+// a real error.
+func adjustable(p sdk.ChatCompletionNewParams, param string) bool {
+	switch param {
+	case "temperature":
+		return p.Temperature.Valid()
+	case limitMaxTokens:
+		return p.MaxTokens.Valid()
+	case limitMaxCompletion:
+		return p.MaxCompletionTokens.Valid()
+	case "stream_options":
+		return p.StreamOptions.IncludeUsage.Valid()
+	}
+	return false
 }
 
 // learn records a parameter the server refused for a model, when the
 // error names one Parley sent and can leave out, and logs it. It reports
 // true only the first time for each parameter: the caller retries once
 // without it, and later requests leave it out from the start.
-func (c *Client) learn(model string, sent map[string]any, err error) bool {
+func (c *Client) learn(model string, sent sdk.ChatCompletionNewParams, err error) bool {
 	var inc *llm.IncompleteError
 	if errors.As(err, &inc) {
 		return false // the reply had started: sending it again would repeat it
@@ -239,7 +299,7 @@ func (c *Client) learn(model string, sent map[string]any, err error) bool {
 	if param == "stream_options.include_usage" {
 		param = "stream_options"
 	}
-	if _, ok := sent[param]; !ok || !adjustable[param] {
+	if !adjustable(sent, param) {
 		return false
 	}
 	c.mu.Lock()
@@ -257,9 +317,9 @@ func (c *Client) learn(model string, sent map[string]any, err error) bool {
 	return true
 }
 
-// wireMessages renders a request's messages; knowledge is appended to the
-// system prompt as reference text.
-func wireMessages(req llm.Request) []wireMessage {
+// messages renders a request's messages as sent; knowledge is appended to
+// the system prompt as reference text.
+func messages(req llm.Request) []llm.Message {
 	system := req.System
 	if strings.TrimSpace(req.Knowledge) != "" {
 		if system != "" {
@@ -267,31 +327,26 @@ func wireMessages(req llm.Request) []wireMessage {
 		}
 		system += "Reference information you may answer from:\n" + req.Knowledge
 	}
-	msgs := make([]wireMessage, 0, len(req.Messages)+1)
+	msgs := make([]llm.Message, 0, len(req.Messages)+1)
 	if system != "" {
-		msgs = append(msgs, wireMessage{Role: llm.RoleSystem, Content: system})
+		msgs = append(msgs, llm.Message{Role: llm.RoleSystem, Content: system})
 	}
 	for _, m := range req.Messages {
 		role := m.Role
 		if role != llm.RoleAssistant && role != llm.RoleSystem {
 			role = llm.RoleUser
 		}
-		msgs = append(msgs, wireMessage{Role: role, Content: m.Content})
+		msgs = append(msgs, llm.Message{Role: role, Content: m.Content})
 	}
 	return msgs
 }
 
 // estimate counts tokens locally, for providers that report no usage: the
 // whole prompt as sent (system prompt, knowledge, every message, and any
-// schema) and the reply.
-func estimate(body map[string]any, reply string) llm.Usage {
-	msgs, _ := body["messages"].([]wireMessage)
-	sent := make([]llm.Message, len(msgs))
-	for i, m := range msgs {
-		sent[i] = llm.Message{Role: m.Role, Content: m.Content}
-	}
+// response format with its schema) and the reply.
+func estimate(sent []llm.Message, p sdk.ChatCompletionNewParams, reply string) llm.Usage {
 	var extra []string
-	if f, ok := body["response_format"]; ok {
+	if f := p.ResponseFormat; f.OfJSONSchema != nil || f.OfJSONObject != nil {
 		b, _ := json.Marshal(f)
 		extra = append(extra, string(b))
 	}
@@ -304,32 +359,32 @@ func (c *Client) Generate(ctx context.Context, req llm.Request, onDelta llm.Delt
 	ctx, cancel := context.WithTimeout(ctx, c.o.ReplyTimeout)
 	defer cancel()
 	start := time.Now()
-	r := chatRequest{model: req.Model, messages: wireMessages(req), temperature: req.Temperature,
+	r := chatRequest{model: req.Model, messages: messages(req), temperature: req.Temperature,
 		maxTokens: req.MaxOutputTokens, stream: onDelta != nil}
 	for {
-		body := c.body(r)
+		p := c.params(r)
 		var (
 			resp llm.Response
 			err  error
 		)
 		if onDelta == nil {
-			resp, err = c.complete(ctx, body)
+			resp, err = c.complete(ctx, p)
 		} else {
-			resp, err = c.stream(ctx, body, start, onDelta)
+			resp, err = c.stream(ctx, p, start, onDelta)
 		}
 		// A refused parameter is retried without it, once per parameter
 		// (learn reports each only the first time), so this ends.
-		if c.learn(req.Model, body, err) {
+		if c.learn(req.Model, p, err) {
 			continue
 		}
-		return finish(resp, err, body, start)
+		return finish(resp, err, func(reply string) llm.Usage { return estimate(r.messages, p, reply) }, start)
 	}
 }
 
 // finish completes a reply: usage estimated when none was reported, the
 // latency, and the outcome checked (an empty or filtered reply is an
 // *IncompleteError, never a normal answer).
-func finish(resp llm.Response, err error, body map[string]any, start time.Time) (llm.Response, error) {
+func finish(resp llm.Response, err error, estimate func(reply string) llm.Usage, start time.Time) (llm.Response, error) {
 	var inc *llm.IncompleteError
 	if err != nil && !errors.As(err, &inc) {
 		return llm.Response{}, err
@@ -342,7 +397,7 @@ func finish(resp llm.Response, err error, body map[string]any, start time.Time) 
 		resp.FirstToken = resp.Latency
 	}
 	if resp.Usage.IsZero() && !resp.UsageEstimated {
-		resp.Usage, resp.UsageEstimated = estimate(body, resp.Content), true
+		resp.Usage, resp.UsageEstimated = estimate(resp.Content), true
 	}
 	switch {
 	case inc != nil:
@@ -360,16 +415,15 @@ func finish(resp llm.Response, err error, body map[string]any, start time.Time) 
 }
 
 // complete sends a non-streamed request and reads the reply.
-func (c *Client) complete(ctx context.Context, body map[string]any) (llm.Response, error) {
-	res, a, err := c.send(ctx, body, false)
+func (c *Client) complete(ctx context.Context, p sdk.ChatCompletionNewParams) (llm.Response, error) {
+	res, err := c.send(ctx, p, false)
 	if err != nil {
 		return llm.Response{}, err
 	}
-	defer a.cancel()
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
 	if err != nil {
-		return llm.Response{}, fmt.Errorf("read the model reply: %w", a.err(ctx, err))
+		return llm.Response{}, fmt.Errorf("read the model reply: %w", err)
 	}
 	return c.readComplete(data)
 }
@@ -377,18 +431,18 @@ func (c *Client) complete(ctx context.Context, body map[string]any) (llm.Respons
 // maxBody bounds a reply body read whole.
 const maxBody = 32 << 20
 
-// readComplete reads a whole chat.completion.
+// readComplete reads a whole chat.completion with the SDK's types.
 func (c *Client) readComplete(data []byte) (llm.Response, error) {
-	var w wireReply
-	if err := json.Unmarshal(data, &w); err != nil {
+	var comp sdk.ChatCompletion
+	if err := json.Unmarshal(data, &comp); err != nil {
 		return llm.Response{}, &llm.ProviderError{Status: http.StatusBadGateway, Code: llm.CodeProviderError,
 			Message: "the reply was not valid JSON"}
 	}
-	if len(w.Error) > 0 && string(w.Error) != "null" && len(w.Choices) == 0 {
+	if present(comp.JSON.ExtraFields["error"]) && len(comp.Choices) == 0 {
 		return llm.Response{}, parseError(http.StatusBadGateway, data, c.apiKey)
 	}
-	resp := llm.Response{Model: w.Model, FinishReason: llm.FinishStop}
-	u, cost, ok, err := w.usage()
+	resp := llm.Response{Model: comp.Model, FinishReason: llm.FinishStop}
+	u, cost, ok, err := usageOf(data)
 	if err != nil {
 		return llm.Response{}, &llm.ProviderError{Status: http.StatusBadGateway, Code: llm.CodeProviderError, Message: err.Error()}
 	}
@@ -396,16 +450,81 @@ func (c *Client) readComplete(data []byte) (llm.Response, error) {
 	if ok {
 		resp.Usage = u
 	}
-	if len(w.Choices) == 0 {
+	if len(comp.Choices) == 0 {
 		resp.FinishReason = llm.FinishError
 		return resp, &llm.IncompleteError{Reason: llm.IncompleteEmpty, Response: resp}
 	}
-	ch := w.Choices[0]
-	resp.Content = ch.Message.text()
-	if ch.FinishReason != nil {
-		resp.FinishReason = finishReason(*ch.FinishReason)
-	}
+	ch := comp.Choices[0]
+	resp.Content = text(ch.Message.Content, ch.Message.JSON.Content, ch.Message.Refusal)
+	resp.FinishReason = finishReason(ch.FinishReason)
 	return resp, nil
+}
+
+// send posts the request through the SDK and returns the response with
+// its body unread: a stream's, or a whole reply read within maxBody.
+// Retries are the SDK's; the exchange decides which answers may be
+// retried, bounds each attempt, and supplies the provider's error.
+func (c *Client) send(ctx context.Context, p sdk.ChatCompletionNewParams, stream bool) (*http.Response, error) {
+	x := &exchange{c: c, stream: stream}
+	var res *http.Response
+	opts := []option.RequestOption{option.WithMiddleware(x.middleware), option.WithResponseBodyInto(&res)}
+	if stream {
+		opts = append(opts, option.WithJSONSet("stream", true), option.WithHeader("Accept", "text/event-stream"))
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > 0 {
+		// A Retry-After that ends after the reply's deadline is not waited
+		// for: the SDK returns the answer at once instead.
+		opts = append(opts, option.WithMaxRetryDelay(time.Until(dl)))
+	}
+	_, err := c.chat.New(ctx, p, opts...)
+	switch {
+	case err == nil:
+		return res, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("model request: %w", ctx.Err())
+	case x.failed != nil:
+		// The provider's answer, read from the whole body by parseError:
+		// the SDK's *Error keeps only an {"error": {…}} object and fails
+		// on other shapes (Ollama's {"error": "…"}, Gemini's list).
+		return nil, x.failed
+	}
+	return nil, fmt.Errorf("model request: %w", err)
+}
+
+// exchange is one request through the SDK, its retries included. It sees
+// every attempt through the SDK's middleware hook.
+type exchange struct {
+	c      *Client
+	stream bool
+	// failed is the provider's error answer to the last attempt, if any.
+	failed *llm.ProviderError
+}
+
+// middleware runs each try the SDK makes: bounded by the idle timer (a
+// stream) or Options.Timeout (otherwise), its body kept alive by reading.
+// An error answer is parsed, and the SDK told not to retry one that will
+// not change (a context overflow as llama.cpp's 500, an exhausted quota as
+// a 429), which it would by status alone.
+func (x *exchange) middleware(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+	x.failed = nil
+	parent := req.Context()
+	a := x.c.attempt(parent, x.stream)
+	res, err := next(req.WithContext(a.ctx))
+	if err != nil {
+		a.cancel()
+		return nil, a.err(parent, err)
+	}
+	res.Body = &attemptBody{ReadCloser: res.Body, a: a, parent: parent}
+	if res.StatusCode >= 400 {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+		res.Body.Close()
+		res.Body = io.NopCloser(bytes.NewReader(b))
+		x.failed = parseError(res.StatusCode, b, x.c.apiKey)
+		if !retryable(x.failed) {
+			res.Header.Set("X-Should-Retry", "false")
+		}
+	}
+	return res, nil
 }
 
 // attempt is one try at a request: its context, and for a stream the idle
@@ -415,6 +534,26 @@ type attempt struct {
 	cancel context.CancelFunc
 	idle   *time.Timer
 	d      time.Duration
+}
+
+// attempt starts one try: a non-streamed one bounded by Options.Timeout
+// (if set), a streamed one by the idle timer, which also covers the wait
+// for the response headers.
+func (c *Client) attempt(ctx context.Context, stream bool) *attempt {
+	if !stream {
+		a := &attempt{}
+		if c.o.Timeout > 0 {
+			a.ctx, a.cancel = context.WithTimeout(ctx, c.o.Timeout)
+		} else {
+			a.ctx, a.cancel = context.WithCancel(ctx)
+		}
+		return a
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	a := &attempt{ctx: actx, d: c.o.IdleTimeout}
+	a.idle = time.AfterFunc(c.o.IdleTimeout, func() { cancel(llm.ErrIdleTimeout) })
+	a.cancel = func() { a.idle.Stop(); cancel(context.Canceled) }
+	return a
 }
 
 // touch resets the idle timer: data arrived.
@@ -436,110 +575,26 @@ func (a *attempt) err(parent context.Context, err error) error {
 	return err
 }
 
-// send posts body, retrying what may succeed later. For a stream the idle
-// timer also covers the wait for the response headers. The caller must
-// call the attempt's cancel when done with the body.
-func (c *Client) send(ctx context.Context, body map[string]any, stream bool) (*http.Response, *attempt, error) {
-	data, err := json.Marshal(body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode the model request: %w", err)
-	}
-	for n := 0; ; n++ {
-		a := c.attempt(ctx, stream)
-		res, err := c.post(a.ctx, data, stream)
-		if err == nil && res.StatusCode < 300 {
-			return res, a, nil
-		}
-		var wait time.Duration
-		if err != nil {
-			a.cancel()
-			err = a.err(ctx, err)
-			if ctx.Err() != nil || n >= c.o.MaxRetries {
-				return nil, nil, fmt.Errorf("model request: %w", err)
-			}
-			wait = backoff(n)
-		} else {
-			b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-			res.Body.Close()
-			a.cancel()
-			pe := parseError(res.StatusCode, b, c.apiKey)
-			if n >= c.o.MaxRetries || !retryable(pe) {
-				return nil, nil, pe
-			}
-			wait = retryAfter(res.Header, n)
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-				return nil, nil, pe // the server asks for longer than is left
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("model request: %w", ctx.Err())
-		case <-time.After(wait):
-		}
-	}
+// attemptBody is a response body that keeps its attempt alive: each read
+// resets the idle timer, a failed read says why, and Close ends the
+// attempt.
+type attemptBody struct {
+	io.ReadCloser
+	a      *attempt
+	parent context.Context
 }
 
-// attempt starts one try: a non-streamed one bounded by Options.Timeout
-// (if set), a streamed one by the idle timer.
-func (c *Client) attempt(ctx context.Context, stream bool) *attempt {
-	if !stream {
-		a := &attempt{}
-		if c.o.Timeout > 0 {
-			a.ctx, a.cancel = context.WithTimeout(ctx, c.o.Timeout)
-		} else {
-			a.ctx, a.cancel = context.WithCancel(ctx)
-		}
-		return a
+func (b *attemptBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.a.touch()
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = b.a.err(b.parent, err)
 	}
-	actx, cancel := context.WithCancelCause(ctx)
-	a := &attempt{ctx: actx, d: c.o.IdleTimeout}
-	a.idle = time.AfterFunc(c.o.IdleTimeout, func() { cancel(llm.ErrIdleTimeout) })
-	a.cancel = func() { a.idle.Stop(); cancel(context.Canceled) }
-	return a
+	return n, err
 }
 
-func (c *Client) post(ctx context.Context, data []byte, stream bool) (*http.Response, error) {
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("build the model request: %w", err)
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("User-Agent", "parley")
-	if stream {
-		hr.Header.Set("Accept", "text/event-stream")
-	} else {
-		hr.Header.Set("Accept", "application/json")
-	}
-	if c.apiKey != "" {
-		if c.prof.apiKeyHeader {
-			hr.Header.Set("api-key", c.apiKey)
-		} else {
-			hr.Header.Set("Authorization", "Bearer "+c.apiKey)
-		}
-	}
-	return c.http.Do(hr)
-}
-
-// backoff is the wait before retry n (from 0): 0.5 s doubling, capped at
-// 8 s, with jitter so clients that failed together do not retry together.
-func backoff(n int) time.Duration {
-	d := 500 * time.Millisecond << min(n, 4)
-	return d - time.Duration(rand.Int64N(int64(d/4)))
-}
-
-// retryAfter honours the server's Retry-After (seconds or a date) or
-// retry-after-ms, up to a minute, else backs off.
-func retryAfter(h http.Header, n int) time.Duration {
-	if ms, err := strconv.ParseFloat(h.Get("Retry-After-Ms"), 64); err == nil && ms >= 0 {
-		return min(time.Duration(ms*float64(time.Millisecond)), time.Minute)
-	}
-	if v := h.Get("Retry-After"); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-			return min(time.Duration(s*float64(time.Second)), time.Minute)
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return min(max(time.Until(t), 0), time.Minute)
-		}
-	}
-	return backoff(n)
+func (b *attemptBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.a.cancel()
+	return err
 }

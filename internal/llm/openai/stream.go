@@ -1,10 +1,9 @@
 package openai
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -12,29 +11,33 @@ import (
 	"strings"
 	"time"
 
+	sdk "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/packages/ssestream"
+
 	"github.com/parley-dev/parley/internal/llm"
 )
 
-// maxLine bounds one line of a stream; a longer one is a broken server.
-const maxLine = 4 << 20
-
-// stream sends a streamed request and reads its server-sent events. Every
-// line read resets the idle timer, so a slow model that keeps sending may
-// run as long as the reply timeout allows. A stream that ends before its
-// finish chunk or [DONE], or reports an error midway, is an
-// *llm.IncompleteError carrying what arrived and the usage reported.
-func (c *Client) stream(ctx context.Context, body map[string]any, start time.Time, onDelta llm.DeltaFunc) (llm.Response, error) {
-	res, a, err := c.send(ctx, body, true)
+// stream sends a streamed request and reads its events. Every read resets
+// the idle timer, so a slow model that keeps sending may run as long as
+// the reply timeout allows. A stream that ends before its finish chunk or
+// [DONE], or reports an error midway, is an *llm.IncompleteError carrying
+// what arrived and the usage reported.
+//
+// The SDK's decoder splits the server-sent events and its types read each
+// chunk. The events are walked here rather than through the SDK's typed
+// ssestream.Stream, which ends alike on [DONE] and on a connection that
+// dropped: Parley must tell a complete reply from a cut one.
+func (c *Client) stream(ctx context.Context, p sdk.ChatCompletionNewParams, start time.Time, onDelta llm.DeltaFunc) (llm.Response, error) {
+	res, err := c.send(ctx, p, true)
 	if err != nil {
 		return llm.Response{}, err
 	}
-	defer a.cancel()
 	defer res.Body.Close()
 	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt == "application/json" {
 		// A server that does not stream answers with the whole reply.
 		data, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
 		if err != nil {
-			return llm.Response{}, fmt.Errorf("read the model reply: %w", a.err(ctx, err))
+			return llm.Response{}, fmt.Errorf("read the model reply: %w", err)
 		}
 		resp, err := c.readComplete(data)
 		if err == nil && resp.Content != "" {
@@ -45,43 +48,39 @@ func (c *Client) stream(ctx context.Context, body map[string]any, start time.Tim
 	}
 
 	var (
-		text     strings.Builder
+		content  strings.Builder
 		resp     llm.Response
 		finish   string
 		done     bool
 		listener = onDelta
-		data     []string
-		event    string
 		midErr   error
 	)
-	// dispatch handles one event; it reports false to stop reading.
-	dispatch := func() bool {
-		payload := strings.Join(data, "\n")
-		name := event
-		data, event = data[:0], ""
-		if payload == "" {
+	// chunk handles one event; it reports false to stop reading.
+	chunk := func(ev ssestream.Event) bool {
+		payload := bytes.TrimSpace(ev.Data)
+		if len(payload) == 0 {
 			return true
 		}
-		if payload == "[DONE]" {
+		if string(payload) == "[DONE]" {
 			done = true
 			return false
 		}
-		var w wireReply
-		if err := json.Unmarshal([]byte(payload), &w); err != nil {
+		var ch sdk.ChatCompletionChunk
+		if err := json.Unmarshal(payload, &ch); err != nil {
 			midErr = &llm.ProviderError{Status: http.StatusBadGateway, Code: llm.CodeProviderError,
 				Message: "the stream sent a chunk that is not valid JSON"}
 			return false
 		}
-		if name == "error" || len(w.Error) > 0 && string(w.Error) != "null" {
-			midErr = parseError(http.StatusBadGateway, []byte(payload), c.apiKey)
+		if ev.Type == "error" || present(ch.JSON.ExtraFields["error"]) {
+			midErr = parseError(http.StatusBadGateway, payload, c.apiKey)
 			return false
 		}
-		if w.Model != "" {
-			resp.Model = w.Model
+		if ch.Model != "" {
+			resp.Model = ch.Model
 		}
 		// Usage may come in every chunk (running totals) or only the last:
 		// the last one reported is the call's.
-		if u, cost, ok, err := w.usage(); err != nil {
+		if u, cost, ok, err := usageOf(payload); err != nil {
 			midErr = &llm.ProviderError{Status: http.StatusBadGateway, Code: llm.CodeProviderError, Message: err.Error()}
 			return false
 		} else if ok {
@@ -92,57 +91,32 @@ func (c *Client) stream(ctx context.Context, body map[string]any, start time.Tim
 		} else if cost != nil {
 			resp.ProviderCost = cost
 		}
-		if len(w.Choices) == 0 {
+		if len(ch.Choices) == 0 {
 			return true
 		}
-		ch := w.Choices[0]
-		if ch.FinishReason != nil && *ch.FinishReason != "" {
-			finish = finishReason(*ch.FinishReason)
+		choice := ch.Choices[0]
+		if choice.FinishReason != "" {
+			finish = finishReason(choice.FinishReason)
 		}
-		delta := ch.Delta.text()
+		delta := text(choice.Delta.Content, choice.Delta.JSON.Content, choice.Delta.Refusal)
 		if delta == "" {
 			return true
 		}
-		if text.Len() == 0 {
+		if content.Len() == 0 {
 			resp.FirstToken = time.Since(start)
 		}
-		text.WriteString(delta)
+		content.WriteString(delta)
 		if listener != nil && listener(delta) != nil {
 			listener = nil // the caller left; finish the reply anyway
 		}
 		return true
 	}
 
-	r := bufio.NewReaderSize(res.Body, 64<<10)
-	var readErr error
-read:
-	for {
-		line, err := readLine(r)
-		a.touch()
-		if err == nil || line != "" {
-			switch {
-			case line == "":
-				if !dispatch() {
-					break read
-				}
-			case strings.HasPrefix(line, ":"): // a comment: a keep-alive
-			case strings.HasPrefix(line, "data:"):
-				data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
-			case strings.HasPrefix(line, "event:"):
-				event = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-			}
-		}
-		if err != nil {
-			if len(data) > 0 {
-				dispatch() // a last event without its blank line
-			}
-			if !errors.Is(err, io.EOF) {
-				readErr = a.err(ctx, err)
-			}
-			break
-		}
+	dec := ssestream.NewDecoder(res)
+	for dec.Next() && chunk(dec.Event()) {
 	}
-	resp.Content = text.String()
+	readErr := dec.Err() // nil at the end of the body
+	resp.Content = content.String()
 	switch {
 	case midErr != nil:
 		resp.FinishReason = llm.FinishError
@@ -159,19 +133,4 @@ read:
 		return resp, &llm.IncompleteError{Reason: llm.IncompleteCut, Response: resp, Err: readErr}
 	}
 	return resp, nil
-}
-
-// readLine reads one line without its line ending.
-func readLine(r *bufio.Reader) (string, error) {
-	var b []byte
-	for {
-		part, isPrefix, err := r.ReadLine()
-		b = append(b, part...)
-		if len(b) > maxLine {
-			return "", errors.New("a stream line is longer than 4 MiB")
-		}
-		if err != nil || !isPrefix {
-			return string(b), err
-		}
-	}
 }

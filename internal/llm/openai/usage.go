@@ -9,27 +9,25 @@ import (
 	"strconv"
 	"strings"
 
+	sdk "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/packages/respjson"
+
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
 )
 
-// The chat-completions wire format, read loosely: every provider adds its
-// own fields (x_groq, timings, usage.cost, prompt_cache_hit_tokens) and
-// some shape the standard ones differently (content as a list of parts).
+// The SDK's CompletionUsage reads the standard usage fields. Providers add
+// their own: DeepSeek's prompt_cache_hit_tokens and OpenRouter's cost
+// inside usage (which the SDK keeps as extra fields, in the provider's own
+// JSON text), Groq's x_groq.usage and llama.cpp's timings beside it.
 
-type wireMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
-// wireReply is a chat.completion or one chat.completion.chunk.
+// wireReply is the usage a chat.completion or chat.completion.chunk
+// reports: the SDK's typed usage and the provider fields beside it.
 type wireReply struct {
-	Model   string       `json:"model"`
-	Choices []wireChoice `json:"choices"`
-	Usage   *wireUsage   `json:"usage"`
+	Usage sdk.CompletionUsage `json:"usage"`
 	// XGroq carries Groq's usage in the last chunk of a stream.
 	XGroq *struct {
-		Usage *wireUsage `json:"usage"`
+		Usage sdk.CompletionUsage `json:"usage"`
 	} `json:"x_groq"`
 	// Timings is llama.cpp's report, with the prompt tokens served from
 	// its cache (cache_n) and those it evaluated (prompt_n).
@@ -38,36 +36,31 @@ type wireReply struct {
 		PromptN    *int64 `json:"prompt_n"`
 		PredictedN *int64 `json:"predicted_n"`
 	} `json:"timings"`
-	// Error is an error reported inside a 200 stream (OpenRouter sends
-	// one when the upstream fails midway).
-	Error json.RawMessage `json:"error"`
 }
 
-type wireChoice struct {
-	Message      wireContent `json:"message"`
-	Delta        wireContent `json:"delta"`
-	FinishReason *string     `json:"finish_reason"`
+// usageOf reads the usage a reply or chunk reported, from its JSON. ok is
+// false when it reported no counts at all.
+func usageOf(reply []byte) (llm.Usage, *money.Money, bool, error) {
+	var r wireReply
+	if err := json.Unmarshal(reply, &r); err != nil {
+		return llm.Usage{}, nil, false, fmt.Errorf("the reply's usage is unreadable: %w", err)
+	}
+	return r.usage()
 }
 
-type wireContent struct {
-	// Content is a string, null, or (Mistral's reasoning models) a list
-	// of typed parts of which the "text" ones are the answer.
-	Content json.RawMessage `json:"content"`
-	// Refusal is OpenAI's explicit refusal text.
-	Refusal string `json:"refusal"`
-}
-
-// text returns the answer text of a message or delta.
-func (c wireContent) text() string {
-	var s string
-	if len(c.Content) > 0 && c.Content[0] == '"' {
-		_ = json.Unmarshal(c.Content, &s)
-	} else if len(c.Content) > 0 && c.Content[0] == '[' {
+// text returns the answer text of a message or delta: its content, or
+// (Mistral's reasoning models) the "text" parts of a content list, which
+// the SDK's string field cannot hold and keeps as raw JSON, else the
+// refusal.
+func text(content string, f respjson.Field, refusal string) string {
+	s := content
+	if !f.Valid() {
+		s = ""
 		var parts []struct {
 			Type string `json:"type"`
 			Text string `json:"text"`
 		}
-		if json.Unmarshal(c.Content, &parts) == nil {
+		if raw := f.Raw(); strings.HasPrefix(raw, "[") && json.Unmarshal([]byte(raw), &parts) == nil {
 			var b strings.Builder
 			for _, p := range parts {
 				if p.Type == "text" || p.Type == "" {
@@ -78,65 +71,63 @@ func (c wireContent) text() string {
 		}
 	}
 	if s == "" {
-		s = c.Refusal
+		s = refusal
 	}
 	return s
 }
 
-type wireUsage struct {
-	PromptTokens        *int64 `json:"prompt_tokens"`
-	CompletionTokens    *int64 `json:"completion_tokens"`
-	TotalTokens         *int64 `json:"total_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens *int64 `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-	CompletionTokensDetails *struct {
-		ReasoningTokens *int64 `json:"reasoning_tokens"`
-	} `json:"completion_tokens_details"`
-	// DeepSeek reports its context cache this way; prompt_tokens is the
-	// sum of hits and misses.
-	PromptCacheHitTokens  *int64 `json:"prompt_cache_hit_tokens"`
-	PromptCacheMissTokens *int64 `json:"prompt_cache_miss_tokens"`
-	// Cost is OpenRouter's charge for the call, in USD (credits), kept as
-	// the number's own text so no float rounds it.
-	Cost json.RawMessage `json:"cost"`
+// present reports whether a reply carries a field the SDK's types do not
+// name, with a value other than null. (The SDK keeps such fields in
+// ExtraFields, marked invalid whatever their value, so Valid cannot say.)
+func present(f respjson.Field) bool {
+	raw := f.Raw()
+	return raw != respjson.Omitted && raw != respjson.Null
 }
 
-func val(p *int64) int64 {
-	if p == nil {
-		return 0
+// extraInt reads an integer a provider adds to usage (DeepSeek's
+// prompt_cache_hit_tokens); ok is false when it is absent, null or not an
+// integer.
+func extraInt(u sdk.CompletionUsage, name string) (n int64, ok bool) {
+	f := u.JSON.ExtraFields[name]
+	if !present(f) || json.Unmarshal([]byte(f.Raw()), &n) != nil {
+		return 0, false
 	}
-	return *p
+	return n, true
+}
+
+// reported reports whether a usage object carries any count.
+func reported(u sdk.CompletionUsage) bool {
+	_, hit := extraInt(u, "prompt_cache_hit_tokens")
+	return u.JSON.PromptTokens.Valid() || u.JSON.CompletionTokens.Valid() || hit
 }
 
 // usage converts what the reply reported, from whichever fields the
 // provider uses. ok is false when it reported no counts at all.
 func (r *wireReply) usage() (u llm.Usage, cost *money.Money, ok bool, err error) {
 	w := r.Usage
-	if (w == nil || w.PromptTokens == nil && w.CompletionTokens == nil && w.PromptCacheHitTokens == nil) &&
-		r.XGroq != nil && r.XGroq.Usage != nil {
+	if !reported(w) && r.XGroq != nil && reported(r.XGroq.Usage) {
 		w = r.XGroq.Usage
 	}
-	if w != nil && (w.PromptTokens != nil || w.CompletionTokens != nil || w.PromptCacheHitTokens != nil) {
+	if reported(w) {
 		ok = true
-		u.InputTokens = val(w.PromptTokens)
-		if w.PromptTokens == nil {
-			u.InputTokens = val(w.PromptCacheHitTokens) + val(w.PromptCacheMissTokens)
+		hit, hasHit := extraInt(w, "prompt_cache_hit_tokens")
+		u.InputTokens = w.PromptTokens
+		if !w.JSON.PromptTokens.Valid() {
+			miss, _ := extraInt(w, "prompt_cache_miss_tokens")
+			u.InputTokens = hit + miss
 		}
-		u.OutputTokens = val(w.CompletionTokens)
+		u.OutputTokens = w.CompletionTokens
 		switch {
-		case w.PromptTokensDetails != nil && w.PromptTokensDetails.CachedTokens != nil:
-			u.CachedInputTokens = *w.PromptTokensDetails.CachedTokens
-		case w.PromptCacheHitTokens != nil:
-			u.CachedInputTokens = *w.PromptCacheHitTokens
+		case w.PromptTokensDetails.JSON.CachedTokens.Valid():
+			u.CachedInputTokens = w.PromptTokensDetails.CachedTokens
+		case hasHit:
+			u.CachedInputTokens = hit
 		case r.Timings != nil && r.Timings.CacheN != nil:
 			u.CachedInputTokens = *r.Timings.CacheN
 		}
-		if w.CompletionTokensDetails != nil {
-			u.ReasoningTokens = val(w.CompletionTokensDetails.ReasoningTokens)
-		}
-		if w.TotalTokens != nil {
-			u.TotalTokens = *w.TotalTokens
+		u.ReasoningTokens = w.CompletionTokensDetails.ReasoningTokens
+		if w.JSON.TotalTokens.Valid() {
+			u.TotalTokens = w.TotalTokens
 		} else {
 			u.TotalTokens = u.InputTokens + u.OutputTokens
 		}
@@ -149,14 +140,23 @@ func (r *wireReply) usage() (u llm.Usage, cost *money.Money, ok bool, err error)
 		u.OutputTokens = val(t.PredictedN)
 		u.TotalTokens = u.InputTokens + u.OutputTokens
 	}
-	if w != nil && len(w.Cost) > 0 && string(w.Cost) != "null" {
-		c, perr := parseCost(string(w.Cost))
+	// The cost is OpenRouter's charge for the call, in USD (credits), read
+	// from the number's own text so no float rounds it.
+	if f := w.JSON.ExtraFields["cost"]; present(f) {
+		c, perr := parseCost(f.Raw())
 		if perr != nil {
 			return u, nil, ok, perr
 		}
 		cost = &c
 	}
 	return u, cost, ok, nil
+}
+
+func val(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // parseCost reads a JSON number of USD (possibly quoted, possibly in
