@@ -114,8 +114,9 @@ func (a *App) Handler() http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", a.Metrics.Handler())
+	limit := a.Config.RateLimit()
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
-		Limiter: httpapi.NewKeyLimiter(a.Config.RateLimit())}
+		Limiter: httpapi.NewKeyLimiter(limit.N, limit.Per)}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
 	return httpapi.Observe(mux, a.Metrics, a.Log)
