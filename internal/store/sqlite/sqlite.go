@@ -9,7 +9,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -62,6 +64,9 @@ func Open(ctx context.Context, file string) (*DB, error) {
 	if file == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
+	if err := createPrivate(file); err != nil {
+		return nil, err
+	}
 	pragmas := []string{
 		"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)",
 		"temp_store(MEMORY)", "cache_size(-32000)",
@@ -82,6 +87,14 @@ func Open(ctx context.Context, file string) (*DB, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
+	// The first connection made the WAL and shared-memory files with
+	// SQLite's default mode; they hold recent writes, so they get the
+	// database's own mode. They live as long as a connection is open, and
+	// the writer's stays open.
+	if err := sameMode(file, file+"-wal", file+"-shm"); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
 	if err != nil {
 		_ = w.Close()
@@ -91,6 +104,41 @@ func Open(ctx context.Context, file string) (*DB, error) {
 	r.SetMaxIdleConns(4)
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	return &DB{write: w, read: r}, nil
+}
+
+// createPrivate creates the database file, if it does not exist yet, with
+// mode 0600: it holds API key hashes, the generated secret key and every
+// transcript. An existing file keeps the mode its owner gave it.
+func createPrivate(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", file, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", file, err)
+	}
+	// Set the mode outright, so it does not depend on the umask at all.
+	if err := os.Chmod(file, 0o600); err != nil {
+		return fmt.Errorf("sqlite: restrict %s to its owner: %w", file, err)
+	}
+	return nil
+}
+
+// sameMode gives the files that exist the permissions of file.
+func sameMode(file string, files ...string) error {
+	st, err := os.Stat(file)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	for _, f := range files {
+		if err := os.Chmod(f, st.Mode().Perm()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sqlite: set the mode of %s: %w", f, err)
+		}
+	}
+	return nil
 }
 
 // Driver implements store.Store.
