@@ -119,7 +119,7 @@ func (a *App) Handler() http.Handler {
 		Limiter: httpapi.NewKeyLimiter(limit.N, limit.Per)}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
-	return httpapi.Observe(mux, a.Metrics, a.Log)
+	return bodyDeadline(httpapi.Observe(mux, a.Metrics, a.Log), a.Config.BodyReadTimeout)
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
@@ -150,17 +150,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
 	}
 	addr := ln.Addr().String()
-	srv := &http.Server{
-		Handler: a.Handler(),
-		// No ReadTimeout or WriteTimeout: replies stream and exports run
-		// for minutes, and a read deadline that expires mid-response
-		// cancels the request's context. Bodies get a deadline of their own
-		// while they are read (see httpapi.decode).
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := a.HTTPServer()
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	a.Log.Info("parley listening", "addr", addr, "url", a.Config.PublicBaseURL(addr),
 		"version", Version, "database", a.Store.Driver())
 	if ready != nil {

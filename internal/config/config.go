@@ -30,7 +30,17 @@ type Config struct {
 	WhatsAppGraphURL    string
 	LogFormat           string
 	APIRateLimit        string
+
+	// BodyReadTimeout bounds reading a request body, from the handler's
+	// start to the body's end; zero means DefaultBodyReadTimeout. It is no
+	// setting of its own (tests shorten it).
+	BodyReadTimeout time.Duration
 }
+
+// DefaultBodyReadTimeout is long enough for an 8 MiB assistant over a slow
+// link, and short enough that clients who announce a body and never send
+// it cannot pile up connections.
+const DefaultBodyReadTimeout = 30 * time.Second
 
 // option is one setting: its flag, its variable and where it lands.
 type option struct {

@@ -7,13 +7,9 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/parley-dev/parley/internal/fault"
 )
-
-// bodyReadTimeout bounds reading one request body.
-const bodyReadTimeout = 30 * time.Second
 
 // Body size limits.
 const (
@@ -32,11 +28,10 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 			return fault.New(fault.CodeMalformed, "the body must be JSON sent as Content-Type: application/json, not %q", ct)
 		}
 	}
-	// A deadline for reading the body only, so a slow sender cannot hold
-	// a connection open; it is lifted before the handler's real work.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
-	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	// The body's read deadline is set for every request, from the
+	// handler's start to the body's end, around the whole handler tree
+	// (app.bodyDeadline): lifting it here would let a client that sends a
+	// bad start and then nothing hold the connection forever.
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
