@@ -17,6 +17,7 @@ import (
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/config"
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpapi"
 	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
@@ -70,6 +71,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 // Build wires an App around an open store.
 func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 	a := &App{Config: cfg, Store: st, Metrics: metrics.New(), Log: log, Now: time.Now}
+	st.Errors().SetLogger(log)
 	a.Accounts = &account.Service{Store: st, Now: a.now}
 	a.Assistants = &assistant.Service{Store: st, Now: a.now}
 	router := &llm.Router{Offline: offline.New()}
@@ -105,10 +107,17 @@ func (a *App) Handler() http.Handler {
 		err := a.Store.Ready(ctx)
 		a.Metrics.DatabaseReady(a.Store.Driver(), err == nil)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
 		if err != nil {
-			a.Log.WarnContext(r.Context(), "not ready", "err", err)
+			// The cause names the database's host, user and name: it is
+			// for the log, not for anyone who can reach the port. An
+			// outage the store has logged already, once per interval.
+			if !fault.Is(err, fault.CodeUnavailable) {
+				a.Log.WarnContext(r.Context(), "not ready", "err", err)
+			}
+			w.Header().Set("Retry-After", httpapi.UnavailableRetryAfter)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+			_, _ = w.Write([]byte("not ready\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

@@ -28,4 +28,8 @@ type Store interface {
 	Close() error
 	// Driver names the adapter: "sqlite" or "postgres".
 	Driver() string
+	// Errors is the store's record of failed queries and outages.
+	Errors() *Errors
+	// Pools reports its connection pools, read on each /metrics scrape.
+	Pools() []PoolStats
 }

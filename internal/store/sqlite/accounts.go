@@ -26,7 +26,7 @@ func (db *DB) GetWorkspace(ctx context.Context, id string) (*account.Workspace, 
 	err := db.read.QueryRowContext(ctx, `SELECT id, name, created_at FROM workspaces WHERE id = ?`, id).
 		Scan(&w.ID, &w.Name, &created)
 	if err != nil {
-		return nil, notFound(err, "workspace")
+		return nil, db.notFound(err, "workspace")
 	}
 	w.CreatedAt = fromMS(created)
 	return &w, nil
@@ -72,7 +72,7 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (*account.User, 
 	err := db.read.QueryRowContext(ctx, `SELECT id, workspace_id, email, password_hash, role, created_at
 		FROM users WHERE email = ?`, email).Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.PasswordHash, &u.Role, &created)
 	if err != nil {
-		return nil, notFound(err, "user")
+		return nil, db.notFound(err, "user")
 	}
 	u.CreatedAt = fromMS(created)
 	return &u, nil
@@ -95,7 +95,7 @@ func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey
 	err := db.read.QueryRowContext(ctx, `SELECT id, workspace_id, name, hash, prefix, created_at
 		FROM api_keys WHERE hash = ?`, hash).Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Hash, &k.Prefix, &created)
 	if err != nil {
-		return nil, notFound(err, "API key")
+		return nil, db.notFound(err, "API key")
 	}
 	k.CreatedAt = fromMS(created)
 	return &k, nil

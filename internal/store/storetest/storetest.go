@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"Delete", testDelete},
 		{"Jobs", testJobs},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"Errors", testErrors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
