@@ -30,7 +30,8 @@ func testErrors(t *testing.T, s store.Store) {
 		t.Error("no connection pools reported")
 	}
 
-	must(t, s.Close())                                            // the database is gone from under the store
+	// The database is gone from under the store.
+	must(t, s.Close())
 	_, err = s.GetAPIKeyByHash(ctx, account.HashKey("pk_secret")) // a single-row read
 	wantCode(t, err, fault.CodeUnavailable)
 	_, err = s.ListWorkspaces(ctx) // a query
