@@ -72,6 +72,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 	a := &App{Config: cfg, Store: st, Metrics: metrics.New(), Log: log, Now: time.Now}
 	st.Errors().SetLogger(log)
+	a.Metrics.WatchDatabase(st.Driver(), st.Pools, st.Errors().Counts)
 	a.Accounts = &account.Service{Store: st, Now: a.now}
 	a.Assistants = &assistant.Service{Store: st, Now: a.now}
 	router := &llm.Router{Offline: offline.New()}
@@ -122,7 +123,7 @@ func (a *App) Handler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", a.Metrics.Handler())
+	mux.Handle("GET /metrics", a.metricsHandler())
 	limit := a.Config.RateLimit()
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
 		Limiter: httpapi.NewKeyLimiter(limit.N, limit.Per)}
@@ -154,6 +155,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err := a.Bootstrap(ctx); err != nil {
 		return fmt.Errorf("first start: %w", err)
 	}
+	// Scrapes before the first /readyz see the truth too.
+	a.Metrics.DatabaseReady(a.Store.Driver(), a.Store.Ready(ctx) == nil)
 	ln, err := net.Listen("tcp", a.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)

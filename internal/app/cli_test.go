@@ -28,7 +28,7 @@ func TestCommands(t *testing.T) {
 
 	code, out, _ := run(t, env, "", "-h")
 	for _, want := range []string{"serve", "apikey create", "user create", "--password-stdin", "--role", "--workspace",
-		"PARLEY_DATABASE_URL", "PARLEY_LLM_API_KEY_FILE", "PARLEY_WHATSAPP_GRAPH_URL", "PARLEY_API_RATE_LIMIT"} {
+		"PARLEY_DATABASE_URL", "PARLEY_LLM_API_KEY_FILE", "PARLEY_WHATSAPP_GRAPH_URL", "PARLEY_API_RATE_LIMIT", "PARLEY_METRICS_TOKEN", "PARLEY_METRICS_TOKEN_FILE"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("-h (code %d) lacks %q", code, want)
 		}
@@ -101,7 +101,9 @@ func TestServe(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	for _, c := range [][2]string{{"/healthz", "ok"}, {"/readyz", "ready"}, {"/", "Parley is running"}, {"/metrics", "parley_http_requests_total"}} {
+	// The readiness gauge is true from the start, before any /readyz.
+	c := [][2]string{{"/metrics", `parley_database_ready{driver="sqlite"} 1`}, {"/healthz", "ok"}, {"/readyz", "ready"}, {"/", "Parley is running"}, {"/metrics", "parley_http_requests_total"}}
+	for _, c := range c {
 		path, want := c[0], c[1]
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {

@@ -1,8 +1,11 @@
 package app
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parley-dev/parley/internal/config"
@@ -27,6 +30,28 @@ func (a *App) HTTPServer() *http.Server {
 		IdleTimeout: 120 * time.Second,
 		ErrorLog:    slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+}
+
+// metricsHandler serves /metrics, behind a bearer token when one is
+// configured: the metrics show the models and costs of every workspace.
+func (a *App) metricsHandler() http.Handler {
+	h := a.Metrics.Handler()
+	if a.Config.MetricsToken == "" {
+		return h
+	}
+	// Compare hashes, so the comparison takes the same time whatever
+	// the length of what was sent.
+	want := sha256.Sum256([]byte(a.Config.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parley metrics"`)
+			http.Error(w, "unauthorized: /metrics needs Authorization: Bearer <PARLEY_METRICS_TOKEN>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // bodyDeadline gives every request that announces a body a read deadline

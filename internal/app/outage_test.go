@@ -65,6 +65,11 @@ func testOutage(t *testing.T, s *apptest.Server, outage func()) {
 	if string(r.Body) != "not ready\n" {
 		t.Errorf("/readyz says %q: the cause belongs in the log", r.Body)
 	}
+	metrics := string(s.Do("GET", "/metrics", "", nil).Want(http.StatusOK).Body)
+	zero := `parley_database_errors_total{driver="` + s.App.Store.Driver() + `",kind="unavailable"} 0`
+	if strings.Contains(metrics, zero) || !strings.Contains(metrics, strings.TrimSuffix(zero, " 0")) {
+		t.Errorf("the outage is not counted on /metrics")
+	}
 	out := logs.String()
 	if n := strings.Count(out, "database unavailable"); n != 1 {
 		t.Errorf("%d outage lines, want 1:\n%s", n, out)

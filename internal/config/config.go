@@ -30,6 +30,7 @@ type Config struct {
 	WhatsAppGraphURL    string
 	LogFormat           string
 	APIRateLimit        string
+	MetricsToken        string
 
 	// BodyReadTimeout bounds reading a request body, from the handler's
 	// start to the body's end; zero means DefaultBodyReadTimeout. It is no
@@ -63,6 +64,7 @@ var options = []option{
 	{"whatsapp-graph-url", "PARLEY_WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v26.0", "Graph API base URL", false, func(c *Config) *string { return &c.WhatsAppGraphURL }},
 	{"api-rate-limit", "PARLEY_API_RATE_LIMIT", DefaultAPIRateLimit, "requests per API key, per node, as N/s or N/m (a bare number is a minute); bursts of two seconds' worth are allowed; 0 turns the limit off", false, func(c *Config) *string { return &c.APIRateLimit }},
 	{"log-format", "PARLEY_LOG_FORMAT", "text", "log format: text or json", false, func(c *Config) *string { return &c.LogFormat }},
+	{"metrics-token", "PARLEY_METRICS_TOKEN", "", "bearer token /metrics requires (it shows the models and costs of every workspace); unset: /metrics is open, so keep it off the public network", true, func(c *Config) *string { return &c.MetricsToken }},
 }
 
 // Register adds every setting as a flag of fs and returns a function that,
