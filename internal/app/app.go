@@ -59,8 +59,12 @@ func OpenStore(ctx context.Context, url string) (store.Store, error) {
 	}
 }
 
-// New opens the store and builds the services. It does not migrate.
+// New checks the configuration, opens the store and builds the services.
+// It does not migrate.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	if err := CheckConfig(cfg); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
 	st, err := OpenStore(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

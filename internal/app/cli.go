@@ -175,6 +175,9 @@ func Main(env *Env) int {
 		return 2
 	}
 	cfg, err := load()
+	if err == nil {
+		err = CheckConfig(cfg)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "parley: configuration: %v\n", err)
 		return 2

@@ -3,7 +3,10 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
+	"os"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -74,6 +77,18 @@ func TestCommands(t *testing.T) {
 	}
 	if code, _, errs := run(t, map[string]string{"PARLEY_LOG_FORMAT": "xml"}, "", "version"); code != 2 || !strings.Contains(errs, "PARLEY_LOG_FORMAT") {
 		t.Errorf("bad config: %d %s", code, errs)
+	}
+	// A first-owner setting that would fail the first start half-way is
+	// refused before the database is created.
+	fresh := filepath.Join(t.TempDir(), "fresh.db")
+	for k, v := range map[string]string{"PARLEY_ADMIN_PASSWORD": "short", "PARLEY_ADMIN_EMAIL": "not an address"} {
+		code, _, errs := run(t, map[string]string{"PARLEY_DATABASE_URL": fresh, k: v}, "", "migrate")
+		if code != 2 || !strings.Contains(errs, k) {
+			t.Errorf("%s=%q: %d %s", k, v, code, errs)
+		}
+		if _, err := os.Stat(fresh); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s=%q: the database was created: %v", k, v, err)
+		}
 	}
 }
 

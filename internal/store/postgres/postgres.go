@@ -280,6 +280,11 @@ func str(p *string) string {
 	return *p
 }
 
+// execer is what the pool and a transaction both offer for writes.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
 // args collects query arguments and hands out their $n placeholders.
 type args []any
 

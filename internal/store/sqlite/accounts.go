@@ -11,7 +11,11 @@ import (
 
 // CreateWorkspace implements account.Store.
 func (db *DB) CreateWorkspace(ctx context.Context, w *account.Workspace) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)`,
+	return createWorkspace(ctx, db.write, w)
+}
+
+func createWorkspace(ctx context.Context, db execer, w *account.Workspace) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)`,
 		w.ID, w.Name, ms(w.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert workspace: %w", err)
@@ -54,7 +58,11 @@ func (db *DB) ListWorkspaces(ctx context.Context) ([]*account.Workspace, error) 
 
 // CreateUser implements account.Store.
 func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO users (id, workspace_id, email, password_hash, role, created_at)
+	return createUser(ctx, db.write, u)
+}
+
+func createUser(ctx context.Context, db execer, u *account.User) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO users (id, workspace_id, email, password_hash, role, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, u.ID, u.WorkspaceID, u.Email, u.PasswordHash, u.Role, ms(u.CreatedAt))
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "a user with the email %s already exists", u.Email)

@@ -29,11 +29,15 @@ func scanAssistant(row interface{ Scan(...any) error }) (*assistant.Assistant, e
 
 // CreateAssistant implements assistant.Store.
 func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error {
+	return createAssistant(ctx, db.write, a)
+}
+
+func createAssistant(ctx context.Context, db execer, a *assistant.Assistant) error {
 	config, err := json.Marshal(a.Settings)
 	if err != nil {
 		return err
 	}
-	_, err = db.write.ExecContext(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
+	_, err = db.ExecContext(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, string(config), ms(a.CreatedAt), ms(a.UpdatedAt))
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "an assistant with this id or public key already exists")

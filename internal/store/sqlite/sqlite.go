@@ -299,6 +299,11 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return db.classify(tx.Commit())
 }
 
+// execer is what the writer and a transaction both offer for writes.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // isUnique reports whether err is a UNIQUE constraint violation.
 func isUnique(err error) bool {
 	var se *sqlite.Error

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/parley-dev/parley/internal/account"
+	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
 	"github.com/parley-dev/parley/internal/store"
@@ -41,5 +42,52 @@ func testErrors(t *testing.T, s store.Store) {
 	wantCode(t, s.CreateWorkspace(ctx, &account.Workspace{ID: ids.New(ids.Workspace), Name: "Two", CreatedAt: base}), fault.CodeUnavailable)
 	if got := s.Errors().Counts()[store.KindUnavailable]; got != 4 {
 		t.Errorf("%d unavailable errors counted, want 4", got)
+	}
+}
+
+// testBootstrap: the first start's workspace, owner and assistant are
+// stored together or not at all, and only into an empty database.
+func testBootstrap(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	first := func(email string) store.FirstStart {
+		ws := &account.Workspace{ID: ids.New(ids.Workspace), Name: "Default", CreatedAt: base}
+		return store.FirstStart{
+			Workspace: ws,
+			Owner:     &account.User{ID: ids.New(ids.User), WorkspaceID: ws.ID, Email: email, PasswordHash: "h", Role: account.RoleOwner, CreatedAt: base},
+			Assistant: &assistant.Assistant{ID: ids.New(ids.Assistant), WorkspaceID: ws.ID, PublicKey: ids.New(ids.PublicKey),
+				Settings: assistant.Settings{Name: "Demo Assistant", Model: "offline"}, CreatedAt: base, UpdatedAt: base},
+		}
+	}
+	// The last of the three rows fails: the other two must not stay.
+	broken := first("ada@example.com")
+	broken.Assistant.WorkspaceID = "ws_missing"
+	if created, err := s.Bootstrap(ctx, broken); err == nil || created {
+		t.Fatalf("Bootstrap with a bad assistant = %v, %v", created, err)
+	}
+	if all, err := s.ListWorkspaces(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("after a failed first start: workspaces %v, %v", all, err)
+	}
+	_, err := s.GetUserByEmail(ctx, "ada@example.com")
+	wantCode(t, err, fault.CodeNotFound)
+
+	fs := first("ada@example.com")
+	created, err := s.Bootstrap(ctx, fs)
+	if err != nil || !created {
+		t.Fatalf("Bootstrap = %v, %v", created, err)
+	}
+	u, err := s.GetUserByEmail(ctx, "ada@example.com")
+	must(t, err)
+	a, err := s.GetAssistant(ctx, fs.Workspace.ID, fs.Assistant.ID)
+	must(t, err)
+	if u.WorkspaceID != fs.Workspace.ID || u.Role != account.RoleOwner || a.Name != "Demo Assistant" {
+		t.Errorf("owner %+v, assistant %+v", u, a)
+	}
+	// A database with a workspace is left alone.
+	created, err = s.Bootstrap(ctx, first("bob@example.com"))
+	if err != nil || created {
+		t.Errorf("second Bootstrap = %v, %v", created, err)
+	}
+	if all, err := s.ListWorkspaces(ctx); err != nil || len(all) != 1 {
+		t.Errorf("after a second first start: workspaces %v, %v", all, err)
 	}
 }

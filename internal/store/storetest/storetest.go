@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"Jobs", testJobs},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Errors", testErrors},
+		{"Bootstrap", testBootstrap},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
