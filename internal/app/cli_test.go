@@ -51,6 +51,10 @@ func TestCommands(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(key, "pk_") || strings.Count(key, "\n") != 0 {
 		t.Fatalf("apikey create: %d %q %s", code, key, errs)
 	}
+	// The key works only on a server using the same database: say which.
+	if !strings.Contains(errs, "sqlite database "+db) {
+		t.Errorf("apikey create does not say where it wrote the key: %s", errs)
+	}
 	code, ws, _ := run(t, env, "", "workspace", "create", "--name", "Acme")
 	ws = strings.TrimSpace(ws)
 	if code != 0 || !strings.HasPrefix(ws, "ws_") {
@@ -143,6 +147,20 @@ func TestServe(t *testing.T) {
 	for _, want := range []string{"addr=127.0.0.1:", "generated_password=", "Demo Assistant", "stopped"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func TestDatabaseName(t *testing.T) {
+	cwd, _ := os.Getwd()
+	for in, want := range map[string]string{
+		"parley.db":        "sqlite database " + filepath.Join(cwd, "parley.db"),
+		"sqlite:/var/p.db": "sqlite database /var/p.db",
+		"postgres://parley:s3cret@db.internal:5432/parley?sslmode=require&password=s3cret": `postgres database "parley" on db.internal:5432`,
+		"postgresql://u@/parley?host=/run/postgresql":                                     `postgres database "parley" on /run/postgresql`,
+	} {
+		if got := databaseName(in); got != want {
+			t.Errorf("databaseName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
