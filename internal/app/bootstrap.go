@@ -55,7 +55,7 @@ func (a *App) Bootstrap(ctx context.Context) error {
 	}
 	demo, err := a.Assistants.New(ws.ID, set)
 	if err != nil {
-		return fmt.Errorf("Demo Assistant: %w", err)
+		return fmt.Errorf("the Demo Assistant: %w", err)
 	}
 	created, err := a.Store.Bootstrap(ctx, store.FirstStart{Workspace: ws, Owner: owner, Assistant: demo})
 	if err != nil {

@@ -157,7 +157,7 @@ func TestDatabaseName(t *testing.T) {
 		"parley.db":        "sqlite database " + filepath.Join(cwd, "parley.db"),
 		"sqlite:/var/p.db": "sqlite database /var/p.db",
 		"postgres://parley:s3cret@db.internal:5432/parley?sslmode=require&password=s3cret": `postgres database "parley" on db.internal:5432`,
-		"postgresql://u@/parley?host=/run/postgresql":                                     `postgres database "parley" on /run/postgresql`,
+		"postgresql://u@/parley?host=/run/postgresql":                                      `postgres database "parley" on /run/postgresql`,
 	} {
 		if got := databaseName(in); got != want {
 			t.Errorf("databaseName(%q) = %q, want %q", in, got, want)

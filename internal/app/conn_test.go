@@ -44,7 +44,7 @@ func TestSilentBodiesDoNotHoldConnections(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer conn.Close()
+			defer func() { _ = conn.Close() }()
 			start := time.Now()
 			if _, err := io.WriteString(conn, tc.head+"Host: parley\r\n\r\n"+tc.body); err != nil {
 				t.Fatal(err)
@@ -73,7 +73,7 @@ func TestBodyDeadlineEndsWithTheBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	r := bufio.NewReader(conn)
 	body := `{"assistant_id":"` + s.DemoAssistant + `"}`
 	for i := range 2 {

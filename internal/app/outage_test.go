@@ -104,14 +104,14 @@ func startProxy(t *testing.T, target string) *proxy {
 			}
 			d, err := net.Dial("tcp", target)
 			if err != nil {
-				c.Close()
+				_ = c.Close()
 				continue
 			}
 			p.mu.Lock()
 			p.conns = append(p.conns, c, d)
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(d, c); d.Close() }()
-			go func() { _, _ = io.Copy(c, d); c.Close() }()
+			go func() { _, _ = io.Copy(d, c); _ = d.Close() }()
+			go func() { _, _ = io.Copy(c, d); _ = c.Close() }()
 		}
 	}()
 	return p
@@ -120,11 +120,11 @@ func startProxy(t *testing.T, target string) *proxy {
 func (p *proxy) addr() string { return p.ln.Addr().String() }
 
 func (p *proxy) cut() {
-	p.ln.Close()
+	_ = p.ln.Close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
-		c.Close()
+		_ = c.Close()
 	}
 	p.conns = nil
 }
