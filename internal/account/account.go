@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net/mail"
@@ -108,16 +109,25 @@ const KeyPrefix = "pk_"
 
 // CreateWorkspace makes a new tenant.
 func (s *Service) CreateWorkspace(ctx context.Context, name string) (*Workspace, error) {
+	w, err := s.NewWorkspace(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.CreateWorkspace(ctx, w); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// NewWorkspace checks and builds a workspace without storing it, for
+// callers that store it together with more (the first start).
+func (s *Service) NewWorkspace(name string) (*Workspace, error) {
 	name = strings.TrimSpace(name)
 	if n := utf8.RuneCountInString(name); n == 0 || n > 200 {
 		return nil, fault.Invalid("name", "must be 1 to 200 characters")
 	}
 	now := s.Now().UTC().Truncate(time.Millisecond)
-	w := &Workspace{ID: ids.NewAt(ids.Workspace, now), Name: name, CreatedAt: now}
-	if err := s.Store.CreateWorkspace(ctx, w); err != nil {
-		return nil, err
-	}
-	return w, nil
+	return &Workspace{ID: ids.NewAt(ids.Workspace, now), Name: name, CreatedAt: now}, nil
 }
 
 // GetWorkspace returns one workspace.
@@ -140,39 +150,74 @@ func (s *Service) DefaultWorkspace(ctx context.Context) (string, error) {
 
 // CreateUser adds a dashboard user with a bcrypt-hashed password.
 func (s *Service) CreateUser(ctx context.Context, workspaceID, email, password, role string) (*User, error) {
-	var v fault.Validation
-	addr, err := mail.ParseAddress(strings.TrimSpace(email))
-	if err != nil || addr.Name != "" {
-		v.Add("email", "must be an email address")
-	}
-	if utf8.RuneCountInString(password) < 8 || len(password) > 72 {
-		v.Add("password", "must be 8 to 72 bytes long")
-	}
-	if role == "" {
-		role = RoleAgent
-	}
-	if role != RoleOwner && role != RoleAdmin && role != RoleAgent {
-		v.Add("role", "must be owner, admin or agent")
-	}
-	if err := v.Err(); err != nil {
+	if err := CheckUser(email, password, role); err != nil {
 		return nil, err
 	}
 	if _, err := s.Store.GetWorkspace(ctx, workspaceID); err != nil {
 		return nil, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	u, err := s.NewUser(workspaceID, email, password, role)
 	if err != nil {
 		return nil, err
-	}
-	now := s.Now().UTC().Truncate(time.Millisecond)
-	u := &User{
-		ID: ids.NewAt(ids.User, now), WorkspaceID: workspaceID,
-		Email: strings.ToLower(addr.Address), PasswordHash: string(hash), Role: role, CreatedAt: now,
 	}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// CheckUser checks a new user's email, password and role ("" is agent),
+// so configuration can be checked before anything is stored.
+func CheckUser(email, password, role string) error {
+	var v fault.Validation
+	if msg := CheckEmail(email); msg != "" {
+		v.Add("email", "%s", msg)
+	}
+	if msg := CheckPassword(password); msg != "" {
+		v.Add("password", "%s", msg)
+	}
+	if role != "" && role != RoleOwner && role != RoleAdmin && role != RoleAgent {
+		v.Add("role", "must be owner, admin or agent")
+	}
+	return v.Err()
+}
+
+// CheckEmail says what is wrong with a user's email address, or "".
+func CheckEmail(email string) string {
+	if addr, err := mail.ParseAddress(strings.TrimSpace(email)); err != nil || addr.Name != "" {
+		return "must be an email address"
+	}
+	return ""
+}
+
+// CheckPassword says what is wrong with a user's password, or "". bcrypt
+// reads no more than 72 bytes.
+func CheckPassword(password string) string {
+	if utf8.RuneCountInString(password) < 8 || len(password) > 72 {
+		return "must be 8 to 72 bytes long"
+	}
+	return ""
+}
+
+// NewUser checks and builds a user of workspaceID, hashing the password,
+// without storing it.
+func (s *Service) NewUser(workspaceID, email, password, role string) (*User, error) {
+	if err := CheckUser(email, password, role); err != nil {
+		return nil, err
+	}
+	if role == "" {
+		role = RoleAgent
+	}
+	addr, _ := mail.ParseAddress(strings.TrimSpace(email)) // checked above
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	now := s.Now().UTC().Truncate(time.Millisecond)
+	return &User{
+		ID: ids.NewAt(ids.User, now), WorkspaceID: workspaceID,
+		Email: strings.ToLower(addr.Address), PasswordHash: string(hash), Role: role, CreatedAt: now,
+	}, nil
 }
 
 // CreateAPIKey makes a key for a workspace and returns its secret, which

@@ -17,6 +17,7 @@ import (
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/config"
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpapi"
 	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
@@ -62,8 +63,12 @@ func OpenStore(ctx context.Context, url string) (store.Store, error) {
 	}
 }
 
-// New opens the store and builds the services. It does not migrate.
+// New checks the configuration, opens the store and builds the services.
+// It does not migrate.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	if err := CheckConfig(cfg); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
 	st, err := OpenStore(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -74,6 +79,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 // Build wires an App around an open store.
 func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 	a := &App{Config: cfg, Store: st, Metrics: metrics.New(), Log: log, Now: time.Now}
+	st.Errors().SetLogger(log)
+	a.Metrics.WatchDatabase(st.Driver(), st.Pools, st.Errors().Counts)
 	a.Accounts = &account.Service{Store: st, Now: a.now}
 	a.Assistants = &assistant.Service{Store: st, Now: a.now}
 	router := &llm.Router{Offline: offline.New()}
@@ -122,20 +129,28 @@ func (a *App) Handler() http.Handler {
 		err := a.Store.Ready(ctx)
 		a.Metrics.DatabaseReady(a.Store.Driver(), err == nil)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
 		if err != nil {
-			a.Log.WarnContext(r.Context(), "not ready", "err", err)
+			// The cause names the database's host, user and name: it is
+			// for the log, not for anyone who can reach the port. An
+			// outage the store has logged already, once per interval.
+			if !fault.Is(err, fault.CodeUnavailable) {
+				a.Log.WarnContext(r.Context(), "not ready", "err", err)
+			}
+			w.Header().Set("Retry-After", httpapi.UnavailableRetryAfter)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+			_, _ = w.Write([]byte("not ready\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", a.Metrics.Handler())
+	mux.Handle("GET /metrics", a.metricsHandler())
+	limit := a.Config.RateLimit()
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
-		Limiter: httpapi.NewKeyLimiter(a.Config.RateLimit()), Cursors: page.NewCodec(a.cursorSecret())}
+		Limiter: httpapi.NewKeyLimiter(limit.N, limit.Per), Cursors: page.NewCodec(a.cursorSecret())}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
-	return httpapi.Observe(mux, a.Metrics, a.Log)
+	return bodyDeadline(httpapi.Observe(mux, a.Metrics, a.Log), a.Config.BodyReadTimeout)
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
@@ -163,22 +178,15 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err := a.Bootstrap(ctx); err != nil {
 		return fmt.Errorf("first start: %w", err)
 	}
+	// Scrapes before the first /readyz see the truth too.
+	a.Metrics.DatabaseReady(a.Store.Driver(), a.Store.Ready(ctx) == nil)
 	ln, err := net.Listen("tcp", a.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
 	}
 	addr := ln.Addr().String()
-	srv := &http.Server{
-		Handler: a.Handler(),
-		// No ReadTimeout or WriteTimeout: replies stream and exports run
-		// for minutes, and a read deadline that expires mid-response
-		// cancels the request's context. Bodies get a deadline of their own
-		// while they are read (see httpapi.decode).
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := a.HTTPServer()
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	a.Log.Info("parley listening", "addr", addr, "url", a.Config.PublicBaseURL(addr),
 		"version", Version, "database", a.Store.Driver())
 	if ready != nil {

@@ -2,17 +2,21 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/assistant"
-	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/config"
 	"github.com/parley-dev/parley/internal/llm/offline"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 // Bootstrap prepares an empty database: a workspace, the owner user and a
-// Demo Assistant on the offline model, so Parley works at once. Of several
-// nodes starting together, only the one that claims the database does it.
+// Demo Assistant on the offline model, so Parley works at once. They are
+// stored in one transaction, so a start that fails or dies half-way
+// leaves the database empty and the next start does the whole of it; of
+// several nodes starting together, one does it.
 func (a *App) Bootstrap(ctx context.Context) error {
 	if _, err := a.SecretKey(ctx); err != nil {
 		return err
@@ -24,14 +28,7 @@ func (a *App) Bootstrap(ctx context.Context) error {
 	if len(existing) > 0 {
 		return nil
 	}
-	claim := ids.New("node")
-	if got, err := a.Store.EnsureSetting(ctx, "bootstrap_claim", claim); err != nil {
-		return err
-	} else if got != claim {
-		a.Log.Info("another node is preparing the empty database")
-		return nil
-	}
-	ws, err := a.Accounts.CreateWorkspace(ctx, "Default")
+	ws, err := a.Accounts.NewWorkspace("Default")
 	if err != nil {
 		return err
 	}
@@ -39,8 +36,9 @@ func (a *App) Bootstrap(ctx context.Context) error {
 	if password == "" {
 		password, generated = account.RandomToken(20), true
 	}
-	if _, err := a.Accounts.CreateUser(ctx, ws.ID, a.Config.AdminEmail, password, account.RoleOwner); err != nil {
-		return fmt.Errorf("create owner %s: %w", a.Config.AdminEmail, err)
+	owner, err := a.Accounts.NewUser(ws.ID, a.Config.AdminEmail, password, account.RoleOwner)
+	if err != nil {
+		return fmt.Errorf("owner %s: %w", a.Config.AdminEmail, err)
 	}
 	set := assistant.Defaults()
 	set.Name = "Demo Assistant"
@@ -55,16 +53,41 @@ func (a *App) Bootstrap(ctx context.Context) error {
 		{Name: "name", Label: "Your name", Type: "text", Placeholder: "Ada"},
 		{Name: "email", Label: "Email", Type: "email", Placeholder: "ada@example.com"},
 	}
-	if _, err := a.Assistants.Create(ctx, ws.ID, set); err != nil {
-		return fmt.Errorf("create Demo Assistant: %w", err)
+	demo, err := a.Assistants.New(ws.ID, set)
+	if err != nil {
+		return fmt.Errorf("the Demo Assistant: %w", err)
 	}
-	attrs := []any{"workspace", ws.ID, "email", a.Config.AdminEmail}
+	created, err := a.Store.Bootstrap(ctx, store.FirstStart{Workspace: ws, Owner: owner, Assistant: demo})
+	if err != nil {
+		return fmt.Errorf("store the workspace, owner and Demo Assistant: %w", err)
+	}
+	if !created {
+		a.Log.Info("another node prepared the empty database")
+		return nil
+	}
+	attrs := []any{"workspace", ws.ID, "email", owner.Email}
 	if generated {
 		// Logged once, on purpose: it is the only way to learn it.
 		attrs = append(attrs, "generated_password", password)
 	}
 	a.Log.Info("first start: created workspace, owner and Demo Assistant", attrs...)
 	return nil
+}
+
+// CheckConfig checks the settings that only the first start uses, so a
+// bad one stops the process before it touches the database rather than
+// half-way through preparing it.
+func CheckConfig(cfg *config.Config) error {
+	var errs []error
+	if msg := account.CheckEmail(cfg.AdminEmail); msg != "" {
+		errs = append(errs, fmt.Errorf("PARLEY_ADMIN_EMAIL: %s", msg))
+	}
+	if cfg.AdminPassword != "" { // unset, one is generated
+		if msg := account.CheckPassword(cfg.AdminPassword); msg != "" {
+			errs = append(errs, fmt.Errorf("PARLEY_ADMIN_PASSWORD: %s", msg))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // SecretKey returns the configured secret key, or the one generated into

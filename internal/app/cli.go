@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -88,6 +90,10 @@ var commands = []command{
 					return err
 				}
 				fmt.Fprintln(env.Stdout, secret)
+				// The key works only on servers using this database: a
+				// key made in ./parley.db is no use to a server on
+				// another file or on PostgreSQL.
+				fmt.Fprintf(env.Stderr, "created API key %q for workspace %s in the %s\n", *name, id, databaseName(a.Config.DatabaseURL))
 				return nil
 			}
 		}},
@@ -207,6 +213,31 @@ func (a *App) prepare(ctx context.Context) error {
 	return a.Bootstrap(ctx)
 }
 
+// databaseName says which database a URL names, for people to check:
+// the driver and the file's absolute path or the server and database,
+// never the user or password.
+func databaseName(dbURL string) string {
+	if !strings.HasPrefix(dbURL, "postgres://") && !strings.HasPrefix(dbURL, "postgresql://") {
+		path := strings.TrimPrefix(dbURL, "sqlite:")
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		return "sqlite database " + path
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "postgres database (the URL does not parse)"
+	}
+	host := u.Host
+	if host == "" {
+		host = u.Query().Get("host") // a Unix socket directory
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	return fmt.Sprintf("postgres database %q on %s", strings.TrimPrefix(u.Path, "/"), host)
+}
+
 func (a *App) workspaceOrDefault(ctx context.Context, id string) (string, error) {
 	if id != "" {
 		return id, nil
@@ -249,6 +280,9 @@ func Main(env *Env) int {
 		return 2
 	}
 	cfg, err := load()
+	if err == nil {
+		err = CheckConfig(cfg)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "parley: configuration: %v\n", err)
 		return 2

@@ -3,8 +3,11 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,7 +31,7 @@ func TestCommands(t *testing.T) {
 
 	code, out, _ := run(t, env, "", "-h")
 	for _, want := range []string{"serve", "apikey create", "user create", "--password-stdin", "--role", "--workspace",
-		"PARLEY_DATABASE_URL", "PARLEY_LLM_API_KEY_FILE", "PARLEY_WHATSAPP_GRAPH_URL", "PARLEY_API_RATE_LIMIT"} {
+		"PARLEY_DATABASE_URL", "PARLEY_LLM_API_KEY_FILE", "PARLEY_WHATSAPP_GRAPH_URL", "PARLEY_API_RATE_LIMIT", "PARLEY_METRICS_TOKEN", "PARLEY_METRICS_TOKEN_FILE"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("-h (code %d) lacks %q", code, want)
 		}
@@ -47,6 +50,10 @@ func TestCommands(t *testing.T) {
 	key = strings.TrimSpace(key)
 	if code != 0 || !strings.HasPrefix(key, "pk_") || strings.Count(key, "\n") != 0 {
 		t.Fatalf("apikey create: %d %q %s", code, key, errs)
+	}
+	// The key works only on a server using the same database: say which.
+	if !strings.Contains(errs, "sqlite database "+db) {
+		t.Errorf("apikey create does not say where it wrote the key: %s", errs)
 	}
 	code, ws, _ := run(t, env, "", "workspace", "create", "--name", "Acme")
 	ws = strings.TrimSpace(ws)
@@ -75,6 +82,18 @@ func TestCommands(t *testing.T) {
 	if code, _, errs := run(t, map[string]string{"PARLEY_LOG_FORMAT": "xml"}, "", "version"); code != 2 || !strings.Contains(errs, "PARLEY_LOG_FORMAT") {
 		t.Errorf("bad config: %d %s", code, errs)
 	}
+	// A first-owner setting that would fail the first start half-way is
+	// refused before the database is created.
+	fresh := filepath.Join(t.TempDir(), "fresh.db")
+	for k, v := range map[string]string{"PARLEY_ADMIN_PASSWORD": "short", "PARLEY_ADMIN_EMAIL": "not an address"} {
+		code, _, errs := run(t, map[string]string{"PARLEY_DATABASE_URL": fresh, k: v}, "", "migrate")
+		if code != 2 || !strings.Contains(errs, k) {
+			t.Errorf("%s=%q: %d %s", k, v, code, errs)
+		}
+		if _, err := os.Stat(fresh); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s=%q: the database was created: %v", k, v, err)
+		}
+	}
 }
 
 func TestServe(t *testing.T) {
@@ -101,7 +120,9 @@ func TestServe(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	for _, c := range [][2]string{{"/healthz", "ok"}, {"/readyz", "ready"}, {"/", "Parley is running"}, {"/metrics", "parley_http_requests_total"}} {
+	// The readiness gauge is true from the start, before any /readyz.
+	c := [][2]string{{"/metrics", `parley_database_ready{driver="sqlite"} 1`}, {"/healthz", "ok"}, {"/readyz", "ready"}, {"/", "Parley is running"}, {"/metrics", "parley_http_requests_total"}}
+	for _, c := range c {
 		path, want := c[0], c[1]
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -126,6 +147,20 @@ func TestServe(t *testing.T) {
 	for _, want := range []string{"addr=127.0.0.1:", "generated_password=", "Demo Assistant", "stopped"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func TestDatabaseName(t *testing.T) {
+	cwd, _ := os.Getwd()
+	for in, want := range map[string]string{
+		"parley.db":        "sqlite database " + filepath.Join(cwd, "parley.db"),
+		"sqlite:/var/p.db": "sqlite database /var/p.db",
+		"postgres://parley:s3cret@db.internal:5432/parley?sslmode=require&password=s3cret": `postgres database "parley" on db.internal:5432`,
+		"postgresql://u@/parley?host=/run/postgresql":                                      `postgres database "parley" on /run/postgresql`,
+	} {
+		if got := databaseName(in); got != want {
+			t.Errorf("databaseName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

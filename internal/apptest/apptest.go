@@ -64,7 +64,9 @@ func Start(t testing.TB, databaseURL string, configure ...func(*config.Config)) 
 	jobsDone := make(chan struct{})
 	go func() { a.Jobs.Run(jobsCtx); close(jobsDone) }()
 	t.Cleanup(func() { stopJobs(); <-jobsDone })
-	srv := httptest.NewServer(a.Handler())
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = a.HTTPServer() // the real server's connection limits
+	srv.Start()
 	t.Cleanup(srv.Close)
 	s := &Server{T: t, App: a, URL: srv.URL}
 	if s.Workspace, err = a.Accounts.DefaultWorkspace(ctx); err != nil {

@@ -21,19 +21,28 @@ func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Milliseco
 
 // Create stores a new assistant with the given settings.
 func (s *Service) Create(ctx context.Context, workspaceID string, set Settings) (*Assistant, error) {
-	if err := set.Validate(); err != nil {
+	a, err := s.New(workspaceID, set)
+	if err != nil {
 		return nil, err
-	}
-	now := s.now()
-	a := &Assistant{
-		ID: ids.NewAt(ids.Assistant, now), WorkspaceID: workspaceID,
-		PublicKey: ids.PublicKey + "_" + account.RandomToken(24),
-		Settings:  set, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.Store.CreateAssistant(ctx, a); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// New checks settings and builds an assistant without storing it, for
+// callers that store it together with more (the first start).
+func (s *Service) New(workspaceID string, set Settings) (*Assistant, error) {
+	if err := set.Validate(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	return &Assistant{
+		ID: ids.NewAt(ids.Assistant, now), WorkspaceID: workspaceID,
+		PublicKey: ids.PublicKey + "_" + account.RandomToken(24),
+		Settings:  set, CreatedAt: now, UpdatedAt: now,
+	}, nil
 }
 
 // Get returns one assistant of the workspace.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the whole configuration of one process.
@@ -29,7 +30,18 @@ type Config struct {
 	WhatsAppGraphURL    string
 	LogFormat           string
 	APIRateLimit        string
+	MetricsToken        string
+
+	// BodyReadTimeout bounds reading a request body, from the handler's
+	// start to the body's end; zero means DefaultBodyReadTimeout. It is no
+	// setting of its own (tests shorten it).
+	BodyReadTimeout time.Duration
 }
+
+// DefaultBodyReadTimeout is long enough for an 8 MiB assistant over a slow
+// link, and short enough that clients who announce a body and never send
+// it cannot pile up connections.
+const DefaultBodyReadTimeout = 30 * time.Second
 
 // option is one setting: its flag, its variable and where it lands.
 type option struct {
@@ -50,8 +62,9 @@ var options = []option{
 	{"whatsapp-app-secret", "PARLEY_WHATSAPP_APP_SECRET", "", "Meta app secret, to check webhook signatures", true, func(c *Config) *string { return &c.WhatsAppAppSecret }},
 	{"whatsapp-verify-token", "PARLEY_WHATSAPP_VERIFY_TOKEN", "", "token Meta sends to verify the webhook", true, func(c *Config) *string { return &c.WhatsAppVerifyToken }},
 	{"whatsapp-graph-url", "PARLEY_WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v26.0", "Graph API base URL", false, func(c *Config) *string { return &c.WhatsAppGraphURL }},
-	{"api-rate-limit", "PARLEY_API_RATE_LIMIT", "600", "requests a minute per API key, per node (0 turns the limit off)", false, func(c *Config) *string { return &c.APIRateLimit }},
+	{"api-rate-limit", "PARLEY_API_RATE_LIMIT", DefaultAPIRateLimit, "requests per API key, per node, as N/s or N/m (a bare number is a minute); bursts of two seconds' worth are allowed; 0 turns the limit off", false, func(c *Config) *string { return &c.APIRateLimit }},
 	{"log-format", "PARLEY_LOG_FORMAT", "text", "log format: text or json", false, func(c *Config) *string { return &c.LogFormat }},
+	{"metrics-token", "PARLEY_METRICS_TOKEN", "", "bearer token /metrics requires (it shows the models and costs of every workspace); unset: /metrics is open, so keep it off the public network", true, func(c *Config) *string { return &c.MetricsToken }},
 }
 
 // Register adds every setting as a flag of fs and returns a function that,
@@ -115,8 +128,8 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s %q: must be an http(s) URL", u.name, u.val))
 		}
 	}
-	if n, err := strconv.Atoi(c.APIRateLimit); err != nil || n < 0 {
-		errs = append(errs, fmt.Errorf("PARLEY_API_RATE_LIMIT %q: must be a whole number of requests a minute, 0 for none", c.APIRateLimit))
+	if _, err := ParseRate(c.APIRateLimit); err != nil {
+		errs = append(errs, fmt.Errorf("PARLEY_API_RATE_LIMIT %q: %w", c.APIRateLimit, err))
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("PARLEY_DATABASE_URL: must not be empty"))
@@ -141,10 +154,58 @@ func Usage() string {
 	return b.String()
 }
 
-// RateLimit returns the per-key API limit in requests a minute (0: none).
-func (c *Config) RateLimit() int {
-	n, _ := strconv.Atoi(c.APIRateLimit)
-	return n
+// DefaultAPIRateLimit fits server-to-server use: an import script may
+// send 100 requests a second per key, with bursts of 200.
+const DefaultAPIRateLimit = "100/s"
+
+// Rate is a request rate: N requests each Per.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// ParseRate reads "N/s", "N/m" or a bare N, which means N a minute (the
+// setting's unit before "/s" was accepted, so old configurations keep
+// their meaning). "0" is no limit: the zero Rate.
+func ParseRate(s string) (Rate, error) {
+	num, unit, hasUnit := strings.Cut(strings.TrimSpace(s), "/")
+	per := time.Minute
+	if hasUnit {
+		switch unit {
+		case "s":
+			per = time.Second
+		case "m":
+			per = time.Minute
+		default:
+			return Rate{}, fmt.Errorf("unit %q: must be s (a second) or m (a minute), as in 100/s or 6000/m", unit)
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 {
+		return Rate{}, errors.New("must be a whole number of requests per second or minute, such as 100/s or 6000/m, or 0 for no limit")
+	}
+	if n == 0 {
+		return Rate{}, nil
+	}
+	return Rate{N: n, Per: per}, nil
+}
+
+// String says the rate in words, for messages to API clients.
+func (r Rate) String() string {
+	if r.N == 0 {
+		return "no limit"
+	}
+	unit := "a minute"
+	if r.Per == time.Second {
+		unit = "a second"
+	}
+	return fmt.Sprintf("%d requests %s", r.N, unit)
+}
+
+// RateLimit returns the per-key API limit; the zero Rate means none.
+func (c *Config) RateLimit() Rate {
+	r, _ := ParseRate(c.APIRateLimit)
+	return r
 }
 
 // PublicBaseURL returns the configured public URL, or one made from the

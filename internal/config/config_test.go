@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func load(t *testing.T, args []string, env map[string]string) (*Config, error) {
@@ -34,7 +35,7 @@ func TestPrecedence(t *testing.T) {
 	if cfg.Addr != ":9000" || cfg.DatabaseURL != "x.db" || cfg.LLMAPIKey != "sk-from-file" {
 		t.Errorf("cfg %+v", cfg)
 	}
-	if cfg.LogFormat != "text" || cfg.AdminEmail != "admin@localhost" || cfg.RateLimit() != 600 ||
+	if cfg.LogFormat != "text" || cfg.AdminEmail != "admin@localhost" || cfg.RateLimit() != (Rate{N: 100, Per: time.Second}) ||
 		cfg.WhatsAppGraphURL != "https://graph.facebook.com/v26.0" {
 		t.Errorf("defaults %+v", cfg)
 	}
@@ -51,11 +52,13 @@ func TestInvalid(t *testing.T) {
 		"PARLEY_LOG_FORMAT":       {"PARLEY_LOG_FORMAT": "xml"},
 		"PARLEY_LLM_BASE_URL":     {"PARLEY_LLM_BASE_URL": "ftp://x"},
 		"PARLEY_API_RATE_LIMIT":   {"PARLEY_API_RATE_LIMIT": "-1"},
+		"PARLEY_API_RATE_LIMIT ":  {"PARLEY_API_RATE_LIMIT": "100/h"},
+		"PARLEY_API_RATE_LIMIT  ": {"PARLEY_API_RATE_LIMIT": "fast"},
 		"PARLEY_LLM_API_KEY_FILE": {"PARLEY_LLM_API_KEY_FILE": "/does/not/exist"},
 	}
 	for want, env := range cases {
 		_, err := load(t, nil, env)
-		if err == nil || !strings.Contains(err.Error(), want) {
+		if err == nil || !strings.Contains(err.Error(), strings.TrimSpace(want)) {
 			t.Errorf("%v: err = %v", env, err)
 		}
 	}
@@ -69,5 +72,22 @@ func TestPublicBaseURL(t *testing.T) {
 	c.BaseURL = "https://chat.example.com/"
 	if got := c.PublicBaseURL("x"); got != "https://chat.example.com" {
 		t.Errorf("got %s", got)
+	}
+}
+
+// TestRateLimitUnits: a bare number keeps meaning requests a minute, as it
+// did before units were accepted; 0 turns the limit off.
+func TestRateLimitUnits(t *testing.T) {
+	for in, want := range map[string]Rate{
+		"100/s": {100, time.Second}, "6000/m": {6000, time.Minute}, "600": {600, time.Minute}, "0": {}, "0/s": {},
+	} {
+		cfg, err := load(t, nil, map[string]string{"PARLEY_API_RATE_LIMIT": in})
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if got := cfg.RateLimit(); got != want {
+			t.Errorf("%s: %+v, want %+v", in, got, want)
+		}
 	}
 }

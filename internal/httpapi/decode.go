@@ -13,14 +13,10 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/parley-dev/parley/internal/fault"
 )
-
-// bodyReadTimeout bounds reading one request body.
-const bodyReadTimeout = 30 * time.Second
 
 // Body size limits.
 const (
@@ -63,11 +59,10 @@ func decodeOptional(w http.ResponseWriter, r *http.Request, limit int64, dst any
 
 // readBody reads the whole body, up to limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	// A deadline for reading the body only, so a slow sender cannot hold
-	// a connection open; it is lifted before the handler's real work.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
-	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	// The body's read deadline is set around the whole handler tree, from
+	// the request's start to the body's end (app's body deadline): lifting
+	// it here would let a client that sends a bad start and then nothing
+	// hold the connection forever.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var maxErr *http.MaxBytesError
 	switch {

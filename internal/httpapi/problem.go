@@ -76,17 +76,26 @@ func problemFor(err error) Problem {
 	}
 }
 
+// UnavailableRetryAfter is the Retry-After, in seconds, of a 503
+// service_unavailable: long enough not to hammer a database that is
+// restarting, short enough that clients notice its return soon.
+const UnavailableRetryAfter = "5"
+
 // writeProblem answers with the problem for err and logs server-side
-// failures with their cause.
+// failures with their cause. An outage is not logged here: the store
+// logs it once per interval, not once per request.
 func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	p.RequestID = requestID(r.Context())
-	if p.Status >= 500 {
+	if p.Status >= 500 && p.Code != fault.CodeUnavailable {
 		slog.ErrorContext(r.Context(), "request failed", "err", err, "code", p.Code,
 			"method", r.Method, "route", r.Pattern, "request_id", p.RequestID)
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+	}
+	if p.Code == fault.CodeUnavailable {
+		w.Header().Set("Retry-After", UnavailableRetryAfter)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

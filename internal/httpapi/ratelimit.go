@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -15,8 +16,9 @@ import (
 // KeyLimiter limits requests per API key with token buckets held in this
 // process: with several nodes, each enforces the limit on its own.
 type KeyLimiter struct {
-	perMinute int
-	burst     int
+	limit rate.Limit // requests a second
+	burst int
+	words string // the limit as clients are told it
 
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
@@ -25,13 +27,23 @@ type KeyLimiter struct {
 // maxBuckets bounds memory; past it the buckets start over (full).
 const maxBuckets = 100_000
 
-// NewKeyLimiter allows perMinute requests a minute per key, with bursts
-// of up to a sixth of that (at least 10). perMinute <= 0 turns it off.
-func NewKeyLimiter(perMinute int) *KeyLimiter {
-	if perMinute <= 0 {
+// NewKeyLimiter allows n requests each per, per key, with bursts of up to
+// two seconds' worth (at least 10), so a client that pauses briefly may
+// catch up but none can hold more than a moment's capacity in reserve.
+// n <= 0 turns it off.
+func NewKeyLimiter(n int, per time.Duration) *KeyLimiter {
+	if n <= 0 || per <= 0 {
 		return nil
 	}
-	return &KeyLimiter{perMinute: perMinute, burst: max(perMinute/6, 10), buckets: map[string]*rate.Limiter{}}
+	perSecond := float64(n) / per.Seconds()
+	words := fmt.Sprintf("%d requests a minute", n)
+	if per == time.Second {
+		words = fmt.Sprintf("%d requests a second", n)
+	}
+	return &KeyLimiter{
+		limit: rate.Limit(perSecond), burst: max(int(math.Ceil(2*perSecond)), 10), words: words,
+		buckets: map[string]*rate.Limiter{},
+	}
 }
 
 // allow reports whether key may make a request now, and if not, how long
@@ -46,7 +58,7 @@ func (l *KeyLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 		if len(l.buckets) >= maxBuckets {
 			clear(l.buckets)
 		}
-		b = rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), l.burst)
+		b = rate.NewLimiter(l.limit, l.burst)
 		l.buckets[key] = b
 	}
 	l.mu.Unlock()
@@ -67,6 +79,6 @@ func (l *KeyLimiter) limited(w http.ResponseWriter, r *http.Request, key string)
 	secs := int(math.Ceil(wait.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeProblem(w, r, fault.New(fault.CodeRateLimited,
-		"this API key is over its limit of %d requests a minute; retry in %d s", l.perMinute, secs))
+		"this API key is over its limit of %s; retry in %d s", l.words, secs))
 	return true
 }

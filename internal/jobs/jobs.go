@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
 )
 
@@ -136,7 +137,8 @@ func (r *Runner) Run(ctx context.Context) {
 		if free > 0 {
 			var err error
 			claimed, err = r.Store.ClaimJobs(ctx, r.Now(), r.Lease, free)
-			if err != nil && ctx.Err() == nil {
+			// An outage is logged by the store, once per interval.
+			if err != nil && ctx.Err() == nil && !fault.Is(err, fault.CodeUnavailable) {
 				slog.ErrorContext(ctx, "claim jobs", "err", err)
 			}
 		}

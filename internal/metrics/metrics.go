@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 // Metrics holds every collector of one process.
@@ -75,6 +76,56 @@ func New() *Metrics {
 		m.llmUnpriced, m.llmLatency, m.dbReady,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchDatabase reports a store's connection pools and failed queries,
+// read from it on each scrape (so the numbers are never stale).
+func (m *Metrics) WatchDatabase(driver string, pools func() []store.PoolStats, errs func() map[string]uint64) {
+	m.reg.MustRegister(&databaseCollector{driver: driver, pools: pools, errs: errs})
+}
+
+var (
+	dbConns = prometheus.NewDesc("parley_database_connections",
+		"Database connections now, by pool and state (open, in_use, idle).",
+		[]string{"driver", "pool", "state"}, nil)
+	dbMaxConns = prometheus.NewDesc("parley_database_connections_max",
+		"Most connections the pool opens (0: no limit).", []string{"driver", "pool"}, nil)
+	dbWaits = prometheus.NewDesc("parley_database_connection_waits_total",
+		"Connection acquisitions that had to wait because the pool was busy.", []string{"driver", "pool"}, nil)
+	dbWaitTime = prometheus.NewDesc("parley_database_connection_wait_seconds_total",
+		"Total time spent waiting for a connection.", []string{"driver", "pool"}, nil)
+	dbErrors = prometheus.NewDesc("parley_database_errors_total",
+		"Failed database queries, by kind (unavailable, timeout, canceled, constraint, other).",
+		[]string{"driver", "kind"}, nil)
+)
+
+// databaseCollector reads a store's statistics when scraped.
+type databaseCollector struct {
+	driver string
+	pools  func() []store.PoolStats
+	errs   func() map[string]uint64
+}
+
+func (c *databaseCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{dbConns, dbMaxConns, dbWaits, dbWaitTime, dbErrors} {
+		ch <- d
+	}
+}
+
+func (c *databaseCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.pools() {
+		for state, n := range map[string]int{"open": p.Open, "in_use": p.InUse, "idle": p.Idle} {
+			ch <- prometheus.MustNewConstMetric(dbConns, prometheus.GaugeValue, float64(n), c.driver, p.Pool, state)
+		}
+		ch <- prometheus.MustNewConstMetric(dbMaxConns, prometheus.GaugeValue, float64(p.Max), c.driver, p.Pool)
+		ch <- prometheus.MustNewConstMetric(dbWaits, prometheus.CounterValue, float64(p.Waits), c.driver, p.Pool)
+		ch <- prometheus.MustNewConstMetric(dbWaitTime, prometheus.CounterValue, p.WaitTime.Seconds(), c.driver, p.Pool)
+	}
+	// Every kind, zeros included, so rate() and alerts work from the start.
+	counts := c.errs()
+	for _, kind := range []string{store.KindUnavailable, store.KindTimeout, store.KindCanceled, store.KindConstraint, store.KindOther} {
+		ch <- prometheus.MustNewConstMetric(dbErrors, prometheus.CounterValue, float64(counts[kind]), c.driver, kind)
+	}
 }
 
 // Handler serves the metrics in the Prometheus text format.

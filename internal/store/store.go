@@ -12,6 +12,15 @@ import (
 	"github.com/parley-dev/parley/internal/jobs"
 )
 
+// FirstStart is what an empty database gets on first start, all or
+// nothing: a half-made workspace (no owner, no assistant) would never be
+// finished, as later starts see a workspace and do nothing.
+type FirstStart struct {
+	Workspace *account.Workspace
+	Owner     *account.User
+	Assistant *assistant.Assistant
+}
+
 // Store is the whole of Parley's persistence.
 type Store interface {
 	account.Store
@@ -19,6 +28,10 @@ type Store interface {
 	conversation.Store
 	jobs.Store
 
+	// Bootstrap stores a first start's workspace, owner and assistant in
+	// one transaction, if the database has no workspace yet; it reports
+	// whether it did. Of several nodes starting together, one does it.
+	Bootstrap(ctx context.Context, fs FirstStart) (bool, error)
 	// Migrate applies pending schema migrations.
 	Migrate(ctx context.Context) error
 	// Ready reports an error unless the database answers and every
@@ -28,4 +41,8 @@ type Store interface {
 	Close() error
 	// Driver names the adapter: "sqlite" or "postgres".
 	Driver() string
+	// Errors is the store's record of failed queries and outages.
+	Errors() *Errors
+	// Pools reports its connection pools, read on each /metrics scrape.
+	Pools() []PoolStats
 }

@@ -16,7 +16,11 @@ import (
 
 // CreateWorkspace implements account.Store.
 func (db *DB) CreateWorkspace(ctx context.Context, w *account.Workspace) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)`, w.ID, w.Name, ts(w.CreatedAt))
+	return createWorkspace(ctx, db.pool, w)
+}
+
+func createWorkspace(ctx context.Context, db execer, w *account.Workspace) error {
+	_, err := db.Exec(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)`, w.ID, w.Name, ts(w.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert workspace: %w", err)
 	}
@@ -50,7 +54,11 @@ func (db *DB) ListWorkspaces(ctx context.Context) ([]*account.Workspace, error) 
 
 // CreateUser implements account.Store.
 func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO users (id, workspace_id, email, password_hash, role, created_at)
+	return createUser(ctx, db.pool, u)
+}
+
+func createUser(ctx context.Context, db execer, u *account.User) error {
+	_, err := db.Exec(ctx, `INSERT INTO users (id, workspace_id, email, password_hash, role, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.WorkspaceID, u.Email, u.PasswordHash, u.Role, ts(u.CreatedAt))
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "a user with the email %s already exists", u.Email)
@@ -171,7 +179,11 @@ func scanAssistant(row pgx.Row) (*assistant.Assistant, error) {
 
 // CreateAssistant implements assistant.Store.
 func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
+	return createAssistant(ctx, db.pool, a)
+}
+
+func createAssistant(ctx context.Context, db execer, a *assistant.Assistant) error {
+	_, err := db.Exec(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, a.Settings, ts(a.CreatedAt), ts(a.UpdatedAt))
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "an assistant with this id or public key already exists")

@@ -8,14 +8,20 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/store/migration"
 )
 
@@ -24,7 +30,100 @@ var migrations embed.FS
 
 // DB is a Parley store on PostgreSQL.
 type DB struct {
-	pool *pgxpool.Pool
+	pool *conns
+	errs *store.Errors
+}
+
+// conns is the pool as the store's queries use it: every error it hands
+// out has been through classify, so an outage reads as a fault with
+// CodeUnavailable wherever it strikes, and each failed query is counted.
+// Transactions are classified as a whole by tx.
+type conns struct {
+	*pgxpool.Pool
+	classify func(error) error
+}
+
+// Exec runs a statement on a pooled connection.
+func (c *conns) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := c.Pool.Exec(ctx, sql, args...)
+	return tag, c.classify(err)
+}
+
+// Query runs a query on a pooled connection.
+func (c *conns) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	rows, err := c.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return rows, c.classify(err)
+	}
+	return &classifiedRows{Rows: rows, classify: c.classify}, nil
+}
+
+// QueryRow runs a query for one row on a pooled connection.
+func (c *conns) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return classifiedRow{row: c.Pool.QueryRow(ctx, sql, args...), classify: c.classify}
+}
+
+type classifiedRows struct {
+	pgx.Rows
+	classify func(error) error
+}
+
+func (r *classifiedRows) Err() error { return r.classify(r.Rows.Err()) }
+
+type classifiedRow struct {
+	row      pgx.Row
+	classify func(error) error
+}
+
+func (r classifiedRow) Scan(dest ...any) error { return r.classify(r.row.Scan(dest...)) }
+
+// classify counts a failed query by kind and turns an outage into a
+// fault with CodeUnavailable. "No rows" is an answer, not a failure.
+func (db *DB) classify(err error) error {
+	if err == nil || errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	return db.errs.Record(err, errorKind(err))
+}
+
+// errorKind sorts a pgx error into the store's kinds.
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return store.KindTimeout
+	case errors.Is(err, context.Canceled):
+		return store.KindCanceled
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		// 08: connection exception; 53: insufficient resources (too many
+		// connections, disk full); 57P01-57P03: the server is shutting
+		// down, crashed or starting.
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"),
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03":
+			return store.KindUnavailable
+		case pe.Code == "57014": // statement timeout
+			return store.KindTimeout
+		case strings.HasPrefix(pe.Code, "23"):
+			return store.KindConstraint
+		}
+		return store.KindOther
+	}
+	var (
+		ce *pgconn.ConnectError
+		ne *net.OpError
+	)
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, puddle.ErrClosedPool),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		// Failed before anything reached the server: a closed or broken
+		// connection (context errors are sorted out above).
+		pgconn.SafeToRetry(err):
+		return store.KindUnavailable
+	}
+	return store.KindOther
 }
 
 // Open connects to the database at url. It does not migrate.
@@ -44,11 +143,26 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	return &DB{pool: pool}, nil
+	db := &DB{errs: store.NewErrors("postgres")}
+	db.pool = &conns{Pool: pool, classify: db.classify}
+	return db, nil
 }
 
 // Driver implements store.Store.
 func (db *DB) Driver() string { return "postgres" }
+
+// Errors implements store.Store.
+func (db *DB) Errors() *store.Errors { return db.errs }
+
+// Pools implements store.Store.
+func (db *DB) Pools() []store.PoolStats {
+	st := db.pool.Stat()
+	return []store.PoolStats{{
+		Pool: "main", Max: int(st.MaxConns()), Open: int(st.TotalConns()),
+		InUse: int(st.AcquiredConns()), Idle: int(st.IdleConns()),
+		Waits: st.EmptyAcquireCount(), WaitTime: st.EmptyAcquireWaitTime(),
+	}}
+}
 
 // Close closes the pool.
 func (db *DB) Close() error {
@@ -116,8 +230,11 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
+// tx runs fn in a transaction, committing when it returns nil. Its error
+// is classified as a whole: the queries inside run on the transaction's
+// connection, not through conns.
 func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.pool, fn)
+	return db.classify(pgx.BeginFunc(ctx, db.pool, fn))
 }
 
 func isUnique(err error) bool {
@@ -161,6 +278,11 @@ func str(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// execer is what the pool and a transaction both offer for writes.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
 // args collects query arguments and hands out their $n placeholders.

@@ -13,7 +13,11 @@ import (
 
 // CreateWorkspace implements account.Store.
 func (db *DB) CreateWorkspace(ctx context.Context, w *account.Workspace) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)`,
+	return createWorkspace(ctx, db.write, w)
+}
+
+func createWorkspace(ctx context.Context, db execer, w *account.Workspace) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)`,
 		w.ID, w.Name, ms(w.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert workspace: %w", err)
@@ -28,7 +32,7 @@ func (db *DB) GetWorkspace(ctx context.Context, id string) (*account.Workspace, 
 	err := db.read.QueryRowContext(ctx, `SELECT id, name, created_at FROM workspaces WHERE id = ?`, id).
 		Scan(&w.ID, &w.Name, &created)
 	if err != nil {
-		return nil, notFound(err, "workspace")
+		return nil, db.notFound(err, "workspace")
 	}
 	w.CreatedAt = fromMS(created)
 	return &w, nil
@@ -56,7 +60,11 @@ func (db *DB) ListWorkspaces(ctx context.Context) ([]*account.Workspace, error) 
 
 // CreateUser implements account.Store.
 func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO users (id, workspace_id, email, password_hash, role, created_at)
+	return createUser(ctx, db.write, u)
+}
+
+func createUser(ctx context.Context, db execer, u *account.User) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO users (id, workspace_id, email, password_hash, role, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, u.ID, u.WorkspaceID, u.Email, u.PasswordHash, u.Role, ms(u.CreatedAt))
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "a user with the email %s already exists", u.Email)
@@ -74,7 +82,7 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (*account.User, 
 	err := db.read.QueryRowContext(ctx, `SELECT id, workspace_id, email, password_hash, role, created_at
 		FROM users WHERE email = ?`, email).Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.PasswordHash, &u.Role, &created)
 	if err != nil {
-		return nil, notFound(err, "user")
+		return nil, db.notFound(err, "user")
 	}
 	u.CreatedAt = fromMS(created)
 	return &u, nil
@@ -107,7 +115,7 @@ func scanAPIKey(row interface{ Scan(...any) error }) (*account.APIKey, error) {
 func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey, error) {
 	k, err := scanAPIKey(db.read.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = ?`, hash))
 	if err != nil {
-		return nil, notFound(err, "API key")
+		return nil, db.notFound(err, "API key")
 	}
 	return k, nil
 }

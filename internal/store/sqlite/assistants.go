@@ -29,11 +29,15 @@ func scanAssistant(row interface{ Scan(...any) error }) (*assistant.Assistant, e
 
 // CreateAssistant implements assistant.Store.
 func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error {
+	return createAssistant(ctx, db.write, a)
+}
+
+func createAssistant(ctx context.Context, db execer, a *assistant.Assistant) error {
 	config, err := json.Marshal(a.Settings)
 	if err != nil {
 		return err
 	}
-	_, err = db.write.ExecContext(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
+	_, err = db.ExecContext(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, string(config), ms(a.CreatedAt), ms(a.UpdatedAt))
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "an assistant with this id or public key already exists")
@@ -48,14 +52,14 @@ func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error
 func (db *DB) GetAssistant(ctx context.Context, workspaceID, id string) (*assistant.Assistant, error) {
 	a, err := scanAssistant(db.read.QueryRowContext(ctx, `SELECT `+assistantCols+` FROM assistants
 		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, workspaceID, id))
-	return a, notFound(err, "assistant")
+	return a, db.notFound(err, "assistant")
 }
 
 // GetAssistantByPublicKey implements assistant.Store.
 func (db *DB) GetAssistantByPublicKey(ctx context.Context, publicKey string) (*assistant.Assistant, error) {
 	a, err := scanAssistant(db.read.QueryRowContext(ctx, `SELECT `+assistantCols+` FROM assistants
 		WHERE public_key = ? AND deleted_at IS NULL`, publicKey))
-	return a, notFound(err, "assistant")
+	return a, db.notFound(err, "assistant")
 }
 
 // ListAssistants implements assistant.Store: keyset on id, oldest first.
@@ -151,7 +155,7 @@ func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
 // GetPrice implements assistant.Store.
 func (db *DB) GetPrice(ctx context.Context, workspaceID, id string) (*assistant.Price, error) {
 	p, err := scanPrice(db.read.QueryRowContext(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = ? AND id = ?`, workspaceID, id))
-	return p, notFound(err, "model price")
+	return p, db.notFound(err, "model price")
 }
 
 // ListPrices implements assistant.Store.

@@ -57,14 +57,14 @@ type querier interface {
 
 const getConversationSQL = `SELECT ` + convCols + convFrom + `WHERE c.workspace_id = ? AND c.id = ?`
 
-func getConversation(ctx context.Context, q querier, workspaceID, id string) (*conversation.Conversation, error) {
+func (db *DB) getConversation(ctx context.Context, q querier, workspaceID, id string) (*conversation.Conversation, error) {
 	c, err := scanConversation(q.QueryRowContext(ctx, getConversationSQL, workspaceID, id))
-	return c, notFound(err, "conversation")
+	return c, db.notFound(err, "conversation")
 }
 
 // GetConversation implements conversation.Store.
 func (db *DB) GetConversation(ctx context.Context, workspaceID, id string) (*conversation.Conversation, error) {
-	return getConversation(ctx, db.read, workspaceID, id)
+	return db.getConversation(ctx, db.read, workspaceID, id)
 }
 
 // CreateConversation implements conversation.Store.
@@ -144,7 +144,7 @@ func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID st
 		defer get.Close()
 		c, err := scanConversation(get.QueryRowContext(ctx, workspaceID, conversationID))
 		if err != nil {
-			return notFound(err, "conversation")
+			return db.notFound(err, "conversation")
 		}
 		out, err = db.appendMessages(ctx, tx, c, msgs)
 		return err
@@ -243,7 +243,7 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u conversation.Update) (*conversation.Conversation, error) {
 	var out *conversation.Conversation
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		c, err := getConversation(ctx, tx, workspaceID, id)
+		c, err := db.getConversation(ctx, tx, workspaceID, id)
 		if err != nil {
 			return err
 		}

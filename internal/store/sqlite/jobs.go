@@ -92,5 +92,5 @@ func (db *DB) FinishJob(ctx context.Context, id, errMsg string, retryAt *time.Ti
 // GetJob implements jobs.Store.
 func (db *DB) GetJob(ctx context.Context, id string) (*jobs.Job, error) {
 	j, err := scanJob(db.read.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
-	return j, notFound(err, "job")
+	return j, db.notFound(err, "job")
 }

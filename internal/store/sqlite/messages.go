@@ -63,7 +63,7 @@ func scanMessage(row interface{ Scan(...any) error }, conversationID string) (*c
 func (db *DB) conversationSeq(ctx context.Context, workspaceID, id string) (int64, error) {
 	var seq int64
 	err := db.read.QueryRowContext(ctx, `SELECT seq FROM conversations WHERE workspace_id = ? AND id = ?`, workspaceID, id).Scan(&seq)
-	return seq, notFound(err, "conversation")
+	return seq, db.notFound(err, "conversation")
 }
 
 func (db *DB) queryMessages(ctx context.Context, conversationID, q string, args ...any) ([]*conversation.Message, error) {

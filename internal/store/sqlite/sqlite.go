@@ -9,7 +9,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/store/migration"
 )
 
@@ -25,9 +29,69 @@ var migrations embed.FS
 
 // DB is a Parley store on one SQLite file.
 type DB struct {
-	write *sql.DB // exactly one connection: SQLite has one writer anyway
-	read  *sql.DB
+	write *conns // exactly one connection: SQLite has one writer anyway
+	read  *conns
 	stmts sync.Map // SQL text → *sql.Stmt prepared on write
+	errs  *store.Errors
+}
+
+// conns is a pool as the store's queries use it: the errors of its Exec
+// and Query have been through classify, so an outage reads as a fault
+// with CodeUnavailable and each failed query is counted. Single-row reads
+// are classified where they end (notFound), transactions as a whole (tx).
+type conns struct {
+	*sql.DB
+	classify func(error) error
+}
+
+// ExecContext runs a statement on a pooled connection.
+func (c *conns) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := c.DB.ExecContext(ctx, query, args...)
+	return res, c.classify(err)
+}
+
+// QueryContext runs a query on a pooled connection.
+func (c *conns) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := c.DB.QueryContext(ctx, query, args...)
+	return rows, c.classify(err)
+}
+
+// classify counts a failed query by kind and turns an outage into a
+// fault with CodeUnavailable. "No rows" is an answer, not a failure.
+func (db *DB) classify(err error) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return db.errs.Record(err, errorKind(err))
+}
+
+// errorKind sorts an SQLite or database/sql error into the store's kinds.
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return store.KindTimeout
+	case errors.Is(err, context.Canceled):
+		return store.KindCanceled
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // the primary result code
+		// Locked past busy_timeout, disk I/O errors, a full disk, a file
+		// that cannot be opened or has become read-only: the database
+		// cannot work until an operator (or the other writer) is done.
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY:
+			return store.KindUnavailable
+		case sqlite3.SQLITE_CONSTRAINT:
+			return store.KindConstraint
+		}
+		return store.KindOther
+	}
+	// database/sql's own "database is closed" is not exported.
+	if errors.Is(err, sql.ErrConnDone) || strings.HasSuffix(err.Error(), "sql: database is closed") {
+		return store.KindUnavailable
+	}
+	return store.KindOther
 }
 
 // stmt returns a statement of the write path bound to tx: prepared once
@@ -62,6 +126,9 @@ func Open(ctx context.Context, file string) (*DB, error) {
 	if file == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
+	if err := createPrivate(file); err != nil {
+		return nil, err
+	}
 	pragmas := []string{
 		"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)",
 		"temp_store(MEMORY)", "cache_size(-32000)",
@@ -82,19 +149,81 @@ func Open(ctx context.Context, file string) (*DB, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
+	// The first connection made the WAL and shared-memory files with
+	// SQLite's default mode; they hold recent writes, so they get the
+	// database's own mode. They live as long as a connection is open, and
+	// the writer's stays open.
+	if err := sameMode(file, file+"-wal", file+"-shm"); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{write: w, read: r}, nil
+	db := &DB{errs: store.NewErrors("sqlite")}
+	db.write = &conns{DB: w, classify: db.classify}
+	db.read = &conns{DB: r, classify: db.classify}
+	return db, nil
+}
+
+// readConns is the size of the reader pool.
+const readConns = 4
+
+// createPrivate creates the database file, if it does not exist yet, with
+// mode 0600: it holds API key hashes, the generated secret key and every
+// transcript. An existing file keeps the mode its owner gave it.
+func createPrivate(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", file, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", file, err)
+	}
+	// Set the mode outright, so it does not depend on the umask at all.
+	if err := os.Chmod(file, 0o600); err != nil {
+		return fmt.Errorf("sqlite: restrict %s to its owner: %w", file, err)
+	}
+	return nil
+}
+
+// sameMode gives the files that exist the permissions of file.
+func sameMode(file string, files ...string) error {
+	st, err := os.Stat(file)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	for _, f := range files {
+		if err := os.Chmod(f, st.Mode().Perm()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sqlite: set the mode of %s: %w", f, err)
+		}
+	}
+	return nil
 }
 
 // Driver implements store.Store.
 func (db *DB) Driver() string { return "sqlite" }
+
+// Errors implements store.Store.
+func (db *DB) Errors() *store.Errors { return db.errs }
+
+// Pools implements store.Store.
+func (db *DB) Pools() []store.PoolStats {
+	stats := func(name string, c *conns) store.PoolStats {
+		st := c.Stats()
+		return store.PoolStats{Pool: name, Max: st.MaxOpenConnections, Open: st.OpenConnections,
+			InUse: st.InUse, Idle: st.Idle, Waits: st.WaitCount, WaitTime: st.WaitDuration}
+	}
+	return []store.PoolStats{stats("write", db.write), stats("read", db.read)}
+}
 
 // Close closes both pools; the WAL is checkpointed by SQLite on close.
 func (db *DB) Close() error {
@@ -147,7 +276,7 @@ func (db *DB) Ready(ctx context.Context) error {
 	var applied int
 	err = db.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied)
 	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
+		return fmt.Errorf("sqlite: %w", db.classify(err))
 	}
 	if applied < len(ms) {
 		return fmt.Errorf("sqlite: %d of %d migrations applied; run `parley migrate`", applied, len(ms))
@@ -156,17 +285,23 @@ func (db *DB) Ready(ctx context.Context) error {
 }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE), committing when it
-// returns nil.
+// returns nil. Its error is classified as a whole: the queries inside run
+// on the transaction, not through conns.
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", db.classify(err))
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return db.classify(err)
 	}
-	return tx.Commit()
+	return db.classify(tx.Commit())
+}
+
+// execer is what the writer and a transaction both offer for writes.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // isUnique reports whether err is a UNIQUE constraint violation.
@@ -176,11 +311,12 @@ func isUnique(err error) bool {
 }
 
 // notFound maps sql.ErrNoRows to a not-found fault for the named kind.
-func notFound(err error, kind string) error {
+// Single-row reads end here, so it classifies their other errors.
+func (db *DB) notFound(err error, kind string) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return fault.NotFound(kind)
 	}
-	return err
+	return db.classify(err)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

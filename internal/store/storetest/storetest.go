@@ -54,6 +54,8 @@ func Run(t *testing.T, open Opener) {
 		{"Delete", testDelete},
 		{"Jobs", testJobs},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"Errors", testErrors},
+		{"Bootstrap", testBootstrap},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
