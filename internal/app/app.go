@@ -85,10 +85,14 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 	a.Assistants = &assistant.Service{Store: st, Now: a.now}
 	router := &llm.Router{Offline: offline.New()}
 	if cfg.LLMBaseURL != "" {
-		router.Remote = openai.New(cfg.LLMBaseURL, cfg.LLMAPIKey, openai.Options{})
+		reply, idle := cfg.LLMTimeouts()
+		router.Remote = openai.New(cfg.LLMBaseURL, cfg.LLMAPIKey, openai.Options{
+			Compat: cfg.LLMCompat, ReplyTimeout: reply, IdleTimeout: idle, Logger: log})
 	}
+	replyTimeout, _ := cfg.LLMTimeouts()
 	a.Conversations = &conversation.Service{
 		Store: st, Assistants: a.Assistants, Model: router, Now: a.now, Observer: a.Metrics,
+		ReplyTimeout: replyTimeout,
 	}
 	a.Jobs = &jobs.Runner{
 		Store: st, Now: a.now, Observer: a.Metrics,

@@ -9,6 +9,7 @@ import (
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/config"
 	"github.com/parley-dev/parley/internal/llm/offline"
+	"github.com/parley-dev/parley/internal/llm/openai"
 	"github.com/parley-dev/parley/internal/store"
 )
 
@@ -81,6 +82,9 @@ func CheckConfig(cfg *config.Config) error {
 	var errs []error
 	if msg := account.CheckEmail(cfg.AdminEmail); msg != "" {
 		errs = append(errs, fmt.Errorf("PARLEY_ADMIN_EMAIL: %s", msg))
+	}
+	if err := openai.ValidCompat(cfg.LLMCompat); err != nil {
+		errs = append(errs, fmt.Errorf("PARLEY_LLM_COMPAT: %w", err))
 	}
 	if cfg.AdminPassword != "" { // unset, one is generated
 		if msg := account.CheckPassword(cfg.AdminPassword); msg != "" {

@@ -85,7 +85,7 @@ func TestCommands(t *testing.T) {
 	// A first-owner setting that would fail the first start half-way is
 	// refused before the database is created.
 	fresh := filepath.Join(t.TempDir(), "fresh.db")
-	for k, v := range map[string]string{"PARLEY_ADMIN_PASSWORD": "short", "PARLEY_ADMIN_EMAIL": "not an address"} {
+	for k, v := range map[string]string{"PARLEY_ADMIN_PASSWORD": "short", "PARLEY_ADMIN_EMAIL": "not an address", "PARLEY_LLM_COMPAT": "klingon"} {
 		code, _, errs := run(t, map[string]string{"PARLEY_DATABASE_URL": fresh, k: v}, "", "migrate")
 		if code != 2 || !strings.Contains(errs, k) {
 			t.Errorf("%s=%q: %d %s", k, v, code, errs)

@@ -24,6 +24,9 @@ type Config struct {
 	AdminPassword       string
 	LLMBaseURL          string
 	LLMAPIKey           string
+	LLMCompat           string
+	LLMTimeout          string
+	LLMIdleTimeout      string
 	SecretKey           string
 	WhatsAppAppSecret   string
 	WhatsAppVerifyToken string
@@ -58,6 +61,9 @@ var options = []option{
 	{"admin-password", "PARLEY_ADMIN_PASSWORD", "", "password of the first owner (default: generated and logged once)", true, func(c *Config) *string { return &c.AdminPassword }},
 	{"llm-base-url", "PARLEY_LLM_BASE_URL", "", "OpenAI-compatible server, e.g. https://api.openai.com/v1 (unset: only the offline model)", false, func(c *Config) *string { return &c.LLMBaseURL }},
 	{"llm-api-key", "PARLEY_LLM_API_KEY", "", "API key of the OpenAI-compatible server", true, func(c *Config) *string { return &c.LLMAPIKey }},
+	{"llm-compat", "PARLEY_LLM_COMPAT", "auto", "the server's dialect of the OpenAI API (auto: from the base URL; see docs/MODELS.md)", false, func(c *Config) *string { return &c.LLMCompat }},
+	{"llm-timeout", "PARLEY_LLM_TIMEOUT", "5m", "longest one model reply or extraction may take, retries included", false, func(c *Config) *string { return &c.LLMTimeout }},
+	{"llm-idle-timeout", "PARLEY_LLM_IDLE_TIMEOUT", "60s", "longest a streaming reply may stay silent (before its first word and between chunks)", false, func(c *Config) *string { return &c.LLMIdleTimeout }},
 	{"secret-key", "PARLEY_SECRET_KEY", "", "key for encrypting stored secrets and signing sessions (default: generated into the database)", true, func(c *Config) *string { return &c.SecretKey }},
 	{"whatsapp-app-secret", "PARLEY_WHATSAPP_APP_SECRET", "", "Meta app secret, to check webhook signatures", true, func(c *Config) *string { return &c.WhatsAppAppSecret }},
 	{"whatsapp-verify-token", "PARLEY_WHATSAPP_VERIFY_TOKEN", "", "token Meta sends to verify the webhook", true, func(c *Config) *string { return &c.WhatsAppVerifyToken }},
@@ -126,6 +132,11 @@ func (c *Config) validate() error {
 		p, err := url.Parse(u.val)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			errs = append(errs, fmt.Errorf("%s %q: must be an http(s) URL", u.name, u.val))
+		}
+	}
+	for _, d := range []struct{ name, val string }{{"PARLEY_LLM_TIMEOUT", c.LLMTimeout}, {"PARLEY_LLM_IDLE_TIMEOUT", c.LLMIdleTimeout}} {
+		if v, err := time.ParseDuration(d.val); err != nil || v < time.Second {
+			errs = append(errs, fmt.Errorf("%s %q: must be a duration of at least 1s, like 90s or 5m", d.name, d.val))
 		}
 	}
 	if _, err := ParseRate(c.APIRateLimit); err != nil {
@@ -200,6 +211,14 @@ func (r Rate) String() string {
 		unit = "a second"
 	}
 	return fmt.Sprintf("%d requests %s", r.N, unit)
+}
+
+// LLMTimeouts returns the reply timeout and the stream idle timeout; zero
+// for a setting that is unset or invalid (validate refuses those).
+func (c *Config) LLMTimeouts() (reply, idle time.Duration) {
+	reply, _ = time.ParseDuration(c.LLMTimeout)
+	idle, _ = time.ParseDuration(c.LLMIdleTimeout)
+	return reply, idle
 }
 
 // RateLimit returns the per-key API limit; the zero Rate means none.

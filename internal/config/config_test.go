@@ -36,8 +36,11 @@ func TestPrecedence(t *testing.T) {
 		t.Errorf("cfg %+v", cfg)
 	}
 	if cfg.LogFormat != "text" || cfg.AdminEmail != "admin@localhost" || cfg.RateLimit() != (Rate{N: 100, Per: time.Second}) ||
-		cfg.WhatsAppGraphURL != "https://graph.facebook.com/v26.0" {
+		cfg.WhatsAppGraphURL != "https://graph.facebook.com/v26.0" || cfg.LLMCompat != "auto" {
 		t.Errorf("defaults %+v", cfg)
+	}
+	if reply, idle := cfg.LLMTimeouts(); reply != 5*time.Minute || idle != time.Minute {
+		t.Errorf("LLM timeouts %s, %s", reply, idle)
 	}
 	// The plain variable wins over its _FILE twin.
 	cfg, _ = load(t, nil, map[string]string{"PARLEY_LLM_API_KEY": "direct", "PARLEY_LLM_API_KEY_FILE": secret})
@@ -55,6 +58,8 @@ func TestInvalid(t *testing.T) {
 		"PARLEY_API_RATE_LIMIT ":  {"PARLEY_API_RATE_LIMIT": "100/h"},
 		"PARLEY_API_RATE_LIMIT  ": {"PARLEY_API_RATE_LIMIT": "fast"},
 		"PARLEY_LLM_API_KEY_FILE": {"PARLEY_LLM_API_KEY_FILE": "/does/not/exist"},
+		"PARLEY_LLM_TIMEOUT":      {"PARLEY_LLM_TIMEOUT": "soon"},
+		"PARLEY_LLM_IDLE_TIMEOUT": {"PARLEY_LLM_IDLE_TIMEOUT": "10ms"},
 	}
 	for want, env := range cases {
 		_, err := load(t, nil, env)

@@ -43,7 +43,8 @@ type Service struct {
 	Observer   Observer // optional
 	// HistoryMessages is how many recent messages a model sees (default 50).
 	HistoryMessages int
-	// ReplyTimeout bounds one model reply (default 2 minutes).
+	// ReplyTimeout bounds one model reply (default 5 minutes, as the
+	// OpenAI-compatible client; PARLEY_LLM_TIMEOUT sets both).
 	ReplyTimeout time.Duration
 	// EndWait is how long End waits for a reply in flight on this node to
 	// finish before it cuts the reply short (default 10 s).
@@ -368,7 +369,7 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 	}
 	timeout := s.ReplyTimeout
 	if timeout <= 0 {
-		timeout = 2 * time.Minute
+		timeout = 5 * time.Minute
 	}
 	hctx, hcancel := context.WithTimeout(ctx, recordTimeout)
 	history, err := s.Store.RecentMessages(hctx, c.WorkspaceID, c.ID, limit)
