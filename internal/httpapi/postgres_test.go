@@ -26,7 +26,7 @@ func TestOnPostgres(t *testing.T) {
 		{"Streaming", TestStreamingReply}, {"ListFilterCountExport", TestListFilterCountExport},
 		{"ProviderPriced", TestProviderReplyIsPricedExactly}, {"Unpriced", TestUnpricedModel},
 		{"ProviderFailure", TestProviderFailureLosesNothing}, {"EndExtracts", TestEndExtractsOffline},
-		{"ExtractWithProvider", TestExtractWithProvider},
+		{"ExtractWithProvider", TestExtractWithProvider}, {"SearchScripts", TestSearchScripts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
