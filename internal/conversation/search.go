@@ -53,22 +53,30 @@ type SearchWord struct {
 func SearchTerms(text string) []string {
 	var out []string
 	eachSearchWord(text, func(w []rune) {
-		out = appendTerms(out, w, false, nil)
+		eachTerm(w, false, func(t []rune) { out = append(out, clip(string(t))) })
 	})
 	return out
 }
 
 // SearchText is SearchTerms joined by single spaces: the document a store
-// whose tokenizer splits at spaces indexes.
+// whose tokenizer splits at spaces indexes. Every stored message goes
+// through it, so it writes terms straight into one buffer.
 func SearchText(text string) string {
 	var b strings.Builder
+	b.Grow(len(text) + len(text)/8)
 	eachSearchWord(text, func(w []rune) {
-		for _, t := range appendTerms(nil, w, false, nil) {
+		eachTerm(w, false, func(t []rune) {
 			if b.Len() > 0 {
 				b.WriteByte(' ')
 			}
-			b.WriteString(t)
-		}
+			n := 0
+			for _, r := range t {
+				if n += utf8.RuneLen(r); n > maxTermBytes {
+					break
+				}
+				b.WriteRune(r)
+			}
+		})
 	})
 	return b.String()
 }
@@ -86,8 +94,8 @@ func SearchWords(text string) []SearchWord {
 		if len(out) == MaxSearchWords || terms == MaxSearchTerms {
 			return
 		}
-		var prefix bool
-		ts := appendTerms(nil, w, true, &prefix)
+		var ts []string
+		prefix := eachTerm(w, true, func(t []rune) { ts = append(ts, clip(string(t))) })
 		if n := MaxSearchTerms - terms; len(ts) > n {
 			ts, prefix = ts[:n], false
 		}
@@ -155,19 +163,19 @@ func eachSearchWord(text string, fn func([]rune)) {
 	flush()
 }
 
-// appendTerms appends the terms of one normalised word to out. A word
-// splits into runs of CJK and of other letters; a run of other letters is
-// one term, a CJK run its bigrams. Indexed runs end with their last
-// character, so that single characters can be found (as bigram prefixes
-// or that last character) and so that the terms of a word are the same
-// wherever it stands.
+// eachTerm calls emit with each term of one normalised word (the slice
+// is only valid during the call). A word splits into runs of CJK and of
+// other letters; a run of other letters is one term, a CJK run its
+// bigrams. Indexed runs end with their last character, so that single
+// characters can be found (as bigram prefixes or that last character) and
+// so that the terms of a word are the same wherever it stands.
 //
 // A searched CJK run must be found inside longer runs, so it asks for its
 // bigrams alone; only where the word goes on after it (東京abc) must the
 // indexed run end there too, and it asks for the last character as well.
 // A searched single character with nothing after it is a prefix, which
-// *prefix reports.
-func appendTerms(out []string, w []rune, query bool, prefix *bool) []string {
+// eachTerm reports.
+func eachTerm(w []rune, query bool, emit func([]rune)) (prefix bool) {
 	for i := 0; i < len(w); {
 		j := i + 1
 		cjk := isCJK(w[i])
@@ -177,21 +185,21 @@ func appendTerms(out []string, w []rune, query bool, prefix *bool) []string {
 		run, more := w[i:j], j < len(w)
 		i = j
 		if !cjk {
-			out = append(out, clip(string(run)))
+			emit(run)
 			continue
 		}
 		for k := 0; k+1 < len(run); k++ {
-			out = append(out, string(run[k:k+2]))
+			emit(run[k : k+2])
 		}
 		switch {
 		case !query || more:
-			out = append(out, string(run[len(run)-1]))
+			emit(run[len(run)-1:])
 		case len(run) == 1:
-			out = append(out, string(run))
-			*prefix = true
+			emit(run)
+			prefix = true
 		}
 	}
-	return out
+	return prefix
 }
 
 // clip cuts a term to maxTermBytes, at a rune boundary.

@@ -152,6 +152,9 @@ func FuzzSearchWords(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		doc := SearchTerms(text)
+		if got, want := SearchText(text), strings.Join(doc, " "); got != want {
+			t.Fatalf("SearchText(%q) = %q, want the terms %q", text, got, want)
+		}
 		for _, term := range doc {
 			checkTerm(t, term)
 		}
@@ -190,5 +193,22 @@ func checkTerm(t *testing.T, term string) {
 		if !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r) || unicode.IsUpper(r) {
 			t.Fatalf("term %q holds %q", term, r)
 		}
+	}
+}
+
+// BenchmarkSearchText measures the normalisation every stored message
+// goes through before it is indexed.
+func BenchmarkSearchText(b *testing.B) {
+	for _, tc := range []struct{ name, text string }{
+		{"english", "Hello, my parcel with order number 48213 never arrived; can I get a refund or a replacement please?"},
+		{"german", "Die Lieferung in die Hauptstraße ist verspätet, bitte erstatten Sie mir den Betrag für die Bestellung."},
+		{"japanese", "東京で会いましょう。注文した荷物がまだ届いていません。返金してもらえますか？"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = SearchText(tc.text)
+			}
+		})
 	}
 }
