@@ -117,6 +117,8 @@ func TestSearchMatches(t *testing.T) {
 		{"東京で会いましょう", "京都", false},
 		{"東京と京都", "東京都", false}, // both bigrams, but not side by side
 		{"東京都庁", "東京都", true},
+		{"東京都庁", "京都", true}, // a known limit (docs/API.md): pairs cannot see word breaks
+		{"黒猫がいる", "猫", true},
 		{"図書館で本を借りた", "図書館", true},
 		{"コーヒーを注文したい", "ｺｰﾋｰ 注文", true},
 		{"서울에서 만나요", "서울", true},
