@@ -96,7 +96,8 @@ next:
 	for i := 0; i+len(w.Terms) <= len(doc); i++ {
 		for k, t := range w.Terms {
 			d := doc[i+k]
-			if d != t && !(w.Prefix && k == len(w.Terms)-1 && strings.HasPrefix(d, t)) {
+			prefixed := w.Prefix && k == len(w.Terms)-1 && strings.HasPrefix(d, t)
+			if d != t && !prefixed {
 				continue next
 			}
 		}

@@ -25,7 +25,7 @@ func TestMigrationRebuildsSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := db.MigrateTo(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestMigrationRebuildsSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
+	defer func() { _ = raw.Close() }()
 	if _, err := raw.ExecContext(ctx, `INSERT INTO search (search) VALUES ('delete-all');
 		INSERT INTO search (rowid, body) SELECT ((549755813887 - (seq >> 24)) << 24) | (seq & 16777215), content FROM messages;
 		INSERT INTO search (rowid, body) SELECT (549755813887 - seq) << 24, trim(coalesce(customer_name, '') || ' ' ||
