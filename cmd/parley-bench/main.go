@@ -4,6 +4,7 @@
 // offline reply. Timings are server-side (service calls, no HTTP).
 //
 //	parley-bench seed --database-url bench.db --conversations 1000000 --messages-per 10
+//	parley-bench seed --database-url bench-ja.db --conversations 100000 --cjk 0.2
 //	parley-bench run  --database-url bench.db --iterations 300
 package main
 
@@ -40,6 +41,7 @@ func main() {
 	n := fs.Int("conversations", 100_000, "seed: conversations to create")
 	per := fs.Int("messages-per", 10, "seed: messages per conversation")
 	iters := fs.Int("iterations", 200, "run: samples per measurement")
+	cjk := fs.Float64("cjk", 0, "seed: share of messages written in Japanese, for the CJK search measurements")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx := context.Background()
@@ -65,7 +67,7 @@ func main() {
 		fail(fmt.Errorf("no assistant: %w", err))
 	}
 	if os.Args[1] == "seed" {
-		err = seed(ctx, a, ws, asst.Items[0], *n, *per)
+		err = seed(ctx, a, ws, asst.Items[0], *n, *per, *cjk)
 	} else {
 		err = bench(ctx, a, ws, *iters)
 	}
@@ -102,11 +104,32 @@ func sentence(r *rand.Rand, words int) string {
 	return b.String()
 }
 
+// japanese is a skewed vocabulary of Japanese customer-service words,
+// written as Japanese is: without spaces, joined by particles.
+var japanese = strings.Fields(`注文 荷物 配送 返金 コーヒー 豆 定期便 解約 請求書 住所 発送 追跡番号 お願い
+	ありがとう ログイン パスワード 支払い カード 割引 焙煎 深煎り エスプレッソ 故障 交換 明日 今日 週末 営業時間
+	東京 大阪 京都 店舗 電話 メール 担当者 苦情 ギフト 袋 価格 合計`)
+
+var particles = []string{"を", "は", "が", "で", "に", "の", "と", "も"}
+
+// japaneseSentence is sentence in Japanese: words drawn the same skewed
+// way, each followed by a particle, and one rare token.
+func japaneseSentence(r *rand.Rand, words int) string {
+	var b strings.Builder
+	for i := 0; i < words; i++ {
+		b.WriteString(japanese[int(float64(len(japanese))*r.Float64()*r.Float64())])
+		b.WriteString(particles[r.IntN(len(particles))])
+	}
+	fmt.Fprintf(&b, "。ref%d", r.IntN(1_000_000))
+	return b.String()
+}
+
 var types = []string{conversation.TypeWidget, conversation.TypeWidget, conversation.TypeWhatsApp, conversation.TypeAPI, conversation.TypeTest}
 
 // seed creates n conversations of per messages each, spread over the year
-// before now, through the store's normal create path.
-func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant, n, per int) error {
+// before now, through the store's normal create path; a share cjk of the
+// messages is in Japanese.
+func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant, n, per int, cjk float64) error {
 	r := rand.New(rand.NewPCG(1, 2))
 	start := time.Now().Add(-365 * 24 * time.Hour).Truncate(time.Millisecond)
 	step := 365 * 24 * time.Hour / time.Duration(max(n, 1))
@@ -134,6 +157,9 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 			at := created.Add(time.Duration(j) * 20 * time.Second)
 			m := &conversation.Message{ID: ids.NewAt(ids.Message, at), Role: conversation.RoleUser,
 				Content: sentence(r, 6+r.IntN(14)), CreatedAt: at}
+			if cjk > 0 && r.Float64() < cjk { // no extra draw without --cjk: the same data as before
+				m.Content = japaneseSentence(r, 4+r.IntN(8))
+			}
 			if j%2 == 1 {
 				m.Role, m.Model = conversation.RoleAssistant, "gpt-4o-mini"
 				u := llm.Usage{InputTokens: int64(40 + 30*j), OutputTokens: int64(20 + r.IntN(60))}
@@ -257,6 +283,14 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 			_, err := svc.List(ctx, ws, conversation.Filter{Query: "order", CustomerPhone: fmt.Sprintf("+1555%07d", i*7919%10_000_000)}, desc, page.Request{Limit: 20})
 			return err
 		}},
+		// Japanese words (found only in data seeded with --cjk): two
+		// characters, four (a phrase of three bigrams), and one character,
+		// a prefix of every bigram it starts: a rare noun, and the worst
+		// case, a particle in nearly every Japanese message.
+		{"search: CJK two-character word", list(conversation.Filter{Query: "注文"}, desc, nil)},
+		{"search: CJK four-character word", list(conversation.Filter{Query: "コーヒー"}, desc, nil)},
+		{"search: CJK one character (rare)", list(conversation.Filter{Query: "袋"}, desc, nil)},
+		{"search: CJK one character (a particle)", list(conversation.Filter{Query: "の"}, desc, nil)},
 		{"count: unfiltered", func(int) error { _, err := svc.Count(ctx, ws, conversation.Filter{}); return err }},
 		{"count: type=whatsapp", func(int) error {
 			_, err := svc.Count(ctx, ws, conversation.Filter{Types: []string{"whatsapp"}})

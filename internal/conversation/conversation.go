@@ -7,8 +7,6 @@ import (
 	"context"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
@@ -317,23 +315,6 @@ const MessageSeqBits = 24
 
 // MessageSeq returns the Seq of the n-th message (from 1) of a conversation.
 func MessageSeq(conversationSeq, n int64) int64 { return conversationSeq<<MessageSeqBits | n }
-
-// MaxSearchWords bounds how many words of a search are used.
-const MaxSearchWords = 12
-
-// SearchWords splits what a person typed into search words (runs of
-// letters and digits, lower-cased, at most MaxSearchWords), and reports
-// whether the text ends with "*", asking for the last word as a prefix.
-// Both stores build their queries from these words alone, so no search
-// syntax in the input ever reaches the database.
-func SearchWords(text string) (words []string, prefix bool) {
-	prefix = strings.HasSuffix(strings.TrimSpace(text), "*")
-	words = strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	if len(words) > MaxSearchWords {
-		words = words[:MaxSearchWords]
-	}
-	return words, prefix && len(words) > 0 && utf8.RuneCountInString(words[len(words)-1]) >= 3
-}
 
 // Column names the stored column of the ordering's sort key.
 func (o Order) Column() string {

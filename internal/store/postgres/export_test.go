@@ -1,5 +1,7 @@
 package postgres
 
+import "context"
+
 // SetRareLimit changes how many hits make a search word common, so tests
 // can drive both search plans; it returns a function restoring it.
 func SetRareLimit(n int) func() {
@@ -7,3 +9,6 @@ func SetRareLimit(n int) func() {
 	rareLimit = n
 	return func() { rareLimit = old }
 }
+
+// MigrateTo applies migrations up to version last only.
+func (db *DB) MigrateTo(ctx context.Context, last int) error { return db.migrate(ctx, last) }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -180,12 +181,19 @@ func loadMigrations() ([]migration.Migration, error) {
 
 // Migrate applies pending migrations, each in its own transaction, holding
 // an advisory lock so nodes starting together migrate once.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return db.migrate(ctx, math.MaxInt) }
+
+// migrate applies pending migrations up to version last (tests stop
+// early to build a database as an older release left it).
+func (db *DB) migrate(ctx context.Context, last int) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
+		if m.Version > last {
+			break
+		}
 		err := db.tx(ctx, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 				return err
@@ -203,6 +211,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 			}
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
+			}
+			if step := migrationSteps[m.Version]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return err
+				}
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version)
 			return err

@@ -112,18 +112,13 @@ func nonNilVars(v map[string]conversation.Variable) map[string]conversation.Vari
 	return v
 }
 
-// customerDoc is the searchable text of a conversation's customer fields.
-func customerDoc(c *conversation.Conversation) string {
-	return strings.TrimSpace(strings.Join([]string{c.Customer.Name, c.Customer.Phone, c.Customer.Email, c.ExternalIdentifier}, " "))
-}
-
 // indexCustomer (re)writes the conversation's customer search document.
 func indexCustomer(ctx context.Context, tx *sql.Tx, c *conversation.Conversation) error {
 	rowid := searchRowid(c.Seq, 0)
 	if _, err := tx.ExecContext(ctx, `DELETE FROM search WHERE rowid = ?`, rowid); err != nil {
 		return fmt.Errorf("unindex customer: %w", err)
 	}
-	doc := customerDoc(c)
+	doc := conversation.CustomerSearchText(c) // as migration 0005 builds it in SQL
 	if doc == "" {
 		return nil
 	}
@@ -219,7 +214,7 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 			}
 			return nil, fmt.Errorf("insert message: %w", err)
 		}
-		if _, err := index.ExecContext(ctx, searchRowid(c.Seq, first+int64(i)), m.Content); err != nil {
+		if _, err := index.ExecContext(ctx, searchRowid(c.Seq, first+int64(i)), conversation.SearchText(m.Content)); err != nil {
 			return nil, fmt.Errorf("index message: %w", err)
 		}
 	}

@@ -2,9 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"modernc.org/sqlite"
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/page"
@@ -29,22 +32,42 @@ func searchRowid(convSeq, n int64) int64 {
 func searchConv(rowid int64) int64 { return maxConvSeq - rowid>>conversation.MessageSeqBits }
 
 // ftsQuery turns what a person typed into a safe FTS5 query: every word
-// must appear, each as a quoted phrase. A last word asked for as a prefix
-// ("parc*") matches as one; prefixes are opt-in because they cost time in
-// proportion to all their matches. It reports false when there are no
-// words.
+// must appear, each as a quoted phrase of its index terms (several for a
+// CJK word, which must stand side by side). A last word asked for as a
+// prefix ("parc*") matches as one; prefixes are opt-in because they cost
+// time in proportion to all their matches. Terms hold only letters,
+// digits and marks, so no FTS5 syntax gets through. It reports false when
+// there are no words.
 func ftsQuery(text string) (string, bool) {
-	words, prefix := conversation.SearchWords(text)
+	words := conversation.SearchWords(text)
 	if len(words) == 0 {
 		return "", false
 	}
+	phrases := make([]string, len(words))
 	for i, w := range words {
-		words[i] = `"` + w + `"`
+		phrases[i] = `"` + strings.Join(w.Terms, " ") + `"`
+		if w.Prefix {
+			phrases[i] += "*"
+		}
 	}
-	if prefix {
-		words[len(words)-1] += "*"
-	}
-	return strings.Join(words, " "), true
+	return strings.Join(phrases, " "), true
+}
+
+func init() {
+	// The index holds conversation.SearchText of each document, which
+	// migrations that rebuild it need in SQL.
+	sqlite.MustRegisterDeterministicScalarFunction("parley_search_text", 1,
+		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			switch v := args[0].(type) {
+			case string:
+				return conversation.SearchText(v), nil
+			case []byte:
+				return conversation.SearchText(string(v)), nil
+			case nil:
+				return "", nil
+			}
+			return nil, fmt.Errorf("parley_search_text: want text, got %T", args[0])
+		})
 }
 
 // searchBatch is how many index hits are read per round trip, and

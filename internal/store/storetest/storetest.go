@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationListOrders", testListOrders},
 		{"ConversationListFilters", testListFilters},
 		{"ConversationSearch", testSearch},
+		{"ConversationSearchLanguages", testSearchLanguages},
 		{"Messages", testMessages},
 		{"Delete", testDelete},
 		{"Jobs", testJobs},

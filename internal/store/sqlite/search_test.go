@@ -1,0 +1,86 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parley-dev/parley/internal/account"
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/store/sqlite"
+)
+
+// TestMigrationRebuildsSearch fills a database as the release before
+// migration 0005 left it (the raw text in the full-text index), then
+// migrates: the old rows are found by the new terms, through the index
+// walk and through the walk of a phone number's conversations.
+func TestMigrationRebuildsSearch(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "parley.db")
+	db, err := sqlite.Open(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	if err := db.MigrateTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	w := &account.Workspace{ID: ids.NewAt(ids.Workspace, now), Name: "W", CreatedAt: now}
+	if err := db.CreateWorkspace(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	const phone = "+815012345678"
+	c := &conversation.Conversation{ID: ids.NewAt(ids.Conversation, now), WorkspaceID: w.ID, Type: conversation.TypeAPI,
+		Status: conversation.StatusActive, AssistantID: "asst_old", AIEnabled: true, Variables: map[string]conversation.Variable{},
+		Customer: conversation.Customer{Name: "山田太郎", Phone: phone, Email: "jürgen@example.de"}, CostComplete: true,
+		CreatedAt: now, UpdatedAt: now}
+	var msgs []*conversation.Message
+	for _, content := range []string{"東京で会いましょう", "Die Straße ist gesperrt."} {
+		msgs = append(msgs, &conversation.Message{ID: ids.New(ids.Message), Role: conversation.RoleUser, Content: content, CreatedAt: now})
+	}
+	if err := db.CreateConversation(ctx, c, msgs); err != nil {
+		t.Fatal(err)
+	}
+	// Index the rows as the release before 0005 did: raw text.
+	raw, err := sql.Open("sqlite", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = raw.Close() }()
+	if _, err := raw.ExecContext(ctx, `INSERT INTO search (search) VALUES ('delete-all');
+		INSERT INTO search (rowid, body) SELECT ((549755813887 - (seq >> 24)) << 24) | (seq & 16777215), content FROM messages;
+		INSERT INTO search (rowid, body) SELECT (549755813887 - seq) << 24, trim(coalesce(customer_name, '') || ' ' ||
+			coalesce(customer_phone, '') || ' ' || coalesce(customer_email, '') || ' ' || coalesce(external_identifier, ''))
+			FROM conversations`); err != nil {
+		t.Fatal(err)
+	}
+	found := func(f conversation.Filter) int {
+		t.Helper()
+		list, err := db.ListConversations(ctx, w.ID, f, conversation.Order{Sort: conversation.SortCreatedAt, Desc: true}, page.Request{Limit: 10})
+		if err != nil {
+			t.Fatalf("search %q: %v", f.Query, err)
+		}
+		return len(list)
+	}
+	if n := found(conversation.Filter{Query: "東京"}); n != 0 {
+		t.Fatalf("before migrating, 東京 found %d conversations: the old index is not as this test assumes", n)
+	}
+	if n := found(conversation.Filter{Query: "jürgen"}); n != 1 {
+		t.Fatalf("before migrating, jürgen found %d conversations: the old index is not as this test assumes", n)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"東京", "会いましょう", "strasse", "Straße", "gesperrt", "山田", "jurgen", "jürgen", "example"} {
+		for _, f := range []conversation.Filter{{Query: q}, {Query: q, CustomerPhone: phone}} {
+			if n := found(f); n != 1 {
+				t.Errorf("after migrating, q=%q phone=%q found %d conversations, want 1", q, f.CustomerPhone, n)
+			}
+		}
+	}
+}
