@@ -104,6 +104,25 @@ func (a *API) listParams(r *http.Request, v *fault.Validation) (page.Request, er
 	return req, nil
 }
 
+// listRequest reads the page a list request asks for. Problems with its
+// other parameters, already collected in v (nil when it has none), are
+// answered together with per_page's; a bad cursor is answered alone. It
+// reports false when it has written a problem.
+func (a *API) listRequest(w http.ResponseWriter, r *http.Request, v *fault.Validation) (page.Request, bool) {
+	if v == nil {
+		v = &fault.Validation{}
+	}
+	req, err := a.listParams(r, v)
+	if err == nil {
+		err = v.Err()
+	}
+	if err != nil {
+		writeProblem(w, r, err)
+		return req, false
+	}
+	return req, true
+}
+
 // errInvalidCursor answers a cursor that is forged, damaged, or belongs
 // to another list.
 var errInvalidCursor = &fault.Error{Code: fault.CodeInvalidCursor,

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/parley-dev/parley/internal/account"
-	"github.com/parley-dev/parley/internal/fault"
 )
 
 // apiKeyJSON is the API form of a key. The secret is not stored, so it
@@ -23,13 +22,8 @@ func apiKeyView(k *account.APIKey) apiKeyJSON {
 }
 
 func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) {
-	var v fault.Validation
-	req, err := a.listParams(r, &v)
-	if err == nil {
-		err = v.Err()
-	}
-	if err != nil {
-		writeProblem(w, r, err)
+	req, ok := a.listRequest(w, r, nil)
+	if !ok {
 		return
 	}
 	res, err := a.Accounts.ListAPIKeys(r.Context(), workspaceID(r.Context()), req)

@@ -96,13 +96,8 @@ func (a *API) createAssistant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listAssistants(w http.ResponseWriter, r *http.Request) {
-	var v fault.Validation
-	req, err := a.listParams(r, &v)
-	if err == nil {
-		err = v.Err()
-	}
-	if err != nil {
-		writeProblem(w, r, err)
+	req, ok := a.listRequest(w, r, nil)
+	if !ok {
 		return
 	}
 	res, err := a.Assistants.List(r.Context(), workspaceID(r.Context()), req)
@@ -227,13 +222,8 @@ func (a *API) createPrice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listPrices(w http.ResponseWriter, r *http.Request) {
-	var v fault.Validation
-	req, err := a.listParams(r, &v)
-	if err == nil {
-		err = v.Err()
-	}
-	if err != nil {
-		writeProblem(w, r, err)
+	req, ok := a.listRequest(w, r, nil)
+	if !ok {
 		return
 	}
 	rows, err := a.Assistants.ListPrices(r.Context(), workspaceID(r.Context()))
@@ -248,13 +238,8 @@ func (a *API) listPrices(w http.ResponseWriter, r *http.Request) {
 // listDefaultPrices shows the built-in price table that applies when a
 // workspace has no row of its own for a model.
 func (a *API) listDefaultPrices(w http.ResponseWriter, r *http.Request) {
-	var v fault.Validation
-	req, err := a.listParams(r, &v)
-	if err == nil {
-		err = v.Err()
-	}
-	if err != nil {
-		writeProblem(w, r, err)
+	req, ok := a.listRequest(w, r, nil)
+	if !ok {
 		return
 	}
 	res := pageInMemory(assistant.BuiltinPrices(), req, func(p *assistant.Price) string {

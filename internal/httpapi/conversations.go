@@ -137,12 +137,8 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 	var v fault.Validation
 	q := r.URL.Query()
 	f, o := filterParams(q, &v), orderParams(q, &v)
-	req, err := a.listParams(r, &v)
-	if err == nil {
-		err = v.Err()
-	}
-	if err != nil {
-		writeProblem(w, r, err)
+	req, ok := a.listRequest(w, r, &v)
+	if !ok {
 		return
 	}
 	res, err := a.Conversations.List(r.Context(), workspaceID(r.Context()), f, o, req)
@@ -184,13 +180,8 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
-	var v fault.Validation
-	req, err := a.listParams(r, &v)
-	if err == nil {
-		err = v.Err()
-	}
-	if err != nil {
-		writeProblem(w, r, err)
+	req, ok := a.listRequest(w, r, nil)
+	if !ok {
 		return
 	}
 	res, err := a.Conversations.Messages(r.Context(), workspaceID(r.Context()), r.PathValue("id"), req)

@@ -118,16 +118,7 @@ func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey
 // ListAPIKeys implements account.Store: keyset on id, oldest first.
 func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string, req page.Request) ([]*account.APIKey, error) {
 	a := args{workspaceID}
-	q := `SELECT ` + apiKeyCols + ` FROM api_keys WHERE workspace_id = $1`
-	switch {
-	case req.Backward():
-		q += ` AND id < ` + a.add(req.Cursor.Key) + ` ORDER BY id DESC`
-	case req.Cursor != nil:
-		q += ` AND id > ` + a.add(req.Cursor.Key) + ` ORDER BY id`
-	default:
-		q += ` ORDER BY id`
-	}
-	q += ` LIMIT ` + a.add(req.Limit+1)
+	q := a.pageByID(`SELECT `+apiKeyCols+` FROM api_keys WHERE workspace_id = $1`, req)
 	rows, err := db.pool.Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", err)
@@ -211,16 +202,7 @@ func (db *DB) GetAssistantByPublicKey(ctx context.Context, publicKey string) (*a
 // ListAssistants implements assistant.Store: keyset on id, oldest first.
 func (db *DB) ListAssistants(ctx context.Context, workspaceID string, req page.Request) ([]*assistant.Assistant, error) {
 	a := args{workspaceID}
-	q := `SELECT ` + assistantCols + ` FROM assistants WHERE workspace_id = $1 AND deleted_at IS NULL`
-	switch {
-	case req.Backward():
-		q += ` AND id < ` + a.add(req.Cursor.Key) + ` ORDER BY id DESC`
-	case req.Cursor != nil:
-		q += ` AND id > ` + a.add(req.Cursor.Key) + ` ORDER BY id`
-	default:
-		q += ` ORDER BY id`
-	}
-	q += ` LIMIT ` + a.add(req.Limit+1)
+	q := a.pageByID(`SELECT `+assistantCols+` FROM assistants WHERE workspace_id = $1 AND deleted_at IS NULL`, req)
 	rows, err := db.pool.Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list assistants: %w", err)
@@ -309,4 +291,18 @@ func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
 func (db *DB) DeletePrice(ctx context.Context, workspaceID, id string) error {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM model_prices WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
 	return affected(tag, err, "model price")
+}
+
+// pageByID completes q, a query of one workspace's rows, with the keyset
+// seek, order and limit of a list ordered by id.
+func (a *args) pageByID(q string, req page.Request) string {
+	switch {
+	case req.Backward():
+		q += ` AND id < ` + a.add(req.Cursor.Key) + ` ORDER BY id DESC`
+	case req.Cursor != nil:
+		q += ` AND id > ` + a.add(req.Cursor.Key) + ` ORDER BY id`
+	default:
+		q += ` ORDER BY id`
+	}
+	return q + ` LIMIT ` + a.add(req.Limit+1)
 }

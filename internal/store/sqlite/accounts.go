@@ -122,34 +122,12 @@ func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey
 
 // ListAPIKeys implements account.Store: keyset on id, oldest first.
 func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string, req page.Request) ([]*account.APIKey, error) {
-	q := `SELECT ` + apiKeyCols + ` FROM api_keys WHERE workspace_id = ?`
-	args := []any{workspaceID}
-	switch {
-	case req.Backward():
-		q += ` AND id < ? ORDER BY id DESC`
-		args = append(args, req.Cursor.Key)
-	case req.Cursor != nil:
-		q += ` AND id > ? ORDER BY id`
-		args = append(args, req.Cursor.Key)
-	default:
-		q += ` ORDER BY id`
-	}
-	q += ` LIMIT ?`
-	args = append(args, req.Limit+1)
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	q, args := pageByID(`SELECT `+apiKeyCols+` FROM api_keys WHERE workspace_id = ?`, []any{workspaceID}, req)
+	out, err := queryAll(ctx, db.read, q, args, scanAPIKey)
 	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", err)
 	}
-	defer rows.Close()
-	var out []*account.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeleteAPIKey implements account.Store.
@@ -181,4 +159,40 @@ func (db *DB) EnsureSetting(ctx context.Context, key, value string) (string, err
 		return "", fmt.Errorf("ensure setting %s: %w", key, err)
 	}
 	return out, nil
+}
+
+// pageByID completes q, a query of one workspace's rows, with the keyset
+// seek, order and limit of a list ordered by id.
+func pageByID(q string, args []any, req page.Request) (string, []any) {
+	switch {
+	case req.Backward():
+		q += ` AND id < ? ORDER BY id DESC`
+		args = append(args, req.Cursor.Key)
+	case req.Cursor != nil:
+		q += ` AND id > ? ORDER BY id`
+		args = append(args, req.Cursor.Key)
+	default:
+		q += ` ORDER BY id`
+	}
+	return q + ` LIMIT ?`, append(args, req.Limit+1)
+}
+
+// queryAll runs q and scans every row.
+func queryAll[T any](ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args []any, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

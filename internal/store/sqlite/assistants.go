@@ -64,34 +64,12 @@ func (db *DB) GetAssistantByPublicKey(ctx context.Context, publicKey string) (*a
 
 // ListAssistants implements assistant.Store: keyset on id, oldest first.
 func (db *DB) ListAssistants(ctx context.Context, workspaceID string, req page.Request) ([]*assistant.Assistant, error) {
-	q := `SELECT ` + assistantCols + ` FROM assistants WHERE workspace_id = ? AND deleted_at IS NULL`
-	args := []any{workspaceID}
-	switch {
-	case req.Backward():
-		q += ` AND id < ? ORDER BY id DESC`
-		args = append(args, req.Cursor.Key)
-	case req.Cursor != nil:
-		q += ` AND id > ? ORDER BY id`
-		args = append(args, req.Cursor.Key)
-	default:
-		q += ` ORDER BY id`
-	}
-	q += ` LIMIT ?`
-	args = append(args, req.Limit+1)
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	q, args := pageByID(`SELECT `+assistantCols+` FROM assistants WHERE workspace_id = ? AND deleted_at IS NULL`, []any{workspaceID}, req)
+	out, err := queryAll(ctx, db.read, q, args, scanAssistant)
 	if err != nil {
 		return nil, fmt.Errorf("list assistants: %w", err)
 	}
-	defer rows.Close()
-	var out []*assistant.Assistant
-	for rows.Next() {
-		a, err := scanAssistant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // UpdateAssistant implements assistant.Store.
