@@ -265,9 +265,25 @@ type Update struct {
 	Append []*Message
 }
 
+// Transactor is the write seam: one way to commit a change together with
+// the jobs and events it causes.
+type Transactor interface {
+	// Within runs fn in one transaction. Every store call made with the
+	// context fn receives joins it — reads too, so they see its writes —
+	// and so do the jobs and events recorded with that context. It commits
+	// when fn returns nil and rolls everything back otherwise. A Within
+	// inside another joins the outer one.
+	Within(ctx context.Context, fn func(ctx context.Context) error) error
+	// AfterCommit runs fn once the transaction in ctx has committed (never
+	// after a rollback), or at once when ctx holds none: where a change
+	// is announced, so nothing is announced that did not happen.
+	AfterCommit(ctx context.Context, fn func())
+}
+
 // Store persists conversations and their messages. Every call is scoped to
 // a workspace; another workspace's id behaves as if it did not exist.
 type Store interface {
+	Transactor
 	// CreateConversation stores c (setting c.Seq) with its first messages,
 	// in one transaction, and counts it in the workspace's counters.
 	CreateConversation(ctx context.Context, c *Conversation, first []*Message) error

@@ -16,7 +16,7 @@ import (
 
 // CreateWorkspace implements account.Store.
 func (db *DB) CreateWorkspace(ctx context.Context, w *account.Workspace) error {
-	return createWorkspace(ctx, db.pool, w)
+	return createWorkspace(ctx, db.conn(ctx), w)
 }
 
 func createWorkspace(ctx context.Context, db execer, w *account.Workspace) error {
@@ -30,7 +30,7 @@ func createWorkspace(ctx context.Context, db execer, w *account.Workspace) error
 // GetWorkspace implements account.Store.
 func (db *DB) GetWorkspace(ctx context.Context, id string) (*account.Workspace, error) {
 	var w account.Workspace
-	err := db.pool.QueryRow(ctx, `SELECT id, name, created_at FROM workspaces WHERE id = $1`, id).Scan(&w.ID, &w.Name, &w.CreatedAt)
+	err := db.conn(ctx).QueryRow(ctx, `SELECT id, name, created_at FROM workspaces WHERE id = $1`, id).Scan(&w.ID, &w.Name, &w.CreatedAt)
 	if err != nil {
 		return nil, notFound(err, "workspace")
 	}
@@ -40,7 +40,7 @@ func (db *DB) GetWorkspace(ctx context.Context, id string) (*account.Workspace, 
 
 // ListWorkspaces implements account.Store.
 func (db *DB) ListWorkspaces(ctx context.Context) ([]*account.Workspace, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, name, created_at FROM workspaces ORDER BY created_at, id`)
+	rows, err := db.conn(ctx).Query(ctx, `SELECT id, name, created_at FROM workspaces ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list workspaces: %w", err)
 	}
@@ -54,7 +54,7 @@ func (db *DB) ListWorkspaces(ctx context.Context) ([]*account.Workspace, error) 
 
 // CreateUser implements account.Store.
 func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
-	return createUser(ctx, db.pool, u)
+	return createUser(ctx, db.conn(ctx), u)
 }
 
 func createUser(ctx context.Context, db execer, u *account.User) error {
@@ -72,7 +72,7 @@ func createUser(ctx context.Context, db execer, u *account.User) error {
 // GetUserByEmail implements account.Store; the match ignores case.
 func (db *DB) GetUserByEmail(ctx context.Context, email string) (*account.User, error) {
 	var u account.User
-	err := db.pool.QueryRow(ctx, `SELECT id, workspace_id, email, password_hash, role, created_at
+	err := db.conn(ctx).QueryRow(ctx, `SELECT id, workspace_id, email, password_hash, role, created_at
 		FROM users WHERE lower(email) = lower($1)`, email).Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.PasswordHash, &u.Role, &u.CreatedAt)
 	if err != nil {
 		return nil, notFound(err, "user")
@@ -83,7 +83,7 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (*account.User, 
 
 // CreateAPIKey implements account.Store.
 func (db *DB) CreateAPIKey(ctx context.Context, k *account.APIKey) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO api_keys (id, workspace_id, name, hash, prefix, created_at)
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO api_keys (id, workspace_id, name, hash, prefix, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, k.ID, k.WorkspaceID, k.Name, k.Hash, k.Prefix, ts(k.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert API key: %w", err)
@@ -108,7 +108,7 @@ func scanAPIKey(row pgx.Row) (*account.APIKey, error) {
 
 // GetAPIKeyByHash implements account.Store.
 func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey, error) {
-	k, err := scanAPIKey(db.pool.QueryRow(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = $1`, hash))
+	k, err := scanAPIKey(db.conn(ctx).QueryRow(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = $1`, hash))
 	if err != nil {
 		return nil, notFound(err, "API key")
 	}
@@ -119,7 +119,7 @@ func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey
 func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string, req page.Request) ([]*account.APIKey, error) {
 	a := args{workspaceID}
 	q := a.pageByID(`SELECT `+apiKeyCols+` FROM api_keys WHERE workspace_id = $1`, req)
-	rows, err := db.pool.Query(ctx, q, a...)
+	rows, err := db.conn(ctx).Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", err)
 	}
@@ -128,13 +128,13 @@ func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string, req page.Requ
 
 // DeleteAPIKey implements account.Store.
 func (db *DB) DeleteAPIKey(ctx context.Context, workspaceID, id string) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM api_keys WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+	tag, err := db.conn(ctx).Exec(ctx, `DELETE FROM api_keys WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
 	return affected(tag, err, "API key")
 }
 
 // TouchAPIKey implements account.Store.
 func (db *DB) TouchAPIKey(ctx context.Context, id string, at, staleBefore time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = $2
+	_, err := db.conn(ctx).Exec(ctx, `UPDATE api_keys SET last_used_at = $2
 		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)`, id, ts(at), ts(staleBefore))
 	if err != nil {
 		return fmt.Errorf("record API key use: %w", err)
@@ -145,7 +145,7 @@ func (db *DB) TouchAPIKey(ctx context.Context, id string, at, staleBefore time.T
 // EnsureSetting implements account.Store.
 func (db *DB) EnsureSetting(ctx context.Context, key, value string) (string, error) {
 	var out string
-	err := db.pool.QueryRow(ctx, `WITH ins AS (
+	err := db.conn(ctx).QueryRow(ctx, `WITH ins AS (
 			INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
 		SELECT value FROM ins UNION ALL SELECT value FROM settings WHERE key = $1 LIMIT 1`, key, value).Scan(&out)
 	if err != nil {
@@ -170,7 +170,7 @@ func scanAssistant(row pgx.Row) (*assistant.Assistant, error) {
 
 // CreateAssistant implements assistant.Store.
 func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error {
-	return createAssistant(ctx, db.pool, a)
+	return createAssistant(ctx, db.conn(ctx), a)
 }
 
 func createAssistant(ctx context.Context, db execer, a *assistant.Assistant) error {
@@ -187,14 +187,14 @@ func createAssistant(ctx context.Context, db execer, a *assistant.Assistant) err
 
 // GetAssistant implements assistant.Store.
 func (db *DB) GetAssistant(ctx context.Context, workspaceID, id string) (*assistant.Assistant, error) {
-	a, err := scanAssistant(db.pool.QueryRow(ctx, `SELECT `+assistantCols+` FROM assistants
+	a, err := scanAssistant(db.conn(ctx).QueryRow(ctx, `SELECT `+assistantCols+` FROM assistants
 		WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id))
 	return a, notFound(err, "assistant")
 }
 
 // GetAssistantByPublicKey implements assistant.Store.
 func (db *DB) GetAssistantByPublicKey(ctx context.Context, publicKey string) (*assistant.Assistant, error) {
-	a, err := scanAssistant(db.pool.QueryRow(ctx, `SELECT `+assistantCols+` FROM assistants
+	a, err := scanAssistant(db.conn(ctx).QueryRow(ctx, `SELECT `+assistantCols+` FROM assistants
 		WHERE public_key = $1 AND deleted_at IS NULL`, publicKey))
 	return a, notFound(err, "assistant")
 }
@@ -203,7 +203,7 @@ func (db *DB) GetAssistantByPublicKey(ctx context.Context, publicKey string) (*a
 func (db *DB) ListAssistants(ctx context.Context, workspaceID string, req page.Request) ([]*assistant.Assistant, error) {
 	a := args{workspaceID}
 	q := a.pageByID(`SELECT `+assistantCols+` FROM assistants WHERE workspace_id = $1 AND deleted_at IS NULL`, req)
-	rows, err := db.pool.Query(ctx, q, a...)
+	rows, err := db.conn(ctx).Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list assistants: %w", err)
 	}
@@ -212,14 +212,14 @@ func (db *DB) ListAssistants(ctx context.Context, workspaceID string, req page.R
 
 // UpdateAssistant implements assistant.Store.
 func (db *DB) UpdateAssistant(ctx context.Context, a *assistant.Assistant) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE assistants SET name = $1, config = $2, updated_at = $3
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE assistants SET name = $1, config = $2, updated_at = $3
 		WHERE workspace_id = $4 AND id = $5 AND deleted_at IS NULL`, a.Name, a.Settings, ts(a.UpdatedAt), a.WorkspaceID, a.ID)
 	return affected(tag, err, "assistant")
 }
 
 // DeleteAssistant implements assistant.Store (a soft delete).
 func (db *DB) DeleteAssistant(ctx context.Context, workspaceID, id string) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE assistants SET deleted_at = $3
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE assistants SET deleted_at = $3
 		WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id, ts(time.Now()))
 	return affected(tag, err, "assistant")
 }
@@ -249,7 +249,7 @@ func scanPrice(row pgx.Row) (*assistant.Price, error) {
 
 // CreatePrice implements assistant.Store.
 func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		p.ID, p.WorkspaceID, p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), ts(p.EffectiveFrom), ts(p.CreatedAt))
 	if isUnique(err) {
 		return assistant.PriceConflict(p)
@@ -262,13 +262,13 @@ func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
 
 // GetPrice implements assistant.Store.
 func (db *DB) GetPrice(ctx context.Context, workspaceID, id string) (*assistant.Price, error) {
-	p, err := scanPrice(db.pool.QueryRow(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	p, err := scanPrice(db.conn(ctx).QueryRow(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
 	return p, notFound(err, "model price")
 }
 
 // ListPrices implements assistant.Store.
 func (db *DB) ListPrices(ctx context.Context, workspaceID string) ([]*assistant.Price, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = $1
+	rows, err := db.conn(ctx).Query(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = $1
 		ORDER BY model_pattern, effective_from, id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list model prices: %w", err)
@@ -278,7 +278,7 @@ func (db *DB) ListPrices(ctx context.Context, workspaceID string) ([]*assistant.
 
 // UpdatePrice implements assistant.Store.
 func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE model_prices SET model_pattern = $1, input_per_mtok = $2, output_per_mtok = $3,
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE model_prices SET model_pattern = $1, input_per_mtok = $2, output_per_mtok = $3,
 		cached_input_per_mtok = $4, effective_from = $5 WHERE workspace_id = $6 AND id = $7`,
 		p.ModelPattern, int64(p.Input), int64(p.Output), int64(p.CachedInput), ts(p.EffectiveFrom), p.WorkspaceID, p.ID)
 	if isUnique(err) {
@@ -289,7 +289,7 @@ func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
 
 // DeletePrice implements assistant.Store.
 func (db *DB) DeletePrice(ctx context.Context, workspaceID, id string) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM model_prices WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+	tag, err := db.conn(ctx).Exec(ctx, `DELETE FROM model_prices WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
 	return affected(tag, err, "model price")
 }
 

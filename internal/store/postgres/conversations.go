@@ -70,7 +70,7 @@ func getConversation(ctx context.Context, q querier, workspaceID, id string, loc
 
 // GetConversation implements conversation.Store.
 func (db *DB) GetConversation(ctx context.Context, workspaceID, id string) (*conversation.Conversation, error) {
-	return getConversation(ctx, db.pool, workspaceID, id, false)
+	return getConversation(ctx, db.conn(ctx), workspaceID, id, false)
 }
 
 func nonNilVars(v map[string]conversation.Variable) map[string]conversation.Variable {
@@ -284,7 +284,7 @@ var rareLimit = 2000
 // a text query, when there are few of them; common reports that there are
 // too many to list, and the query should walk conversations instead.
 func (db *DB) matches(ctx context.Context, workspaceID, tsq string) (seqs []int64, common bool, err error) {
-	rows, err := db.pool.Query(ctx, `SELECT seq >> 24 FROM messages WHERE tsv @@ $1::tsquery LIMIT $2`, tsq, rareLimit+1)
+	rows, err := db.conn(ctx).Query(ctx, `SELECT seq >> 24 FROM messages WHERE tsv @@ $1::tsquery LIMIT $2`, tsq, rareLimit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("search: %w", err)
 	}
@@ -295,7 +295,7 @@ func (db *DB) matches(ctx context.Context, workspaceID, tsq string) (seqs []int6
 	if len(hits) > rareLimit {
 		return nil, true, nil
 	}
-	rows, err = db.pool.Query(ctx, `SELECT seq FROM conversations WHERE workspace_id = $1 AND search_tsv @@ $2::tsquery LIMIT $3`,
+	rows, err = db.conn(ctx).Query(ctx, `SELECT seq FROM conversations WHERE workspace_id = $1 AND search_tsv @@ $2::tsquery LIMIT $3`,
 		workspaceID, tsq, rareLimit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("search: %w", err)
@@ -461,7 +461,7 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 	}
 	q := `SELECT ` + convCols + convFrom + `WHERE ` + where +
 		fmt.Sprintf(` ORDER BY c.%s %s, c.seq %s LIMIT %s`, col, dir, dir, a.add(req.Limit+1))
-	rows, err := db.pool.Query(ctx, q, a...)
+	rows, err := db.conn(ctx).Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
@@ -482,7 +482,7 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 		}
 		q = `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY c.type`
 	}
-	rows, err := db.pool.Query(ctx, q, a...)
+	rows, err := db.conn(ctx).Query(ctx, q, a...)
 	if err != nil {
 		return counts, fmt.Errorf("count conversations: %w", err)
 	}
@@ -542,12 +542,12 @@ func scanMessage(row pgx.Row, conversationID string) (*conversation.Message, err
 
 func (db *DB) conversationSeq(ctx context.Context, workspaceID, id string) (int64, error) {
 	var seq int64
-	err := db.pool.QueryRow(ctx, `SELECT seq FROM conversations WHERE workspace_id = $1 AND id = $2`, workspaceID, id).Scan(&seq)
+	err := db.conn(ctx).QueryRow(ctx, `SELECT seq FROM conversations WHERE workspace_id = $1 AND id = $2`, workspaceID, id).Scan(&seq)
 	return seq, notFound(err, "conversation")
 }
 
 func (db *DB) queryMessages(ctx context.Context, conversationID, q string, a ...any) ([]*conversation.Message, error) {
-	rows, err := db.pool.Query(ctx, q, a...)
+	rows, err := db.conn(ctx).Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}

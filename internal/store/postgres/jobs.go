@@ -44,7 +44,7 @@ func (db *DB) EnqueueJobs(ctx context.Context, js []*jobs.Job) error {
 // ClaimJobs implements jobs.Store. SKIP LOCKED lets every node claim
 // different jobs without waiting on each other.
 func (db *DB) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, n int) ([]*jobs.Job, error) {
-	rows, err := db.pool.Query(ctx, `UPDATE jobs SET status = 'running', locked_until = $1, attempts = attempts + 1, updated_at = $2
+	rows, err := db.conn(ctx).Query(ctx, `UPDATE jobs SET status = 'running', locked_until = $1, attempts = attempts + 1, updated_at = $2
 		WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $2) OR (status = 'running' AND locked_until < $2)
 			ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED)
 		RETURNING `+jobCols, ts(now.Add(lease)), ts(now), n)
@@ -63,7 +63,7 @@ func (db *DB) FinishJob(ctx context.Context, id, errMsg string, retryAt *time.Ti
 	case errMsg != "":
 		status = jobs.StatusFailed
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE jobs SET status = $1, run_at = coalesce($2, run_at), locked_until = NULL,
+	_, err := db.conn(ctx).Exec(ctx, `UPDATE jobs SET status = $1, run_at = coalesce($2, run_at), locked_until = NULL,
 		last_error = $3, updated_at = $4 WHERE id = $5`, status, optTime(retryAt), null(errMsg), ts(now), id)
 	if err != nil {
 		return fmt.Errorf("finish job: %w", err)
@@ -73,6 +73,6 @@ func (db *DB) FinishJob(ctx context.Context, id, errMsg string, retryAt *time.Ti
 
 // GetJob implements jobs.Store.
 func (db *DB) GetJob(ctx context.Context, id string) (*jobs.Job, error) {
-	j, err := scanJob(db.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+	j, err := scanJob(db.conn(ctx).QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
 	return j, notFound(err, "job")
 }

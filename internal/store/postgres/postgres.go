@@ -243,12 +243,6 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a transaction, committing when it returns nil. Its error
-// is classified as a whole: the queries inside run on the transaction's
-// connection, not through conns.
-func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return db.classify(pgx.BeginFunc(ctx, db.pool, fn))
-}
 
 func isUnique(err error) bool {
 	var pe *pgconn.PgError

@@ -13,7 +13,7 @@ import (
 
 // CreateWorkspace implements account.Store.
 func (db *DB) CreateWorkspace(ctx context.Context, w *account.Workspace) error {
-	return createWorkspace(ctx, db.write, w)
+	return createWorkspace(ctx, db.writer(ctx), w)
 }
 
 func createWorkspace(ctx context.Context, db execer, w *account.Workspace) error {
@@ -29,7 +29,7 @@ func createWorkspace(ctx context.Context, db execer, w *account.Workspace) error
 func (db *DB) GetWorkspace(ctx context.Context, id string) (*account.Workspace, error) {
 	var w account.Workspace
 	var created int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, name, created_at FROM workspaces WHERE id = ?`, id).
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT id, name, created_at FROM workspaces WHERE id = ?`, id).
 		Scan(&w.ID, &w.Name, &created)
 	if err != nil {
 		return nil, db.notFound(err, "workspace")
@@ -40,7 +40,7 @@ func (db *DB) GetWorkspace(ctx context.Context, id string) (*account.Workspace, 
 
 // ListWorkspaces implements account.Store.
 func (db *DB) ListWorkspaces(ctx context.Context) ([]*account.Workspace, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, name, created_at FROM workspaces ORDER BY created_at, id`)
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT id, name, created_at FROM workspaces ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list workspaces: %w", err)
 	}
@@ -60,7 +60,7 @@ func (db *DB) ListWorkspaces(ctx context.Context) ([]*account.Workspace, error) 
 
 // CreateUser implements account.Store.
 func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
-	return createUser(ctx, db.write, u)
+	return createUser(ctx, db.writer(ctx), u)
 }
 
 func createUser(ctx context.Context, db execer, u *account.User) error {
@@ -79,7 +79,7 @@ func createUser(ctx context.Context, db execer, u *account.User) error {
 func (db *DB) GetUserByEmail(ctx context.Context, email string) (*account.User, error) {
 	var u account.User
 	var created int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, workspace_id, email, password_hash, role, created_at
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT id, workspace_id, email, password_hash, role, created_at
 		FROM users WHERE email = ?`, email).Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.PasswordHash, &u.Role, &created)
 	if err != nil {
 		return nil, db.notFound(err, "user")
@@ -90,7 +90,7 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (*account.User, 
 
 // CreateAPIKey implements account.Store.
 func (db *DB) CreateAPIKey(ctx context.Context, k *account.APIKey) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO api_keys (id, workspace_id, name, hash, prefix, created_at)
+	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO api_keys (id, workspace_id, name, hash, prefix, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, k.ID, k.WorkspaceID, k.Name, k.Hash, k.Prefix, ms(k.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert API key: %w", err)
@@ -113,7 +113,7 @@ func scanAPIKey(row interface{ Scan(...any) error }) (*account.APIKey, error) {
 
 // GetAPIKeyByHash implements account.Store.
 func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey, error) {
-	k, err := scanAPIKey(db.read.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = ?`, hash))
+	k, err := scanAPIKey(db.reader(ctx).QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = ?`, hash))
 	if err != nil {
 		return nil, db.notFound(err, "API key")
 	}
@@ -123,7 +123,7 @@ func (db *DB) GetAPIKeyByHash(ctx context.Context, hash []byte) (*account.APIKey
 // ListAPIKeys implements account.Store: keyset on id, oldest first.
 func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string, req page.Request) ([]*account.APIKey, error) {
 	q, args := pageByID(`SELECT `+apiKeyCols+` FROM api_keys WHERE workspace_id = ?`, []any{workspaceID}, req)
-	out, err := queryAll(ctx, db.read, q, args, scanAPIKey)
+	out, err := queryAll(ctx, db.reader(ctx), q, args, scanAPIKey)
 	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", err)
 	}
@@ -132,13 +132,13 @@ func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string, req page.Requ
 
 // DeleteAPIKey implements account.Store.
 func (db *DB) DeleteAPIKey(ctx context.Context, workspaceID, id string) error {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM api_keys WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM api_keys WHERE workspace_id = ? AND id = ?`, workspaceID, id)
 	return affected(res, err, "API key")
 }
 
 // TouchAPIKey implements account.Store.
 func (db *DB) TouchAPIKey(ctx context.Context, id string, at, staleBefore time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?
+	_, err := db.writer(ctx).ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?
 		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, ms(at), id, ms(staleBefore))
 	if err != nil {
 		return fmt.Errorf("record API key use: %w", err)

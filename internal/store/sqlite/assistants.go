@@ -29,7 +29,7 @@ func scanAssistant(row interface{ Scan(...any) error }) (*assistant.Assistant, e
 
 // CreateAssistant implements assistant.Store.
 func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error {
-	return createAssistant(ctx, db.write, a)
+	return createAssistant(ctx, db.writer(ctx), a)
 }
 
 func createAssistant(ctx context.Context, db execer, a *assistant.Assistant) error {
@@ -50,14 +50,14 @@ func createAssistant(ctx context.Context, db execer, a *assistant.Assistant) err
 
 // GetAssistant implements assistant.Store.
 func (db *DB) GetAssistant(ctx context.Context, workspaceID, id string) (*assistant.Assistant, error) {
-	a, err := scanAssistant(db.read.QueryRowContext(ctx, `SELECT `+assistantCols+` FROM assistants
+	a, err := scanAssistant(db.reader(ctx).QueryRowContext(ctx, `SELECT `+assistantCols+` FROM assistants
 		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, workspaceID, id))
 	return a, db.notFound(err, "assistant")
 }
 
 // GetAssistantByPublicKey implements assistant.Store.
 func (db *DB) GetAssistantByPublicKey(ctx context.Context, publicKey string) (*assistant.Assistant, error) {
-	a, err := scanAssistant(db.read.QueryRowContext(ctx, `SELECT `+assistantCols+` FROM assistants
+	a, err := scanAssistant(db.reader(ctx).QueryRowContext(ctx, `SELECT `+assistantCols+` FROM assistants
 		WHERE public_key = ? AND deleted_at IS NULL`, publicKey))
 	return a, db.notFound(err, "assistant")
 }
@@ -65,7 +65,7 @@ func (db *DB) GetAssistantByPublicKey(ctx context.Context, publicKey string) (*a
 // ListAssistants implements assistant.Store: keyset on id, oldest first.
 func (db *DB) ListAssistants(ctx context.Context, workspaceID string, req page.Request) ([]*assistant.Assistant, error) {
 	q, args := pageByID(`SELECT `+assistantCols+` FROM assistants WHERE workspace_id = ? AND deleted_at IS NULL`, []any{workspaceID}, req)
-	out, err := queryAll(ctx, db.read, q, args, scanAssistant)
+	out, err := queryAll(ctx, db.reader(ctx), q, args, scanAssistant)
 	if err != nil {
 		return nil, fmt.Errorf("list assistants: %w", err)
 	}
@@ -78,14 +78,14 @@ func (db *DB) UpdateAssistant(ctx context.Context, a *assistant.Assistant) error
 	if err != nil {
 		return err
 	}
-	res, err := db.write.ExecContext(ctx, `UPDATE assistants SET name = ?, config = ?, updated_at = ?
+	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE assistants SET name = ?, config = ?, updated_at = ?
 		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, a.Name, string(config), ms(a.UpdatedAt), a.WorkspaceID, a.ID)
 	return affected(res, err, "assistant")
 }
 
 // DeleteAssistant implements assistant.Store (a soft delete).
 func (db *DB) DeleteAssistant(ctx context.Context, workspaceID, id string) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE assistants SET deleted_at = ?
+	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE assistants SET deleted_at = ?
 		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, nowMS(), workspaceID, id)
 	return affected(res, err, "assistant")
 }
@@ -119,7 +119,7 @@ func scanPrice(row interface{ Scan(...any) error }) (*assistant.Price, error) {
 
 // CreatePrice implements assistant.Store.
 func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO model_prices (`+priceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.WorkspaceID, p.ModelPattern, p.Input, p.Output, p.CachedInput, ms(p.EffectiveFrom), ms(p.CreatedAt))
 	if isUnique(err) {
 		return assistant.PriceConflict(p)
@@ -132,13 +132,13 @@ func (db *DB) CreatePrice(ctx context.Context, p *assistant.Price) error {
 
 // GetPrice implements assistant.Store.
 func (db *DB) GetPrice(ctx context.Context, workspaceID, id string) (*assistant.Price, error) {
-	p, err := scanPrice(db.read.QueryRowContext(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = ? AND id = ?`, workspaceID, id))
+	p, err := scanPrice(db.reader(ctx).QueryRowContext(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = ? AND id = ?`, workspaceID, id))
 	return p, db.notFound(err, "model price")
 }
 
 // ListPrices implements assistant.Store.
 func (db *DB) ListPrices(ctx context.Context, workspaceID string) ([]*assistant.Price, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = ?
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+priceCols+` FROM model_prices WHERE workspace_id = ?
 		ORDER BY model_pattern, effective_from, id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list model prices: %w", err)
@@ -157,7 +157,7 @@ func (db *DB) ListPrices(ctx context.Context, workspaceID string) ([]*assistant.
 
 // UpdatePrice implements assistant.Store.
 func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE model_prices SET model_pattern = ?, input_per_mtok = ?, output_per_mtok = ?,
+	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE model_prices SET model_pattern = ?, input_per_mtok = ?, output_per_mtok = ?,
 		cached_input_per_mtok = ?, effective_from = ? WHERE workspace_id = ? AND id = ?`,
 		p.ModelPattern, p.Input, p.Output, p.CachedInput, ms(p.EffectiveFrom), p.WorkspaceID, p.ID)
 	if isUnique(err) {
@@ -168,6 +168,6 @@ func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
 
 // DeletePrice implements assistant.Store.
 func (db *DB) DeletePrice(ctx context.Context, workspaceID, id string) error {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM model_prices WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM model_prices WHERE workspace_id = ? AND id = ?`, workspaceID, id)
 	return affected(res, err, "model price")
 }

@@ -48,12 +48,6 @@ func scanConversation(row interface{ Scan(...any) error }) (*conversation.Conver
 	return &c, nil
 }
 
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
 
 const getConversationSQL = `SELECT ` + convCols + convFrom + `WHERE c.workspace_id = ? AND c.id = ?`
 
@@ -64,7 +58,7 @@ func (db *DB) getConversation(ctx context.Context, q querier, workspaceID, id st
 
 // GetConversation implements conversation.Store.
 func (db *DB) GetConversation(ctx context.Context, workspaceID, id string) (*conversation.Conversation, error) {
-	return db.getConversation(ctx, db.read, workspaceID, id)
+	return db.getConversation(ctx, db.reader(ctx), workspaceID, id)
 }
 
 // CreateConversation implements conversation.Store.
@@ -363,7 +357,7 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 }
 
 func (db *DB) queryConversations(ctx context.Context, q string, args ...any) ([]*conversation.Conversation, error) {
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.reader(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
@@ -439,7 +433,7 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 		where, wargs := filterSQL(workspaceID, f)
 		q, args = `SELECT c.type, count(*) FROM conversations c WHERE `+where+` GROUP BY c.type`, wargs
 	}
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.reader(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
 		return counts, fmt.Errorf("count conversations: %w", err)
 	}

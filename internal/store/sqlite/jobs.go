@@ -81,7 +81,7 @@ func (db *DB) FinishJob(ctx context.Context, id, errMsg string, retryAt *time.Ti
 	case errMsg != "":
 		status = jobs.StatusFailed
 	}
-	_, err := db.write.ExecContext(ctx, `UPDATE jobs SET status = ?, run_at = coalesce(?, run_at), locked_until = NULL,
+	_, err := db.writer(ctx).ExecContext(ctx, `UPDATE jobs SET status = ?, run_at = coalesce(?, run_at), locked_until = NULL,
 		last_error = ?, updated_at = ? WHERE id = ?`, status, runAt, null(errMsg), ms(now), id)
 	if err != nil {
 		return fmt.Errorf("finish job: %w", err)
@@ -91,6 +91,6 @@ func (db *DB) FinishJob(ctx context.Context, id, errMsg string, retryAt *time.Ti
 
 // GetJob implements jobs.Store.
 func (db *DB) GetJob(ctx context.Context, id string) (*jobs.Job, error) {
-	j, err := scanJob(db.read.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+	j, err := scanJob(db.reader(ctx).QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
 	return j, db.notFound(err, "job")
 }

@@ -62,12 +62,12 @@ func scanMessage(row interface{ Scan(...any) error }, conversationID string) (*c
 // conversationSeq finds a workspace's conversation's row number.
 func (db *DB) conversationSeq(ctx context.Context, workspaceID, id string) (int64, error) {
 	var seq int64
-	err := db.read.QueryRowContext(ctx, `SELECT seq FROM conversations WHERE workspace_id = ? AND id = ?`, workspaceID, id).Scan(&seq)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT seq FROM conversations WHERE workspace_id = ? AND id = ?`, workspaceID, id).Scan(&seq)
 	return seq, db.notFound(err, "conversation")
 }
 
 func (db *DB) queryMessages(ctx context.Context, conversationID, q string, args ...any) ([]*conversation.Message, error) {
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.reader(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}

@@ -119,7 +119,7 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 	for batches := 0; len(out) <= req.Limit; batches++ {
 		if filtered && batches == walkBatches && lastConv >= 0 {
 			var created int64
-			if err := db.read.QueryRowContext(ctx, `SELECT created_at FROM conversations WHERE seq = ?`, lastConv).Scan(&created); err != nil {
+			if err := db.reader(ctx).QueryRowContext(ctx, `SELECT created_at FROM conversations WHERE seq = ?`, lastConv).Scan(&created); err != nil {
 				return nil, fmt.Errorf("search: %w", err)
 			}
 			rest, err := db.searchWithin(ctx, workspaceID, f, match, desc, &page.Cursor{Value: created, Seq: lastConv}, req.Limit+1-len(out))
@@ -189,7 +189,7 @@ func (db *DB) searchWithin(ctx context.Context, workspaceID string, f conversati
 
 // searchHits reads one batch of full-text rowids past bound.
 func (db *DB) searchHits(ctx context.Context, q, match string, bound int64) ([]int64, error) {
-	rows, err := db.read.QueryContext(ctx, q, match, bound, searchBatch)
+	rows, err := db.reader(ctx).QueryContext(ctx, q, match, bound, searchBatch)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}

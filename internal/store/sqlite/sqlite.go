@@ -292,21 +292,6 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a write transaction (BEGIN IMMEDIATE), committing when it
-// returns nil. Its error is classified as a whole: the queries inside run
-// on the transaction, not through conns.
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", db.classify(err))
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return db.classify(err)
-	}
-	return db.classify(tx.Commit())
-}
-
 // execer is what the writer and a transaction both offer for writes.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationUpdate", testUpdate},
 		{"ConversationIsolation", testIsolation},
 		{"CursorBounds", testCursorBounds},
+		{"Within", testWithin},
 		{"ConversationCounts", testCounts},
 		{"ConversationListOrders", testListOrders},
 		{"ConversationListFilters", testListFilters},
