@@ -243,7 +243,6 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
-
 func isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"

@@ -48,7 +48,6 @@ func scanConversation(row interface{ Scan(...any) error }) (*conversation.Conver
 	return &c, nil
 }
 
-
 const getConversationSQL = `SELECT ` + convCols + convFrom + `WHERE c.workspace_id = ? AND c.id = ?`
 
 func (db *DB) getConversation(ctx context.Context, q querier, workspaceID, id string) (*conversation.Conversation, error) {
