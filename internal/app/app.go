@@ -98,7 +98,7 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 		Store: st, Now: a.now, Observer: a.Metrics,
 		Handlers: map[string]jobs.Handler{conversation.JobExtract: a.Conversations.ExtractJob},
 	}
-	a.Conversations.Enqueued = a.Jobs.Wake
+	a.Conversations.Queue = &jobs.Queue{Store: st, Now: a.now, Wake: a.Jobs.Wake}
 	return a
 }
 

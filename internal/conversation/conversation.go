@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
@@ -257,12 +258,24 @@ type Update struct {
 	Status             *string
 	EndedAt            *time.Time
 	UpdatedAt          time.Time
-	// Jobs are enqueued in the same transaction as the update, so the work
-	// an update calls for (extraction after an end) cannot be lost.
-	Jobs []*jobs.Job
-	// Append adds messages in the same transaction, rolled up like
-	// AppendMessages does.
-	Append []*Message
+}
+
+// JobArgs are the arguments of a background job: a plain struct, stored as
+// JSON, whose Kind names the worker that runs it.
+type JobArgs = jobs.Args
+
+// Queue enqueues background work. With the context of a Within, the jobs
+// commit or roll back with that transaction, and workers hear of them
+// after the commit.
+type Queue interface {
+	Enqueue(ctx context.Context, args ...JobArgs) error
+}
+
+// EventRecorder records events. With the context of a Within, the events
+// commit or roll back with that transaction and are announced after the
+// commit.
+type EventRecorder interface {
+	Record(ctx context.Context, evs ...events.Event) error
 }
 
 // Transactor is the write seam: one way to commit a change together with

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/parley-dev/parley/internal/assistant"
+	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
 	"github.com/parley-dev/parley/internal/jobs"
@@ -20,13 +21,9 @@ import (
 // conversation.
 const JobExtract = "conversation.extract"
 
-type extractPayload struct {
-	ConversationID string `json:"conversation_id"`
-}
-
 // ExtractJob is the job handler for JobExtract.
 func (s *Service) ExtractJob(ctx context.Context, j *jobs.Job) error {
-	var p extractPayload
+	var p ExtractArgs
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return fmt.Errorf("extract job payload: %w", err)
 	}
@@ -173,5 +170,20 @@ func (s *Service) recordExtraction(ctx context.Context, c *Conversation, a *assi
 	if s.Observer != nil && failure == nil {
 		s.Observer.Reply(model, usage, note.Cost, resp.Latency, nil)
 	}
-	return s.Store.UpdateConversation(ctx, c.WorkspaceID, c.ID, Update{Variables: vars, Append: []*Message{note}, UpdatedAt: now})
+	var out *Conversation
+	err = s.Store.Within(ctx, func(ctx context.Context) error {
+		if len(vars) > 0 {
+			updated, err := s.Store.UpdateConversation(ctx, c.WorkspaceID, c.ID, Update{Variables: vars, UpdatedAt: now})
+			if err != nil {
+				return err
+			}
+			if err := s.record(ctx, s.event(events.ConversationUpdated, updated, "")); err != nil {
+				return err
+			}
+		}
+		after, err := s.appendMessages(ctx, c.WorkspaceID, c.ID, note)
+		out = after
+		return err
+	})
+	return out, err
 }

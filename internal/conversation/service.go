@@ -10,9 +10,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-dev/parley/internal/assistant"
+	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
-	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/llm/tokens"
 	"github.com/parley-dev/parley/internal/money"
@@ -49,9 +49,10 @@ type Service struct {
 	// EndWait is how long End waits for a reply in flight on this node to
 	// finish before it cuts the reply short (default 10 s).
 	EndWait time.Duration
-	// Enqueued, if set, is called after jobs were stored, to wake the
-	// job runner.
-	Enqueued func()
+	// Queue enqueues background work (extraction after an end).
+	Queue Queue
+	// Events records the changes the service makes (optional).
+	Events EventRecorder
 
 	flights flights // replies in flight on this node
 }
@@ -125,7 +126,17 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in CreateInput
 	if g := strings.TrimSpace(assistant.Render(a.Greeting, Strings(vars))); g != "" {
 		first = append(first, &Message{ID: ids.NewAt(ids.Message, now), Role: RoleAssistant, Content: g, CreatedAt: now})
 	}
-	if err := s.Store.CreateConversation(ctx, c, first); err != nil {
+	err := s.Store.Within(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateConversation(ctx, c, first); err != nil {
+			return err
+		}
+		evs := []events.Event{s.event(events.ConversationCreated, c, "")}
+		for _, m := range first {
+			evs = append(evs, s.event(events.MessageCreated, c, m.ID))
+		}
+		return s.record(ctx, evs...)
+	})
+	if err != nil {
 		return nil, nil, fmt.Errorf("create conversation: %w", err)
 	}
 	return c, first, nil
@@ -285,7 +296,7 @@ func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in Po
 		return nil, fault.New(fault.CodeConversationOver, "the conversation has ended; start a new one")
 	}
 	msg := &Message{ID: ids.New(ids.Message), Role: in.Role, Content: in.Content, CreatedAt: s.now()}
-	c, err = s.Store.AppendMessages(ctx, workspaceID, id, []*Message{msg})
+	c, err = s.appendMessages(ctx, workspaceID, id, msg)
 	if err != nil {
 		return nil, fmt.Errorf("store message: %w", err)
 	}
@@ -456,7 +467,7 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 	if s.Observer != nil {
 		s.Observer.Reply(model, resp.Usage, msg.Cost, resp.Latency, nil)
 	}
-	c, err = s.Store.AppendMessages(ctx, c.WorkspaceID, c.ID, []*Message{msg})
+	c, err = s.appendMessages(ctx, c.WorkspaceID, c.ID, msg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store reply: %w", err)
 	}
@@ -539,7 +550,7 @@ func (s *Service) replyFailed(ctx context.Context, c *Conversation, a *assistant
 		}
 		s.Observer.Reply(a.Model, spent, note.Cost, 0, err)
 	}
-	after, serr := s.Store.AppendMessages(ctx, c.WorkspaceID, c.ID, []*Message{note})
+	after, serr := s.appendMessages(ctx, c.WorkspaceID, c.ID, note)
 	if serr != nil {
 		return nil, nil, errors.Join(ferr, fmt.Errorf("record the failure: %w", serr))
 	}
@@ -551,19 +562,10 @@ func (s *Service) replyFailed(ctx context.Context, c *Conversation, a *assistant
 // extracted variables, so running it again on the whole transcript is
 // correct whichever of the two runs first.
 func (s *Service) extractAgain(ctx context.Context, c *Conversation) (*Conversation, error) {
-	now := s.now()
-	job, err := jobs.New(c.WorkspaceID, JobExtract, extractPayload{ConversationID: c.ID}, now)
-	if err != nil {
+	if err := s.enqueue(ctx, ExtractArgs{WorkspaceID: c.WorkspaceID, ConversationID: c.ID}); err != nil {
 		return nil, err
 	}
-	after, err := s.Store.UpdateConversation(ctx, c.WorkspaceID, c.ID, Update{UpdatedAt: now, Jobs: []*jobs.Job{job}})
-	if err != nil {
-		return nil, fmt.Errorf("enqueue extraction: %w", err)
-	}
-	if s.Enqueued != nil {
-		s.Enqueued()
-	}
-	return after, nil
+	return c, nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -727,7 +729,16 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.Store.UpdateConversation(ctx, workspaceID, id, u)
+	var out *Conversation
+	err = s.Store.Within(ctx, func(ctx context.Context) error {
+		c, err := s.Store.UpdateConversation(ctx, workspaceID, id, u)
+		if err != nil {
+			return err
+		}
+		out = c
+		return s.record(ctx, s.event(events.ConversationUpdated, c, ""))
+	})
+	return out, err
 }
 
 // End marks a conversation ended and enqueues the extraction of its
@@ -763,15 +774,21 @@ func (s *Service) End(ctx context.Context, workspaceID, id string) (*Conversatio
 	}
 	now := s.now()
 	status := StatusEnded
-	job, err := jobs.New(workspaceID, JobExtract, extractPayload{ConversationID: id}, now)
+	err = s.Store.Within(ctx, func(ctx context.Context) error {
+		ended, err := s.Store.UpdateConversation(ctx, workspaceID, id, Update{Status: &status, EndedAt: &now, UpdatedAt: now})
+		if err != nil {
+			return err
+		}
+		c = ended
+		if err := s.enqueue(ctx, ExtractArgs{WorkspaceID: workspaceID, ConversationID: id}); err != nil {
+			return err
+		}
+		return s.record(ctx, s.event(events.ConversationEnded, c, ""))
+	})
 	if err != nil {
 		return nil, err
 	}
-	c, err = s.Store.UpdateConversation(ctx, workspaceID, id, Update{Status: &status, EndedAt: &now, UpdatedAt: now, Jobs: []*jobs.Job{job}})
-	if err == nil && s.Enqueued != nil {
-		s.Enqueued()
-	}
-	return c, err
+	return c, nil
 }
 
 // MaxBulkDelete is the most ids one bulk delete takes.
@@ -782,7 +799,7 @@ func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
 	if !ids.HasPrefix(id, ids.Conversation) {
 		return fault.NotFound("conversation")
 	}
-	n, err := s.Store.DeleteConversations(ctx, workspaceID, []string{id})
+	n, err := s.BulkDelete(ctx, workspaceID, []string{id})
 	if err != nil {
 		return err
 	}
@@ -807,7 +824,24 @@ func (s *Service) BulkDelete(ctx context.Context, workspaceID string, list []str
 	if err := v.Err(); err != nil {
 		return 0, err
 	}
-	return s.Store.DeleteConversations(ctx, workspaceID, list)
+	deleted := 0
+	err := s.Store.Within(ctx, func(ctx context.Context) error {
+		deleted = 0
+		for _, id := range list {
+			n, err := s.Store.DeleteConversations(ctx, workspaceID, []string{id})
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				deleted++
+				if err := s.record(ctx, s.event(events.ConversationDeleted, &Conversation{ID: id, WorkspaceID: workspaceID}, "")); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return deleted, err
 }
 
 // Export calls fn for every matching conversation with its transcript, in

@@ -223,3 +223,43 @@ func IsPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
 }
+
+// Args are the arguments of a job: a plain struct, stored as JSON, whose
+// Kind names the handler that runs it. Args that also have a
+// Workspace() string method are filed under that workspace.
+type Args interface{ Kind() string }
+
+// Queue enqueues jobs as part of the change in progress: with the context
+// of a store transaction the jobs commit or roll back with it, and the
+// runner is woken only after the commit.
+type Queue struct {
+	Store interface {
+		EnqueueJobs(ctx context.Context, js []*Job) error
+		AfterCommit(ctx context.Context, fn func())
+	}
+	Now  func() time.Time
+	Wake func() // optional
+}
+
+// Enqueue implements the conversation service's Queue.
+func (q *Queue) Enqueue(ctx context.Context, args ...Args) error {
+	js := make([]*Job, 0, len(args))
+	for _, a := range args {
+		ws := ""
+		if w, ok := a.(interface{ Workspace() string }); ok {
+			ws = w.Workspace()
+		}
+		j, err := New(ws, a.Kind(), a, q.Now())
+		if err != nil {
+			return err
+		}
+		js = append(js, j)
+	}
+	if err := q.Store.EnqueueJobs(ctx, js); err != nil {
+		return err
+	}
+	if q.Wake != nil {
+		q.Store.AfterCommit(ctx, q.Wake)
+	}
+	return nil
+}

@@ -228,14 +228,6 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
-		if err := enqueueJobs(ctx, tx, u.Jobs); err != nil {
-			return err
-		}
-		if len(u.Append) > 0 {
-			if c, err = appendMessages(ctx, tx, c, u.Append); err != nil {
-				return err
-			}
-		}
 		out = c
 		return nil
 	})

@@ -280,14 +280,6 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 				return err
 			}
 		}
-		if err := enqueueJobs(ctx, tx, u.Jobs); err != nil {
-			return err
-		}
-		if len(u.Append) > 0 {
-			if c, err = db.appendMessages(ctx, tx, c, u.Append); err != nil {
-				return err
-			}
-		}
 		out = c
 		return nil
 	})

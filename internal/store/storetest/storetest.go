@@ -967,8 +967,19 @@ func testJobs(t *testing.T, s store.Store) {
 	must(t, err)
 	// Jobs ride along with a conversation update, atomically.
 	status := conversation.StatusEnded
-	_, err = s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{Status: &status, UpdatedAt: now, Jobs: []*jobs.Job{j1}})
+	must(t, s.Within(ctx, func(ctx context.Context) error {
+		if _, err := s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{Status: &status, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return s.EnqueueJobs(ctx, []*jobs.Job{j1})
+	}))
+	// ... and roll back with it.
+	lost, err := jobs.New(f.ws, "lost", nil, now)
 	must(t, err)
+	_ = s.Within(ctx, func(ctx context.Context) error {
+		must(t, s.EnqueueJobs(ctx, []*jobs.Job{lost}))
+		return errors.New("roll back")
+	})
 	later, err := jobs.New(f.ws, "other", nil, now.Add(time.Hour))
 	must(t, err)
 	must(t, s.EnqueueJobs(ctx, []*jobs.Job{later}))
