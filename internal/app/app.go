@@ -96,7 +96,10 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 	}
 	a.Jobs = &jobs.Runner{
 		Store: st, Now: a.now, Observer: a.Metrics,
-		Handlers: map[string]jobs.Handler{conversation.JobExtract: a.Conversations.ExtractJob},
+		Handlers: map[string]jobs.Handler{
+			conversation.JobExtract: a.Conversations.ExtractJob,
+			conversation.JobReply:   jobs.Typed(a.Conversations.ReplyJob),
+		},
 	}
 	a.Conversations.Queue = &jobs.Queue{Store: st, Now: a.now, Wake: a.Jobs.Wake}
 	return a

@@ -52,7 +52,8 @@ func (s *Service) enqueue(ctx context.Context, args ...JobArgs) error {
 }
 
 // appendMessages stores msgs in conversation id, with their
-// message.created events, in one transaction.
+// message.created events and the delivery of the outgoing ones on the
+// conversation's channel, in one transaction.
 func (s *Service) appendMessages(ctx context.Context, workspaceID, id string, msgs ...*Message) (*Conversation, error) {
 	var after *Conversation
 	err := s.Store.Within(ctx, func(ctx context.Context) error {
@@ -65,7 +66,10 @@ func (s *Service) appendMessages(ctx context.Context, workspaceID, id string, ms
 		for _, m := range msgs {
 			evs = append(evs, s.event(events.MessageCreated, c, m.ID))
 		}
-		return s.record(ctx, evs...)
+		if err := s.record(ctx, evs...); err != nil {
+			return err
+		}
+		return s.deliver(ctx, c, msgs...)
 	})
 	return after, err
 }

@@ -53,6 +53,9 @@ type Service struct {
 	Queue Queue
 	// Events records the changes the service makes (optional).
 	Events EventRecorder
+	// Channels carry messages out, by conversation type; a type without
+	// one (api, test) delivers nothing.
+	Channels map[string]Channel
 
 	flights flights // replies in flight on this node
 }
@@ -296,21 +299,38 @@ func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in Po
 		return nil, fault.New(fault.CodeConversationOver, "the conversation has ended; start a new one")
 	}
 	msg := &Message{ID: ids.New(ids.Message), Role: in.Role, Content: in.Content, CreatedAt: s.now()}
-	c, err = s.appendMessages(ctx, workspaceID, id, msg)
+	if ch := s.channel(c.Type); ch != nil && outgoing(msg.Role) {
+		// Refused before anything is stored (a closed WhatsApp window).
+		if err := ch.Accept(ctx, c, msg); err != nil {
+			return nil, err
+		}
+	}
+	var a *assistant.Assistant
+	if in.Role == RoleUser {
+		a, err = s.Assistants.Get(ctx, workspaceID, c.AssistantID)
+		if fault.Is(err, fault.CodeNotFound) {
+			a = nil // the assistant was deleted: keep the message, answer nothing
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	later := false
+	err = s.Store.Within(ctx, func(ctx context.Context) error {
+		stored, err := s.appendMessages(ctx, workspaceID, id, msg)
+		if err != nil {
+			return err
+		}
+		c = stored
+		if in.Role == RoleUser {
+			later, err = s.replyLater(ctx, c, a, msg)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store message: %w", err)
 	}
 	out := &Posted{Message: msg, Conversation: c}
-	if in.Role != RoleUser || !c.AIEnabled {
-		return out, nil
-	}
-	a, err := s.Assistants.Get(ctx, workspaceID, c.AssistantID)
-	if fault.Is(err, fault.CodeNotFound) {
-		return out, nil // the assistant was deleted: keep the message, answer nothing
-	} else if err != nil {
-		return nil, err
-	}
-	if !a.AIEnabled {
+	if in.Role != RoleUser || !c.AIEnabled || later || a == nil || !a.AIEnabled {
 		return out, nil
 	}
 	reply, after, err := s.reply(context.WithoutCancel(ctx), c, a, onDelta)

@@ -263,3 +263,15 @@ func (q *Queue) Enqueue(ctx context.Context, args ...Args) error {
 	}
 	return nil
 }
+
+// Typed adapts a handler of typed args to a Handler: the job's payload is
+// decoded into T.
+func Typed[T Args](fn func(ctx context.Context, args T) error) Handler {
+	return func(ctx context.Context, j *Job) error {
+		var args T
+		if err := json.Unmarshal(j.Payload, &args); err != nil {
+			return Permanent(fmt.Errorf("%s job payload: %w", j.Kind, err))
+		}
+		return fn(ctx, args)
+	}
+}
