@@ -63,9 +63,27 @@ func OpenStore(ctx context.Context, url string) (store.Store, error) {
 	}
 }
 
+// Option changes how New and Build wire an App beyond what the
+// configuration says. Options are for tests: nothing a user configures
+// sets them.
+type Option func(*wiring)
+
+// wiring is what Options change.
+type wiring struct {
+	llmHTTPClient *http.Client
+}
+
+// WithLLMHTTPClient makes the OpenAI-compatible client send its requests
+// through c instead of its own HTTP client. Tests pass the client of a
+// provider fake (llmtest.Provider.Client), which reaches the fake whatever
+// the host, so the App runs against the provider's real base URL.
+func WithLLMHTTPClient(c *http.Client) Option {
+	return func(w *wiring) { w.llmHTTPClient = c }
+}
+
 // New checks the configuration, opens the store and builds the services.
 // It does not migrate.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	if err := CheckConfig(cfg); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -73,11 +91,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return Build(cfg, st, log), nil
+	return Build(cfg, st, log, opts...), nil
 }
 
 // Build wires an App around an open store.
-func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
+func Build(cfg *config.Config, st store.Store, log *slog.Logger, opts ...Option) *App {
+	var w wiring
+	for _, o := range opts {
+		o(&w)
+	}
 	a := &App{Config: cfg, Store: st, Metrics: metrics.New(), Log: log, Now: time.Now}
 	st.Errors().SetLogger(log)
 	a.Metrics.WatchDatabase(st.Driver(), st.Pools, st.Errors().Counts)
@@ -87,7 +109,7 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 	if cfg.LLMBaseURL != "" {
 		reply, idle := cfg.LLMTimeouts()
 		router.Remote = openai.New(cfg.LLMBaseURL, cfg.LLMAPIKey, openai.Options{
-			Compat: cfg.LLMCompat, ReplyTimeout: reply, IdleTimeout: idle, Logger: log})
+			Compat: cfg.LLMCompat, ReplyTimeout: reply, IdleTimeout: idle, Logger: log, HTTPClient: w.llmHTTPClient})
 	}
 	replyTimeout, _ := cfg.LLMTimeouts()
 	a.Conversations = &conversation.Service{

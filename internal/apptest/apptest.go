@@ -31,10 +31,25 @@ type Server struct {
 	OtherKey, OtherWorkspace      string
 }
 
+// Hooks wire into the App what a test needs beyond its configuration.
+type Hooks struct {
+	// LLMHTTPClient carries the OpenAI-compatible client's requests: the
+	// client of a provider fake (llmtest.Provider.Client) lets the App
+	// use that provider's real base URL (PARLEY_LLM_BASE_URL) and reach
+	// the fake.
+	LLMHTTPClient *http.Client
+}
+
 // Start opens a store at databaseURL (a temporary SQLite file when empty),
 // migrates, bootstraps and serves the App with httptest. configure, if
 // given, adjusts the configuration first.
 func Start(t testing.TB, databaseURL string, configure ...func(*config.Config)) *Server {
+	t.Helper()
+	return StartWith(t, databaseURL, Hooks{}, configure...)
+}
+
+// StartWith is Start with hooks.
+func StartWith(t testing.TB, databaseURL string, hooks Hooks, configure ...func(*config.Config)) *Server {
 	t.Helper()
 	ctx := context.Background()
 	if databaseURL == "" {
@@ -48,7 +63,11 @@ func Start(t testing.TB, databaseURL string, configure ...func(*config.Config)) 
 		fn(cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(ctx, cfg, log)
+	var opts []app.Option
+	if hooks.LLMHTTPClient != nil {
+		opts = append(opts, app.WithLLMHTTPClient(hooks.LLMHTTPClient))
+	}
+	a, err := app.New(ctx, cfg, log, opts...)
 	if err != nil {
 		t.Fatalf("open app: %v", err)
 	}

@@ -233,35 +233,143 @@ func literalPrefix(re *syntax.Regexp) (string, bool) {
 
 var offlinePrice = &Price{ModelPattern: llm.OfflineModel, Builtin: true}
 
-// BuiltinPrices returns the default price table, sorted by pattern.
+// BuiltinPrices returns the default price table, sorted by pattern and
+// then by effective_from (the order the defaults endpoint pages in).
 func BuiltinPrices() []*Price {
 	out := append([]*Price(nil), builtinPrices...)
-	sort.Slice(out, func(i, j int) bool { return out[i].ModelPattern < out[j].ModelPattern })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].ModelPattern != out[j].ModelPattern {
+			return out[i].ModelPattern < out[j].ModelPattern
+		}
+		return out[i].EffectiveFrom.Before(out[j].EffectiveFrom)
+	})
 	return out
 }
 
-// builtinPrices are list prices in USD per million tokens (input, cached
-// input, output) of common models, as their providers publish them.
-// Workspaces add or override rows through the model-prices API.
+// builtinPrices are the list prices of common models in USD per million
+// tokens, as their providers publish them: input, cached input (what a
+// token the provider reports as served from its cache costs) and output.
+// Workspaces add or override rows through the model-prices API, and their
+// rows always win.
+//
+// Each row takes effect on the date its price did (the model's launch, or
+// a price change); a model's older prices stay as rows of their own, so a
+// reply is priced as it was billed at the time. Where a source confirms a
+// price only from some date on, the row starts then and earlier replies
+// stay unpriced rather than guessed. Prices that depend on more than the
+// model and the date cannot be one row and are left out: time-of-day
+// rates (DeepSeek's night discount until September 2025, its peak and
+// off-peak rates since August 2026) and batch or priority tiers. Long
+// prompts billed higher above a threshold (Gemini 2.5 Pro above 200k
+// tokens, Claude Sonnet 4 and 4.5 above 200k with the 1M-token context,
+// GPT-5.4 and GPT-5.5 above 272k) are priced at the base rate; a
+// workspace that sends such prompts should add rows of its own.
 var builtinPrices = func() []*Price {
-	since := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	rows := []struct{ pattern, in, cached, out string }{
-		{`gpt-4o(-\d{4}-\d{2}-\d{2})?`, "2.50", "1.25", "10.00"},
-		{`gpt-4o-mini(-\d{4}-\d{2}-\d{2})?`, "0.15", "0.075", "0.60"},
-		{`gpt-4\.1(-\d{4}-\d{2}-\d{2})?`, "2.00", "0.50", "8.00"},
-		{`gpt-4\.1-mini(-\d{4}-\d{2}-\d{2})?`, "0.40", "0.10", "1.60"},
-		{`gpt-4\.1-nano(-\d{4}-\d{2}-\d{2})?`, "0.10", "0.025", "0.40"},
-		{`gpt-5(-\d{4}-\d{2}-\d{2})?`, "1.25", "0.125", "10.00"},
-		{`gpt-5-mini(-\d{4}-\d{2}-\d{2})?`, "0.25", "0.025", "2.00"},
-		{`gpt-5-nano(-\d{4}-\d{2}-\d{2})?`, "0.05", "0.005", "0.40"},
-		{`o3(-\d{4}-\d{2}-\d{2})?`, "2.00", "0.50", "8.00"},
-		{`o4-mini(-\d{4}-\d{2}-\d{2})?`, "1.10", "0.275", "4.40"},
-		{`gpt-3\.5-turbo(-\d{4})?`, "0.50", "0.50", "1.50"},
+	rows := []struct{ pattern, from, in, cached, out string }{
+		// OpenAI: https://platform.openai.com/docs/pricing (now
+		// https://developers.openai.com/api/docs/pricing). Cached input
+		// is each model's "Cached input" column; models with no cache
+		// discount list the input price there.
+		//
+		// gpt-4o-2024-05-13 kept its launch price ($5/$15, no cache
+		// discount) when later snapshots cost less, and gpt-4o pointed
+		// to it until 2024-10-02, when the alias moved to 2024-08-06
+		// ($2.50/$10, launched 2024-08-06; prompt caching at $1.25 from
+		// 2024-10-01). gpt-4o-2024-11-20 is priced as 2024-08-06.
+		{`gpt-4o-2024-05-13`, "2024-05-13", "5.00", "5.00", "15.00"},
+		{`gpt-4o-2024-08-06`, "2024-08-06", "2.50", "1.25", "10.00"},
+		{`gpt-4o(-\d{4}-\d{2}-\d{2})?`, "2024-10-02", "2.50", "1.25", "10.00"},
+		// chatgpt-4o-latest, the model behind ChatGPT (2024-08-13): $5/$15.
+		{`chatgpt-4o-latest`, "2024-08-13", "5.00", "5.00", "15.00"},
+		// gpt-4o-mini (2024-07-18).
+		{`gpt-4o-mini(-\d{4}-\d{2}-\d{2})?`, "2024-07-18", "0.15", "0.075", "0.60"},
+		// gpt-4.1, -mini, -nano (2025-04-14).
+		{`gpt-4\.1(-\d{4}-\d{2}-\d{2})?`, "2025-04-14", "2.00", "0.50", "8.00"},
+		{`gpt-4\.1-mini(-\d{4}-\d{2}-\d{2})?`, "2025-04-14", "0.40", "0.10", "1.60"},
+		{`gpt-4\.1-nano(-\d{4}-\d{2}-\d{2})?`, "2025-04-14", "0.10", "0.025", "0.40"},
+		// gpt-5, -mini, -nano and gpt-5-chat-latest (2025-08-07).
+		{`gpt-5(-\d{4}-\d{2}-\d{2}|-chat-latest)?`, "2025-08-07", "1.25", "0.125", "10.00"},
+		{`gpt-5-mini(-\d{4}-\d{2}-\d{2})?`, "2025-08-07", "0.25", "0.025", "2.00"},
+		{`gpt-5-nano(-\d{4}-\d{2}-\d{2})?`, "2025-08-07", "0.05", "0.005", "0.40"},
+		// gpt-5.1 and gpt-5.1-chat-latest (2025-11-13).
+		{`gpt-5\.1(-\d{4}-\d{2}-\d{2}|-chat-latest)?`, "2025-11-13", "1.25", "0.125", "10.00"},
+		// gpt-5.2 and gpt-5.2-chat-latest (2025-12-11).
+		{`gpt-5\.2(-\d{4}-\d{2}-\d{2}|-chat-latest)?`, "2025-12-11", "1.75", "0.175", "14.00"},
+		// gpt-5.4, -mini, -nano and gpt-5.5: the prices the pricing page
+		// listed when read on 2026-05-04; replies before that stay
+		// unpriced (their launch prices are not confirmed here).
+		{`gpt-5\.4(-\d{4}-\d{2}-\d{2})?`, "2026-05-04", "2.50", "0.25", "15.00"},
+		{`gpt-5\.4-mini(-\d{4}-\d{2}-\d{2})?`, "2026-05-04", "0.75", "0.075", "4.50"},
+		{`gpt-5\.4-nano(-\d{4}-\d{2}-\d{2})?`, "2026-05-04", "0.20", "0.02", "1.25"},
+		{`gpt-5\.5(-\d{4}-\d{2}-\d{2})?`, "2026-05-04", "5.00", "0.50", "30.00"},
+		// o1 (2024-12-17), o3-mini (2025-01-31), o4-mini (2025-04-16).
+		{`o1(-\d{4}-\d{2}-\d{2})?`, "2024-12-17", "15.00", "7.50", "60.00"},
+		{`o3-mini(-\d{4}-\d{2}-\d{2})?`, "2025-01-31", "1.10", "0.55", "4.40"},
+		{`o4-mini(-\d{4}-\d{2}-\d{2})?`, "2025-04-16", "1.10", "0.275", "4.40"},
+		// o3 launched at $10/$40 (2025-04-16); OpenAI cut it by 80% to
+		// $2/$8 on 2025-06-10.
+		{`o3(-\d{4}-\d{2}-\d{2})?`, "2025-04-16", "10.00", "2.50", "40.00"},
+		{`o3(-\d{4}-\d{2}-\d{2})?`, "2025-06-10", "2.00", "0.50", "8.00"},
+		// gpt-3.5-turbo snapshots, each at its own price: 0613 at
+		// $1.50/$2 (2023-06-13), 1106 at $1/$2 (2023-11-06), 0125 at
+		// $0.50/$1.50, which the gpt-3.5-turbo alias has named since
+		// 2024-02-16. No cache discount.
+		{`gpt-3\.5-turbo-0613`, "2023-06-13", "1.50", "1.50", "2.00"},
+		{`gpt-3\.5-turbo-1106`, "2023-11-06", "1.00", "1.00", "2.00"},
+		{`gpt-3\.5-turbo(-0125)?`, "2024-02-16", "0.50", "0.50", "1.50"},
+
+		// Anthropic, through its OpenAI SDK compatibility endpoint:
+		// https://docs.anthropic.com/en/docs/about-claude/pricing (now
+		// https://platform.claude.com/docs/en/about-claude/pricing).
+		// Cached input is the "cache hits and refreshes" price; cache
+		// writes cost more, but the compatibility endpoint reports no
+		// cache details, so Parley sees none of either. Names are the
+		// alias and its dated snapshot (claude-sonnet-4-5-20250929).
+		{`claude-opus-4(-0|-\d{8})?`, "2025-05-22", "15.00", "1.50", "75.00"},
+		{`claude-sonnet-4(-0|-\d{8})?`, "2025-05-22", "3.00", "0.30", "15.00"},
+		{`claude-opus-4-1(-\d{8})?`, "2025-08-05", "15.00", "1.50", "75.00"},
+		{`claude-sonnet-4-5(-\d{8})?`, "2025-09-29", "3.00", "0.30", "15.00"},
+		{`claude-haiku-4-5(-\d{8})?`, "2025-10-15", "1.00", "0.10", "5.00"},
+		{`claude-opus-4-5(-\d{8})?`, "2025-11-24", "5.00", "0.50", "25.00"},
+		{`claude-3-5-haiku(-\d{8}|-latest)?`, "2024-11-04", "0.80", "0.08", "4.00"},
+
+		// Gemini, through its OpenAI compatibility endpoint:
+		// https://ai.google.dev/gemini-api/docs/pricing (standard tier,
+		// text input). That endpoint reports no cached tokens
+		// (docs/MODELS.md), so cached input is priced as input.
+		// gemini-2.5-pro and -flash went GA on 2025-06-17 (Pro's price
+		// is for prompts up to 200k tokens), -flash-lite on 2025-07-22,
+		// gemini-2.0-flash on 2025-02-05.
+		{`gemini-2\.5-pro`, "2025-06-17", "1.25", "1.25", "10.00"},
+		{`gemini-2\.5-flash`, "2025-06-17", "0.30", "0.30", "2.50"},
+		{`gemini-2\.5-flash-lite`, "2025-07-22", "0.10", "0.10", "0.40"},
+		{`gemini-2\.0-flash(-001)?`, "2025-02-05", "0.10", "0.10", "0.40"},
+
+		// DeepSeek: https://api-docs.deepseek.com/quick_start/pricing.
+		// Cached input is the "cache hit" price (DeepSeek reports hits
+		// as prompt_cache_hit_tokens). deepseek-chat and
+		// deepseek-reasoner share one price: $0.56/$0.07/$1.68 from
+		// 2025-09-05 16:00 UTC (V3.1; before that a night discount made
+		// the price depend on the hour); $0.28/$0.028/$0.42 from
+		// 2025-09-29 (V3.2-Exp, "effective immediately"); from
+		// 2026-04-24 both names served V4-Flash at $0.14/$0.28 with
+		// cache hits at $0.028, cut to a tenth at 2026-04-26 12:15 UTC.
+		// DeepSeek retired both names on 2026-07-24.
+		{`deepseek-(chat|reasoner)`, "2025-09-05T16:00:00Z", "0.56", "0.07", "1.68"},
+		{`deepseek-(chat|reasoner)`, "2025-09-29", "0.28", "0.028", "0.42"},
+		{`deepseek-(chat|reasoner)`, "2026-04-24", "0.14", "0.028", "0.28"},
+		{`deepseek-(chat|reasoner)`, "2026-04-26T12:15:00Z", "0.14", "0.0028", "0.28"},
 	}
 	out := make([]*Price, 0, len(rows))
 	for _, r := range rows {
-		p := &Price{ModelPattern: r.pattern, EffectiveFrom: since, Builtin: true}
-		var err error
+		from, err := time.Parse(time.RFC3339, r.from)
+		if err != nil {
+			from, err = time.Parse(time.DateOnly, r.from)
+		}
+		if err != nil {
+			panic(fmt.Sprintf("builtin price %s: effective_from: %v", r.pattern, err))
+		}
+		p := &Price{ModelPattern: r.pattern, EffectiveFrom: from.UTC(), Builtin: true}
 		for _, f := range []struct {
 			dst *money.Money
 			s   string

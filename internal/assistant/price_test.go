@@ -167,3 +167,109 @@ func TestFindPriceRequestedAndReported(t *testing.T) {
 		t.Errorf("unknown models priced: %+v", p)
 	}
 }
+
+// The built-in table prices each model as its provider lists it, at the
+// time of the reply: dated snapshots that cost more than their family,
+// older snapshots, price changes, and the current models.
+func TestBuiltinPrices(t *testing.T) {
+	day := func(s string) time.Time {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	now := day("2026-11-25")
+	cases := []struct {
+		requested, reported string
+		at                  time.Time
+		in, cached, out     string // "" for no price
+	}{
+		// gpt-4o-2024-05-13 kept its launch price and has no cache discount.
+		{"gpt-4o-2024-05-13", "", now, "5", "5", "15"},
+		{"gpt-4o", "gpt-4o-2024-05-13", now, "5", "5", "15"},
+		{"gpt-4o", "gpt-4o-2024-08-06", now, "2.50", "1.25", "10"},
+		{"gpt-4o-2024-11-20", "", now, "2.50", "1.25", "10"},
+		{"chatgpt-4o-latest", "", day("2025-01-10"), "5", "5", "15"},
+		{"gpt-4o-mini", "gpt-4o-mini-2024-07-18", now, "0.15", "0.075", "0.60"},
+		// gpt-3.5-turbo snapshots differ from one another.
+		{"gpt-3.5-turbo", "gpt-3.5-turbo-0125", now, "0.50", "0.50", "1.50"},
+		{"gpt-3.5-turbo-1106", "", now, "1", "1", "2"},
+		{"gpt-3.5-turbo-0613", "", day("2024-01-10"), "1.50", "1.50", "2"},
+		// o3 before and after its June 2025 price cut; nothing before launch.
+		{"o3", "o3-2025-04-16", day("2025-05-01"), "10", "2.50", "40"},
+		{"o3", "o3-2025-04-16", day("2025-06-10"), "2", "0.50", "8"},
+		{"o3", "", day("2025-01-01"), "", "", ""},
+		{"o3-mini", "o3-mini-2025-01-31", now, "1.10", "0.55", "4.40"},
+		{"o4-mini", "", now, "1.10", "0.275", "4.40"},
+		{"o1", "o1-2024-12-17", now, "15", "7.50", "60"},
+		{"gpt-4.1-nano", "gpt-4.1-nano-2025-04-14", now, "0.10", "0.025", "0.40"},
+		{"gpt-5", "gpt-5-2025-08-07", now, "1.25", "0.125", "10"},
+		{"gpt-5-nano", "", now, "0.05", "0.005", "0.40"},
+		{"gpt-5-chat-latest", "", now, "1.25", "0.125", "10"},
+		{"gpt-5.1", "gpt-5.1-2025-11-13", now, "1.25", "0.125", "10"},
+		{"gpt-5.2", "gpt-5.2-2025-12-11", now, "1.75", "0.175", "14"},
+		{"gpt-5.2-chat-latest", "", now, "1.75", "0.175", "14"},
+		{"gpt-5.4-mini", "", now, "0.75", "0.075", "4.50"},
+		{"gpt-5.5", "", now, "5", "0.50", "30"},
+		// Anthropic, Gemini and DeepSeek through their OpenAI-compatible endpoints.
+		{"claude-sonnet-4-5", "claude-sonnet-4-5-20250929", now, "3", "0.30", "15"},
+		{"claude-haiku-4-5", "", now, "1", "0.10", "5"},
+		{"claude-opus-4-5-20251101", "", now, "5", "0.50", "25"},
+		{"claude-opus-4-1", "", now, "15", "1.50", "75"},
+		{"gemini-2.5-flash", "", now, "0.30", "0.30", "2.50"},
+		{"gemini-2.5-pro", "", now, "1.25", "1.25", "10"},
+		{"deepseek-chat", "", day("2025-09-10"), "0.56", "0.07", "1.68"},
+		{"deepseek-reasoner", "", day("2025-10-01"), "0.28", "0.028", "0.42"},
+		{"deepseek-chat", "", day("2026-04-25"), "0.14", "0.028", "0.28"},
+		{"deepseek-chat", "", day("2026-05-01"), "0.14", "0.0028", "0.28"},
+		// Time-of-day prices cannot be one row: left out.
+		{"deepseek-chat", "", day("2025-03-01"), "", "", ""},
+	}
+	for _, c := range cases {
+		p := FindPrice(c.requested, c.reported, c.at, nil)
+		name := c.requested + "/" + c.reported + "@" + c.at.Format(time.DateOnly)
+		if c.in == "" {
+			if p != nil {
+				t.Errorf("%s: priced %+v, want no price", name, p)
+			}
+			continue
+		}
+		if p == nil {
+			t.Errorf("%s: no price", name)
+			continue
+		}
+		if p.Input != mustMoney(t, c.in) || p.CachedInput != mustMoney(t, c.cached) || p.Output != mustMoney(t, c.out) {
+			t.Errorf("%s (%s): %s/%s/%s, want %s/%s/%s", name, p.ModelPattern, p.Input, p.CachedInput, p.Output, c.in, c.cached, c.out)
+		}
+	}
+}
+
+// Every built-in row is one a workspace could have created: a valid
+// pattern, prices that are not negative, and no two rows with the same
+// pattern and effective_from.
+func TestBuiltinTableIsValid(t *testing.T) {
+	seen := map[string]bool{}
+	rows := BuiltinPrices()
+	if len(rows) < 30 {
+		t.Errorf("%d built-in rows", len(rows))
+	}
+	for i, p := range rows {
+		q := *p
+		if err := q.Validate(); err != nil {
+			t.Errorf("%s: %v", p.ModelPattern, err)
+		}
+		key := p.ModelPattern + " " + p.EffectiveFrom.String()
+		if seen[key] {
+			t.Errorf("duplicate row %s", key)
+		}
+		seen[key] = true
+		if p.Input == 0 || p.Output == 0 || p.CachedInput > p.Input || !p.Builtin || p.EffectiveFrom.IsZero() {
+			t.Errorf("row %s: %+v", key, p)
+		}
+		if i > 0 && (rows[i-1].ModelPattern > p.ModelPattern ||
+			rows[i-1].ModelPattern == p.ModelPattern && !rows[i-1].EffectiveFrom.Before(p.EffectiveFrom)) {
+			t.Errorf("not sorted by pattern, then effective_from: %s before %s", rows[i-1].ModelPattern, key)
+		}
+	}
+}

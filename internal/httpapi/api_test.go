@@ -176,7 +176,7 @@ func TestModelPricesAPI(t *testing.T) {
 	}
 	runScenarios(t, s, []scenario{
 		{name: "list", method: "GET", path: "/api/v1/model-prices", key: "own", status: 200, contains: []string{id}},
-		{name: "defaults", method: "GET", path: "/api/v1/model-prices/defaults", key: "own", status: 200,
+		{name: "defaults", method: "GET", path: "/api/v1/model-prices/defaults?per_page=100", key: "own", status: 200,
 			contains: []string{`"model_pattern":"gpt-4o-mini(-\\d{4}-\\d{2}-\\d{2})?"`, `"input_per_mtok":"0.150000000"`, `"builtin":true`}},
 		{name: "list other workspace", method: "GET", path: "/api/v1/model-prices", key: "other", status: 200, contains: []string{`"data":[]`}},
 		{name: "get other", method: "GET", path: "/api/v1/model-prices/" + id, key: "other", status: 404},
