@@ -191,39 +191,12 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		if err != nil {
 			return err
 		}
-		if u.AIEnabled != nil {
-			c.AIEnabled = *u.AIEnabled
-		}
-		if u.Customer != nil {
-			c.Customer = *u.Customer
-		}
-		if u.ExternalIdentifier != nil {
-			c.ExternalIdentifier = *u.ExternalIdentifier
-		}
-		if u.Status != nil {
-			c.Status = *u.Status
-		}
-		if u.EndedAt != nil {
-			c.EndedAt = optTime(u.EndedAt)
-		}
-		if u.Variables != nil {
-			c.Variables = nonNilVars(c.Variables)
-			for name, v := range u.Variables {
-				if v.Value == nil {
-					delete(c.Variables, name)
-				} else {
-					c.Variables[name] = v
-				}
-			}
-		}
-		if u.UpdatedAt.After(c.UpdatedAt) {
-			c.UpdatedAt = u.UpdatedAt.UTC()
-		}
+		c.Apply(u) // the customer search document is rewritten below either way
 		_, err = tx.Exec(ctx, `UPDATE conversations SET ai_enabled = $1, customer_name = $2, customer_phone = $3,
 			customer_email = $4, external_identifier = $5, status = $6, ended_at = $7, variables = $8, updated_at = $9,
 			search_tsv = $11::tsvector
 			WHERE seq = $10`, c.AIEnabled, null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
-			null(c.ExternalIdentifier), c.Status, c.EndedAt, nonNilVars(c.Variables), ts(c.UpdatedAt), c.Seq,
+			null(c.ExternalIdentifier), c.Status, optTime(c.EndedAt), nonNilVars(c.Variables), ts(c.UpdatedAt), c.Seq,
 			tsvector(conversation.CustomerSearchText(c)))
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)

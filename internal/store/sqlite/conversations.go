@@ -235,35 +235,7 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		if err != nil {
 			return err
 		}
-		reindex := false
-		if u.AIEnabled != nil {
-			c.AIEnabled = *u.AIEnabled
-		}
-		if u.Customer != nil {
-			c.Customer, reindex = *u.Customer, true
-		}
-		if u.ExternalIdentifier != nil {
-			c.ExternalIdentifier, reindex = *u.ExternalIdentifier, true
-		}
-		if u.Status != nil {
-			c.Status = *u.Status
-		}
-		if u.EndedAt != nil {
-			c.EndedAt = u.EndedAt
-		}
-		if u.Variables != nil {
-			c.Variables = nonNilVars(c.Variables)
-			for name, v := range u.Variables {
-				if v.Value == nil {
-					delete(c.Variables, name)
-				} else {
-					c.Variables[name] = v
-				}
-			}
-		}
-		if u.UpdatedAt.After(c.UpdatedAt) {
-			c.UpdatedAt = u.UpdatedAt
-		}
+		reindex := c.Apply(u)
 		vars, err := json.Marshal(nonNilVars(c.Variables))
 		if err != nil {
 			return err
