@@ -295,7 +295,8 @@ func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in Po
 	if c.Status == StatusEnded {
 		return nil, fault.New(fault.CodeConversationOver, "the conversation has ended; start a new one")
 	}
-	msg := &Message{ID: ids.New(ids.Message), Role: in.Role, Content: in.Content, CreatedAt: s.now()}
+	now := s.now()
+	msg := &Message{ID: ids.NewAt(ids.Message, now), Role: in.Role, Content: in.Content, CreatedAt: now}
 	c, err = s.appendMessages(ctx, workspaceID, id, msg)
 	if err != nil {
 		return nil, fmt.Errorf("store message: %w", err)
@@ -449,7 +450,7 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 		finishReason = llm.FinishStop
 	}
 	msg := &Message{
-		ID: ids.New(ids.Message), Role: RoleAssistant, Content: StorableText(resp.Content), CreatedAt: now,
+		ID: ids.NewAt(ids.Message, now), Role: RoleAssistant, Content: StorableText(resp.Content), CreatedAt: now,
 		Model: model, Usage: &resp.Usage, UsageEstimated: resp.UsageEstimated,
 		FinishReason: finishReason, ProviderCost: resp.ProviderCost,
 		LatencyMS: ptr(resp.Latency.Milliseconds()), FirstTokenMS: ptr(resp.FirstToken.Milliseconds()),
@@ -509,7 +510,7 @@ func (s *Service) replyFailed(ctx context.Context, c *Conversation, a *assistant
 	slog.WarnContext(ctx, "model reply failed", "model", a.Model, "conversation", c.ID, "code", noteCode, "err", err)
 	now := s.now()
 	note := &Message{
-		ID: ids.New(ids.Message), Role: RoleSystem, CreatedAt: now, Status: "failed",
+		ID: ids.NewAt(ids.Message, now), Role: RoleSystem, CreatedAt: now, Status: "failed",
 		Content: "The assistant could not reply: " + noteText,
 		Error:   &MessageError{Code: noteCode, Message: noteText},
 	}

@@ -128,10 +128,10 @@ func testAccounts(t *testing.T, s store.Store) {
 		t.Errorf("ListWorkspaces = %v", all)
 	}
 
-	u := &account.User{ID: ids.New(ids.User), WorkspaceID: ws, Email: "ada@example.com", PasswordHash: "h", Role: account.RoleOwner, CreatedAt: base}
+	u := &account.User{ID: ids.NewAt(ids.User, base), WorkspaceID: ws, Email: "ada@example.com", PasswordHash: "h", Role: account.RoleOwner, CreatedAt: base}
 	must(t, s.CreateUser(ctx, u))
 	dup := *u
-	dup.ID, dup.Email = ids.New(ids.User), "ADA@example.com"
+	dup.ID, dup.Email = ids.NewAt(ids.User, base), "ADA@example.com"
 	wantCode(t, s.CreateUser(ctx, &dup), fault.CodeConflict)
 	gu, err := s.GetUserByEmail(ctx, "Ada@Example.com")
 	must(t, err)
@@ -141,7 +141,7 @@ func testAccounts(t *testing.T, s store.Store) {
 	_, err = s.GetUserByEmail(ctx, "nobody@example.com")
 	wantCode(t, err, fault.CodeNotFound)
 
-	k := &account.APIKey{ID: ids.New(ids.APIKey), WorkspaceID: ws, Name: "ci", Hash: account.HashKey("pk_secret"), Prefix: "pk_sec", CreatedAt: base}
+	k := &account.APIKey{ID: ids.NewAt(ids.APIKey, base), WorkspaceID: ws, Name: "ci", Hash: account.HashKey("pk_secret"), Prefix: "pk_sec", CreatedAt: base}
 	must(t, s.CreateAPIKey(ctx, k))
 	gk, err := s.GetAPIKeyByHash(ctx, account.HashKey("pk_secret"))
 	must(t, err)
@@ -173,7 +173,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 		must(t, s.CreateAPIKey(ctx, k))
 		keys = append(keys, k)
 	}
-	must(t, s.CreateAPIKey(ctx, &account.APIKey{ID: ids.New(ids.APIKey), WorkspaceID: other, Name: "o",
+	must(t, s.CreateAPIKey(ctx, &account.APIKey{ID: ids.NewAt(ids.APIKey, base), WorkspaceID: other, Name: "o",
 		Hash: account.HashKey("pk_other"), Prefix: "pk_oth", CreatedAt: base}))
 	want := make([]string, len(keys))
 	for i, k := range keys {
@@ -229,7 +229,7 @@ func newAssistant(t *testing.T, s store.Store, ws, name string) *assistant.Assis
 	set.Name = name
 	set.Knowledge = "We open at nine."
 	set.Variables = []assistant.VariableDef{{Name: "plan", Type: assistant.TypeEnum, Values: []string{"free", "pro"}}}
-	a := &assistant.Assistant{ID: ids.New(ids.Assistant), WorkspaceID: ws, PublicKey: "pub_" + account.RandomToken(24),
+	a := &assistant.Assistant{ID: ids.NewAt(ids.Assistant, base), WorkspaceID: ws, PublicKey: "pub_" + account.RandomToken(24),
 		Settings: set, CreatedAt: base, UpdatedAt: base}
 	must(t, s.CreateAssistant(context.Background(), a))
 	return a
@@ -262,7 +262,7 @@ func testAssistants(t *testing.T, s store.Store) {
 	foreign := *a
 	foreign.WorkspaceID = other
 	wantCode(t, s.UpdateAssistant(ctx, &foreign), fault.CodeNotFound)
-	wantCode(t, s.DeleteAssistant(ctx, other, a.ID), fault.CodeNotFound)
+	wantCode(t, s.DeleteAssistant(ctx, other, a.ID, base), fault.CodeNotFound)
 
 	var all []string
 	for i := 0; i < 4; i++ {
@@ -278,12 +278,12 @@ func testAssistants(t *testing.T, s store.Store) {
 		return out, err
 	}, func(id string) page.Cursor { return page.Cursor{Key: id} })
 
-	must(t, s.DeleteAssistant(ctx, ws, a.ID))
+	must(t, s.DeleteAssistant(ctx, ws, a.ID, base))
 	_, err = s.GetAssistant(ctx, ws, a.ID)
 	wantCode(t, err, fault.CodeNotFound)
 	_, err = s.GetAssistantByPublicKey(ctx, a.PublicKey)
 	wantCode(t, err, fault.CodeNotFound)
-	wantCode(t, s.DeleteAssistant(ctx, ws, a.ID), fault.CodeNotFound)
+	wantCode(t, s.DeleteAssistant(ctx, ws, a.ID, base), fault.CodeNotFound)
 	rows, _ := s.ListAssistants(ctx, ws, page.Request{Limit: 10})
 	if len(rows) != 4 {
 		t.Errorf("deleted assistant still listed: %d rows", len(rows))
@@ -348,7 +348,7 @@ func checkPaging(t *testing.T, want []string, list func(page.Request) ([]string,
 func testPrices(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ws, other := newWorkspace(t, s, "A"), newWorkspace(t, s, "B")
-	p := &assistant.Price{ID: ids.New(ids.ModelPrice), WorkspaceID: ws, ModelPattern: "acme-.*",
+	p := &assistant.Price{ID: ids.NewAt(ids.ModelPrice, base), WorkspaceID: ws, ModelPattern: "acme-.*",
 		Input: 2_500_000_000, Output: 10_000_000_000, CachedInput: 1_250_000_000, EffectiveFrom: base, CreatedAt: base}
 	must(t, s.CreatePrice(ctx, p))
 	got, err := s.GetPrice(ctx, ws, p.ID)
@@ -380,7 +380,7 @@ func testPriceConflicts(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ws, other := newWorkspace(t, s, "A"), newWorkspace(t, s, "B")
 	row := func(ws, pattern string, from time.Time) *assistant.Price {
-		return &assistant.Price{ID: ids.New(ids.ModelPrice), WorkspaceID: ws, ModelPattern: pattern,
+		return &assistant.Price{ID: ids.NewAt(ids.ModelPrice, base), WorkspaceID: ws, ModelPattern: pattern,
 			Input: 1, Output: 2, CachedInput: 1, EffectiveFrom: from, CreatedAt: base}
 	}
 	first := row(ws, "gpt-4o", base)
