@@ -93,3 +93,20 @@ func NextStatus(current, reported string) (string, bool) {
 	}
 	return reported, true
 }
+
+// CountChange returns the change to a workspace's conversation counts
+// when the conversations in created are stored and those counted in
+// deleted (as DeleteConversations reports them) are gone: each counts
+// once in its type and in the total. Stores add it to their maintained
+// counters (AddCounts) in the transaction of the change, so the counters
+// and the rows agree.
+func CountChange(created []*Conversation, deleted Counts) Counts {
+	d := NewCounts()
+	for _, c := range created {
+		d.Add(c.Type, 1)
+	}
+	for typ, n := range deleted.ByType {
+		d.Add(typ, -n)
+	}
+	return d
+}

@@ -200,3 +200,30 @@ func FuzzNormalizePhone(f *testing.F) {
 		}
 	})
 }
+
+func TestCountChange(t *testing.T) {
+	deleted := NewCounts()
+	deleted.Add(TypeWhatsApp, 2)
+	deleted.Add(TypeAPI, 1)
+	cases := []struct {
+		name    string
+		created []*Conversation
+		deleted Counts
+		want    Counts
+	}{
+		{name: "nothing", want: NewCounts()},
+		{name: "created", created: []*Conversation{{Type: TypeAPI}, {Type: TypeWidget}, {Type: TypeAPI}},
+			want: Counts{Total: 3, ByType: map[string]int64{TypeTest: 0, TypeWidget: 1, TypeWhatsApp: 0, TypeAPI: 2}}},
+		{name: "deleted", deleted: deleted,
+			want: Counts{Total: -3, ByType: map[string]int64{TypeTest: 0, TypeWidget: 0, TypeWhatsApp: -2, TypeAPI: -1}}},
+		{name: "both", created: []*Conversation{{Type: TypeAPI}}, deleted: deleted,
+			want: Counts{Total: -2, ByType: map[string]int64{TypeTest: 0, TypeWidget: 0, TypeWhatsApp: -2, TypeAPI: 0}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, CountChange(tc.created, tc.deleted)); d != "" {
+				t.Errorf("change (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -130,6 +130,9 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in CreateInput
 		if err := s.Store.CreateConversation(ctx, c, first); err != nil {
 			return err
 		}
+		if err := s.Store.AddCounts(ctx, workspaceID, CountChange([]*Conversation{c}, Counts{})); err != nil {
+			return err
+		}
 		evs := []events.Event{s.event(events.ConversationCreated, c, "")}
 		for _, m := range first {
 			evs = append(evs, s.event(events.MessageCreated, c, m.ID))
@@ -828,19 +831,23 @@ func (s *Service) BulkDelete(ctx context.Context, workspaceID string, list []str
 	deleted := 0
 	err := s.Store.Within(ctx, func(ctx context.Context) error {
 		deleted = 0
+		gone := NewCounts()
 		for _, id := range list {
 			n, err := s.Store.DeleteConversations(ctx, workspaceID, []string{id})
 			if err != nil {
 				return err
 			}
-			if n > 0 {
+			if n.Total > 0 {
 				deleted++
+				for typ, k := range n.ByType {
+					gone.Add(typ, k)
+				}
 				if err := s.record(ctx, s.event(events.ConversationDeleted, &Conversation{ID: id, WorkspaceID: workspaceID}, "")); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
+		return s.Store.AddCounts(ctx, workspaceID, CountChange(nil, gone))
 	})
 	return deleted, err
 }

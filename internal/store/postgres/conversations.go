@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,10 +97,6 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		}
 		if err != nil {
 			return fmt.Errorf("insert conversation: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES ($1, $2, 1)
-			ON CONFLICT (workspace_id, type) DO UPDATE SET n = conversation_counts.n + 1`, c.WorkspaceID, c.Type); err != nil {
-			return fmt.Errorf("count conversation: %w", err)
 		}
 		if len(first) > 0 {
 			stored, err := appendMessages(ctx, tx, c, first)
@@ -208,9 +205,10 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 }
 
 // DeleteConversations implements conversation.Store.
-func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (int, error) {
-	deleted := 0
+func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (conversation.Counts, error) {
+	var deleted conversation.Counts
 	err := db.tx(ctx, func(tx pgx.Tx) error {
+		deleted = conversation.NewCounts()
 		rows, err := tx.Query(ctx, `DELETE FROM conversations WHERE workspace_id = $1 AND id = ANY($2) RETURNING seq, type`, workspaceID, ids)
 		if err != nil {
 			return fmt.Errorf("delete conversations: %w", err)
@@ -232,14 +230,30 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 				conversation.MessageSeq(g.seq, 0), conversation.MessageSeq(g.seq, maxMessagesPerConversation)); err != nil {
 				return fmt.Errorf("delete messages: %w", err)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE conversation_counts SET n = n - 1 WHERE workspace_id = $1 AND type = $2`, workspaceID, g.typ); err != nil {
-				return fmt.Errorf("count deletion: %w", err)
-			}
+			deleted.Add(g.typ, 1)
 		}
-		deleted = len(list)
 		return nil
 	})
 	return deleted, err
+}
+
+// AddCounts implements conversation.Store.
+func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversation.Counts) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		// In a fixed order, so that concurrent transactions lock the
+		// counter rows in the same order and cannot deadlock.
+		for _, typ := range slices.Sorted(maps.Keys(delta.ByType)) {
+			n := delta.ByType[typ]
+			if n == 0 {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES ($1, $2, $3)
+				ON CONFLICT (workspace_id, type) DO UPDATE SET n = conversation_counts.n + excluded.n`, workspaceID, typ, n); err != nil {
+				return fmt.Errorf("count conversations: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // rareLimit is how many matching messages make a search term "common".

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/parley-dev/parley/internal/conversation"
@@ -79,10 +81,6 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		}
 		if err != nil {
 			return fmt.Errorf("insert conversation: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES (?, ?, 1)
-			ON CONFLICT (workspace_id, type) DO UPDATE SET n = n + 1`, c.WorkspaceID, c.Type); err != nil {
-			return fmt.Errorf("count conversation: %w", err)
 		}
 		if err := indexCustomer(ctx, tx, c); err != nil {
 			return err
@@ -259,9 +257,10 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 }
 
 // DeleteConversations implements conversation.Store.
-func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (int, error) {
-	deleted := 0
+func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (conversation.Counts, error) {
+	var deleted conversation.Counts
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		deleted = conversation.NewCounts()
 		for _, id := range ids {
 			var seq int64
 			var typ string
@@ -281,15 +280,30 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 				searchRowid(seq, 0), searchRowid(seq, maxMessagesPerConversation)); err != nil {
 				return fmt.Errorf("unindex messages: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE conversation_counts SET n = n - 1 WHERE workspace_id = ? AND type = ?`,
-				workspaceID, typ); err != nil {
-				return fmt.Errorf("count deletion: %w", err)
-			}
-			deleted++
+			deleted.Add(typ, 1)
 		}
 		return nil
 	})
 	return deleted, err
+}
+
+// AddCounts implements conversation.Store.
+func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversation.Counts) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		// In a fixed order, so that concurrent transactions lock the
+		// counter rows in the same order and cannot deadlock.
+		for _, typ := range slices.Sorted(maps.Keys(delta.ByType)) {
+			n := delta.ByType[typ]
+			if n == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES (?, ?, ?)
+				ON CONFLICT (workspace_id, type) DO UPDATE SET n = n + excluded.n`, workspaceID, typ, n); err != nil {
+				return fmt.Errorf("count conversations: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // ListConversations implements conversation.Store.

@@ -439,7 +439,14 @@ func (f *fixture) conv(t *testing.T, mod func(*conversation.Conversation), first
 			m.CreatedAt = now
 		}
 	}
-	must(t, f.s.CreateConversation(context.Background(), c, first))
+	// As the service does: the conversation and its count in one
+	// transaction, the count computed by the domain.
+	must(t, f.s.Within(context.Background(), func(ctx context.Context) error {
+		if err := f.s.CreateConversation(ctx, c, first); err != nil {
+			return err
+		}
+		return f.s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{c}, conversation.Counts{}))
+	}))
 	if c.Seq == 0 {
 		t.Fatal("CreateConversation did not set Seq")
 	}
@@ -592,8 +599,8 @@ func testIsolation(t *testing.T, s store.Store) {
 	wantCode(t, err, fault.CodeNotFound)
 	n, err := s.DeleteConversations(ctx, g.ws, []string{c.ID})
 	must(t, err)
-	if n != 0 {
-		t.Errorf("deleted %d from the wrong workspace", n)
+	if n.Total != 0 {
+		t.Errorf("deleted %+v from the wrong workspace", n)
 	}
 	after, err := s.GetConversation(ctx, f.ws, c.ID)
 	must(t, err)
@@ -677,8 +684,19 @@ func testCounts(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("type counts (-want +got):\n%s", diff)
 	}
-	_, err = s.DeleteConversations(ctx, f.ws, []string{made[0].ID, made[4].ID})
+	gone, err := s.DeleteConversations(ctx, f.ws, []string{made[0].ID, made[4].ID})
 	must(t, err)
+	want = conversation.Counts{Total: 2, ByType: map[string]int64{"api": 1, "test": 0, "widget": 0, "whatsapp": 1}}
+	if diff := cmp.Diff(want, gone); diff != "" {
+		t.Errorf("deleted (-want +got):\n%s", diff)
+	}
+	// The store only reports what it deleted; the counters follow the
+	// change the domain computes from it.
+	got, _ = s.CountConversations(ctx, f.ws, conversation.Filter{})
+	if got.Total != 7 {
+		t.Errorf("DeleteConversations changed the counters itself: %+v", got)
+	}
+	must(t, s.AddCounts(ctx, f.ws, conversation.CountChange(nil, gone)))
 	got, _ = s.CountConversations(ctx, f.ws, conversation.Filter{})
 	want = conversation.Counts{Total: 5, ByType: map[string]int64{"api": 1, "test": 1, "widget": 1, "whatsapp": 2}}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -944,8 +962,8 @@ func testDelete(t *testing.T, s store.Store) {
 	b := f.conv(t, nil, msg(conversation.RoleUser, "unicorn tail", 2))
 	n, err := s.DeleteConversations(ctx, f.ws, []string{a.ID, "conv_missing", a.ID})
 	must(t, err)
-	if n != 1 {
-		t.Errorf("deleted %d, want 1", n)
+	if n.Total != 1 || n.ByType[conversation.TypeAPI] != 1 {
+		t.Errorf("deleted %+v, want one api conversation", n)
 	}
 	_, err = s.GetConversation(ctx, f.ws, a.ID)
 	wantCode(t, err, fault.CodeNotFound)
