@@ -718,16 +718,9 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 				}
 			}
 		}
-		if len(c.Variables)+len(u.Variables) > MaxVariables {
-			merged := len(c.Variables)
-			for name := range u.Variables {
-				if _, ok := c.Variables[name]; !ok {
-					merged++
-				}
-			}
-			if merged > MaxVariables {
-				v.Add("variables", "a conversation holds at most %d variables", MaxVariables)
-			}
+		// The limit is on the result, so removals make room for additions.
+		if len(MergeVariables(c.Variables, u.Variables)) > MaxVariables {
+			v.Add("variables", "a conversation holds at most %d variables", MaxVariables)
 		}
 	}
 	if err := v.Err(); err != nil {
