@@ -86,12 +86,12 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
 			external_identifier, customer_name, customer_phone, customer_email, sender_id, sender_phone, variables,
-			created_at, updated_at, ended_at, search_tsv)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::tsvector) RETURNING seq`,
+			created_at, updated_at, ended_at, search_tsv, cost_complete)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::tsvector, $18) RETURNING seq`,
 			c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID, c.AIEnabled,
 			null(c.ExternalIdentifier), null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
 			null(c.SenderID), null(c.SenderPhone), nonNilVars(c.Variables), ts(c.CreatedAt), ts(c.UpdatedAt), optTime(c.EndedAt),
-			tsvector(conversation.CustomerSearchText(c))).Scan(&c.Seq)
+			tsvector(conversation.CustomerSearchText(c)), c.CostComplete).Scan(&c.Seq)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "a conversation with id %s already exists", c.ID)
 		}

@@ -72,10 +72,10 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		err := tx.QueryRowContext(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
 			external_identifier, customer_name, customer_phone, customer_email, sender_id, sender_phone, variables,
 			cost_complete, created_at, updated_at, ended_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING seq`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 			c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID, c.AIEnabled,
 			null(c.ExternalIdentifier), null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
-			null(c.SenderID), null(c.SenderPhone), string(vars), ms(c.CreatedAt), ms(c.UpdatedAt), optMS(c.EndedAt)).Scan(&c.Seq)
+			null(c.SenderID), null(c.SenderPhone), string(vars), c.CostComplete, ms(c.CreatedAt), ms(c.UpdatedAt), optMS(c.EndedAt)).Scan(&c.Seq)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "a conversation with id %s already exists", c.ID)
 		}

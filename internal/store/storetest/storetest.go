@@ -481,6 +481,12 @@ func testCreateAndAppend(t *testing.T, s store.Store) {
 	if c.MessageCount != 1 || c.LastMessage == nil || c.LastMessage.Preview != "Welcome!" || greet.Seq == 0 || greet.ConversationID != c.ID {
 		t.Errorf("after create: %+v, greeting %+v", c, greet)
 	}
+	// The store persists the conversation it is given; it decides no
+	// field of it (cost completeness included).
+	unpriced := f.conv(t, func(c *conversation.Conversation) { c.CostComplete = false })
+	if got, err := s.GetConversation(ctx, f.ws, unpriced.ID); err != nil || got.CostComplete {
+		t.Errorf("cost_complete not persisted as given: %v %+v", err, got)
+	}
 	got, err := s.GetConversation(ctx, f.ws, c.ID)
 	must(t, err)
 	if diff := cmp.Diff(c, got); diff != "" {
