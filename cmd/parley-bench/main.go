@@ -134,7 +134,8 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 	start := time.Now().Add(-365 * 24 * time.Hour).Truncate(time.Millisecond)
 	step := 365 * 24 * time.Hour / time.Duration(max(n, 1))
 	began := time.Now()
-	price := money.Money(150) // nano-USD per reply, as a priced model would cost
+	price := money.Money(150)                // nano-USD per reply, as a priced model would cost
+	var counted []*conversation.Conversation // created, not yet added to the counters
 	for i := 0; i < n; i++ {
 		created := start.Add(time.Duration(i) * step)
 		typ := types[r.IntN(len(types))]
@@ -171,6 +172,13 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 		}
 		if err := a.Store.CreateConversation(ctx, c, msgs); err != nil {
 			return fmt.Errorf("conversation %d: %w", i, err)
+		}
+		counted = append(counted, c)
+		if len(counted) == 1000 || i+1 == n {
+			if err := a.Store.AddCounts(ctx, ws, conversation.CountChange(counted, conversation.Counts{})); err != nil {
+				return fmt.Errorf("count conversations: %w", err)
+			}
+			counted = counted[:0]
 		}
 		if (i+1)%10_000 == 0 || i+1 == n {
 			el := time.Since(began)

@@ -116,8 +116,9 @@ type Store interface {
 	GetAssistantByPublicKey(ctx context.Context, publicKey string) (*Assistant, error)
 	ListAssistants(ctx context.Context, workspaceID string, req page.Request) ([]*Assistant, error)
 	UpdateAssistant(ctx context.Context, a *Assistant) error
-	// DeleteAssistant hides an assistant; its conversations keep its name.
-	DeleteAssistant(ctx context.Context, workspaceID, id string) error
+	// DeleteAssistant hides an assistant as of at (the service's clock);
+	// its conversations keep its name.
+	DeleteAssistant(ctx context.Context, workspaceID, id string, at time.Time) error
 
 	CreatePrice(ctx context.Context, p *Price) error
 	GetPrice(ctx context.Context, workspaceID, id string) (*Price, error)

@@ -87,7 +87,7 @@ func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
 	if !ids.HasPrefix(id, ids.Assistant) {
 		return fault.NotFound("assistant")
 	}
-	return s.Store.DeleteAssistant(ctx, workspaceID, id)
+	return s.Store.DeleteAssistant(ctx, workspaceID, id, s.now())
 }
 
 // CreatePrice stores a workspace price row.

@@ -298,8 +298,12 @@ type Transactor interface {
 type Store interface {
 	Transactor
 	// CreateConversation stores c (setting c.Seq) with its first messages,
-	// in one transaction, and counts it in the workspace's counters.
+	// in one transaction. It does not count c: the caller adds
+	// CountChange to the counters (AddCounts) in the same transaction.
 	CreateConversation(ctx context.Context, c *Conversation, first []*Message) error
+	// AddCounts adds delta (see CountChange) to the workspace's maintained
+	// per-type conversation counters.
+	AddCounts(ctx context.Context, workspaceID string, delta Counts) error
 	GetConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)
 	// ListConversations returns up to req.Limit+1 rows in the order of
 	// travel from req.Cursor (see page.Build).
@@ -317,8 +321,9 @@ type Store interface {
 	// RecentMessages returns the newest n messages, oldest first.
 	RecentMessages(ctx context.Context, workspaceID, conversationID string, n int) ([]*Message, error)
 	// DeleteConversations deletes conversations with their messages and
-	// returns how many existed.
-	DeleteConversations(ctx context.Context, workspaceID string, ids []string) (int, error)
+	// returns how many of each type existed. It does not uncount them: the
+	// caller adds CountChange to the counters in the same transaction.
+	DeleteConversations(ctx context.Context, workspaceID string, ids []string) (Counts, error)
 }
 
 // PreviewLen is the length of a last-message preview, in characters.

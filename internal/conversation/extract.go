@@ -148,7 +148,7 @@ func (s *Service) recordExtraction(ctx context.Context, c *Conversation, a *assi
 	now := s.now()
 	usage := resp.Usage
 	note := &Message{
-		ID: ids.New(ids.Message), Role: RoleSystem, CreatedAt: now, Model: model,
+		ID: ids.NewAt(ids.Message, now), Role: RoleSystem, CreatedAt: now, Model: model,
 		Usage: &usage, UsageEstimated: resp.UsageEstimated, LatencyMS: ptr(resp.Latency.Milliseconds()),
 		ProviderCost: resp.ProviderCost,
 		Content:      fmt.Sprintf("Extracted %d variable(s)", len(names)),

@@ -133,6 +133,9 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in CreateInput
 		if err := s.Store.CreateConversation(ctx, c, first); err != nil {
 			return err
 		}
+		if err := s.Store.AddCounts(ctx, workspaceID, CountChange([]*Conversation{c}, Counts{})); err != nil {
+			return err
+		}
 		evs := []events.Event{s.event(events.ConversationCreated, c, "")}
 		for _, m := range first {
 			evs = append(evs, s.event(events.MessageCreated, c, m.ID))
@@ -298,7 +301,8 @@ func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in Po
 	if c.Status == StatusEnded {
 		return nil, fault.New(fault.CodeConversationOver, "the conversation has ended; start a new one")
 	}
-	msg := &Message{ID: ids.New(ids.Message), Role: in.Role, Content: in.Content, CreatedAt: s.now()}
+	now := s.now()
+	msg := &Message{ID: ids.NewAt(ids.Message, now), Role: in.Role, Content: in.Content, CreatedAt: now}
 	if ch := s.channel(c.Type); ch != nil && outgoing(msg.Role) {
 		// Refused before anything is stored (a closed WhatsApp window).
 		if err := ch.Accept(ctx, c, msg); err != nil {
@@ -469,7 +473,7 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 		finishReason = llm.FinishStop
 	}
 	msg := &Message{
-		ID: ids.New(ids.Message), Role: RoleAssistant, Content: StorableText(resp.Content), CreatedAt: now,
+		ID: ids.NewAt(ids.Message, now), Role: RoleAssistant, Content: StorableText(resp.Content), CreatedAt: now,
 		Model: model, Usage: &resp.Usage, UsageEstimated: resp.UsageEstimated,
 		FinishReason: finishReason, ProviderCost: resp.ProviderCost,
 		LatencyMS: ptr(resp.Latency.Milliseconds()), FirstTokenMS: ptr(resp.FirstToken.Milliseconds()),
@@ -529,7 +533,7 @@ func (s *Service) replyFailed(ctx context.Context, c *Conversation, a *assistant
 	slog.WarnContext(ctx, "model reply failed", "model", a.Model, "conversation", c.ID, "code", noteCode, "err", err)
 	now := s.now()
 	note := &Message{
-		ID: ids.New(ids.Message), Role: RoleSystem, CreatedAt: now, Status: "failed",
+		ID: ids.NewAt(ids.Message, now), Role: RoleSystem, CreatedAt: now, Status: "failed",
 		Content: "The assistant could not reply: " + noteText,
 		Error:   &MessageError{Code: noteCode, Message: noteText},
 	}
@@ -734,16 +738,9 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 				}
 			}
 		}
-		if len(c.Variables)+len(u.Variables) > MaxVariables {
-			merged := len(c.Variables)
-			for name := range u.Variables {
-				if _, ok := c.Variables[name]; !ok {
-					merged++
-				}
-			}
-			if merged > MaxVariables {
-				v.Add("variables", "a conversation holds at most %d variables", MaxVariables)
-			}
+		// The limit is on the result, so removals make room for additions.
+		if len(MergeVariables(c.Variables, u.Variables)) > MaxVariables {
+			v.Add("variables", "a conversation holds at most %d variables", MaxVariables)
 		}
 	}
 	if err := v.Err(); err != nil {
@@ -847,19 +844,23 @@ func (s *Service) BulkDelete(ctx context.Context, workspaceID string, list []str
 	deleted := 0
 	err := s.Store.Within(ctx, func(ctx context.Context) error {
 		deleted = 0
+		gone := NewCounts()
 		for _, id := range list {
 			n, err := s.Store.DeleteConversations(ctx, workspaceID, []string{id})
 			if err != nil {
 				return err
 			}
-			if n > 0 {
+			if n.Total > 0 {
 				deleted++
+				for typ, k := range n.ByType {
+					gone.Add(typ, k)
+				}
 				if err := s.record(ctx, s.event(events.ConversationDeleted, &Conversation{ID: id, WorkspaceID: workspaceID}, "")); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
+		return s.Store.AddCounts(ctx, workspaceID, CountChange(nil, gone))
 	})
 	return deleted, err
 }

@@ -69,7 +69,7 @@ func Observe(next http.Handler, obs HTTPObserver, log *slog.Logger) http.Handler
 		start := time.Now()
 		rid := r.Header.Get("X-Request-Id")
 		if !goodRequestID.MatchString(rid) {
-			rid = strings.TrimPrefix(ids.New("req"), "req_")
+			rid = strings.TrimPrefix(ids.NewAt("req", start), "req_") // names a request, is never stored
 		}
 		w.Header().Set("X-Request-Id", rid)
 		ctx := context.WithValue(r.Context(), keyRequestID, rid)

@@ -4,6 +4,7 @@ package ids
 
 import (
 	"crypto/rand"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -31,13 +32,11 @@ var (
 	entropy = ulid.Monotonic(rand.Reader, 0)
 )
 
-// New returns a new id with the given prefix, e.g. "conv_01J…". Ids made in
-// one process are strictly increasing even within one millisecond.
-func New(prefix string) string {
-	return NewAt(prefix, time.Now())
-}
-
-// NewAt returns a new id whose time part is t.
+// NewAt returns a new id with the given prefix whose time part is t, e.g.
+// "conv_01J…". There is deliberately no variant that reads the wall clock:
+// callers pass their injected clock's time, so ids sort with the times
+// stored beside them and tests can fix both. Ids made in one process with
+// the same t are strictly increasing.
 func NewAt(prefix string, t time.Time) string {
 	mu.Lock()
 	id := ulid.MustNew(ulid.Timestamp(t), entropy)
@@ -54,4 +53,18 @@ func HasPrefix(id, prefix string) bool {
 	}
 	_, err := ulid.ParseStrict(strings.ToUpper(rest))
 	return err == nil
+}
+
+// Time returns the time an id was made at (its ULID's millisecond
+// timestamp), so tests and tools can check which clock made it.
+func Time(id string) (time.Time, error) {
+	_, rest, ok := strings.Cut(id, "_")
+	if !ok {
+		return time.Time{}, fmt.Errorf("id %q has no prefix", id)
+	}
+	u, err := ulid.ParseStrict(strings.ToUpper(rest))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("id %q: %w", id, err)
+	}
+	return ulid.Time(u.Time()).UTC(), nil
 }

@@ -218,9 +218,9 @@ func (db *DB) UpdateAssistant(ctx context.Context, a *assistant.Assistant) error
 }
 
 // DeleteAssistant implements assistant.Store (a soft delete).
-func (db *DB) DeleteAssistant(ctx context.Context, workspaceID, id string) error {
+func (db *DB) DeleteAssistant(ctx context.Context, workspaceID, id string, at time.Time) error {
 	tag, err := db.conn(ctx).Exec(ctx, `UPDATE assistants SET deleted_at = $3
-		WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id, ts(time.Now()))
+		WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL`, workspaceID, id, ts(at))
 	return affected(tag, err, "assistant")
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,21 +86,17 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
 			external_identifier, customer_name, customer_phone, customer_email, sender_id, sender_phone, variables,
-			created_at, updated_at, ended_at, search_tsv)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::tsvector) RETURNING seq`,
+			created_at, updated_at, ended_at, search_tsv, cost_complete)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::tsvector, $18) RETURNING seq`,
 			c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID, c.AIEnabled,
 			null(c.ExternalIdentifier), null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
 			null(c.SenderID), null(c.SenderPhone), nonNilVars(c.Variables), ts(c.CreatedAt), ts(c.UpdatedAt), optTime(c.EndedAt),
-			tsvector(conversation.CustomerSearchText(c))).Scan(&c.Seq)
+			tsvector(conversation.CustomerSearchText(c)), c.CostComplete).Scan(&c.Seq)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "a conversation with id %s already exists", c.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("insert conversation: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES ($1, $2, 1)
-			ON CONFLICT (workspace_id, type) DO UPDATE SET n = conversation_counts.n + 1`, c.WorkspaceID, c.Type); err != nil {
-			return fmt.Errorf("count conversation: %w", err)
 		}
 		if len(first) > 0 {
 			stored, err := appendMessages(ctx, tx, c, first)
@@ -191,39 +188,12 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		if err != nil {
 			return err
 		}
-		if u.AIEnabled != nil {
-			c.AIEnabled = *u.AIEnabled
-		}
-		if u.Customer != nil {
-			c.Customer = *u.Customer
-		}
-		if u.ExternalIdentifier != nil {
-			c.ExternalIdentifier = *u.ExternalIdentifier
-		}
-		if u.Status != nil {
-			c.Status = *u.Status
-		}
-		if u.EndedAt != nil {
-			c.EndedAt = optTime(u.EndedAt)
-		}
-		if u.Variables != nil {
-			c.Variables = nonNilVars(c.Variables)
-			for name, v := range u.Variables {
-				if v.Value == nil {
-					delete(c.Variables, name)
-				} else {
-					c.Variables[name] = v
-				}
-			}
-		}
-		if u.UpdatedAt.After(c.UpdatedAt) {
-			c.UpdatedAt = u.UpdatedAt.UTC()
-		}
+		c.Apply(u) // the customer search document is rewritten below either way
 		_, err = tx.Exec(ctx, `UPDATE conversations SET ai_enabled = $1, customer_name = $2, customer_phone = $3,
 			customer_email = $4, external_identifier = $5, status = $6, ended_at = $7, variables = $8, updated_at = $9,
 			search_tsv = $11::tsvector
 			WHERE seq = $10`, c.AIEnabled, null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
-			null(c.ExternalIdentifier), c.Status, c.EndedAt, nonNilVars(c.Variables), ts(c.UpdatedAt), c.Seq,
+			null(c.ExternalIdentifier), c.Status, optTime(c.EndedAt), nonNilVars(c.Variables), ts(c.UpdatedAt), c.Seq,
 			tsvector(conversation.CustomerSearchText(c)))
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
@@ -235,9 +205,10 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 }
 
 // DeleteConversations implements conversation.Store.
-func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (int, error) {
-	deleted := 0
+func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (conversation.Counts, error) {
+	var deleted conversation.Counts
 	err := db.tx(ctx, func(tx pgx.Tx) error {
+		deleted = conversation.NewCounts()
 		rows, err := tx.Query(ctx, `DELETE FROM conversations WHERE workspace_id = $1 AND id = ANY($2) RETURNING seq, type`, workspaceID, ids)
 		if err != nil {
 			return fmt.Errorf("delete conversations: %w", err)
@@ -259,14 +230,30 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 				conversation.MessageSeq(g.seq, 0), conversation.MessageSeq(g.seq, maxMessagesPerConversation)); err != nil {
 				return fmt.Errorf("delete messages: %w", err)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE conversation_counts SET n = n - 1 WHERE workspace_id = $1 AND type = $2`, workspaceID, g.typ); err != nil {
-				return fmt.Errorf("count deletion: %w", err)
-			}
+			deleted.Add(g.typ, 1)
 		}
-		deleted = len(list)
 		return nil
 	})
 	return deleted, err
+}
+
+// AddCounts implements conversation.Store.
+func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversation.Counts) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		// In a fixed order, so that concurrent transactions lock the
+		// counter rows in the same order and cannot deadlock.
+		for _, typ := range slices.Sorted(maps.Keys(delta.ByType)) {
+			n := delta.ByType[typ]
+			if n == 0 {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES ($1, $2, $3)
+				ON CONFLICT (workspace_id, type) DO UPDATE SET n = conversation_counts.n + excluded.n`, workspaceID, typ, n); err != nil {
+				return fmt.Errorf("count conversations: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // rareLimit is how many matching messages make a search term "common".

@@ -122,7 +122,7 @@ func TestAppendAcrossNodes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				m := &conversation.Message{ID: ids.New(ids.Message), Role: conversation.RoleAssistant,
+				m := &conversation.Message{ID: ids.NewAt(ids.Message, time.Now()), Role: conversation.RoleAssistant,
 					Content: fmt.Sprintf("w%d-%d", w, i), CreatedAt: time.Now(),
 					Usage: &llm.Usage{InputTokens: 2, OutputTokens: 3}}
 				if _, err := db.AppendMessages(ctx, f.ws, c.ID, []*conversation.Message{m}); err != nil {
@@ -168,7 +168,7 @@ func TestSearchInput(t *testing.T) {
 	c := f.conv(t, now, func(c *conversation.Conversation) {
 		c.Customer = conversation.Customer{Name: "Zoë Ñandú", Email: "zoe@example.com"}
 	})
-	m := &conversation.Message{ID: ids.New(ids.Message), Role: conversation.RoleUser,
+	m := &conversation.Message{ID: ids.NewAt(ids.Message, now), Role: conversation.RoleUser,
 		Content: "¿Dónde está el café? It's at 9:30 — «muy» bien.", CreatedAt: now}
 	if _, err := f.a.AppendMessages(ctx, f.ws, c.ID, []*conversation.Message{m}); err != nil {
 		t.Fatal(err)

@@ -38,12 +38,12 @@ func TestMigrationRebuildsSearch(t *testing.T) {
 	var seq int64
 	if err := conn.QueryRow(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
 		customer_name, customer_email, created_at, updated_at) VALUES ($1, $2, 'api', 'active', 'asst_old', true,
-		'山田太郎', 'jürgen@example.de', $3, $3) RETURNING seq`, ids.New(ids.Conversation), w.ID, now).Scan(&seq); err != nil {
+		'山田太郎', 'jürgen@example.de', $3, $3) RETURNING seq`, ids.NewAt(ids.Conversation, now), w.ID, now).Scan(&seq); err != nil {
 		t.Fatal(err)
 	}
 	for i, content := range []string{"東京で会いましょう", "Die Straße ist gesperrt."} {
 		if _, err := conn.Exec(ctx, `INSERT INTO messages (seq, id, role, content, created_at) VALUES ($1, $2, 'user', $3, $4)`,
-			conversation.MessageSeq(seq, int64(i+1)), ids.New(ids.Message), content, now); err != nil {
+			conversation.MessageSeq(seq, int64(i+1)), ids.NewAt(ids.Message, now), content, now); err != nil {
 			t.Fatal(err)
 		}
 	}

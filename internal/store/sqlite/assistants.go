@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/fault"
@@ -84,9 +85,9 @@ func (db *DB) UpdateAssistant(ctx context.Context, a *assistant.Assistant) error
 }
 
 // DeleteAssistant implements assistant.Store (a soft delete).
-func (db *DB) DeleteAssistant(ctx context.Context, workspaceID, id string) error {
+func (db *DB) DeleteAssistant(ctx context.Context, workspaceID, id string, at time.Time) error {
 	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE assistants SET deleted_at = ?
-		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, nowMS(), workspaceID, id)
+		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, ms(at), workspaceID, id)
 	return affected(res, err, "assistant")
 }
 

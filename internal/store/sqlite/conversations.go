@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/parley-dev/parley/internal/conversation"
@@ -70,19 +72,15 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		err := tx.QueryRowContext(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
 			external_identifier, customer_name, customer_phone, customer_email, sender_id, sender_phone, variables,
 			cost_complete, created_at, updated_at, ended_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING seq`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 			c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID, c.AIEnabled,
 			null(c.ExternalIdentifier), null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
-			null(c.SenderID), null(c.SenderPhone), string(vars), ms(c.CreatedAt), ms(c.UpdatedAt), optMS(c.EndedAt)).Scan(&c.Seq)
+			null(c.SenderID), null(c.SenderPhone), string(vars), c.CostComplete, ms(c.CreatedAt), ms(c.UpdatedAt), optMS(c.EndedAt)).Scan(&c.Seq)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "a conversation with id %s already exists", c.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("insert conversation: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES (?, ?, 1)
-			ON CONFLICT (workspace_id, type) DO UPDATE SET n = n + 1`, c.WorkspaceID, c.Type); err != nil {
-			return fmt.Errorf("count conversation: %w", err)
 		}
 		if err := indexCustomer(ctx, tx, c); err != nil {
 			return err
@@ -235,35 +233,7 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		if err != nil {
 			return err
 		}
-		reindex := false
-		if u.AIEnabled != nil {
-			c.AIEnabled = *u.AIEnabled
-		}
-		if u.Customer != nil {
-			c.Customer, reindex = *u.Customer, true
-		}
-		if u.ExternalIdentifier != nil {
-			c.ExternalIdentifier, reindex = *u.ExternalIdentifier, true
-		}
-		if u.Status != nil {
-			c.Status = *u.Status
-		}
-		if u.EndedAt != nil {
-			c.EndedAt = u.EndedAt
-		}
-		if u.Variables != nil {
-			c.Variables = nonNilVars(c.Variables)
-			for name, v := range u.Variables {
-				if v.Value == nil {
-					delete(c.Variables, name)
-				} else {
-					c.Variables[name] = v
-				}
-			}
-		}
-		if u.UpdatedAt.After(c.UpdatedAt) {
-			c.UpdatedAt = u.UpdatedAt
-		}
+		reindex := c.Apply(u)
 		vars, err := json.Marshal(nonNilVars(c.Variables))
 		if err != nil {
 			return err
@@ -287,9 +257,10 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 }
 
 // DeleteConversations implements conversation.Store.
-func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (int, error) {
-	deleted := 0
+func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (conversation.Counts, error) {
+	var deleted conversation.Counts
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		deleted = conversation.NewCounts()
 		for _, id := range ids {
 			var seq int64
 			var typ string
@@ -309,15 +280,30 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 				searchRowid(seq, 0), searchRowid(seq, maxMessagesPerConversation)); err != nil {
 				return fmt.Errorf("unindex messages: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE conversation_counts SET n = n - 1 WHERE workspace_id = ? AND type = ?`,
-				workspaceID, typ); err != nil {
-				return fmt.Errorf("count deletion: %w", err)
-			}
-			deleted++
+			deleted.Add(typ, 1)
 		}
 		return nil
 	})
 	return deleted, err
+}
+
+// AddCounts implements conversation.Store.
+func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversation.Counts) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		// In a fixed order, so that concurrent transactions lock the
+		// counter rows in the same order and cannot deadlock.
+		for _, typ := range slices.Sorted(maps.Keys(delta.ByType)) {
+			n := delta.ByType[typ]
+			if n == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES (?, ?, ?)
+				ON CONFLICT (workspace_id, type) DO UPDATE SET n = n + excluded.n`, workspaceID, typ, n); err != nil {
+				return fmt.Errorf("count conversations: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // ListConversations implements conversation.Store.

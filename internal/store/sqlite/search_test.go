@@ -41,7 +41,7 @@ func TestMigrationRebuildsSearch(t *testing.T) {
 		CreatedAt: now, UpdatedAt: now}
 	var msgs []*conversation.Message
 	for _, content := range []string{"東京で会いましょう", "Die Straße ist gesperrt."} {
-		msgs = append(msgs, &conversation.Message{ID: ids.New(ids.Message), Role: conversation.RoleUser, Content: content, CreatedAt: now})
+		msgs = append(msgs, &conversation.Message{ID: ids.NewAt(ids.Message, now), Role: conversation.RoleUser, Content: content, CreatedAt: now})
 	}
 	if err := db.CreateConversation(ctx, c, msgs); err != nil {
 		t.Fatal(err)

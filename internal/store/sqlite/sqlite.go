@@ -338,5 +338,3 @@ func null(s string) any {
 	}
 	return s
 }
-
-func nowMS() int64 { return time.Now().UnixMilli() }

@@ -17,10 +17,10 @@ import (
 func testErrors(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ws := newWorkspace(t, s, "One")
-	u := &account.User{ID: ids.New(ids.User), WorkspaceID: ws, Email: "ada@example.com", PasswordHash: "h", Role: account.RoleOwner, CreatedAt: base}
+	u := &account.User{ID: ids.NewAt(ids.User, base), WorkspaceID: ws, Email: "ada@example.com", PasswordHash: "h", Role: account.RoleOwner, CreatedAt: base}
 	must(t, s.CreateUser(ctx, u))
 	dup := *u
-	dup.ID = ids.New(ids.User)
+	dup.ID = ids.NewAt(ids.User, base)
 	wantCode(t, s.CreateUser(ctx, &dup), fault.CodeConflict)
 	_, err := s.GetWorkspace(ctx, "ws_missing") // an answer, not a failure
 	wantCode(t, err, fault.CodeNotFound)
@@ -39,7 +39,7 @@ func testErrors(t *testing.T, s store.Store) {
 	wantCode(t, err, fault.CodeUnavailable)
 	_, err = s.EnsureSetting(ctx, "k", "v") // a transaction
 	wantCode(t, err, fault.CodeUnavailable)
-	wantCode(t, s.CreateWorkspace(ctx, &account.Workspace{ID: ids.New(ids.Workspace), Name: "Two", CreatedAt: base}), fault.CodeUnavailable)
+	wantCode(t, s.CreateWorkspace(ctx, &account.Workspace{ID: ids.NewAt(ids.Workspace, base), Name: "Two", CreatedAt: base}), fault.CodeUnavailable)
 	if got := s.Errors().Counts()[store.KindUnavailable]; got != 4 {
 		t.Errorf("%d unavailable errors counted, want 4", got)
 	}
@@ -50,11 +50,11 @@ func testErrors(t *testing.T, s store.Store) {
 func testBootstrap(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	first := func(email string) store.FirstStart {
-		ws := &account.Workspace{ID: ids.New(ids.Workspace), Name: "Default", CreatedAt: base}
+		ws := &account.Workspace{ID: ids.NewAt(ids.Workspace, base), Name: "Default", CreatedAt: base}
 		return store.FirstStart{
 			Workspace: ws,
-			Owner:     &account.User{ID: ids.New(ids.User), WorkspaceID: ws.ID, Email: email, PasswordHash: "h", Role: account.RoleOwner, CreatedAt: base},
-			Assistant: &assistant.Assistant{ID: ids.New(ids.Assistant), WorkspaceID: ws.ID, PublicKey: ids.New(ids.PublicKey),
+			Owner:     &account.User{ID: ids.NewAt(ids.User, base), WorkspaceID: ws.ID, Email: email, PasswordHash: "h", Role: account.RoleOwner, CreatedAt: base},
+			Assistant: &assistant.Assistant{ID: ids.NewAt(ids.Assistant, base), WorkspaceID: ws.ID, PublicKey: ids.NewAt(ids.PublicKey, base),
 				Settings: assistant.Settings{Name: "Demo Assistant", Model: "offline"}, CreatedAt: base, UpdatedAt: base},
 		}
 	}

@@ -128,10 +128,10 @@ func testAccounts(t *testing.T, s store.Store) {
 		t.Errorf("ListWorkspaces = %v", all)
 	}
 
-	u := &account.User{ID: ids.New(ids.User), WorkspaceID: ws, Email: "ada@example.com", PasswordHash: "h", Role: account.RoleOwner, CreatedAt: base}
+	u := &account.User{ID: ids.NewAt(ids.User, base), WorkspaceID: ws, Email: "ada@example.com", PasswordHash: "h", Role: account.RoleOwner, CreatedAt: base}
 	must(t, s.CreateUser(ctx, u))
 	dup := *u
-	dup.ID, dup.Email = ids.New(ids.User), "ADA@example.com"
+	dup.ID, dup.Email = ids.NewAt(ids.User, base), "ADA@example.com"
 	wantCode(t, s.CreateUser(ctx, &dup), fault.CodeConflict)
 	gu, err := s.GetUserByEmail(ctx, "Ada@Example.com")
 	must(t, err)
@@ -141,7 +141,7 @@ func testAccounts(t *testing.T, s store.Store) {
 	_, err = s.GetUserByEmail(ctx, "nobody@example.com")
 	wantCode(t, err, fault.CodeNotFound)
 
-	k := &account.APIKey{ID: ids.New(ids.APIKey), WorkspaceID: ws, Name: "ci", Hash: account.HashKey("pk_secret"), Prefix: "pk_sec", CreatedAt: base}
+	k := &account.APIKey{ID: ids.NewAt(ids.APIKey, base), WorkspaceID: ws, Name: "ci", Hash: account.HashKey("pk_secret"), Prefix: "pk_sec", CreatedAt: base}
 	must(t, s.CreateAPIKey(ctx, k))
 	gk, err := s.GetAPIKeyByHash(ctx, account.HashKey("pk_secret"))
 	must(t, err)
@@ -173,7 +173,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 		must(t, s.CreateAPIKey(ctx, k))
 		keys = append(keys, k)
 	}
-	must(t, s.CreateAPIKey(ctx, &account.APIKey{ID: ids.New(ids.APIKey), WorkspaceID: other, Name: "o",
+	must(t, s.CreateAPIKey(ctx, &account.APIKey{ID: ids.NewAt(ids.APIKey, base), WorkspaceID: other, Name: "o",
 		Hash: account.HashKey("pk_other"), Prefix: "pk_oth", CreatedAt: base}))
 	want := make([]string, len(keys))
 	for i, k := range keys {
@@ -229,7 +229,7 @@ func newAssistant(t *testing.T, s store.Store, ws, name string) *assistant.Assis
 	set.Name = name
 	set.Knowledge = "We open at nine."
 	set.Variables = []assistant.VariableDef{{Name: "plan", Type: assistant.TypeEnum, Values: []string{"free", "pro"}}}
-	a := &assistant.Assistant{ID: ids.New(ids.Assistant), WorkspaceID: ws, PublicKey: "pub_" + account.RandomToken(24),
+	a := &assistant.Assistant{ID: ids.NewAt(ids.Assistant, base), WorkspaceID: ws, PublicKey: "pub_" + account.RandomToken(24),
 		Settings: set, CreatedAt: base, UpdatedAt: base}
 	must(t, s.CreateAssistant(context.Background(), a))
 	return a
@@ -262,7 +262,7 @@ func testAssistants(t *testing.T, s store.Store) {
 	foreign := *a
 	foreign.WorkspaceID = other
 	wantCode(t, s.UpdateAssistant(ctx, &foreign), fault.CodeNotFound)
-	wantCode(t, s.DeleteAssistant(ctx, other, a.ID), fault.CodeNotFound)
+	wantCode(t, s.DeleteAssistant(ctx, other, a.ID, base), fault.CodeNotFound)
 
 	var all []string
 	for i := 0; i < 4; i++ {
@@ -278,12 +278,12 @@ func testAssistants(t *testing.T, s store.Store) {
 		return out, err
 	}, func(id string) page.Cursor { return page.Cursor{Key: id} })
 
-	must(t, s.DeleteAssistant(ctx, ws, a.ID))
+	must(t, s.DeleteAssistant(ctx, ws, a.ID, base))
 	_, err = s.GetAssistant(ctx, ws, a.ID)
 	wantCode(t, err, fault.CodeNotFound)
 	_, err = s.GetAssistantByPublicKey(ctx, a.PublicKey)
 	wantCode(t, err, fault.CodeNotFound)
-	wantCode(t, s.DeleteAssistant(ctx, ws, a.ID), fault.CodeNotFound)
+	wantCode(t, s.DeleteAssistant(ctx, ws, a.ID, base), fault.CodeNotFound)
 	rows, _ := s.ListAssistants(ctx, ws, page.Request{Limit: 10})
 	if len(rows) != 4 {
 		t.Errorf("deleted assistant still listed: %d rows", len(rows))
@@ -348,7 +348,7 @@ func checkPaging(t *testing.T, want []string, list func(page.Request) ([]string,
 func testPrices(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ws, other := newWorkspace(t, s, "A"), newWorkspace(t, s, "B")
-	p := &assistant.Price{ID: ids.New(ids.ModelPrice), WorkspaceID: ws, ModelPattern: "acme-.*",
+	p := &assistant.Price{ID: ids.NewAt(ids.ModelPrice, base), WorkspaceID: ws, ModelPattern: "acme-.*",
 		Input: 2_500_000_000, Output: 10_000_000_000, CachedInput: 1_250_000_000, EffectiveFrom: base, CreatedAt: base}
 	must(t, s.CreatePrice(ctx, p))
 	got, err := s.GetPrice(ctx, ws, p.ID)
@@ -380,7 +380,7 @@ func testPriceConflicts(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ws, other := newWorkspace(t, s, "A"), newWorkspace(t, s, "B")
 	row := func(ws, pattern string, from time.Time) *assistant.Price {
-		return &assistant.Price{ID: ids.New(ids.ModelPrice), WorkspaceID: ws, ModelPattern: pattern,
+		return &assistant.Price{ID: ids.NewAt(ids.ModelPrice, base), WorkspaceID: ws, ModelPattern: pattern,
 			Input: 1, Output: 2, CachedInput: 1, EffectiveFrom: from, CreatedAt: base}
 	}
 	first := row(ws, "gpt-4o", base)
@@ -439,7 +439,14 @@ func (f *fixture) conv(t *testing.T, mod func(*conversation.Conversation), first
 			m.CreatedAt = now
 		}
 	}
-	must(t, f.s.CreateConversation(context.Background(), c, first))
+	// As the service does: the conversation and its count in one
+	// transaction, the count computed by the domain.
+	must(t, f.s.Within(context.Background(), func(ctx context.Context) error {
+		if err := f.s.CreateConversation(ctx, c, first); err != nil {
+			return err
+		}
+		return f.s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{c}, conversation.Counts{}))
+	}))
 	if c.Seq == 0 {
 		t.Fatal("CreateConversation did not set Seq")
 	}
@@ -473,6 +480,12 @@ func testCreateAndAppend(t *testing.T, s store.Store) {
 	}, greet)
 	if c.MessageCount != 1 || c.LastMessage == nil || c.LastMessage.Preview != "Welcome!" || greet.Seq == 0 || greet.ConversationID != c.ID {
 		t.Errorf("after create: %+v, greeting %+v", c, greet)
+	}
+	// The store persists the conversation it is given; it decides no
+	// field of it (cost completeness included).
+	unpriced := f.conv(t, func(c *conversation.Conversation) { c.CostComplete = false })
+	if got, err := s.GetConversation(ctx, f.ws, unpriced.ID); err != nil || got.CostComplete {
+		t.Errorf("cost_complete not persisted as given: %v %+v", err, got)
 	}
 	got, err := s.GetConversation(ctx, f.ws, c.ID)
 	must(t, err)
@@ -592,8 +605,8 @@ func testIsolation(t *testing.T, s store.Store) {
 	wantCode(t, err, fault.CodeNotFound)
 	n, err := s.DeleteConversations(ctx, g.ws, []string{c.ID})
 	must(t, err)
-	if n != 0 {
-		t.Errorf("deleted %d from the wrong workspace", n)
+	if n.Total != 0 {
+		t.Errorf("deleted %+v from the wrong workspace", n)
 	}
 	after, err := s.GetConversation(ctx, f.ws, c.ID)
 	must(t, err)
@@ -677,8 +690,19 @@ func testCounts(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("type counts (-want +got):\n%s", diff)
 	}
-	_, err = s.DeleteConversations(ctx, f.ws, []string{made[0].ID, made[4].ID})
+	gone, err := s.DeleteConversations(ctx, f.ws, []string{made[0].ID, made[4].ID})
 	must(t, err)
+	want = conversation.Counts{Total: 2, ByType: map[string]int64{"api": 1, "test": 0, "widget": 0, "whatsapp": 1}}
+	if diff := cmp.Diff(want, gone); diff != "" {
+		t.Errorf("deleted (-want +got):\n%s", diff)
+	}
+	// The store only reports what it deleted; the counters follow the
+	// change the domain computes from it.
+	got, _ = s.CountConversations(ctx, f.ws, conversation.Filter{})
+	if got.Total != 7 {
+		t.Errorf("DeleteConversations changed the counters itself: %+v", got)
+	}
+	must(t, s.AddCounts(ctx, f.ws, conversation.CountChange(nil, gone)))
 	got, _ = s.CountConversations(ctx, f.ws, conversation.Filter{})
 	want = conversation.Counts{Total: 5, ByType: map[string]int64{"api": 1, "test": 1, "widget": 1, "whatsapp": 2}}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -944,8 +968,8 @@ func testDelete(t *testing.T, s store.Store) {
 	b := f.conv(t, nil, msg(conversation.RoleUser, "unicorn tail", 2))
 	n, err := s.DeleteConversations(ctx, f.ws, []string{a.ID, "conv_missing", a.ID})
 	must(t, err)
-	if n != 1 {
-		t.Errorf("deleted %d, want 1", n)
+	if n.Total != 1 || n.ByType[conversation.TypeAPI] != 1 {
+		t.Errorf("deleted %+v, want one api conversation", n)
 	}
 	_, err = s.GetConversation(ctx, f.ws, a.ID)
 	wantCode(t, err, fault.CodeNotFound)

@@ -1,0 +1,229 @@
+package conversation
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/parley-dev/parley/internal/assistant"
+	"github.com/parley-dev/parley/internal/fault"
+)
+
+func TestApply(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	t1 := t0.Add(time.Minute)
+	on, ext, ended := true, "crm-9", StatusEnded
+	base := func() *Conversation {
+		return &Conversation{ID: "conv_x", Status: StatusActive, UpdatedAt: t0,
+			Customer: Customer{Name: "Ada"}, ExternalIdentifier: "crm-1",
+			Variables: map[string]Variable{
+				"city": {Value: "Oslo", Type: assistant.TypeString, Source: SourcePrechat},
+				"age":  {Value: 41.0, Type: assistant.TypeNumber, Source: SourceExtracted},
+			}}
+	}
+	cases := []struct {
+		name    string
+		u       Update
+		edit    func(c *Conversation)
+		reindex bool
+	}{
+		{name: "nothing", u: Update{}, edit: func(*Conversation) {}},
+		{name: "ai", u: Update{AIEnabled: &on}, edit: func(c *Conversation) { c.AIEnabled = true }},
+		{name: "customer reindexes", u: Update{Customer: &Customer{Phone: "+4712345678"}}, reindex: true,
+			edit: func(c *Conversation) { c.Customer = Customer{Phone: "+4712345678"} }},
+		{name: "external id reindexes", u: Update{ExternalIdentifier: &ext}, reindex: true,
+			edit: func(c *Conversation) { c.ExternalIdentifier = ext }},
+		{name: "end", u: Update{Status: &ended, EndedAt: &t1, UpdatedAt: t1},
+			edit: func(c *Conversation) { c.Status, c.EndedAt, c.UpdatedAt = ended, &t1, t1 }},
+		{name: "recency never goes back", u: Update{UpdatedAt: t0.Add(-time.Hour)}, edit: func(*Conversation) {}},
+		{name: "variables merge: set, replace, remove, keep the rest",
+			u: Update{Variables: map[string]Variable{
+				"plan": {Value: "pro", Type: assistant.TypeEnum, Source: SourceAPI},
+				"city": {Value: "Bergen", Type: assistant.TypeString, Source: SourceAPI},
+				"age":  {Source: SourceAPI},
+				"gone": {Source: SourceAPI},
+			}},
+			edit: func(c *Conversation) {
+				c.Variables = map[string]Variable{
+					"city": {Value: "Bergen", Type: assistant.TypeString, Source: SourceAPI},
+					"plan": {Value: "pro", Type: assistant.TypeEnum, Source: SourceAPI},
+				}
+			}},
+		{name: "empty variables change nothing", u: Update{Variables: map[string]Variable{}}, edit: func(*Conversation) {}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, want := base(), base()
+			tc.edit(want)
+			if got := c.Apply(tc.u); got != tc.reindex {
+				t.Errorf("reindex = %v, want %v", got, tc.reindex)
+			}
+			if d := cmp.Diff(want, c); d != "" {
+				t.Errorf("conversation (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestMergeVariablesLeavesInputAlone(t *testing.T) {
+	have := map[string]Variable{"a": {Value: "1", Type: assistant.TypeString, Source: SourcePrechat}}
+	got := MergeVariables(have, map[string]Variable{"a": {Source: SourceAPI}, "b": {Value: true, Type: assistant.TypeBoolean, Source: SourceAPI}})
+	if _, ok := have["b"]; ok || have["a"].Value != "1" {
+		t.Errorf("have was modified: %v", have)
+	}
+	if d := cmp.Diff(map[string]Variable{"b": {Value: true, Type: assistant.TypeBoolean, Source: SourceAPI}}, got); d != "" {
+		t.Errorf("merge (-want +got):\n%s", d)
+	}
+	if got := MergeVariables(nil, nil); got == nil {
+		t.Error("MergeVariables(nil, nil) = nil, want an empty map")
+	}
+}
+
+func TestNextStatus(t *testing.T) {
+	cases := []struct {
+		current, reported, want string
+		changed                 bool
+	}{
+		{"", MessageSent, MessageSent, true},
+		{MessagePending, MessageSent, MessageSent, true},
+		{MessageSent, MessageDelivered, MessageDelivered, true},
+		{MessageDelivered, MessageRead, MessageRead, true},
+		{MessageSent, MessageRead, MessageRead, true}, // delivered skipped
+		{MessagePending, MessageRead, MessageRead, true},
+		{MessageRead, MessageDelivered, MessageRead, false}, // late receipt
+		{MessageRead, MessageSent, MessageRead, false},
+		{MessageDelivered, MessageSent, MessageDelivered, false},
+		{MessageSent, MessageSent, MessageSent, false},
+		{MessageDelivered, MessagePending, MessageDelivered, false},
+		{MessagePending, MessageFailed, MessageFailed, true},
+		{MessageSent, MessageFailed, MessageFailed, true},
+		{MessageDelivered, MessageFailed, MessageFailed, true},
+		{MessageRead, MessageFailed, MessageRead, false}, // a read message was delivered
+		{MessageFailed, MessageSent, MessageFailed, false},
+		{MessageFailed, MessageRead, MessageFailed, false},
+		{MessageFailed, MessageFailed, MessageFailed, false},
+		{MessageSent, "deleted", MessageSent, false},
+		{MessageSent, "", MessageSent, false},
+	}
+	for _, tc := range cases {
+		got, changed := NextStatus(tc.current, tc.reported)
+		if got != tc.want || changed != tc.changed {
+			t.Errorf("NextStatus(%q, %q) = %q, %v; want %q, %v", tc.current, tc.reported, got, changed, tc.want, tc.changed)
+		}
+	}
+}
+
+func TestTypedVariables(t *testing.T) {
+	schema := []assistant.VariableDef{
+		{Name: "plan", Type: assistant.TypeEnum, Values: []string{"free", "pro"}},
+		{Name: "seats", Type: assistant.TypeNumber},
+		{Name: "vip", Type: assistant.TypeBoolean},
+		{Name: "since", Type: assistant.TypeDate},
+		{Name: "note", Type: assistant.TypeString},
+	}
+	cases := []struct {
+		name  string
+		raw   map[string]any
+		want  map[string]Variable
+		field string // the field a validation error names; empty when valid
+	}{
+		{name: "schema types", raw: map[string]any{"plan": "pro", "seats": 3.0, "vip": true, "since": "2026-01-31", "note": "hi"},
+			want: map[string]Variable{
+				"plan":  {Value: "pro", Type: assistant.TypeEnum, Source: SourceAPI},
+				"seats": {Value: 3.0, Type: assistant.TypeNumber, Source: SourceAPI},
+				"vip":   {Value: true, Type: assistant.TypeBoolean, Source: SourceAPI},
+				"since": {Value: "2026-01-31", Type: assistant.TypeDate, Source: SourceAPI},
+				"note":  {Value: "hi", Type: assistant.TypeString, Source: SourceAPI},
+			}},
+		{name: "inferred types", raw: map[string]any{"a": "x", "b": 1.5, "c": false},
+			want: map[string]Variable{
+				"a": {Value: "x", Type: assistant.TypeString, Source: SourceAPI},
+				"b": {Value: 1.5, Type: assistant.TypeNumber, Source: SourceAPI},
+				"c": {Value: false, Type: assistant.TypeBoolean, Source: SourceAPI},
+			}},
+		{name: "null removes", raw: map[string]any{"plan": nil}, want: map[string]Variable{"plan": {Source: SourceAPI}}},
+		{name: "enum outside its values", raw: map[string]any{"plan": "gold"}, field: "variables.plan"},
+		{name: "number as string", raw: map[string]any{"seats": "3"}, field: "variables.seats"},
+		{name: "boolean as string", raw: map[string]any{"vip": "yes"}, field: "variables.vip"},
+		{name: "bad date", raw: map[string]any{"since": "31/01/2026"}, field: "variables.since"},
+		{name: "string too long", raw: map[string]any{"note": strings.Repeat("x", 4097)}, field: "variables.note"},
+		{name: "object value", raw: map[string]any{"x": map[string]any{}}, field: "variables.x"},
+		{name: "bad name", raw: map[string]any{"Bad-Name": "x"}, field: "variables.Bad-Name"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var v fault.Validation
+			got := typedVariables(tc.raw, schema, SourceAPI, &v)
+			err := v.Err()
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if d := cmp.Diff(tc.want, got); d != "" {
+					t.Errorf("variables (-want +got):\n%s", d)
+				}
+				return
+			}
+			if err == nil || len(v.Fields) != 1 || v.Fields[0].Field != tc.field {
+				t.Errorf("error %v (fields %v), want one naming %s", err, v.Fields, tc.field)
+			}
+		})
+	}
+}
+
+// FuzzNormalizePhone checks that every accepted phone number is E.164
+// (a + and 7 to 15 digits, not starting with 0) and normalizes to itself.
+func FuzzNormalizePhone(f *testing.F) {
+	for _, s := range []string{"+1 (555) 123-4567", "0047 123", "+47.123.45.678", "", "+", "++1555", "+1555123456789012", "☎ 555"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, ok := NormalizePhone(s)
+		if !ok {
+			if out != "" {
+				t.Fatalf("NormalizePhone(%q) refused but returned %q", s, out)
+			}
+			return
+		}
+		if len(out) < 8 || len(out) > 16 || out[0] != '+' || out[1] == '0' {
+			t.Fatalf("NormalizePhone(%q) = %q, not E.164", s, out)
+		}
+		for _, r := range out[1:] {
+			if r < '0' || r > '9' {
+				t.Fatalf("NormalizePhone(%q) = %q has a non-digit", s, out)
+			}
+		}
+		if again, ok := NormalizePhone(out); !ok || again != out {
+			t.Fatalf("NormalizePhone(%q) = %q, %v; want it unchanged", out, again, ok)
+		}
+	})
+}
+
+func TestCountChange(t *testing.T) {
+	deleted := NewCounts()
+	deleted.Add(TypeWhatsApp, 2)
+	deleted.Add(TypeAPI, 1)
+	cases := []struct {
+		name    string
+		created []*Conversation
+		deleted Counts
+		want    Counts
+	}{
+		{name: "nothing", want: NewCounts()},
+		{name: "created", created: []*Conversation{{Type: TypeAPI}, {Type: TypeWidget}, {Type: TypeAPI}},
+			want: Counts{Total: 3, ByType: map[string]int64{TypeTest: 0, TypeWidget: 1, TypeWhatsApp: 0, TypeAPI: 2}}},
+		{name: "deleted", deleted: deleted,
+			want: Counts{Total: -3, ByType: map[string]int64{TypeTest: 0, TypeWidget: 0, TypeWhatsApp: -2, TypeAPI: -1}}},
+		{name: "both", created: []*Conversation{{Type: TypeAPI}}, deleted: deleted,
+			want: Counts{Total: -2, ByType: map[string]int64{TypeTest: 0, TypeWidget: 0, TypeWhatsApp: -2, TypeAPI: 0}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, CountChange(tc.created, tc.deleted)); d != "" {
+				t.Errorf("change (-want +got):\n%s", d)
+			}
+		})
+	}
+}
