@@ -19,6 +19,7 @@ import (
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpapi"
+	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/llm/offline"
@@ -166,7 +167,7 @@ func (a *App) Handler() http.Handler {
 			if !fault.Is(err, fault.CodeUnavailable) {
 				a.Log.WarnContext(r.Context(), "not ready", "err", err)
 			}
-			w.Header().Set("Retry-After", httpapi.UnavailableRetryAfter)
+			w.Header().Set("Retry-After", httpx.UnavailableRetryAfter)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("not ready\n"))
 			return
@@ -179,7 +180,7 @@ func (a *App) Handler() http.Handler {
 		Limiter: httpapi.NewKeyLimiter(limit.N, limit.Per), Cursors: page.NewCodec(a.cursorSecret())}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
-	return bodyDeadline(httpapi.Observe(mux, a.Metrics, a.Log), a.Config.BodyReadTimeout)
+	return bodyDeadline(httpx.Observe(mux, a.Metrics, a.Log), a.Config.BodyReadTimeout)
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {

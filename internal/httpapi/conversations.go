@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/page"
 )
@@ -25,9 +26,9 @@ const messageBodyLimit = 64 << 10
 // optional: a given one replaces the stored one, and null (like "")
 // clears it.
 type customerInput struct {
-	Name  optional[string] `json:"name"`
-	Phone optional[string] `json:"phone"`
-	Email optional[string] `json:"email"`
+	Name  httpx.Optional[string] `json:"name"`
+	Phone httpx.Optional[string] `json:"phone"`
+	Email httpx.Optional[string] `json:"email"`
 }
 
 func (c *customerInput) patch() *conversation.CustomerPatch {
@@ -53,12 +54,12 @@ type createConversationInput struct {
 
 func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 	in := createConversationInput{Type: conversation.TypeAPI}
-	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	if in.Type != conversation.TypeAPI && in.Type != conversation.TypeTest {
-		writeProblem(w, r, fault.Invalid("type", "must be api or test: other types are created by their channels"))
+		httpx.WriteProblem(w, r, fault.Invalid("type", "must be api or test: other types are created by their channels"))
 		return
 	}
 	ci := conversation.CreateInput{
@@ -70,10 +71,10 @@ func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 	}
 	c, msgs, err := a.Conversations.Create(r.Context(), workspaceID(r.Context()), ci)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, conversationDetailJSON{conversationView(c), messagesView(msgs)})
+	httpx.WriteJSON(w, http.StatusCreated, conversationDetailJSON{conversationView(c), messagesView(msgs)})
 }
 
 // filterParams reads the filters shared by list, count and export.
@@ -143,40 +144,40 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.Conversations.List(r.Context(), workspaceID(r.Context()), f, o, req)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(res, conversationView, a.cursorWriter(r)))
+	httpx.WriteJSON(w, http.StatusOK, newList(res, conversationView, a.cursorWriter(r)))
 }
 
 func (a *API) countConversations(w http.ResponseWriter, r *http.Request) {
 	var v fault.Validation
 	f := filterParams(r.URL.Query(), &v)
 	if err := v.Err(); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	counts, err := a.Conversations.Count(r.Context(), workspaceID(r.Context()), f)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, counts)
+	httpx.WriteJSON(w, http.StatusOK, counts)
 }
 
 func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 	ws, id := workspaceID(r.Context()), r.PathValue("id")
 	c, err := a.Conversations.Get(r.Context(), ws, id)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	msgs, err := a.Conversations.Transcript(r.Context(), ws, id)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, conversationDetailJSON{conversationView(c), messagesView(msgs)})
+	httpx.WriteJSON(w, http.StatusOK, conversationDetailJSON{conversationView(c), messagesView(msgs)})
 }
 
 func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
@@ -186,10 +187,10 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.Conversations.Messages(r.Context(), workspaceID(r.Context()), r.PathValue("id"), req)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(res, messageView, a.cursorWriter(r)))
+	httpx.WriteJSON(w, http.StatusOK, newList(res, messageView, a.cursorWriter(r)))
 }
 
 type postMessageInput struct {
@@ -203,8 +204,8 @@ type postMessageInput struct {
 // found before the first byte is streamed are ordinary problem responses.
 func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 	in := postMessageInput{Role: conversation.RoleUser}
-	if err := decode(w, r, messageBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, messageBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	ws, id := workspaceID(r.Context()), r.PathValue("id")
@@ -229,10 +230,10 @@ func respond(w http.ResponseWriter, r *http.Request, status int, call func(llm.D
 	if !wantsStream(r) {
 		out, err := call(nil)
 		if err != nil {
-			writeProblem(w, r, err)
+			httpx.WriteProblem(w, r, err)
 			return
 		}
-		writeJSON(w, status, postedView(out))
+		httpx.WriteJSON(w, status, postedView(out))
 		return
 	}
 	sse := &eventStream{w: w, rc: http.NewResponseController(w)}
@@ -241,11 +242,11 @@ func respond(w http.ResponseWriter, r *http.Request, status int, call func(llm.D
 	})
 	if err != nil {
 		if !sse.started {
-			writeProblem(w, r, err)
+			httpx.WriteProblem(w, r, err)
 			return
 		}
-		p := problemFor(err)
-		p.RequestID = requestID(r.Context())
+		p := httpx.ProblemFor(err)
+		p.RequestID = httpx.RequestID(r.Context())
 		_ = sse.send("error", p)
 		return
 	}
@@ -367,21 +368,21 @@ func (s *eventStream) send(event string, data any) error {
 // null on customer, external_identifier or variables empties them; inside
 // variables, null removes that one variable.
 type updateConversationInput struct {
-	AIEnabled          optional[bool]           `json:"ai_enabled"`
-	Variables          optional[map[string]any] `json:"variables"`
-	Customer           optional[customerInput]  `json:"customer"`
-	ExternalIdentifier optional[string]         `json:"external_identifier"`
+	AIEnabled          httpx.Optional[bool]           `json:"ai_enabled"`
+	Variables          httpx.Optional[map[string]any] `json:"variables"`
+	Customer           httpx.Optional[customerInput]  `json:"customer"`
+	ExternalIdentifier httpx.Optional[string]         `json:"external_identifier"`
 }
 
 func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 	var in updateConversationInput
-	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	var v fault.Validation
 	p := conversation.Patch{
-		AIEnabled: in.AIEnabled.ptr("ai_enabled", &v), ExternalIdentifier: textPatch(in.ExternalIdentifier),
+		AIEnabled: in.AIEnabled.Ptr("ai_enabled", &v), ExternalIdentifier: textPatch(in.ExternalIdentifier),
 		Variables: in.Variables.Value, ClearVariables: in.Variables.Null,
 	}
 	switch {
@@ -391,50 +392,50 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 		p.Customer = in.Customer.Value.patch()
 	}
 	if err := v.Err(); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	c, err := a.Conversations.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"), p)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, conversationView(c))
+	httpx.WriteJSON(w, http.StatusOK, conversationView(c))
 }
 
 // endConversation ends a conversation. It takes no fields: an empty body
 // or {} is fine, any field is unknown.
 func (a *API) endConversation(w http.ResponseWriter, r *http.Request) {
-	if err := decodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.DecodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	c, err := a.Conversations.End(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, conversationView(c))
+	httpx.WriteJSON(w, http.StatusOK, conversationView(c))
 }
 
 // extractVariables runs variable extraction now, on demand, and answers
 // with the updated conversation. Like end, it takes no fields.
 func (a *API) extractVariables(w http.ResponseWriter, r *http.Request) {
-	if err := decodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.DecodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	c, err := a.Conversations.Extract(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, conversationView(c))
+	httpx.WriteJSON(w, http.StatusOK, conversationView(c))
 }
 
 func (a *API) deleteConversation(w http.ResponseWriter, r *http.Request) {
 	if err := a.Conversations.Delete(r.Context(), workspaceID(r.Context()), r.PathValue("id")); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -444,16 +445,16 @@ func (a *API) bulkDeleteConversations(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		IDs []string `json:"ids"`
 	}
-	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	n, err := a.Conversations.BulkDelete(r.Context(), workspaceID(r.Context()), in.IDs)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"deleted": n})
+	httpx.WriteJSON(w, http.StatusOK, map[string]int{"deleted": n})
 }
 
 // exportConversations streams matching conversations with their
@@ -472,13 +473,13 @@ func (a *API) exportConversations(w http.ResponseWriter, r *http.Request) {
 		v.Add("format", "must be jsonl or csv")
 	}
 	if err := v.Err(); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	ws := workspaceID(r.Context())
 	// Validate the filter before any byte is written.
 	if _, err := a.Conversations.List(r.Context(), ws, f, o, page.Request{Limit: 1}); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	name := "conversations-" + time.Now().UTC().Format("20060102-150405")
@@ -510,7 +511,7 @@ func (a *API) exportConversations(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if !errors.Is(err, r.Context().Err()) {
-			slog.ErrorContext(r.Context(), "export failed", "err", err, "request_id", requestID(r.Context()))
+			slog.ErrorContext(r.Context(), "export failed", "err", err, "request_id", httpx.RequestID(r.Context()))
 		}
 		panic(http.ErrAbortHandler)
 	}

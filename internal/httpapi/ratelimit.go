@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/httpx"
 )
 
 // KeyLimiter limits requests per API key with token buckets held in this
@@ -78,7 +79,7 @@ func (l *KeyLimiter) limited(w http.ResponseWriter, r *http.Request, key string)
 	}
 	secs := int(math.Ceil(wait.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeProblem(w, r, fault.New(fault.CodeRateLimited,
+	httpx.WriteProblem(w, r, fault.New(fault.CodeRateLimited,
 		"this API key is over its limit of %s; retry in %d s", l.words, secs))
 	return true
 }

@@ -1,0 +1,96 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/ids"
+)
+
+type ctxKey int
+
+const keyRequestID ctxKey = iota
+
+// RequestID returns the id Observe gave the request, "" outside it. Logs
+// and problems carry it so a client's report can be found in the log.
+func RequestID(ctx context.Context) string {
+	s, _ := ctx.Value(keyRequestID).(string)
+	return s
+}
+
+var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// HTTPObserver records served requests (the metrics package implements it).
+type HTTPObserver interface {
+	HTTP(method, route string, code int, d time.Duration)
+}
+
+// statusRecorder remembers the status code a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer (to flush).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Observe wraps a whole handler tree: it gives every request an id
+// (honouring a sane incoming X-Request-Id), recovers panics into a 500
+// problem, and logs and measures every request by its route pattern.
+func Observe(next http.Handler, obs HTTPObserver, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := r.Header.Get("X-Request-Id")
+		if !goodRequestID.MatchString(rid) {
+			rid = strings.TrimPrefix(ids.New("req"), "req_")
+		}
+		w.Header().Set("X-Request-Id", rid)
+		ctx := context.WithValue(r.Context(), keyRequestID, rid)
+		r = r.WithContext(ctx)
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+					panic(v)
+				}
+				log.ErrorContext(ctx, "panic serving request", "panic", v, "route", r.Pattern, "request_id", rid)
+				if rec.status == 0 {
+					WriteProblem(rec, r, fault.New(fault.CodeInternal, "something went wrong on our side; it has been logged"))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			d := time.Since(start)
+			if obs != nil {
+				obs.HTTP(r.Method, route, rec.status, d)
+			}
+			log.LogAttrs(ctx, slog.LevelInfo, "http request",
+				slog.String("method", r.Method), slog.String("route", route),
+				slog.Int("status", rec.status), slog.Duration("duration", d),
+				slog.String("request_id", rid))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
