@@ -227,7 +227,7 @@ func (a *API) replyAgain(w http.ResponseWriter, r *http.Request) {
 // respond runs a call that may produce a streamed reply, answering with
 // JSON, or with server-sent events when the client accepts them.
 func respond(w http.ResponseWriter, r *http.Request, status int, call func(llm.DeltaFunc) (*conversation.Posted, error)) {
-	if !wantsStream(r) {
+	if !httpx.PrefersEventStream(r) {
 		out, err := call(nil)
 		if err != nil {
 			httpx.WriteProblem(w, r, err)
@@ -236,21 +236,22 @@ func respond(w http.ResponseWriter, r *http.Request, status int, call func(llm.D
 		httpx.WriteJSON(w, status, postedView(out))
 		return
 	}
-	sse := &eventStream{w: w, rc: http.NewResponseController(w)}
+	sse := httpx.NewSSE(w, r)
+	defer sse.Close()
 	out, err := call(func(chunk string) error {
-		return sse.send("delta", map[string]string{"content": chunk})
+		return sse.Send("delta", map[string]string{"content": chunk})
 	})
 	if err != nil {
-		if !sse.started {
+		if !sse.Started() {
 			httpx.WriteProblem(w, r, err)
 			return
 		}
 		p := httpx.ProblemFor(err)
 		p.RequestID = httpx.RequestID(r.Context())
-		_ = sse.send("error", p)
+		_ = sse.Send("error", p)
 		return
 	}
-	_ = sse.send("done", postedView(out))
+	_ = sse.Send("done", postedView(out))
 }
 
 func postedView(p *conversation.Posted) map[string]any {
@@ -259,108 +260,6 @@ func postedView(p *conversation.Posted) map[string]any {
 		out["reply"] = messageView(p.Reply)
 	}
 	return out
-}
-
-// wantsStream reports whether the client prefers a server-sent event
-// stream to JSON, by the weights of its Accept header (RFC 9110 §12.5.1).
-// The stream must be named itself ("*/*" or "text/*" alone get JSON, the
-// default), with a weight above zero and not below JSON's.
-func wantsStream(r *http.Request) bool {
-	accept := r.Header.Values("Accept")
-	stream, named := acceptWeight(accept, "text", "event-stream")
-	if !named || stream == 0 {
-		return false
-	}
-	json, _ := acceptWeight(accept, "application", "json")
-	return stream >= json
-}
-
-// acceptWeight returns the weight Accept header values give a media type:
-// the q of the most specific range matching it (type/subtype, then
-// type/*, then */*), 0 when none does. named reports whether the media
-// type is listed itself. A range with an invalid weight is ignored.
-func acceptWeight(accept []string, typ, subtype string) (q float64, named bool) {
-	best := -1 // specificity of the range q came from
-	for _, header := range accept {
-		for _, item := range strings.Split(header, ",") {
-			params := strings.Split(item, ";")
-			t, s, ok := strings.Cut(strings.ToLower(strings.TrimSpace(params[0])), "/")
-			if !ok {
-				continue
-			}
-			weight, valid := 1.0, true
-			for _, p := range params[1:] {
-				if name, val, _ := strings.Cut(p, "="); strings.EqualFold(strings.TrimSpace(name), "q") {
-					weight, valid = parseQValue(strings.TrimSpace(val))
-					break // parameters after q are extensions, not part of the range
-				}
-			}
-			spec := -1
-			switch {
-			case !valid:
-			case t == typ && s == subtype:
-				spec, named = 2, true
-			case t == typ && s == "*":
-				spec = 1
-			case t == "*" && s == "*":
-				spec = 0
-			}
-			if spec > best || (spec == best && spec >= 0 && weight > q) {
-				best, q = spec, weight
-			}
-		}
-	}
-	return q, named
-}
-
-// parseQValue parses a weight: "0" to "1" with at most three decimals
-// (RFC 9110 §12.4.2).
-func parseQValue(s string) (float64, bool) {
-	whole, frac, _ := strings.Cut(s, ".")
-	if (whole != "0" && whole != "1") || len(frac) > 3 {
-		return 0, false
-	}
-	for _, c := range frac {
-		if c < '0' || c > '9' || (whole == "1" && c != '0') {
-			return 0, false
-		}
-	}
-	q, err := strconv.ParseFloat(whole+"."+frac+"0", 64)
-	return q, err == nil
-}
-
-// eventStream writes server-sent events, sending headers with the first.
-type eventStream struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	started bool
-	failed  error
-}
-
-func (s *eventStream) send(event string, data any) error {
-	if s.failed != nil {
-		return s.failed
-	}
-	if !s.started {
-		h := s.w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Accel-Buffering", "no")
-		s.w.WriteHeader(http.StatusOK)
-		s.started = true
-	}
-	b, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	if _, err := s.w.Write([]byte("event: " + event + "\ndata: " + string(b) + "\n\n")); err != nil {
-		s.failed = err
-		return err
-	}
-	if err := s.rc.Flush(); err != nil {
-		s.failed = err
-	}
-	return s.failed
 }
 
 // updateConversationInput is a conversation PATCH. ai_enabled is
