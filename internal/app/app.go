@@ -177,7 +177,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", a.metricsHandler())
 	limit := a.Config.RateLimit()
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
-		Limiter: httpapi.NewKeyLimiter(limit.N, limit.Per), Cursors: page.NewCodec(a.cursorSecret())}
+		Limiter: httpx.NewLimiter(limit.N, limit.Per, "this API key"), Cursors: page.NewCodec(a.cursorSecret())}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
 	return bodyDeadline(httpx.Observe(mux, a.Metrics, a.Log), a.Config.BodyReadTimeout)

@@ -21,7 +21,7 @@ type API struct {
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
 	// Limiter limits requests per API key; nil means no limit.
-	Limiter *KeyLimiter
+	Limiter *httpx.Limiter
 	// Cursors signs and checks list cursors; every node must share its key.
 	Cursors *page.Codec
 }

@@ -46,7 +46,7 @@ func (a *API) authenticate(next http.HandlerFunc) http.HandlerFunc {
 			httpx.WriteProblem(w, r, err)
 			return
 		}
-		if a.Limiter.limited(w, r, key.ID) {
+		if a.Limiter.Limited(w, r, key.ID) {
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), keyWorkspace, key.WorkspaceID)))
