@@ -94,3 +94,26 @@ func Observe(next http.Handler, obs HTTPObserver, log *slog.Logger) http.Handler
 		next.ServeHTTP(rec, r)
 	})
 }
+
+// BodyDeadline gives every request that announces a body a read deadline
+// from the handler's start until the body has been read to its end. There
+// net/http lifts it itself (it clears the deadline when it starts the
+// background read that watches for the client going away), so a long
+// response after the body is never cut; TestBodyDeadlineSparesLongResponses
+// holds net/http to that. A handler that answers without reading the body
+// (a 401, a 404, a GET) leaves the deadline in place: net/http then
+// discards the unread body before it answers, and a client that never
+// sends it is cut off at the deadline and its connection closed, instead
+// of holding it forever. It wraps a whole handler tree; timeout <= 0
+// sets no deadline.
+func BodyDeadline(next http.Handler, timeout time.Duration) http.Handler {
+	if timeout <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
