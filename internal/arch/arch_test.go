@@ -21,7 +21,7 @@ func deps(t *testing.T, pkg string) []string {
 }
 
 func TestDependencyRules(t *testing.T) {
-	adapters := []string{"store/sqlite", "store/postgres", "httpapi", "app", "metrics", "llm/openai", "channel"}
+	adapters := []string{"store/sqlite", "store/postgres", "httpapi", "httpx", "app", "metrics", "llm/openai", "channel"}
 	rules := map[string][]string{
 		"conversation":   adapters,
 		"assistant":      append(adapters, "conversation"),
@@ -30,6 +30,9 @@ func TestDependencyRules(t *testing.T) {
 		"store/sqlite":   {"store/postgres", "httpapi", "app"},
 		"store/postgres": {"store/sqlite", "httpapi", "app"},
 		"httpapi":        {"store/sqlite", "store/postgres", "app"},
+		// httpx is plumbing every HTTP surface shares: it knows HTTP,
+		// errors and paging, never a handler, a store or the domain.
+		"httpx": {"httpapi", "app", "store", "conversation", "assistant", "account", "llm", "jobs", "events", "metrics", "channel"},
 	}
 	for pkg, banned := range rules {
 		for _, d := range deps(t, pkg) {
