@@ -19,6 +19,7 @@ import (
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpapi"
+	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/llm/offline"
@@ -166,7 +167,7 @@ func (a *App) Handler() http.Handler {
 			if !fault.Is(err, fault.CodeUnavailable) {
 				a.Log.WarnContext(r.Context(), "not ready", "err", err)
 			}
-			w.Header().Set("Retry-After", httpapi.UnavailableRetryAfter)
+			w.Header().Set("Retry-After", httpx.UnavailableRetryAfter)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("not ready\n"))
 			return
@@ -176,21 +177,29 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", a.metricsHandler())
 	limit := a.Config.RateLimit()
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
-		Limiter: httpapi.NewKeyLimiter(limit.N, limit.Per), Cursors: page.NewCodec(a.cursorSecret())}
+		Limiter: httpx.NewLimiter(limit.N, limit.Per, "this API key"), Cursors: page.NewCodec(a.cursorSecret())}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
-	return bodyDeadline(httpapi.Observe(mux, a.Metrics, a.Log), a.Config.BodyReadTimeout)
+	timeout := a.Config.BodyReadTimeout
+	if timeout <= 0 {
+		timeout = config.DefaultBodyReadTimeout
+	}
+	return httpx.BodyDeadline(httpx.SecurityHeaders(httpx.Observe(mux, a.Metrics, a.Log)), timeout)
 }
 
+// homeStyle is the home page's style sheet; its hash is in the page's
+// Content-Security-Policy, which blocks any other inline style.
+const homeStyle = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;line-height:1.5}"
+
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Parley</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;line-height:1.5">
+	httpx.HTMLHeaders(w.Header(), homeStyle)
+	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Parley</title><style>%s</style></head>
+<body>
 <h1>Parley is running</h1>
 <p>Version %s. The REST API lives under <code>/api/v1</code>; create a key with
 <code>parley apikey create --name my-key</code> and send it as <code>Authorization: Bearer …</code>.</p>
 <p>Health: <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a> · <a href="/metrics">/metrics</a></p>
-</body></html>`, Version)
+</body></html>`, homeStyle, Version)
 }
 
 // Serve migrates, bootstraps an empty database, runs background jobs and

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/parley-dev/parley/internal/config"
 )
 
 // HTTPServer returns the server for the whole HTTP surface, with the
@@ -20,7 +18,7 @@ import (
 // for minutes, and net/http cancels a request's context when a read
 // deadline fires while the response is still being written. Headers get
 // ReadHeaderTimeout; bodies get a deadline of their own that ends with
-// the body (see bodyDeadline).
+// the body (see httpx.BodyDeadline).
 func (a *App) HTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           a.Handler(),
@@ -51,27 +49,5 @@ func (a *App) metricsHandler() http.Handler {
 			return
 		}
 		h.ServeHTTP(w, r)
-	})
-}
-
-// bodyDeadline gives every request that announces a body a read deadline
-// from the handler's start until the body has been read to its end. There
-// net/http lifts it itself (it clears the deadline when it starts the
-// background read that watches for the client going away), so a long
-// response after the body is never cut; TestBodyDeadlineSparesLongResponses
-// holds net/http to that. A handler that answers without reading the body
-// (a 401, a 404, a GET) leaves the deadline in place: net/http then
-// discards the unread body before it answers, and a client that never
-// sends it is cut off at the deadline and its connection closed, instead
-// of holding it forever.
-func bodyDeadline(next http.Handler, timeout time.Duration) http.Handler {
-	if timeout <= 0 {
-		timeout = config.DefaultBodyReadTimeout
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
-		}
-		next.ServeHTTP(w, r)
 	})
 }

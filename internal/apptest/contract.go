@@ -37,9 +37,13 @@ type Contract struct {
 	options   *config.ValidationOptions
 }
 
-// validationOptions are the checks every exchange gets.
+// validationOptions are the checks every exchange gets. Headers every
+// response carries (X-Request-Id, ignored by default, and
+// X-Content-Type-Options) are described once in the document's
+// introduction instead of under each response.
 func validationOptions() []config.Option {
-	return []config.Option{config.WithStrictMode(), config.WithFormatAssertions()}
+	return []config.Option{config.WithStrictMode(), config.WithFormatAssertions(),
+		config.WithStrictIgnoredHeadersExtra("x-content-type-options")}
 }
 
 // NewContract parses an OpenAPI document and checks that it is valid

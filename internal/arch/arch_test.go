@@ -30,7 +30,7 @@ var (
 	domain = []string{"events", "account", "assistant", "conversation"}
 	// ports: interfaces and plumbing between the domain and its
 	// adapters (the store interfaces, migrations, background jobs).
-	ports = []string{"store", "store/migration", "jobs"}
+	ports = []string{"store", "store/migration", "jobs", "httpx"}
 	// adapters: talk to the outside world; never to each other.
 	adapters = []string{"store/sqlite", "store/postgres", "llm/openai", "llm/offline", "httpapi", "metrics"}
 	// wiring: assembles everything; may import anything but test support.
@@ -144,6 +144,11 @@ func TestDependencyRules(t *testing.T) {
 		ban([]string{p}, domain[i:]) // only the domain packages before it
 	}
 	ban(ports, adapters, wiring, testSupport)
+	// httpx is the HTTP plumbing every surface shares (decoding, problems,
+	// SSE, middleware, limiters): it knows HTTP, errors and paging, never
+	// the domain or a store, and the domain never speaks HTTP.
+	ban([]string{"httpx"}, domain, []string{"store", "store/migration", "jobs"})
+	ban(domain, []string{"httpx"})
 	ban(adapters, wiring, testSupport)
 	for _, a := range adapters {
 		others := slices.DeleteFunc(slices.Clone(adapters), func(o string) bool { return o == a })

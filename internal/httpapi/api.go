@@ -10,6 +10,7 @@ import (
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/page"
 )
 
@@ -20,7 +21,7 @@ type API struct {
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
 	// Limiter limits requests per API key; nil means no limit.
-	Limiter *KeyLimiter
+	Limiter *httpx.Limiter
 	// Cursors signs and checks list cursors; every node must share its key.
 	Cursors *page.Codec
 }
@@ -63,7 +64,7 @@ func (a *API) Register(mux Router) {
 	h("POST /api/v1/conversations/{id}/extract", a.extractVariables)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, fault.New(fault.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
+		httpx.WriteProblem(w, r, fault.New(fault.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
 }
 
@@ -97,7 +98,7 @@ func (a *API) listParams(r *http.Request, v *fault.Validation) (page.Request, er
 	if s := q.Get("cursor"); s != "" {
 		c, err := a.Cursors.Decode(cursorScope(r), s)
 		if err != nil {
-			return req, errInvalidCursor
+			return req, httpx.ErrInvalidCursor
 		}
 		req.Cursor = c
 	}
@@ -117,17 +118,11 @@ func (a *API) listRequest(w http.ResponseWriter, r *http.Request, v *fault.Valid
 		err = v.Err()
 	}
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return req, false
 	}
 	return req, true
 }
-
-// errInvalidCursor answers a cursor that is forged, damaged, or belongs
-// to another list.
-var errInvalidCursor = &fault.Error{Code: fault.CodeInvalidCursor,
-	Message: "cursor: is not a cursor this API issued for this list, its filters and its ordering; start again without it",
-	Fields:  []fault.FieldError{{Field: "cursor", Message: "is not a cursor of this list, its filters and its ordering"}}}
 
 // cursorWriter returns the function that renders the cursors of r's list.
 func (a *API) cursorWriter(r *http.Request) func(page.Cursor) string {
@@ -166,3 +161,10 @@ func pageInMemory[T any](rows []T, req page.Request, key func(T) string) page.Re
 	slices.SortFunc(rows, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	return page.Build(page.Slice(rows, req, key), req, func(x T) page.Cursor { return page.Cursor{Key: key(x)} })
 }
+
+// Body size limits, per endpoint: the decoder takes the limit from its
+// caller.
+const (
+	defaultBodyLimit   = 1 << 20 // 1 MiB
+	assistantBodyLimit = 8 << 20 // knowledge texts are large
+)

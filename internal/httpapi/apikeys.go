@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/parley-dev/parley/internal/account"
+	"github.com/parley-dev/parley/internal/httpx"
 )
 
 // apiKeyJSON is the API form of a key. The secret is not stored, so it
@@ -28,33 +29,33 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.Accounts.ListAPIKeys(r.Context(), workspaceID(r.Context()), req)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(res, apiKeyView, a.cursorWriter(r)))
+	httpx.WriteJSON(w, http.StatusOK, newList(res, apiKeyView, a.cursorWriter(r)))
 }
 
 func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Name string `json:"name"`
 	}
-	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	secret, k, err := a.Accounts.CreateAPIKey(r.Context(), workspaceID(r.Context()), in.Name)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	out := apiKeyView(k)
 	out.Secret = secret
-	writeJSON(w, http.StatusCreated, out)
+	httpx.WriteJSON(w, http.StatusCreated, out)
 }
 
 func (a *API) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 	if err := a.Accounts.RevokeAPIKey(r.Context(), workspaceID(r.Context()), r.PathValue("id")); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/money"
 )
 
@@ -15,31 +16,31 @@ import (
 // Its fields mirror assistant.Settings one for one (a test keeps them in
 // step).
 type assistantInput struct {
-	Name                 optional[string]                   `json:"name"`
-	Model                optional[string]                   `json:"model"`
-	SystemPrompt         optional[string]                   `json:"system_prompt"`
-	Greeting             optional[string]                   `json:"greeting"`
-	Temperature          optional[float64]                  `json:"temperature"`
-	MaxOutputTokens      optional[int]                      `json:"max_output_tokens"`
-	Knowledge            optional[string]                   `json:"knowledge"`
-	Variables            optional[[]assistant.VariableDef]  `json:"variables"`
-	SkipDefaultVariables optional[bool]                     `json:"skip_default_variables"`
-	PrechatForm          optional[[]assistant.PrechatField] `json:"prechat_form"`
-	Widget               optional[widgetInput]              `json:"widget"`
-	AllowedOrigins       optional[[]string]                 `json:"allowed_origins"`
-	AIEnabled            optional[bool]                     `json:"ai_enabled"`
+	Name                 httpx.Optional[string]                   `json:"name"`
+	Model                httpx.Optional[string]                   `json:"model"`
+	SystemPrompt         httpx.Optional[string]                   `json:"system_prompt"`
+	Greeting             httpx.Optional[string]                   `json:"greeting"`
+	Temperature          httpx.Optional[float64]                  `json:"temperature"`
+	MaxOutputTokens      httpx.Optional[int]                      `json:"max_output_tokens"`
+	Knowledge            httpx.Optional[string]                   `json:"knowledge"`
+	Variables            httpx.Optional[[]assistant.VariableDef]  `json:"variables"`
+	SkipDefaultVariables httpx.Optional[bool]                     `json:"skip_default_variables"`
+	PrechatForm          httpx.Optional[[]assistant.PrechatField] `json:"prechat_form"`
+	Widget               httpx.Optional[widgetInput]              `json:"widget"`
+	AllowedOrigins       httpx.Optional[[]string]                 `json:"allowed_origins"`
+	AIEnabled            httpx.Optional[bool]                     `json:"ai_enabled"`
 }
 
 // widgetInput is the writable part of assistant.Widget; a patch changes
 // the fields it names and keeps the others.
 type widgetInput struct {
-	Mode         optional[string] `json:"mode"`
-	Title        optional[string] `json:"title"`
-	Color        optional[string] `json:"color"`
-	Position     optional[string] `json:"position"`
-	AvatarURL    optional[string] `json:"avatar_url"`
-	Placeholder  optional[string] `json:"placeholder"`
-	LauncherText optional[string] `json:"launcher_text"`
+	Mode         httpx.Optional[string] `json:"mode"`
+	Title        httpx.Optional[string] `json:"title"`
+	Color        httpx.Optional[string] `json:"color"`
+	Position     httpx.Optional[string] `json:"position"`
+	AvatarURL    httpx.Optional[string] `json:"avatar_url"`
+	Placeholder  httpx.Optional[string] `json:"placeholder"`
+	LauncherText httpx.Optional[string] `json:"launcher_text"`
 }
 
 // apply writes the input onto s. name and model are required: null on
@@ -48,51 +49,51 @@ type widgetInput struct {
 func (in *assistantInput) apply(s *assistant.Settings) error {
 	var v fault.Validation
 	d := assistant.Defaults()
-	in.Name.require("name", &s.Name, &v)
-	in.Model.require("model", &s.Model, &v)
-	in.SystemPrompt.put(&s.SystemPrompt, d.SystemPrompt)
-	in.Greeting.put(&s.Greeting, d.Greeting)
-	in.Temperature.put(&s.Temperature, d.Temperature)
-	in.MaxOutputTokens.put(&s.MaxOutputTokens, d.MaxOutputTokens)
-	in.Knowledge.put(&s.Knowledge, d.Knowledge)
-	in.Variables.put(&s.Variables, d.Variables)
-	in.SkipDefaultVariables.put(&s.SkipDefaultVariables, d.SkipDefaultVariables)
-	in.PrechatForm.put(&s.PrechatForm, d.PrechatForm)
-	in.AllowedOrigins.put(&s.AllowedOrigins, d.AllowedOrigins)
-	in.AIEnabled.put(&s.AIEnabled, d.AIEnabled)
+	in.Name.Require("name", &s.Name, &v)
+	in.Model.Require("model", &s.Model, &v)
+	in.SystemPrompt.Put(&s.SystemPrompt, d.SystemPrompt)
+	in.Greeting.Put(&s.Greeting, d.Greeting)
+	in.Temperature.Put(&s.Temperature, d.Temperature)
+	in.MaxOutputTokens.Put(&s.MaxOutputTokens, d.MaxOutputTokens)
+	in.Knowledge.Put(&s.Knowledge, d.Knowledge)
+	in.Variables.Put(&s.Variables, d.Variables)
+	in.SkipDefaultVariables.Put(&s.SkipDefaultVariables, d.SkipDefaultVariables)
+	in.PrechatForm.Put(&s.PrechatForm, d.PrechatForm)
+	in.AllowedOrigins.Put(&s.AllowedOrigins, d.AllowedOrigins)
+	in.AIEnabled.Put(&s.AIEnabled, d.AIEnabled)
 	switch w, dw := &in.Widget.Value, d.Widget; {
 	case !in.Widget.Set:
 	case in.Widget.Null:
 		s.Widget = dw
 	default:
-		w.Mode.put(&s.Widget.Mode, dw.Mode)
-		w.Title.put(&s.Widget.Title, dw.Title)
-		w.Color.put(&s.Widget.Color, dw.Color)
-		w.Position.put(&s.Widget.Position, dw.Position)
-		w.AvatarURL.put(&s.Widget.AvatarURL, dw.AvatarURL)
-		w.Placeholder.put(&s.Widget.Placeholder, dw.Placeholder)
-		w.LauncherText.put(&s.Widget.LauncherText, dw.LauncherText)
+		w.Mode.Put(&s.Widget.Mode, dw.Mode)
+		w.Title.Put(&s.Widget.Title, dw.Title)
+		w.Color.Put(&s.Widget.Color, dw.Color)
+		w.Position.Put(&s.Widget.Position, dw.Position)
+		w.AvatarURL.Put(&s.Widget.AvatarURL, dw.AvatarURL)
+		w.Placeholder.Put(&s.Widget.Placeholder, dw.Placeholder)
+		w.LauncherText.Put(&s.Widget.LauncherText, dw.LauncherText)
 	}
 	return v.Err()
 }
 
 func (a *API) createAssistant(w http.ResponseWriter, r *http.Request) {
 	var in assistantInput
-	if err := decode(w, r, assistantBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, assistantBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	set := assistant.Defaults()
 	if err := in.apply(&set); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	as, err := a.Assistants.Create(r.Context(), workspaceID(r.Context()), set)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, assistantView(as))
+	httpx.WriteJSON(w, http.StatusCreated, assistantView(as))
 }
 
 func (a *API) listAssistants(w http.ResponseWriter, r *http.Request) {
@@ -102,40 +103,40 @@ func (a *API) listAssistants(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.Assistants.List(r.Context(), workspaceID(r.Context()), req)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(res, assistantView, a.cursorWriter(r)))
+	httpx.WriteJSON(w, http.StatusOK, newList(res, assistantView, a.cursorWriter(r)))
 }
 
 func (a *API) getAssistant(w http.ResponseWriter, r *http.Request) {
 	as, err := a.Assistants.Get(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, assistantView(as))
+	httpx.WriteJSON(w, http.StatusOK, assistantView(as))
 }
 
 func (a *API) updateAssistant(w http.ResponseWriter, r *http.Request) {
 	// The body is applied onto the stored settings, so fields it leaves
 	// out keep their values; nothing is stored unless all of it is valid.
 	var in assistantInput
-	if err := decode(w, r, assistantBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, assistantBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	as, err := a.Assistants.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"), in.apply)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, assistantView(as))
+	httpx.WriteJSON(w, http.StatusOK, assistantView(as))
 }
 
 func (a *API) deleteAssistant(w http.ResponseWriter, r *http.Request) {
 	if err := a.Assistants.Delete(r.Context(), workspaceID(r.Context()), r.PathValue("id")); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -144,11 +145,11 @@ func (a *API) deleteAssistant(w http.ResponseWriter, r *http.Request) {
 // priceInput is the writable part of a model price. Amounts arrive as
 // decimal strings and are parsed exactly.
 type priceInput struct {
-	ModelPattern  optional[string] `json:"model_pattern"`
-	Input         optional[string] `json:"input_per_mtok"`
-	Output        optional[string] `json:"output_per_mtok"`
-	CachedInput   optional[string] `json:"cached_input_per_mtok"`
-	EffectiveFrom optional[string] `json:"effective_from"`
+	ModelPattern  httpx.Optional[string] `json:"model_pattern"`
+	Input         httpx.Optional[string] `json:"input_per_mtok"`
+	Output        httpx.Optional[string] `json:"output_per_mtok"`
+	CachedInput   httpx.Optional[string] `json:"cached_input_per_mtok"`
+	EffectiveFrom httpx.Optional[string] `json:"effective_from"`
 }
 
 // apply validates the input and applies it to p. With create set, the
@@ -160,10 +161,10 @@ func (in *priceInput) apply(p *assistant.Price, create bool) error {
 	if create && !in.ModelPattern.Set {
 		v.Add("model_pattern", "is required")
 	}
-	in.ModelPattern.require("model_pattern", &p.ModelPattern, &v)
+	in.ModelPattern.Require("model_pattern", &p.ModelPattern, &v)
 	for _, f := range []struct {
 		field string
-		src   optional[string]
+		src   httpx.Optional[string]
 		dst   *money.Money
 	}{{"input_per_mtok", in.Input, &p.Input}, {"output_per_mtok", in.Output, &p.Output}, {"cached_input_per_mtok", in.CachedInput, &p.CachedInput}} {
 		cached := f.field == "cached_input_per_mtok"
@@ -175,7 +176,7 @@ func (in *priceInput) apply(p *assistant.Price, create bool) error {
 			continue
 		case f.src.Null:
 			if !cached {
-				v.Add(f.field, "%s", nullRefused)
+				v.Add(f.field, "%s", httpx.NullRefused)
 			}
 			continue
 		}
@@ -204,21 +205,21 @@ func (in *priceInput) apply(p *assistant.Price, create bool) error {
 
 func (a *API) createPrice(w http.ResponseWriter, r *http.Request) {
 	var in priceInput
-	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	var p assistant.Price
 	if err := in.apply(&p, true); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	created, err := a.Assistants.CreatePrice(r.Context(), workspaceID(r.Context()), p)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, priceView(created))
+	httpx.WriteJSON(w, http.StatusCreated, priceView(created))
 }
 
 func (a *API) listPrices(w http.ResponseWriter, r *http.Request) {
@@ -228,11 +229,11 @@ func (a *API) listPrices(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, err := a.Assistants.ListPrices(r.Context(), workspaceID(r.Context()))
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	res := pageInMemory(rows, req, func(p *assistant.Price) string { return p.ID })
-	writeJSON(w, http.StatusOK, newList(res, priceView, a.cursorWriter(r)))
+	httpx.WriteJSON(w, http.StatusOK, newList(res, priceView, a.cursorWriter(r)))
 }
 
 // listDefaultPrices shows the built-in price table that applies when a
@@ -245,7 +246,7 @@ func (a *API) listDefaultPrices(w http.ResponseWriter, r *http.Request) {
 	res := pageInMemory(assistant.BuiltinPrices(), req, func(p *assistant.Price) string {
 		return p.ModelPattern + " " + p.EffectiveFrom.UTC().Format(time.RFC3339)
 	})
-	writeJSON(w, http.StatusOK, newList(res, func(p *assistant.Price) priceJSON {
+	httpx.WriteJSON(w, http.StatusOK, newList(res, func(p *assistant.Price) priceJSON {
 		v := priceView(p)
 		v.Builtin, v.CreatedAt = true, nil
 		return v
@@ -255,31 +256,31 @@ func (a *API) listDefaultPrices(w http.ResponseWriter, r *http.Request) {
 func (a *API) getPrice(w http.ResponseWriter, r *http.Request) {
 	p, err := a.Assistants.GetPrice(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, priceView(p))
+	httpx.WriteJSON(w, http.StatusOK, priceView(p))
 }
 
 func (a *API) updatePrice(w http.ResponseWriter, r *http.Request) {
 	p, err := a.Assistants.UpdatePrice(r.Context(), workspaceID(r.Context()), r.PathValue("id"),
 		func(p *assistant.Price) error {
 			var in priceInput
-			if err := decode(w, r, defaultBodyLimit, &in); err != nil {
+			if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
 				return err
 			}
 			return in.apply(p, false)
 		})
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, priceView(p))
+	httpx.WriteJSON(w, http.StatusOK, priceView(p))
 }
 
 func (a *API) deletePrice(w http.ResponseWriter, r *http.Request) {
 	if err := a.Assistants.DeletePrice(r.Context(), workspaceID(r.Context()), r.PathValue("id")); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

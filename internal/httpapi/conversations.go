@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/page"
 )
@@ -25,9 +26,9 @@ const messageBodyLimit = 64 << 10
 // optional: a given one replaces the stored one, and null (like "")
 // clears it.
 type customerInput struct {
-	Name  optional[string] `json:"name"`
-	Phone optional[string] `json:"phone"`
-	Email optional[string] `json:"email"`
+	Name  httpx.Optional[string] `json:"name"`
+	Phone httpx.Optional[string] `json:"phone"`
+	Email httpx.Optional[string] `json:"email"`
 }
 
 func (c *customerInput) patch() *conversation.CustomerPatch {
@@ -53,12 +54,12 @@ type createConversationInput struct {
 
 func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 	in := createConversationInput{Type: conversation.TypeAPI}
-	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	if in.Type != conversation.TypeAPI && in.Type != conversation.TypeTest {
-		writeProblem(w, r, fault.Invalid("type", "must be api or test: other types are created by their channels"))
+		httpx.WriteProblem(w, r, fault.Invalid("type", "must be api or test: other types are created by their channels"))
 		return
 	}
 	ci := conversation.CreateInput{
@@ -70,10 +71,10 @@ func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 	}
 	c, msgs, err := a.Conversations.Create(r.Context(), workspaceID(r.Context()), ci)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, conversationDetailJSON{conversationView(c), messagesView(msgs)})
+	httpx.WriteJSON(w, http.StatusCreated, conversationDetailJSON{conversationView(c), messagesView(msgs)})
 }
 
 // filterParams reads the filters shared by list, count and export.
@@ -143,40 +144,40 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.Conversations.List(r.Context(), workspaceID(r.Context()), f, o, req)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(res, conversationView, a.cursorWriter(r)))
+	httpx.WriteJSON(w, http.StatusOK, newList(res, conversationView, a.cursorWriter(r)))
 }
 
 func (a *API) countConversations(w http.ResponseWriter, r *http.Request) {
 	var v fault.Validation
 	f := filterParams(r.URL.Query(), &v)
 	if err := v.Err(); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	counts, err := a.Conversations.Count(r.Context(), workspaceID(r.Context()), f)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, counts)
+	httpx.WriteJSON(w, http.StatusOK, counts)
 }
 
 func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 	ws, id := workspaceID(r.Context()), r.PathValue("id")
 	c, err := a.Conversations.Get(r.Context(), ws, id)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	msgs, err := a.Conversations.Transcript(r.Context(), ws, id)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, conversationDetailJSON{conversationView(c), messagesView(msgs)})
+	httpx.WriteJSON(w, http.StatusOK, conversationDetailJSON{conversationView(c), messagesView(msgs)})
 }
 
 func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
@@ -186,10 +187,10 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.Conversations.Messages(r.Context(), workspaceID(r.Context()), r.PathValue("id"), req)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(res, messageView, a.cursorWriter(r)))
+	httpx.WriteJSON(w, http.StatusOK, newList(res, messageView, a.cursorWriter(r)))
 }
 
 type postMessageInput struct {
@@ -203,8 +204,8 @@ type postMessageInput struct {
 // found before the first byte is streamed are ordinary problem responses.
 func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 	in := postMessageInput{Role: conversation.RoleUser}
-	if err := decode(w, r, messageBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, messageBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	ws, id := workspaceID(r.Context()), r.PathValue("id")
@@ -226,30 +227,31 @@ func (a *API) replyAgain(w http.ResponseWriter, r *http.Request) {
 // respond runs a call that may produce a streamed reply, answering with
 // JSON, or with server-sent events when the client accepts them.
 func respond(w http.ResponseWriter, r *http.Request, status int, call func(llm.DeltaFunc) (*conversation.Posted, error)) {
-	if !wantsStream(r) {
+	if !httpx.PrefersEventStream(r) {
 		out, err := call(nil)
 		if err != nil {
-			writeProblem(w, r, err)
+			httpx.WriteProblem(w, r, err)
 			return
 		}
-		writeJSON(w, status, postedView(out))
+		httpx.WriteJSON(w, status, postedView(out))
 		return
 	}
-	sse := &eventStream{w: w, rc: http.NewResponseController(w)}
+	sse := httpx.NewSSE(w, r)
+	defer sse.Close()
 	out, err := call(func(chunk string) error {
-		return sse.send("delta", map[string]string{"content": chunk})
+		return sse.Send("delta", map[string]string{"content": chunk})
 	})
 	if err != nil {
-		if !sse.started {
-			writeProblem(w, r, err)
+		if !sse.Started() {
+			httpx.WriteProblem(w, r, err)
 			return
 		}
-		p := problemFor(err)
-		p.RequestID = requestID(r.Context())
-		_ = sse.send("error", p)
+		p := httpx.ProblemFor(err)
+		p.RequestID = httpx.RequestID(r.Context())
+		_ = sse.Send("error", p)
 		return
 	}
-	_ = sse.send("done", postedView(out))
+	_ = sse.Send("done", postedView(out))
 }
 
 func postedView(p *conversation.Posted) map[string]any {
@@ -260,128 +262,26 @@ func postedView(p *conversation.Posted) map[string]any {
 	return out
 }
 
-// wantsStream reports whether the client prefers a server-sent event
-// stream to JSON, by the weights of its Accept header (RFC 9110 §12.5.1).
-// The stream must be named itself ("*/*" or "text/*" alone get JSON, the
-// default), with a weight above zero and not below JSON's.
-func wantsStream(r *http.Request) bool {
-	accept := r.Header.Values("Accept")
-	stream, named := acceptWeight(accept, "text", "event-stream")
-	if !named || stream == 0 {
-		return false
-	}
-	json, _ := acceptWeight(accept, "application", "json")
-	return stream >= json
-}
-
-// acceptWeight returns the weight Accept header values give a media type:
-// the q of the most specific range matching it (type/subtype, then
-// type/*, then */*), 0 when none does. named reports whether the media
-// type is listed itself. A range with an invalid weight is ignored.
-func acceptWeight(accept []string, typ, subtype string) (q float64, named bool) {
-	best := -1 // specificity of the range q came from
-	for _, header := range accept {
-		for _, item := range strings.Split(header, ",") {
-			params := strings.Split(item, ";")
-			t, s, ok := strings.Cut(strings.ToLower(strings.TrimSpace(params[0])), "/")
-			if !ok {
-				continue
-			}
-			weight, valid := 1.0, true
-			for _, p := range params[1:] {
-				if name, val, _ := strings.Cut(p, "="); strings.EqualFold(strings.TrimSpace(name), "q") {
-					weight, valid = parseQValue(strings.TrimSpace(val))
-					break // parameters after q are extensions, not part of the range
-				}
-			}
-			spec := -1
-			switch {
-			case !valid:
-			case t == typ && s == subtype:
-				spec, named = 2, true
-			case t == typ && s == "*":
-				spec = 1
-			case t == "*" && s == "*":
-				spec = 0
-			}
-			if spec > best || (spec == best && spec >= 0 && weight > q) {
-				best, q = spec, weight
-			}
-		}
-	}
-	return q, named
-}
-
-// parseQValue parses a weight: "0" to "1" with at most three decimals
-// (RFC 9110 §12.4.2).
-func parseQValue(s string) (float64, bool) {
-	whole, frac, _ := strings.Cut(s, ".")
-	if (whole != "0" && whole != "1") || len(frac) > 3 {
-		return 0, false
-	}
-	for _, c := range frac {
-		if c < '0' || c > '9' || (whole == "1" && c != '0') {
-			return 0, false
-		}
-	}
-	q, err := strconv.ParseFloat(whole+"."+frac+"0", 64)
-	return q, err == nil
-}
-
-// eventStream writes server-sent events, sending headers with the first.
-type eventStream struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	started bool
-	failed  error
-}
-
-func (s *eventStream) send(event string, data any) error {
-	if s.failed != nil {
-		return s.failed
-	}
-	if !s.started {
-		h := s.w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Accel-Buffering", "no")
-		s.w.WriteHeader(http.StatusOK)
-		s.started = true
-	}
-	b, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	if _, err := s.w.Write([]byte("event: " + event + "\ndata: " + string(b) + "\n\n")); err != nil {
-		s.failed = err
-		return err
-	}
-	if err := s.rc.Flush(); err != nil {
-		s.failed = err
-	}
-	return s.failed
-}
-
 // updateConversationInput is a conversation PATCH. ai_enabled is
 // required (it has no default of its own), so null on it is refused;
 // null on customer, external_identifier or variables empties them; inside
 // variables, null removes that one variable.
 type updateConversationInput struct {
-	AIEnabled          optional[bool]           `json:"ai_enabled"`
-	Variables          optional[map[string]any] `json:"variables"`
-	Customer           optional[customerInput]  `json:"customer"`
-	ExternalIdentifier optional[string]         `json:"external_identifier"`
+	AIEnabled          httpx.Optional[bool]           `json:"ai_enabled"`
+	Variables          httpx.Optional[map[string]any] `json:"variables"`
+	Customer           httpx.Optional[customerInput]  `json:"customer"`
+	ExternalIdentifier httpx.Optional[string]         `json:"external_identifier"`
 }
 
 func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 	var in updateConversationInput
-	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	var v fault.Validation
 	p := conversation.Patch{
-		AIEnabled: in.AIEnabled.ptr("ai_enabled", &v), ExternalIdentifier: textPatch(in.ExternalIdentifier),
+		AIEnabled: in.AIEnabled.Ptr("ai_enabled", &v), ExternalIdentifier: textPatch(in.ExternalIdentifier),
 		Variables: in.Variables.Value, ClearVariables: in.Variables.Null,
 	}
 	switch {
@@ -391,50 +291,50 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 		p.Customer = in.Customer.Value.patch()
 	}
 	if err := v.Err(); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	c, err := a.Conversations.Update(r.Context(), workspaceID(r.Context()), r.PathValue("id"), p)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, conversationView(c))
+	httpx.WriteJSON(w, http.StatusOK, conversationView(c))
 }
 
 // endConversation ends a conversation. It takes no fields: an empty body
 // or {} is fine, any field is unknown.
 func (a *API) endConversation(w http.ResponseWriter, r *http.Request) {
-	if err := decodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.DecodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	c, err := a.Conversations.End(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, conversationView(c))
+	httpx.WriteJSON(w, http.StatusOK, conversationView(c))
 }
 
 // extractVariables runs variable extraction now, on demand, and answers
 // with the updated conversation. Like end, it takes no fields.
 func (a *API) extractVariables(w http.ResponseWriter, r *http.Request) {
-	if err := decodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.DecodeOptional(w, r, defaultBodyLimit, &struct{}{}); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	c, err := a.Conversations.Extract(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, conversationView(c))
+	httpx.WriteJSON(w, http.StatusOK, conversationView(c))
 }
 
 func (a *API) deleteConversation(w http.ResponseWriter, r *http.Request) {
 	if err := a.Conversations.Delete(r.Context(), workspaceID(r.Context()), r.PathValue("id")); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -444,16 +344,16 @@ func (a *API) bulkDeleteConversations(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		IDs []string `json:"ids"`
 	}
-	if err := decode(w, r, defaultBodyLimit, &in); err != nil {
-		writeProblem(w, r, err)
+	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	n, err := a.Conversations.BulkDelete(r.Context(), workspaceID(r.Context()), in.IDs)
 	if err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"deleted": n})
+	httpx.WriteJSON(w, http.StatusOK, map[string]int{"deleted": n})
 }
 
 // exportConversations streams matching conversations with their
@@ -472,13 +372,13 @@ func (a *API) exportConversations(w http.ResponseWriter, r *http.Request) {
 		v.Add("format", "must be jsonl or csv")
 	}
 	if err := v.Err(); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	ws := workspaceID(r.Context())
 	// Validate the filter before any byte is written.
 	if _, err := a.Conversations.List(r.Context(), ws, f, o, page.Request{Limit: 1}); err != nil {
-		writeProblem(w, r, err)
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	name := "conversations-" + time.Now().UTC().Format("20060102-150405")
@@ -510,7 +410,7 @@ func (a *API) exportConversations(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if !errors.Is(err, r.Context().Err()) {
-			slog.ErrorContext(r.Context(), "export failed", "err", err, "request_id", requestID(r.Context()))
+			slog.ErrorContext(r.Context(), "export failed", "err", err, "request_id", httpx.RequestID(r.Context()))
 		}
 		panic(http.ErrAbortHandler)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+
+	"github.com/parley-dev/parley/internal/httpx"
 )
 
 // TestOpenAPIDocumentsEveryProblemCode checks that every code the API can
@@ -52,7 +54,7 @@ func TestOpenAPIDocumentsEveryProblemCode(t *testing.T) {
 		byStatus[*st] = append(byStatus[*st], codes...)
 		all = append(all, codes...)
 	}
-	for code, status := range statusOf {
+	for code, status := range httpx.StatusCodes() {
 		if !slices.Contains(byStatus[status], code) {
 			t.Errorf("code %s (status %d) is not documented under a %d problem response", code, status, status)
 		}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"reflect"
 	"sort"
 	"strings"
@@ -36,32 +35,4 @@ func jsonNames(v any) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// TestOptional: left out, null and a value are three different things.
-func TestOptional(t *testing.T) {
-	var in struct {
-		A optional[string] `json:"a"`
-		B optional[string] `json:"b"`
-		C optional[string] `json:"c"`
-	}
-	if err := json.Unmarshal([]byte(`{"b":null,"c":"x"}`), &in); err != nil {
-		t.Fatal(err)
-	}
-	if in.A.Set || !in.B.Set || !in.B.Null || !in.C.Set || in.C.Null || in.C.Value != "x" {
-		t.Errorf("decoded %+v", in)
-	}
-	got := "old"
-	in.A.put(&got, "default")
-	if got != "old" {
-		t.Errorf("left out: %q", got)
-	}
-	in.B.put(&got, "default")
-	if got != "default" {
-		t.Errorf("null: %q", got)
-	}
-	in.C.put(&got, "default")
-	if got != "x" {
-		t.Errorf("value: %q", got)
-	}
 }

@@ -1,11 +1,10 @@
-// Package httpapi serves Parley's REST API v1: JSON in and out, bearer API
-// keys, keyset-paged lists and RFC 9457 problem responses.
-package httpapi
+package httpx
 
 import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -13,7 +12,9 @@ import (
 	"github.com/parley-dev/parley/internal/page"
 )
 
-// statusOf maps stable error codes to HTTP status codes, in one place.
+// statusOf maps stable error codes to HTTP status codes, in one place:
+// every HTTP surface (REST API, widget, webhooks, dashboard) answers a
+// code with the same status.
 var statusOf = map[string]int{
 	fault.CodeValidation:           http.StatusUnprocessableEntity,
 	fault.CodeNotFound:             http.StatusNotFound,
@@ -38,6 +39,10 @@ var statusOf = map[string]int{
 	fault.CodeInternal:             http.StatusInternalServerError,
 }
 
+// StatusCodes returns a copy of the code → status map, for tests that
+// check each code is documented under its status.
+func StatusCodes() map[string]int { return maps.Clone(statusOf) }
+
 // Problem is an RFC 9457 problem detail with Parley's extensions.
 type Problem struct {
 	Type      string             `json:"type"`
@@ -53,12 +58,18 @@ type Problem struct {
 // names documents the code.
 const ProblemTypeBase = "https://parley.dev/problems/"
 
-// problemFor turns any error into a problem. Errors that are not
+// ErrInvalidCursor answers a cursor that is forged, damaged, or belongs
+// to another list. page.ErrBadCursor is answered with it too.
+var ErrInvalidCursor = &fault.Error{Code: fault.CodeInvalidCursor,
+	Message: "cursor: is not a cursor this API issued for this list, its filters and its ordering; start again without it",
+	Fields:  []fault.FieldError{{Field: "cursor", Message: "is not a cursor of this list, its filters and its ordering"}}}
+
+// ProblemFor turns any error into a problem. Errors that are not
 // *fault.Error are internal: their text is logged, never sent.
-func problemFor(err error) Problem {
+func ProblemFor(err error) Problem {
 	var fe *fault.Error
 	if errors.Is(err, page.ErrBadCursor) {
-		fe = errInvalidCursor
+		fe = ErrInvalidCursor
 	} else if !errors.As(err, &fe) {
 		fe = &fault.Error{Code: fault.CodeInternal, Message: "something went wrong on our side; it has been logged"}
 	}
@@ -81,12 +92,12 @@ func problemFor(err error) Problem {
 // restarting, short enough that clients notice its return soon.
 const UnavailableRetryAfter = "5"
 
-// writeProblem answers with the problem for err and logs server-side
+// WriteProblem answers with the problem for err and logs server-side
 // failures with their cause. An outage is not logged here: the store
 // logs it once per interval, not once per request.
-func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
-	p := problemFor(err)
-	p.RequestID = requestID(r.Context())
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p := ProblemFor(err)
+	p.RequestID = RequestID(r.Context())
 	if p.Status >= 500 && p.Code != fault.CodeUnavailable {
 		slog.ErrorContext(r.Context(), "request failed", "err", err, "code", p.Code,
 			"method", r.Method, "route", r.Pattern, "request_id", p.RequestID)
@@ -103,8 +114,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-// writeJSON answers with v as JSON.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers with v as JSON, never cached: API answers are
+// per-key and change.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -1,4 +1,4 @@
-package httpapi
+package httpx
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"math"
 	"mime"
 	"net/http"
-	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -18,25 +17,20 @@ import (
 	"github.com/parley-dev/parley/internal/fault"
 )
 
-// Body size limits.
-const (
-	defaultBodyLimit   = 1 << 20 // 1 MiB
-	assistantBodyLimit = 8 << 20 // knowledge texts are large
-)
-
 // maxSafeInteger is the largest integer an IEEE 754 double holds exactly
 // (2^53-1). RFC 7493 (I-JSON) limits interoperable integers to it: a
 // larger one would silently change in a float64 variable, or in any
 // JavaScript client reading it back.
 const maxSafeInteger = 1<<53 - 1
 
-// decode reads a JSON object from the request body into dst: exactly one
+// Decode reads a JSON object from the request body into dst: exactly one
 // object, UTF-8, no unknown fields, within limit bytes. Its errors say which
 // rule was broken: malformed JSON, a body that is not UTF-8 and unknown
 // fields are 400, a body over the limit is 413, and a value of the wrong
 // type, a string holding NUL or a number a double cannot hold exactly is 422
-// naming the field.
-func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
+// naming the field. The limit is the caller's: each endpoint knows how
+// large its bodies may be.
+func Decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	body, err := readBody(w, r, limit)
 	if err != nil {
 		return err
@@ -47,9 +41,9 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 	return decodeJSON(r, body, dst)
 }
 
-// decodeOptional is decode for endpoints whose body may be left out: an
+// DecodeOptional is Decode for endpoints whose body may be left out: an
 // empty body leaves dst as it is, anything else must be a valid object.
-func decodeOptional(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
+func DecodeOptional(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	body, err := readBody(w, r, limit)
 	if err != nil || len(bytes.TrimSpace(body)) == 0 {
 		return err
@@ -60,7 +54,7 @@ func decodeOptional(w http.ResponseWriter, r *http.Request, limit int64, dst any
 // readBody reads the whole body, up to limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	// The body's read deadline is set around the whole handler tree, from
-	// the request's start to the body's end (app's body deadline): lifting
+	// the request's start to the body's end (BodyDeadline): lifting
 	// it here would let a client that sends a bad start and then nothing
 	// hold the connection forever.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
@@ -385,34 +379,4 @@ func jsonKind(k reflect.Kind) string {
 		return "an object"
 	}
 	return "of another type"
-}
-
-// checkURL refuses a request URL whose path or query holds text Parley
-// cannot store or search for: NUL characters and bytes that are not UTF-8
-// (PostgreSQL refuses both, SQLite would not, so the stores would answer
-// differently), and a query string that does not decode.
-func checkURL(u *url.URL) error {
-	if !cleanText(u.Path) {
-		return fault.New(fault.CodeMalformed, "the URL path must be UTF-8 text without NUL characters")
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return fault.New(fault.CodeMalformed, "the query string is malformed: %v", err)
-	}
-	for name, values := range q {
-		if !cleanText(name) {
-			return fault.New(fault.CodeMalformed, "query parameter names must be UTF-8 text without NUL characters")
-		}
-		for _, val := range values {
-			if !cleanText(val) {
-				return fault.New(fault.CodeMalformed, "query parameter %s must be UTF-8 text without NUL characters", name)
-			}
-		}
-	}
-	return nil
-}
-
-// cleanText reports whether s is UTF-8 without NUL characters.
-func cleanText(s string) bool {
-	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }

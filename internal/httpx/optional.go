@@ -1,4 +1,4 @@
-package httpapi
+package httpx
 
 import (
 	"bytes"
@@ -7,12 +7,12 @@ import (
 	"github.com/parley-dev/parley/internal/fault"
 )
 
-// optional is a field of a request body that tells "left out" from "null"
+// Optional is a field of a request body that tells "left out" from "null"
 // from a value, which plain Go fields cannot: Set is true when the field
 // was present, Null when it was null. It carries the one rule for null
 // across the API: a left-out field is unchanged, null resets an optional
 // field to its default, and null on a required field is refused.
-type optional[T any] struct {
+type Optional[T any] struct {
 	Set   bool
 	Null  bool
 	Value T
@@ -20,7 +20,7 @@ type optional[T any] struct {
 
 // UnmarshalJSON records that the field was present, and decodes its
 // value as strictly as the body around it (unknown fields refused).
-func (o *optional[T]) UnmarshalJSON(b []byte) error {
+func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 	o.Set = true
 	if string(b) == "null" {
 		o.Null = true
@@ -31,12 +31,12 @@ func (o *optional[T]) UnmarshalJSON(b []byte) error {
 	return dec.Decode(&o.Value)
 }
 
-// nullRefused is the problem with null on a required field.
-const nullRefused = "cannot be null: leave it out to keep its value"
+// NullRefused is the problem with null on a required field.
+const NullRefused = "cannot be null: leave it out to keep its value"
 
-// put applies an optional field to dst: a value replaces it, null resets
+// Put applies an optional field to dst: a value replaces it, null resets
 // it to def, and a left-out field leaves it.
-func (o optional[T]) put(dst *T, def T) {
+func (o Optional[T]) Put(dst *T, def T) {
 	switch {
 	case !o.Set:
 	case o.Null:
@@ -46,39 +46,29 @@ func (o optional[T]) put(dst *T, def T) {
 	}
 }
 
-// require applies a required field to dst: a value replaces it, a
+// Require applies a required field to dst: a value replaces it, a
 // left-out field leaves it, and null is refused, since a required field
 // has no default to go back to.
-func (o optional[T]) require(field string, dst *T, v *fault.Validation) {
+func (o Optional[T]) Require(field string, dst *T, v *fault.Validation) {
 	switch {
 	case !o.Set:
 	case o.Null:
-		v.Add(field, "%s", nullRefused)
+		v.Add(field, "%s", NullRefused)
 	default:
 		*dst = o.Value
 	}
 }
 
-// ptr returns a required field as a pointer for a patch: nil when it was
+// Ptr returns a required field as a pointer for a patch: nil when it was
 // left out (or refused as null).
-func (o optional[T]) ptr(field string, v *fault.Validation) *T {
+func (o Optional[T]) Ptr(field string, v *fault.Validation) *T {
 	if !o.Set {
 		return nil
 	}
 	if o.Null {
-		v.Add(field, "%s", nullRefused)
+		v.Add(field, "%s", NullRefused)
 		return nil
 	}
 	val := o.Value
-	return &val
-}
-
-// textPatch returns an optional text field as a patch takes it: nil when
-// left out, and "" for null, since empty is every optional text's default.
-func textPatch(o optional[string]) *string {
-	if !o.Set {
-		return nil
-	}
-	val := o.Value // "" after null
 	return &val
 }

@@ -1,4 +1,4 @@
-package app
+package httpx
 
 import (
 	"io"
@@ -16,7 +16,7 @@ import (
 func TestBodyDeadlineSparesLongResponses(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	ctxErr := make(chan error, 1)
-	srv := httptest.NewServer(bodyDeadline(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(BodyDeadline(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadAll(r.Body); err != nil {
 			t.Errorf("read body: %v", err)
 		}

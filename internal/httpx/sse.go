@@ -1,0 +1,156 @@
+package httpx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SSE writes server-sent events to one response. The headers go out with
+// the first event (or Start), so an error found before then can still be
+// answered as an ordinary problem. Long-lived streams call Heartbeat so
+// that proxies and clients see traffic while nothing happens; Close stops
+// it. Its methods may be called from several goroutines.
+type SSE struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	ctx context.Context
+
+	mu      sync.Mutex
+	started bool
+	failed  error
+
+	beat     sync.Once
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{} // closed when the heartbeat goroutine has ended; nil without one
+}
+
+// NewSSE returns a stream answering r on w.
+func NewSSE(w http.ResponseWriter, r *http.Request) *SSE {
+	return &SSE{w: w, rc: http.NewResponseController(w), ctx: r.Context(), stop: make(chan struct{})}
+}
+
+// errBadField refuses an id or event name that would break the framing
+// of the stream (a line break would start a new field) or that clients
+// must ignore (an id holding NUL).
+var errBadField = errors.New("sse: ids and event names must not contain CR, LF or NUL")
+
+// Started reports whether the headers have been sent: from then on an
+// error can only be reported inside the stream.
+func (s *SSE) Started() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
+}
+
+// Start sends the headers now, for streams that should tell the client
+// at once that they are open.
+func (s *SSE) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.write(nil)
+}
+
+// Send writes one event whose data is v as JSON.
+func (s *SSE) Send(event string, v any) error { return s.SendID("", event, v) }
+
+// SendID is Send with an "id:" line, which the client sends back as
+// Last-Event-ID when it reconnects; "" writes none.
+func (s *SSE) SendID(id, event string, v any) error {
+	if strings.ContainsAny(id, "\r\n\x00") || strings.ContainsAny(event, "\r\n\x00") {
+		return errBadField
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var msg strings.Builder
+	if id != "" {
+		msg.WriteString("id: " + id + "\n")
+	}
+	msg.WriteString("event: " + event + "\ndata: ")
+	msg.Write(b) // JSON from encoding/json holds no raw line breaks
+	msg.WriteString("\n\n")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.write([]byte(msg.String()))
+}
+
+// write sends the headers if they have not gone yet, then b, and
+// flushes. After a failed write every call returns that failure: the
+// client is gone. The caller holds mu.
+func (s *SSE) write(b []byte) error {
+	if s.failed != nil {
+		return s.failed
+	}
+	if !s.started {
+		h := s.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Accel-Buffering", "no") // nginx would otherwise buffer the stream
+		s.w.WriteHeader(http.StatusOK)
+		s.started = true
+	}
+	if len(b) > 0 {
+		if _, err := s.w.Write(b); err != nil {
+			s.failed = err
+			return err
+		}
+	}
+	if err := s.rc.Flush(); err != nil {
+		s.failed = err
+	}
+	return s.failed
+}
+
+// ping is the heartbeat: a comment line, which clients ignore.
+var ping = []byte(": ping\n\n")
+
+// Heartbeat sends a ": ping" comment every interval until Close is
+// called, the request ends or a write fails, so that idle connections are
+// not closed by proxies and a client that went away is noticed. It starts
+// the stream if no event has. Only the first call has an effect.
+func (s *SSE) Heartbeat(every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	s.beat.Do(func() {
+		s.done = make(chan struct{})
+		go func() {
+			defer close(s.done)
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-s.stop:
+					return
+				case <-s.ctx.Done():
+					return
+				case <-t.C:
+					s.mu.Lock()
+					err := s.write(ping)
+					s.mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			}
+		}()
+	})
+}
+
+// Close stops the heartbeat and waits until it has, so nothing is written
+// after the handler returns. It does not end the response; returning
+// from the handler does. It is safe to call more than once.
+func (s *SSE) Close() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	s.beat.Do(func() {}) // no heartbeat may start after Close
+	if s.done != nil {
+		<-s.done
+	}
+}
