@@ -36,7 +36,7 @@ func jobsMain(args []string) error {
 	latency := fs.Int("latency-samples", 100, "conversations ended one at a time to measure pickup latency")
 	_ = fs.Parse(args)
 	ctx := context.Background()
-	a, ws, asst, err := openBench(ctx, *dbURL)
+	a, ws, asst, err := openBench(ctx, *dbURL, jobs.Config{})
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,8 @@ func jobsWork(args []string) error {
 	dbURL := fs.String("database-url", "jobs.db", "SQLite path or postgres:// URL")
 	_ = fs.Parse(args)
 	ctx := context.Background()
-	a, _, _, err := openBench(ctx, *dbURL)
+	// A killed worker's running jobs are rescued after 10 s, not 3 min.
+	a, _, _, err := openBench(ctx, *dbURL, jobs.Config{JobTimeout: 5 * time.Second, RescueAfter: 10 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func jobsWork(args []string) error {
 
 // openBench opens, migrates and bootstraps the database, with the demo
 // assistant (the offline model, which extracts by rules).
-func openBench(ctx context.Context, dbURL string) (*app.App, string, string, error) {
+func openBench(ctx context.Context, dbURL string, jc jobs.Config) (*app.App, string, string, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := app.OpenStore(ctx, dbURL)
 	if err != nil {
@@ -174,7 +175,7 @@ func openBench(ctx context.Context, dbURL string) (*app.App, string, string, err
 		return nil, "", "", err
 	}
 	a, err := app.Build(&config.Config{DatabaseURL: dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password"},
-		st, log, jobs.Config{})
+		st, log, jc)
 	if err != nil {
 		_ = st.Close()
 		return nil, "", "", err
@@ -203,7 +204,7 @@ func endedConversation(ctx context.Context, a *app.App, ws, asst string) (string
 	if err != nil {
 		return "", err
 	}
-	if _, err := a.Conversations.PostMessage(ctx, ws, c.ID, conversation.PostInput{Content: "Hi, my email is ada@example.com"}, nil); err != nil {
+	if _, err := a.Conversations.PostMessage(ctx, ws, c.ID, conversation.PostInput{Role: conversation.RoleUser, Content: "Hi, my email is ada@example.com"}, nil); err != nil {
 		return "", err
 	}
 	if _, err := a.Conversations.End(ctx, ws, c.ID); err != nil {
@@ -219,7 +220,7 @@ func endedConversationTimed(ctx context.Context, a *app.App, ws, asst string, m 
 	if err != nil {
 		return err
 	}
-	if _, err := a.Conversations.PostMessage(ctx, ws, c.ID, conversation.PostInput{Content: "Hi, my email is ada@example.com"}, nil); err != nil {
+	if _, err := a.Conversations.PostMessage(ctx, ws, c.ID, conversation.PostInput{Role: conversation.RoleUser, Content: "Hi, my email is ada@example.com"}, nil); err != nil {
 		return err
 	}
 	start := time.Now()

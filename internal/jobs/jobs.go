@@ -60,6 +60,12 @@ type Config struct {
 	// deletes them (default 24 h). Discarded and cancelled jobs are kept
 	// for seven days, for the operator to look at.
 	CompletedRetention time.Duration
+	// JobTimeout is the longest one attempt may run (default 2 min).
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before it is taken
+	// for the job of a crashed node and run again (default JobTimeout +
+	// 1 min; River's own default is an hour).
+	RescueAfter time.Duration
 	// Logger receives River's own log.
 	Logger *slog.Logger
 }
@@ -70,6 +76,12 @@ func RiverConfig(workers *river.Workers, cfg Config) *river.Config {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 100
 	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = 2 * time.Minute
+	}
+	if cfg.RescueAfter < cfg.JobTimeout {
+		cfg.RescueAfter = cfg.JobTimeout + time.Minute
+	}
 	if cfg.CompletedRetention <= 0 {
 		cfg.CompletedRetention = 24 * time.Hour
 	}
@@ -78,7 +90,8 @@ func RiverConfig(workers *river.Workers, cfg Config) *river.Config {
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		MaxAttempts:                 MaxAttempts,
 		RetryPolicy:                 retryPolicy{},
-		JobTimeout:                  2 * time.Minute,
+		JobTimeout:                  cfg.JobTimeout,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
 		FetchPollInterval:           cfg.FetchPoll,
 		FetchCooldown:               cfg.FetchCooldown,
 		CompletedJobRetentionPeriod: cfg.CompletedRetention,

@@ -60,12 +60,16 @@ func TestMigrationMovesJobsToRiver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var a string
 		if err := rows.Scan(&a); err != nil {
 			t.Fatal(err)
 		}
 		args = append(args, a)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	want := []string{`{"workspace_id":"ws_1","conversation_id":"conv_a"}`, `{"workspace_id":"ws_1","conversation_id":"conv_b"}`}
 	if diff := cmp.Diff(want, args); diff != "" {
