@@ -6,6 +6,7 @@
 //	parley-bench seed --database-url bench.db --conversations 1000000 --messages-per 10
 //	parley-bench seed --database-url bench-ja.db --conversations 100000 --cjk 0.2
 //	parley-bench run  --database-url bench.db --iterations 300
+//	parley-bench jobs --database-url jobs.db --conversations 2000   (kill -9 harness, see jobs.go)
 package main
 
 import (
@@ -26,14 +27,25 @@ import (
 	"github.com/parley-dev/parley/internal/config"
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
 )
 
 func main() {
+	if len(os.Args) >= 2 && (os.Args[1] == "jobs" || os.Args[1] == "jobs-work") {
+		run := jobsMain
+		if os.Args[1] == "jobs-work" {
+			run = jobsWork
+		}
+		if err := run(os.Args[2:]); err != nil {
+			fail(err)
+		}
+		return
+	}
 	if len(os.Args) < 2 || (os.Args[1] != "seed" && os.Args[1] != "run") {
-		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run [flags]   (parley-bench seed -h for flags)")
+		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|jobs [flags]   (parley-bench seed -h for flags)")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("parley-bench "+os.Args[1], flag.ExitOnError)
@@ -54,7 +66,10 @@ func main() {
 	if err := st.Migrate(ctx); err != nil {
 		fail(err)
 	}
-	a := app.Build(&config.Config{DatabaseURL: *dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password"}, st, log)
+	a, err := app.Build(&config.Config{DatabaseURL: *dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password"}, st, log, jobs.Config{})
+	if err != nil {
+		fail(err)
+	}
 	if err := a.Bootstrap(ctx); err != nil {
 		fail(err)
 	}

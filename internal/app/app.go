@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/config"
@@ -42,9 +44,10 @@ type App struct {
 	Accounts      *account.Service
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
-	Jobs          *jobs.Runner
-	Metrics       *metrics.Metrics
-	Log           *slog.Logger
+	// Jobs is the job engine (River on the store's database).
+	Jobs    jobs.Engine
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 	// Now is the clock every service reads.
 	Now func() time.Time
 	// ShutdownTimeout is how long Serve gives in-flight requests to finish
@@ -92,11 +95,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return Build(cfg, st, log, opts...), nil
+	a, err := Build(cfg, st, log, jobs.Config{}, opts...)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
-// Build wires an App around an open store.
-func Build(cfg *config.Config, st store.Store, log *slog.Logger, opts ...Option) *App {
+// Build wires an App around an open store; jc tunes its job engine.
+func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config, opts ...Option) (*App, error) {
 	var w wiring
 	for _, o := range opts {
 		o(&w)
@@ -117,18 +125,60 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, opts ...Option)
 		Store: st, Assistants: a.Assistants, Model: router, Now: a.now, Observer: a.Metrics,
 		ReplyTimeout: replyTimeout,
 	}
-	a.Jobs = &jobs.Runner{
-		Store: st, Now: a.now, Observer: a.Metrics,
-		Handlers: map[string]jobs.Handler{
-			conversation.JobExtract: a.Conversations.ExtractJob,
-			conversation.JobReply:   jobs.Typed(a.Conversations.ReplyJob),
-		},
+	workers := river.NewWorkers()
+	extract := &jobs.ExtractWorker{Conversations: a.Conversations}
+	river.AddWorker(workers, extract)
+	river.AddWorker(workers, &jobs.ReplyWorker{Conversations: a.Conversations})
+	if jc.Logger == nil {
+		jc.Logger = log
 	}
-	a.Conversations.Queue = &jobs.Queue{Store: st, Now: a.now, Wake: a.Jobs.Wake}
-	return a
+	engine, err := st.Jobs(workers, jc)
+	if err != nil {
+		return nil, fmt.Errorf("job engine: %w", err)
+	}
+	extract.Jobs = engine
+	a.Jobs = engine
+	a.Conversations.Queue = engine
+	a.Metrics.WatchJobs(engine.Backlog)
+	return a, nil
+}
+
+// StartJobs starts working background jobs, reporting each attempt to the
+// metrics. The returned stop asks running jobs to finish, waits for them
+// until ctx ends, then cancels those still running and waits for them to
+// return (River runs a cut-off job again: its effect and its completion
+// commit together, so it never counts twice); stop must return before the
+// store closes.
+func (a *App) StartJobs(ctx context.Context) (stop func(ctx context.Context), err error) {
+	octx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	jobs.Observe(octx, a.Jobs, a.Metrics)
+	if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		cancel()
+		return nil, fmt.Errorf("start jobs: %w", err)
+	}
+	return func(ctx context.Context) {
+		defer cancel()
+		if err := a.Jobs.Stop(ctx); err == nil {
+			return
+		}
+		a.Log.Warn("shutting down: cancelling jobs still running")
+		hard, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer done()
+		if err := a.Jobs.StopAndCancel(hard); err != nil {
+			a.Log.Error("shutting down: jobs did not stop", "err", err)
+		}
+	}, nil
 }
 
 func (a *App) now() time.Time { return a.Now() }
+
+// shutdownTimeout is ShutdownTimeout or its default, 30 s.
+func (a *App) shutdownTimeout() time.Duration {
+	if a.ShutdownTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return a.ShutdownTimeout
+}
 
 // cursorSecret is the key list cursors are signed with: the instance's
 // secret key, shared by every node. Should the database not give it, a
@@ -206,7 +256,8 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 // serves HTTP until ctx ends, then shuts down gracefully: in-flight
 // requests get up to ShutdownTimeout (30 s) to finish, replies still
 // streaming near its end are cut and recorded as failed, and running jobs
-// finish (a job cut off anyway is picked up again after its lease); all
+// get half that time to finish before they are cancelled (a job cut off
+// runs again later, and never counts twice); all
 // before Serve returns and the caller closes the store. ready, if not nil,
 // receives the listening address.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
@@ -232,20 +283,24 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
-	jobsDone := make(chan struct{})
-	go func() { a.Jobs.Run(jobsCtx); close(jobsDone) }()
-	defer func() { stopJobs(); <-jobsDone }()
+	stopJobs, err := a.StartJobs(ctx)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	defer func() {
+		// Jobs get the shutdown's time to finish, then are cancelled.
+		jctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout()/2)
+		defer cancel()
+		stopJobs(jctx)
+	}()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down: finishing in-flight requests")
-	timeout := a.ShutdownTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
+	timeout := a.shutdownTimeout()
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	drained := make(chan error, 1)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/app"
 	"github.com/parley-dev/parley/internal/config"
+	"github.com/parley-dev/parley/internal/jobs"
 )
 
 // Server is a running test instance with two workspaces and a key each.
@@ -67,9 +68,18 @@ func StartWith(t testing.TB, databaseURL string, hooks Hooks, configure ...func(
 	if hooks.LLMHTTPClient != nil {
 		opts = append(opts, app.WithLLMHTTPClient(hooks.LLMHTTPClient))
 	}
-	a, err := app.New(ctx, cfg, log, opts...)
+	if err := app.CheckConfig(cfg); err != nil {
+		t.Fatalf("configuration: %v", err)
+	}
+	st, err := app.OpenStore(ctx, cfg.DatabaseURL)
 	if err != nil {
-		t.Fatalf("open app: %v", err)
+		t.Fatalf("open store: %v", err)
+	}
+	// Jobs are looked for often, so tests waiting on them stay fast.
+	a, err := app.Build(cfg, st, log, jobs.Config{FetchPoll: 20 * time.Millisecond, FetchCooldown: 5 * time.Millisecond}, opts...)
+	if err != nil {
+		_ = st.Close()
+		t.Fatalf("build app: %v", err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
 	if err := a.Store.Migrate(ctx); err != nil {
@@ -78,11 +88,15 @@ func StartWith(t testing.TB, databaseURL string, hooks Hooks, configure ...func(
 	if err := a.Bootstrap(ctx); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	a.Jobs.Poll = 20 * time.Millisecond
-	jobsCtx, stopJobs := context.WithCancel(ctx)
-	jobsDone := make(chan struct{})
-	go func() { a.Jobs.Run(jobsCtx); close(jobsDone) }()
-	t.Cleanup(func() { stopJobs(); <-jobsDone })
+	stopJobs, err := a.StartJobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stopJobs(sctx)
+	})
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config = a.HTTPServer() // the real server's connection limits
 	srv.Start()

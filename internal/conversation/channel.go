@@ -6,7 +6,6 @@ import (
 
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/fault"
-	"github.com/parley-dev/parley/internal/jobs"
 )
 
 // Channel is how messages leave Parley on one type of conversation: the
@@ -114,7 +113,7 @@ func (s *Service) ReplyJob(ctx context.Context, args ReplyArgs) error {
 		return nil
 	}
 	if _, _, err = s.reply(ctx, c, a, nil); err != nil && !retryable(err) {
-		return jobs.Permanent(err) // recorded on the conversation; asking again will not help
+		return fault.Permanent(err) // recorded on the conversation; asking again will not help
 	}
 	return err
 }

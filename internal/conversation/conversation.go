@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/parley-dev/parley/internal/events"
-	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
@@ -261,8 +260,9 @@ type Update struct {
 }
 
 // JobArgs are the arguments of a background job: a plain struct, stored as
-// JSON, whose Kind names the worker that runs it.
-type JobArgs = jobs.Args
+// JSON, whose Kind names the worker that runs it (the job layer's workers
+// are registered by kind).
+type JobArgs interface{ Kind() string }
 
 // Queue enqueues background work. With the context of a Within, the jobs
 // commit or roll back with that transaction, and workers hear of them

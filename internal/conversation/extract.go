@@ -2,7 +2,6 @@ package conversation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
-	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/llm"
 )
 
@@ -21,18 +19,20 @@ import (
 // conversation.
 const JobExtract = "conversation.extract"
 
-// ExtractJob is the job handler for JobExtract.
-func (s *Service) ExtractJob(ctx context.Context, j *jobs.Job) error {
-	var p ExtractArgs
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return fmt.Errorf("extract job payload: %w", err)
-	}
-	_, err := s.Extract(ctx, j.WorkspaceID, p.ConversationID)
+// ExtractJob does the extraction job args asks for. complete, when not
+// nil, is called inside the transaction that stores the extraction's
+// outcome, so the job layer can mark the job done in that same
+// transaction: the effect and the job's completion commit together, and a
+// crash can never leave one without the other (the job then runs again,
+// from scratch, or not at all). A failure that running the job again
+// cannot fix comes back marked fault.Permanent.
+func (s *Service) ExtractJob(ctx context.Context, args ExtractArgs, complete func(ctx context.Context) error) error {
+	_, err := s.extract(ctx, args.WorkspaceID, args.ConversationID, complete)
 	if fault.Is(err, fault.CodeNotFound) {
 		return nil // deleted meanwhile: nothing to do
 	}
 	if err != nil && !retryable(err) {
-		return jobs.Permanent(err)
+		return fault.Permanent(err)
 	}
 	return err
 }
@@ -66,6 +66,12 @@ func retryable(err error) bool {
 // conversation like any reply. A value of the wrong type is logged and
 // dropped, never stored.
 func (s *Service) Extract(ctx context.Context, workspaceID, id string) (*Conversation, error) {
+	return s.extract(ctx, workspaceID, id, nil)
+}
+
+// extract is Extract; complete, when not nil, runs inside the transaction
+// that stores a successful extraction (see ExtractJob).
+func (s *Service) extract(ctx context.Context, workspaceID, id string, complete func(ctx context.Context) error) (*Conversation, error) {
 	c, err := s.Get(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
@@ -106,7 +112,7 @@ func (s *Service) Extract(ctx context.Context, workspaceID, id string) (*Convers
 		if !resp.Usage.IsZero() {
 			// The provider billed attempts that failed: record them, so the
 			// conversation's tokens and cost stay true.
-			if _, rerr := s.recordExtraction(ctx, c, a, resp, nil, nil, ferr); rerr != nil {
+			if _, rerr := s.recordExtraction(ctx, c, a, resp, nil, nil, ferr, nil); rerr != nil {
 				return nil, errors.Join(ferr, rerr)
 			}
 		}
@@ -131,16 +137,16 @@ func (s *Service) Extract(ctx context.Context, workspaceID, id string) (*Convers
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	return s.recordExtraction(ctx, c, a, resp, vars, names, nil)
+	return s.recordExtraction(ctx, c, a, resp, vars, names, nil, complete)
 }
 
 // recordExtraction stores the outcome of an extraction: the values, and a
 // system note carrying the usage and cost of every attempt the provider
 // billed (failed, with its error, when failure is not nil), in one
 // transaction, so extraction tokens count toward the conversation like any
-// reply.
+// reply. complete, when not nil, runs in that transaction too.
 func (s *Service) recordExtraction(ctx context.Context, c *Conversation, a *assistant.Assistant, resp llm.ExtractResponse,
-	vars map[string]Variable, names []string, failure *fault.Error) (*Conversation, error) {
+	vars map[string]Variable, names []string, failure *fault.Error, complete func(ctx context.Context) error) (*Conversation, error) {
 	model := resp.Model
 	if model == "" {
 		model = a.Model
@@ -182,8 +188,14 @@ func (s *Service) recordExtraction(ctx context.Context, c *Conversation, a *assi
 			}
 		}
 		after, err := s.appendMessages(ctx, c.WorkspaceID, c.ID, note)
+		if err != nil {
+			return err
+		}
 		out = after
-		return err
+		if complete != nil {
+			return complete(ctx)
+		}
+		return nil
 	})
 	return out, err
 }

@@ -111,3 +111,27 @@ func Invalid(field, format string, args ...any) error {
 	v.Add(field, format, args...)
 	return v.Err()
 }
+
+// permanentError marks a failure that doing the same work again cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a failure that retrying cannot fix (a refused
+// API key, a request the provider rejects as invalid): background work
+// that fails so is given up at once instead of being run, and billed,
+// again and again. The services decide what is permanent; the job layer
+// only reads the mark.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}

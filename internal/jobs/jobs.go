@@ -1,277 +1,306 @@
-// Package jobs runs durable background work: jobs are rows in the
-// database, enqueued in the same transaction as the change that needs
-// them, claimed with a lease so a crashed node's jobs are picked up again,
-// and retried with exponential backoff until they succeed or run out of
-// attempts (then they stay, failed and visible, with their last error).
+// Package jobs runs durable background work on River
+// (github.com/riverqueue/river): jobs are rows in the store's database,
+// inserted in the same transaction as the change that needs them, worked
+// by typed workers that call the services, retried with backoff, and
+// completed in the same transaction as their effect, so a crash can never
+// leave an effect without its completion or run an effect twice.
+//
+// River stays here and in the stores' river.go files: the domain sees only
+// its Queue port (conversation.Queue) and plain argument structs with a
+// Kind.
 package jobs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
-	"github.com/parley-dev/parley/internal/ids"
 )
 
-// Job states.
-const (
-	StatusQueued  = "queued"
-	StatusRunning = "running"
-	StatusDone    = "done"
-	StatusFailed  = "failed"
-)
-
-// Job is one unit of background work.
-type Job struct {
-	ID          string
-	WorkspaceID string
-	Kind        string
-	Payload     json.RawMessage
-	Status      string
-	Attempts    int
-	MaxAttempts int
-	RunAt       time.Time
-	LockedUntil *time.Time
-	LastError   string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-}
-
-// New makes a queued job that runs at once.
-func New(workspaceID, kind string, payload any, now time.Time) (*Job, error) {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return nil, fmt.Errorf("job payload: %w", err)
-	}
-	now = now.UTC().Truncate(time.Millisecond)
-	return &Job{ID: ids.NewAt("job", now), WorkspaceID: workspaceID, Kind: kind, Payload: b,
-		Status: StatusQueued, MaxAttempts: 8, RunAt: now, CreatedAt: now, UpdatedAt: now}, nil
-}
-
-// Store persists jobs.
-type Store interface {
-	// EnqueueJobs stores new jobs.
-	EnqueueJobs(ctx context.Context, js []*Job) error
-	// ClaimJobs marks up to n due jobs (queued with run_at <= now, or
-	// running with an expired lease) running until now+lease, counts an
-	// attempt, and returns them.
-	ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, n int) ([]*Job, error)
-	// FinishJob records the outcome of an attempt: done when errMsg is
-	// empty, queued again at retryAt, or failed when retryAt is nil.
-	FinishJob(ctx context.Context, id, errMsg string, retryAt *time.Time, now time.Time) error
-	// GetJob returns a job by id.
-	GetJob(ctx context.Context, id string) (*Job, error)
-}
-
-// Handler does one job. An error schedules a retry.
-type Handler func(ctx context.Context, j *Job) error
-
-// Observer hears how jobs end, for metrics.
-type Observer interface {
-	Job(kind, result string, d time.Duration)
-}
-
-// Runner claims and runs jobs until its context ends.
-type Runner struct {
-	Store    Store
-	Handlers map[string]Handler
-	Now      func() time.Time
-	Observer Observer // optional
-	// Poll is the pause between empty claims (default 1 s).
-	Poll time.Duration
-	// Lease is how long a claimed job is ours (default 2 minutes).
-	Lease time.Duration
-	// Workers is how many jobs run at once (default 4).
-	Workers int
-
-	wake chan struct{}
-	once sync.Once
-}
-
-func (r *Runner) init() {
-	r.once.Do(func() {
-		r.wake = make(chan struct{}, 1)
-		if r.Poll == 0 {
-			r.Poll = time.Second
-		}
-		if r.Lease == 0 {
-			r.Lease = 2 * time.Minute
-		}
-		if r.Workers == 0 {
-			r.Workers = 4
-		}
-	})
-}
-
-// Wake makes the runner look for jobs now rather than at its next poll.
-func (r *Runner) Wake() {
-	r.init()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
+// MaxAttempts is how often a job is tried before it is discarded (kept,
+// failed and visible, with its errors, until the retention period ends).
+const MaxAttempts = 8
 
 // Backoff is the wait before the next attempt after n failed attempts:
-// 10 s doubling, at most an hour.
+// 10 s doubling, at most an hour (River's default, attempt⁴ seconds, waits
+// too little at first for a rate-limited provider and far too long later).
 func Backoff(n int) time.Duration {
-	d := 10 * time.Second << min(n-1, 9)
+	d := 10 * time.Second << min(max(n, 1)-1, 9)
 	return min(d, time.Hour)
 }
 
-// Run works until ctx ends, then waits for the jobs it is running; a job
-// cut off by shutdown is retried after its lease.
-func (r *Runner) Run(ctx context.Context) {
-	r.init()
-	sem := make(chan struct{}, r.Workers)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		free := r.Workers - len(sem)
-		var claimed []*Job
-		if free > 0 {
-			var err error
-			claimed, err = r.Store.ClaimJobs(ctx, r.Now(), r.Lease, free)
-			// An outage is logged by the store, once per interval.
-			if err != nil && ctx.Err() == nil && !fault.Is(err, fault.CodeUnavailable) {
-				slog.ErrorContext(ctx, "claim jobs", "err", err)
-			}
-		}
-		for _, j := range claimed {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func(j *Job) {
-				defer func() { <-sem; wg.Done() }()
-				r.run(context.WithoutCancel(ctx), j)
-			}(j)
-		}
-		if len(claimed) == free && free > 0 {
-			continue // there may be more
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.wake:
-		case <-time.After(r.Poll):
-		}
+// retryPolicy is Backoff as River's retry policy.
+type retryPolicy struct{}
+
+// NextRetry implements river.ClientRetryPolicy.
+func (retryPolicy) NextRetry(j *rivertype.JobRow) time.Time {
+	return time.Now().Add(Backoff(j.Attempt))
+}
+
+// Config tunes the job engine; the zero value suits a server.
+type Config struct {
+	// Workers is how many jobs run at once on this node (default 100).
+	// Extraction waits on the model, not the CPU.
+	Workers int
+	// FetchPoll is the longest a node waits before looking for new jobs
+	// (default 1 s). On PostgreSQL inserts wake every node at once; on
+	// SQLite, inserts of this process wake it at once too.
+	FetchPoll time.Duration
+	// FetchCooldown is the shortest time between two fetches (default
+	// 100 ms); tests lower both.
+	FetchCooldown time.Duration
+	// CompletedRetention is how long finished jobs are kept before River
+	// deletes them (default 24 h). Discarded and cancelled jobs are kept
+	// for seven days, for the operator to look at.
+	CompletedRetention time.Duration
+	// JobTimeout is the longest one attempt may run (default 2 min).
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before it is taken
+	// for the job of a crashed node and run again (default JobTimeout +
+	// 1 min; River's own default is an hour).
+	RescueAfter time.Duration
+	// Logger receives River's own log.
+	Logger *slog.Logger
+}
+
+// RiverConfig is the River client configuration for workers and cfg,
+// the same on both stores.
+func RiverConfig(workers *river.Workers, cfg Config) *river.Config {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 100
+	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = 2 * time.Minute
+	}
+	if cfg.RescueAfter < cfg.JobTimeout {
+		cfg.RescueAfter = cfg.JobTimeout + time.Minute
+	}
+	if cfg.CompletedRetention <= 0 {
+		cfg.CompletedRetention = 24 * time.Hour
+	}
+	return &river.Config{
+		Workers:                     workers,
+		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		MaxAttempts:                 MaxAttempts,
+		RetryPolicy:                 retryPolicy{},
+		JobTimeout:                  cfg.JobTimeout,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
+		FetchPollInterval:           cfg.FetchPoll,
+		FetchCooldown:               cfg.FetchCooldown,
+		CompletedJobRetentionPeriod: cfg.CompletedRetention,
+		CancelledJobRetentionPeriod: 7 * 24 * time.Hour,
+		DiscardedJobRetentionPeriod: 7 * 24 * time.Hour,
+		Logger:                      cfg.Logger,
 	}
 }
 
-func (r *Runner) run(ctx context.Context, j *Job) {
-	start := time.Now()
-	h, ok := r.Handlers[j.Kind]
-	var err error
-	if !ok {
-		err = fmt.Errorf("no handler for job kind %q", j.Kind)
-	} else {
-		jctx, cancel := context.WithTimeout(ctx, r.Lease)
-		err = func() (err error) {
-			defer func() {
-				if v := recover(); v != nil {
-					err = fmt.Errorf("job panicked: %v", v)
-				}
-			}()
-			return h(jctx, j)
-		}()
-		cancel()
-	}
-	result := "done"
-	var errMsg string
-	var retryAt *time.Time
-	if err != nil {
-		errMsg = err.Error()
-		if j.Attempts < j.MaxAttempts && ok && !IsPermanent(err) {
-			t := r.Now().Add(Backoff(j.Attempts))
-			retryAt, result = &t, "retry"
-			slog.WarnContext(ctx, "job failed; will retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "retry_at", t, "err", err)
-		} else {
-			result = "failed"
-			slog.ErrorContext(ctx, "job failed for good", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "err", err)
-		}
-	}
-	if ferr := r.Store.FinishJob(ctx, j.ID, errMsg, retryAt, r.Now()); ferr != nil {
-		slog.ErrorContext(ctx, "record job outcome; it will run again after its lease", "job", j.ID, "err", ferr)
-	}
-	if r.Observer != nil {
-		r.Observer.Job(j.Kind, result, time.Since(start))
-	}
-}
-
-// permanentError marks a failure that running the job again cannot fix.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
-// Permanent marks err as a failure that retrying cannot fix (a refused
-// API key, a request the provider rejects as invalid): the job fails at
-// once instead of being run, and billed, again and again.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permanentError{err}
-}
-
-// IsPermanent reports whether err was marked with Permanent.
-func IsPermanent(err error) bool {
-	var p *permanentError
-	return errors.As(err, &p)
-}
-
-// Args are the arguments of a job: a plain struct, stored as JSON, whose
-// Kind names the handler that runs it. Args that also have a
-// Workspace() string method are filed under that workspace.
-type Args interface{ Kind() string }
-
-// Queue enqueues jobs as part of the change in progress: with the context
-// of a store transaction the jobs commit or roll back with it, and the
-// runner is woken only after the commit.
-type Queue struct {
-	Store interface {
-		EnqueueJobs(ctx context.Context, js []*Job) error
-		AfterCommit(ctx context.Context, fn func())
-	}
-	Now  func() time.Time
-	Wake func() // optional
-}
-
-// Enqueue implements the conversation service's Queue.
-func (q *Queue) Enqueue(ctx context.Context, args ...Args) error {
-	js := make([]*Job, 0, len(args))
-	for _, a := range args {
-		ws := ""
-		if w, ok := a.(interface{ Workspace() string }); ok {
-			ws = w.Workspace()
-		}
-		j, err := New(ws, a.Kind(), a, q.Now())
-		if err != nil {
-			return err
-		}
-		js = append(js, j)
-	}
-	if err := q.Store.EnqueueJobs(ctx, js); err != nil {
-		return err
-	}
-	if q.Wake != nil {
-		q.Store.AfterCommit(ctx, q.Wake)
+// insertOpts are the options a job of args's kind is inserted with: an
+// extraction is unique per conversation among jobs not yet finished, so
+// ending a conversation twice, or asking again while one waits, runs one
+// extraction.
+func insertOpts(args conversation.JobArgs) *river.InsertOpts {
+	switch args.(type) {
+	case conversation.ExtractArgs, *conversation.ExtractArgs:
+		return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled,
+		}}}
 	}
 	return nil
 }
 
-// Typed adapts a handler of typed args to a Handler: the job's payload is
-// decoded into T.
-func Typed[T Args](fn func(ctx context.Context, args T) error) Handler {
-	return func(ctx context.Context, j *Job) error {
-		var args T
-		if err := json.Unmarshal(j.Payload, &args); err != nil {
-			return Permanent(fmt.Errorf("%s job payload: %w", j.Kind, err))
-		}
-		return fn(ctx, args)
+// Count is the number of jobs of one kind in one state.
+type Count struct {
+	Kind, State string
+	N           int64
+}
+
+// Engine is River bound to one store: the conversation Queue port, the
+// completion of a job inside a store transaction, and the client's life.
+type Engine interface {
+	conversation.Queue
+	// CompleteTx marks the running job done in the store transaction of
+	// ctx, so it commits with the job's effect.
+	CompleteTx(ctx context.Context, job *rivertype.JobRow) error
+	// Start starts working jobs.
+	Start(ctx context.Context) error
+	// Stop stops fetching and waits for running jobs until ctx ends.
+	Stop(ctx context.Context) error
+	// StopAndCancel cancels running jobs' contexts and waits for them.
+	StopAndCancel(ctx context.Context) error
+	// Subscribe delivers River's events of the given kinds.
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+	// Backlog counts unfinished jobs by kind and state.
+	Backlog(ctx context.Context) ([]Count, error)
+}
+
+// Client is the Engine over a River client whose transactions are TTx; a
+// store fills in how its transactions are found and opened.
+type Client[TTx any] struct {
+	River *river.Client[TTx]
+	// Tx finds the store transaction in ctx.
+	Tx func(ctx context.Context) (TTx, bool)
+	// Within runs fn in a store transaction (the store's Within).
+	Within func(ctx context.Context, fn func(ctx context.Context) error) error
+	// Complete completes a job in tx (Complete with the store's driver).
+	Complete func(ctx context.Context, tx TTx, job *rivertype.JobRow) error
+	// Count counts unfinished jobs by kind and state.
+	Count func(ctx context.Context) ([]Count, error)
+}
+
+// Enqueue implements conversation.Queue: the jobs are inserted in the
+// store transaction of ctx, committing or rolling back with it, or in a
+// transaction of their own when ctx holds none.
+func (c *Client[TTx]) Enqueue(ctx context.Context, args ...conversation.JobArgs) error {
+	if len(args) == 0 {
+		return nil
 	}
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a, InsertOpts: insertOpts(a)}
+	}
+	insert := func(ctx context.Context) error {
+		tx, ok := c.Tx(ctx)
+		if !ok {
+			return fmt.Errorf("enqueue: no transaction")
+		}
+		if _, err := c.River.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("enqueue: %w", err)
+		}
+		return nil
+	}
+	if _, ok := c.Tx(ctx); ok {
+		return insert(ctx)
+	}
+	return c.Within(ctx, insert)
+}
+
+// CompleteTx implements Engine.
+func (c *Client[TTx]) CompleteTx(ctx context.Context, job *rivertype.JobRow) error {
+	tx, ok := c.Tx(ctx)
+	if !ok {
+		return fmt.Errorf("complete job %d: no transaction", job.ID)
+	}
+	if err := c.Complete(ctx, tx, job); err != nil {
+		return fmt.Errorf("complete job %d: %w", job.ID, err)
+	}
+	return nil
+}
+
+// Start implements Engine.
+func (c *Client[TTx]) Start(ctx context.Context) error { return c.River.Start(ctx) }
+
+// Stop implements Engine.
+func (c *Client[TTx]) Stop(ctx context.Context) error { return c.River.Stop(ctx) }
+
+// StopAndCancel implements Engine.
+func (c *Client[TTx]) StopAndCancel(ctx context.Context) error { return c.River.StopAndCancel(ctx) }
+
+// Subscribe implements Engine.
+func (c *Client[TTx]) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
+	return c.River.Subscribe(kinds...)
+}
+
+// Backlog implements Engine.
+func (c *Client[TTx]) Backlog(ctx context.Context) ([]Count, error) { return c.Count(ctx) }
+
+// anyArgs stands for a job's args where only its row matters.
+type anyArgs struct{}
+
+// Kind implements river.JobArgs.
+func (anyArgs) Kind() string { return "" }
+
+// Complete marks the running job done in tx with River's JobCompleteTx on
+// driver TDriver; ctx must be the job's work context (it carries the
+// client).
+func Complete[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, tx TTx, job *rivertype.JobRow) error {
+	_, err := river.JobCompleteTx[TDriver](ctx, tx, &river.Job[anyArgs]{JobRow: job})
+	return err
+}
+
+// ExtractWorker runs conversation.ExtractArgs jobs.
+type ExtractWorker struct {
+	river.WorkerDefaults[conversation.ExtractArgs]
+	Conversations *conversation.Service
+	// Jobs completes the job in the transaction that stores the
+	// extraction; set once the engine is built.
+	Jobs interface {
+		CompleteTx(ctx context.Context, job *rivertype.JobRow) error
+	}
+}
+
+// Work implements river.Worker: it extracts, completing the job in the
+// transaction that stores the result; a permanent failure cancels the job
+// instead of retrying it.
+func (w *ExtractWorker) Work(ctx context.Context, job *river.Job[conversation.ExtractArgs]) error {
+	err := w.Conversations.ExtractJob(ctx, job.Args, func(ctx context.Context) error {
+		return w.Jobs.CompleteTx(ctx, job.JobRow)
+	})
+	if fault.IsPermanent(err) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// ReplyWorker runs conversation.ReplyArgs jobs: the assistant's reply to
+// a customer message on a channel whose replies run in the background.
+// The reply job is idempotent (a message already answered is left alone),
+// so a run repeated after a crash stores nothing twice.
+type ReplyWorker struct {
+	river.WorkerDefaults[conversation.ReplyArgs]
+	Conversations *conversation.Service
+}
+
+// Work implements river.Worker.
+func (w *ReplyWorker) Work(ctx context.Context, job *river.Job[conversation.ReplyArgs]) error {
+	err := w.Conversations.ReplyJob(ctx, job.Args)
+	if fault.IsPermanent(err) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// Observer hears how job attempts end, for metrics.
+type Observer interface {
+	Job(kind, result string, d time.Duration)
+}
+
+// Observe reports every job attempt the engine finishes to o (result
+// done, retry, failed or cancelled) until ctx ends.
+func Observe(ctx context.Context, e Engine, o Observer) {
+	ch, cancel := e.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
+	go func() {
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-ch:
+				if !ok {
+					return
+				}
+				result := "done"
+				switch {
+				case ev.Kind == river.EventKindJobCancelled:
+					result = "cancelled"
+				case ev.Kind == river.EventKindJobFailed && ev.Job.State == rivertype.JobStateDiscarded:
+					result = "failed"
+				case ev.Kind == river.EventKindJobFailed:
+					result = "retry"
+				}
+				var d time.Duration
+				if ev.JobStats != nil {
+					d = ev.JobStats.RunDuration
+				}
+				o.Job(ev.Job.Kind, result, d)
+			}
+		}
+	}()
 }

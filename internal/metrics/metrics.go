@@ -65,7 +65,7 @@ func New() *Metrics {
 		Name: "parley_database_ready", Help: "1 when the last readiness check reached the database with every migration applied.",
 	}, []string{"driver"})
 	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "parley_jobs_total", Help: "Background job attempts, by kind and result (done, retry, failed).",
+		Name: "parley_jobs_total", Help: "Background job attempts, by kind and result (done, retry, failed, cancelled).",
 	}, []string{"kind", "result"})
 	m.jobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "parley_job_duration_seconds", Help: "Time to run one background job attempt, by kind.",

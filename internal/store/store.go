@@ -6,6 +6,8 @@ package store
 import (
 	"context"
 
+	"github.com/riverqueue/river"
+
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/conversation"
@@ -26,7 +28,11 @@ type Store interface {
 	account.Store
 	assistant.Store
 	conversation.Store
-	jobs.Store
+
+	// Jobs builds the job engine (River) on this store's database, with
+	// the given workers: jobs it enqueues with the context of a Within
+	// commit or roll back with that transaction.
+	Jobs(workers *river.Workers, cfg jobs.Config) (jobs.Engine, error)
 
 	// Bootstrap stores a first start's workspace, owner and assistant in
 	// one transaction, if the database has no workspace yet; it reports

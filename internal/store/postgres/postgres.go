@@ -186,6 +186,10 @@ func (db *DB) Migrate(ctx context.Context) error { return db.migrate(ctx, math.M
 // migrate applies pending migrations up to version last (tests stop
 // early to build a database as an older release left it).
 func (db *DB) migrate(ctx context.Context, last int) error {
+	// River's tables come first: migration 0006 moves jobs into them.
+	if err := db.migrateRiver(ctx); err != nil {
+		return err
+	}
 	ms, err := loadMigrations()
 	if err != nil {
 		return err

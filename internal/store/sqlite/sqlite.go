@@ -246,6 +246,10 @@ func (db *DB) migrate(ctx context.Context, last int) error {
 		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
 	}
+	// River's tables come first: migration 0006 moves jobs into them.
+	if err := db.migrateRiver(ctx); err != nil {
+		return err
+	}
 	ms, err := loadMigrations()
 	if err != nil {
 		return err

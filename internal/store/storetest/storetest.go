@@ -5,15 +5,16 @@ package storetest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/riverqueue/river"
 
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/assistant"
@@ -982,89 +983,92 @@ func testDelete(t *testing.T, s store.Store) {
 	}
 }
 
+// echoArgs is a job of the conformance suite's own.
+type echoArgs struct {
+	N int `json:"n"`
+}
+
+func (echoArgs) Kind() string { return "storetest.echo" }
+
+// echoWorker reports each job's N, completing the job in a store
+// transaction as the real workers do.
+type echoWorker struct {
+	river.WorkerDefaults[echoArgs]
+	s    store.Store
+	jobs jobs.Engine
+	got  chan int
+}
+
+func (w *echoWorker) Work(ctx context.Context, j *river.Job[echoArgs]) error {
+	err := w.s.Within(ctx, func(ctx context.Context) error { return w.jobs.CompleteTx(ctx, j.JobRow) })
+	w.got <- j.Args.N
+	return err
+}
+
+// testJobs: jobs enqueued inside a Within commit or roll back with it, and
+// those that commit run; an extraction is enqueued once per conversation
+// while one is pending.
 func testJobs(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	f := newFixture(t, s)
 	c := f.conv(t, nil)
-	now := at(1000)
-	j1, err := jobs.New(f.ws, "extract", map[string]string{"conversation_id": c.ID}, now)
+	workers := river.NewWorkers()
+	w := &echoWorker{s: s, got: make(chan int, 10)}
+	river.AddWorker(workers, w)
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[conversation.ExtractArgs]) error { return nil }))
+	e, err := s.Jobs(workers, jobs.Config{FetchPoll: 20 * time.Millisecond, FetchCooldown: 5 * time.Millisecond})
 	must(t, err)
-	// Jobs ride along with a conversation update, atomically.
+	w.jobs = e
+
+	// Unique extraction, checked before the engine runs so both wait.
+	ex := conversation.ExtractArgs{WorkspaceID: f.ws, ConversationID: c.ID}
+	must(t, e.Enqueue(ctx, ex))
+	must(t, s.Within(ctx, func(ctx context.Context) error { return e.Enqueue(ctx, ex) }))
+	backlog, err := e.Backlog(ctx)
+	must(t, err)
+	if diff := cmp.Diff([]jobs.Count{{Kind: conversation.JobExtract, State: "available", N: 1}}, backlog); diff != "" {
+		t.Errorf("backlog after enqueuing one extraction twice (-want +got):\n%s", diff)
+	}
+
 	status := conversation.StatusEnded
 	must(t, s.Within(ctx, func(ctx context.Context) error {
-		if _, err := s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{Status: &status, UpdatedAt: now}); err != nil {
+		if _, err := s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{Status: &status, UpdatedAt: at(1000)}); err != nil {
 			return err
 		}
-		return s.EnqueueJobs(ctx, []*jobs.Job{j1})
+		return e.Enqueue(ctx, echoArgs{N: 1})
 	}))
-	// ... and roll back with it.
-	lost, err := jobs.New(f.ws, "lost", nil, now)
-	must(t, err)
-	_ = s.Within(ctx, func(ctx context.Context) error {
-		must(t, s.EnqueueJobs(ctx, []*jobs.Job{lost}))
+	err = s.Within(ctx, func(ctx context.Context) error {
+		must(t, e.Enqueue(ctx, echoArgs{N: 2}))
 		return errors.New("roll back")
 	})
-	later, err := jobs.New(f.ws, "other", nil, now.Add(time.Hour))
-	must(t, err)
-	must(t, s.EnqueueJobs(ctx, []*jobs.Job{later}))
+	if err == nil {
+		t.Fatal("rolled-back Within returned nil")
+	}
+	must(t, e.Enqueue(ctx, echoArgs{N: 3})) // a transaction of its own
 
-	claimed, err := s.ClaimJobs(ctx, now, time.Minute, 10)
-	must(t, err)
-	if len(claimed) != 1 || claimed[0].ID != j1.ID || claimed[0].Attempts != 1 || claimed[0].Status != jobs.StatusRunning {
-		t.Fatalf("claimed %+v", claimed)
+	must(t, e.Start(ctx))
+	defer func() { must(t, e.Stop(ctx)) }()
+	var ran []int
+	timeout := time.After(10 * time.Second)
+	for len(ran) < 2 {
+		select {
+		case n := <-w.got:
+			ran = append(ran, n)
+		case <-timeout:
+			t.Fatalf("jobs that ran: %v; want 1 and 3", ran)
+		}
 	}
-	var payload map[string]string
-	if err := json.Unmarshal(claimed[0].Payload, &payload); err != nil || payload["conversation_id"] != c.ID {
-		t.Errorf("payload %s: %v", claimed[0].Payload, err)
+	sort.Ints(ran)
+	if diff := cmp.Diff([]int{1, 3}, ran); diff != "" {
+		t.Errorf("jobs that ran (-want +got):\n%s", diff)
 	}
-	// Leased jobs are not claimed twice...
-	again, err := s.ClaimJobs(ctx, now.Add(30*time.Second), time.Minute, 10)
-	must(t, err)
-	if len(again) != 0 {
-		t.Errorf("claimed a leased job: %+v", again)
+	select {
+	case n := <-w.got:
+		t.Errorf("job %d ran too", n)
+	case <-time.After(200 * time.Millisecond):
 	}
-	// ...until the lease runs out (the node died).
-	again, err = s.ClaimJobs(ctx, now.Add(2*time.Minute), time.Minute, 10)
-	must(t, err)
-	if len(again) != 1 || again[0].Attempts != 2 {
-		t.Fatalf("expired lease not reclaimed: %+v", again)
-	}
-	retry := now.Add(10 * time.Minute)
-	must(t, s.FinishJob(ctx, j1.ID, "boom", &retry, now.Add(3*time.Minute)))
-	got, err := s.GetJob(ctx, j1.ID)
-	must(t, err)
-	if got.Status != jobs.StatusQueued || got.LastError != "boom" || !got.RunAt.Equal(retry) || got.LockedUntil != nil {
-		t.Errorf("after retry: %+v", got)
-	}
-	if c, _ := s.ClaimJobs(ctx, retry.Add(-time.Second), time.Minute, 10); len(c) != 0 {
-		t.Errorf("claimed before run_at: %+v", c)
-	}
-	c2, err := s.ClaimJobs(ctx, retry, time.Minute, 10)
-	must(t, err)
-	if len(c2) != 1 {
-		t.Fatalf("retry not claimed")
-	}
-	must(t, s.FinishJob(ctx, j1.ID, "", nil, retry))
-	got, _ = s.GetJob(ctx, j1.ID)
-	if got.Status != jobs.StatusDone || got.Attempts != 3 {
-		t.Errorf("done: %+v", got)
-	}
-	claimedLater, err := s.ClaimJobs(ctx, now.Add(2*time.Hour), time.Minute, 10)
-	must(t, err)
-	if len(claimedLater) != 1 || claimedLater[0].ID != later.ID {
-		t.Fatalf("later job: %+v", claimedLater)
-	}
-	must(t, s.FinishJob(ctx, later.ID, "gave up", nil, now.Add(2*time.Hour)))
-	got, _ = s.GetJob(ctx, later.ID)
-	if got.Status != jobs.StatusFailed || got.LastError != "gave up" {
-		t.Errorf("failed: %+v", got)
-	}
-	_, err = s.GetJob(ctx, "job_missing")
-	wantCode(t, err, fault.CodeNotFound)
 }
 
-// testConcurrentAppends checks that writers racing on one conversation
-// (several API nodes) neither lose messages nor number two alike.
 func testConcurrentAppends(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	f := newFixture(t, s)
