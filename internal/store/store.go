@@ -9,6 +9,7 @@ import (
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/jobs"
 )
 
@@ -27,6 +28,7 @@ type Store interface {
 	assistant.Store
 	conversation.Store
 	jobs.Store
+	events.Store
 
 	// Bootstrap stores a first start's workspace, owner and assistant in
 	// one transaction, if the database has no workspace yet; it reports
