@@ -17,6 +17,7 @@ import (
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/config"
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpapi"
 	"github.com/parley-dev/parley/internal/jobs"
@@ -42,8 +43,10 @@ type App struct {
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
 	Jobs          *jobs.Runner
-	Metrics       *metrics.Metrics
-	Log           *slog.Logger
+	// Events feeds this node's live event subscribers (see RunEvents).
+	Events  *events.Hub
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 	// Now is the clock every service reads.
 	Now func() time.Time
 	// ShutdownTimeout is how long Serve gives in-flight requests to finish
@@ -99,6 +102,8 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger) *App {
 		Handlers: map[string]jobs.Handler{conversation.JobExtract: a.Conversations.ExtractJob},
 	}
 	a.Conversations.Queue = &jobs.Queue{Store: st, Now: a.now, Wake: a.Jobs.Wake}
+	a.Events = &events.Hub{Source: st, Log: log}
+	a.Conversations.Events = &events.Recorder{Store: st, Committer: st, Hub: a.Events}
 	return a
 }
 
@@ -151,7 +156,8 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", a.metricsHandler())
 	limit := a.Config.RateLimit()
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
-		Limiter: httpapi.NewKeyLimiter(limit.N, limit.Per), Cursors: page.NewCodec(a.cursorSecret())}
+		Limiter: httpapi.NewKeyLimiter(limit.N, limit.Per), Cursors: page.NewCodec(a.cursorSecret()),
+		Events: &events.Feed{Store: a.Store, Hub: a.Events}}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
 	return bodyDeadline(httpapi.Observe(mux, a.Metrics, a.Log), a.Config.BodyReadTimeout)
@@ -202,6 +208,10 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	jobsDone := make(chan struct{})
 	go func() { a.Jobs.Run(jobsCtx); close(jobsDone) }()
 	defer func() { stopJobs(); <-jobsDone }()
+	eventsCtx, stopEvents := context.WithCancel(context.WithoutCancel(ctx))
+	eventsDone := make(chan struct{})
+	go func() { a.RunEvents(eventsCtx); close(eventsDone) }()
+	defer func() { stopEvents(); <-eventsDone }()
 	select {
 	case err := <-errc:
 		return err

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -33,10 +34,11 @@ type Hub struct {
 	// Log receives read failures (nil: slog.Default).
 	Log *slog.Logger
 
-	mu    sync.Mutex
-	subs  map[*Subscription]struct{}
-	wakeC chan struct{}
-	once  sync.Once
+	mu      sync.Mutex
+	subs    map[*Subscription]struct{}
+	wakeC   chan struct{}
+	started chan struct{} // closed once Run knows where to start
+	once    sync.Once
 }
 
 // batch is how many events the hub reads at a time.
@@ -56,13 +58,22 @@ func (h *Hub) init() {
 	h.once.Do(func() {
 		h.subs = make(map[*Subscription]struct{})
 		h.wakeC = make(chan struct{}, 1)
+		h.started = make(chan struct{})
 	})
 }
 
 // Subscribe registers a subscriber to the events of one workspace that
-// the hub reads from now on.
-func (h *Hub) Subscribe(workspaceID string) *Subscription {
+// the hub reads from now on. It waits until the hub runs and knows where
+// it starts (or ctx ends), so that a subscriber that then reads what is
+// already in the table, and after it what the hub delivers, misses
+// nothing in between.
+func (h *Hub) Subscribe(ctx context.Context, workspaceID string) (*Subscription, error) {
 	h.init()
+	select {
+	case <-h.started:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("subscribe to events: %w", context.Cause(ctx))
+	}
 	n := h.Buffer
 	if n <= 0 {
 		n = 256
@@ -72,7 +83,7 @@ func (h *Hub) Subscribe(workspaceID string) *Subscription {
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
-	return s
+	return s, nil
 }
 
 // Close unsubscribes; it may be called more than once.
@@ -128,6 +139,7 @@ func (h *Hub) Run(ctx context.Context) {
 			p, err := h.Source.LastEventPos(ctx)
 			if err == nil {
 				pos, started = p, true
+				close(h.started)
 			} else if ctx.Err() == nil {
 				log.Warn("events: cannot read the newest event", "err", err)
 			}
@@ -171,5 +183,16 @@ func (h *Hub) deliver(ev Event) {
 		default:
 			h.drop(s)
 		}
+	}
+}
+
+// CloseAll drops every subscriber, so their streams end (at shutdown:
+// clients reconnect to another node and resume where they were).
+func (h *Hub) CloseAll() {
+	h.init()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		h.drop(s)
 	}
 }
