@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -114,7 +115,11 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, q events.Quer
 		}
 		q.After = p
 	}
-	sub, err := a.Events.Hub.Subscribe(ctx, q.WorkspaceID)
+	// The hub starts with the node; should it not have (its database
+	// unreachable), say so rather than hang.
+	subCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	sub, err := a.Events.Hub.Subscribe(subCtx, q.WorkspaceID)
+	cancel()
 	if err != nil {
 		writeProblem(w, r, fault.New(fault.CodeUnavailable, "live events are not available yet; try again"))
 		return
