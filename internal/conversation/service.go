@@ -827,6 +827,7 @@ func (s *Service) BulkDelete(ctx context.Context, workspaceID string, list []str
 	deleted := 0
 	err := s.Store.Within(ctx, func(ctx context.Context) error {
 		deleted = 0
+		var evs []events.Event
 		for _, id := range list {
 			n, err := s.Store.DeleteConversations(ctx, workspaceID, []string{id})
 			if err != nil {
@@ -834,12 +835,11 @@ func (s *Service) BulkDelete(ctx context.Context, workspaceID string, list []str
 			}
 			if n > 0 {
 				deleted++
-				if err := s.record(ctx, s.event(events.ConversationDeleted, &Conversation{ID: id, WorkspaceID: workspaceID}, "")); err != nil {
-					return err
-				}
+				evs = append(evs, s.event(events.ConversationDeleted, &Conversation{ID: id, WorkspaceID: workspaceID}, ""))
 			}
 		}
-		return nil
+		// Recorded last: recording holds the events lock until commit.
+		return s.record(ctx, evs...)
 	})
 	return deleted, err
 }

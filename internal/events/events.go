@@ -40,42 +40,40 @@ type Event struct {
 	CreatedAt      time.Time
 }
 
-// Pos is an event's place in the one order every reader sees: by the
-// transaction that wrote it (Tx, a PostgreSQL transaction id; 0 on
-// SQLite, whose single writer commits in order), then by Seq, a sequence
-// taken as the event was written. Readers are only shown events whose
-// transaction is older than every transaction still running, so no event
-// can later appear before a position already read.
+// Pos is an event's place in the one order every reader sees: a
+// sequence number the store takes as the event is written. The stores
+// make sequence order commit order — SQLite's single writer commits one
+// transaction at a time; PostgreSQL's event writers take one lock from
+// their first event until they commit — so no event can commit after a
+// reader has seen a later one.
 type Pos struct {
-	Tx  int64
 	Seq int64
 }
 
 // Less reports whether p comes before q.
 func (p Pos) Less(q Pos) bool {
-	return p.Tx < q.Tx || (p.Tx == q.Tx && p.Seq < q.Seq)
+	return p.Seq < q.Seq
 }
 
 // idPrefix starts every event id.
 const idPrefix = "evt_"
 
-// ID is the public id of the event at p: "evt_" and p's two numbers as
-// fixed-width hexadecimal, so ids sort as positions do and a resume point
-// (after, Last-Event-ID) seeks straight to its place.
-func (p Pos) ID() string { return fmt.Sprintf("%s%016x%016x", idPrefix, uint64(p.Tx), uint64(p.Seq)) }
+// ID is the public id of the event at p: "evt_" and its sequence number
+// as fixed-width hexadecimal, so ids sort as positions do and a resume
+// point (after, Last-Event-ID) seeks straight to its place.
+func (p Pos) ID() string { return fmt.Sprintf("%s%016x", idPrefix, uint64(p.Seq)) }
 
 // ParseID reads an event id made by Pos.ID.
 func ParseID(id string) (Pos, bool) {
 	hex, ok := strings.CutPrefix(id, idPrefix)
-	if !ok || len(hex) != 32 || strings.ToLower(hex) != hex {
+	if !ok || len(hex) != 16 || strings.ToLower(hex) != hex {
 		return Pos{}, false
 	}
-	tx, err1 := strconv.ParseUint(hex[:16], 16, 63)
-	seq, err2 := strconv.ParseUint(hex[16:], 16, 63)
-	if err1 != nil || err2 != nil {
+	seq, err := strconv.ParseUint(hex, 16, 63)
+	if err != nil {
 		return Pos{}, false
 	}
-	return Pos{Tx: int64(tx), Seq: int64(seq)}, true
+	return Pos{Seq: int64(seq)}, true
 }
 
 // Query selects events, oldest first.
@@ -96,11 +94,11 @@ type Query struct {
 // Store persists events: the outbox the stores implement.
 type Store interface {
 	// InsertEvents writes evs with the transaction of ctx (one of its own
-	// without) and sets their ID and Pos. On PostgreSQL it also notifies
-	// the other nodes' listeners, on commit.
+	// without) and sets their ID and Pos. Until that transaction ends,
+	// no other can record events (so positions commit in order). On
+	// PostgreSQL it also notifies the other nodes' listeners, on commit.
 	InsertEvents(ctx context.Context, evs []*Event) error
-	// Events returns committed events matching q, in order of position,
-	// never one whose transaction is older than one still running.
+	// Events returns committed events matching q, in order of position.
 	Events(ctx context.Context, q Query) ([]Event, error)
 	// LastEventPos is the position of the newest event Events can return
 	// now (the zero Pos when none).

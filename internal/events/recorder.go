@@ -14,7 +14,11 @@ type Committer interface {
 // Recorder records events in the outbox: in the transaction of the
 // context it is given (from the store's Within), so they commit or roll
 // back with the change, and wakes this node's hub once that transaction
-// has committed — never after a rollback.
+// has committed — never after a rollback. Record events after the
+// change's other writes: from its first event until it ends, a
+// transaction holds the store's events lock (see Store.InsertEvents), and
+// one that then waited for a row another transaction holds while that one
+// waits to record its own events would deadlock.
 type Recorder struct {
 	Store     Store
 	Committer Committer

@@ -59,7 +59,7 @@ func eventQuery(r *http.Request) (q events.Query, resume bool, err error) {
 	if after != "" {
 		p, ok := events.ParseID(after)
 		if !ok {
-			v.Add(field, "must be the id of an event, like evt_0000000000000000000000000000002a")
+			v.Add(field, "must be the id of an event, like evt_000000000000002a")
 		}
 		eq.After = p
 	}

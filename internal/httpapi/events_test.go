@@ -96,7 +96,7 @@ func TestEventsList(t *testing.T) {
 	if len(theirs) == 0 || theirs[0]["conversation_id"] != other {
 		t.Errorf("other workspace: %v", theirs)
 	}
-	for _, after := range []string{"evt_00000000000000000000000000000000", evs[0]["id"].(string)} {
+	for _, after := range []string{"evt_0000000000000000", evs[0]["id"].(string)} {
 		r := s.Do("GET", "/api/v1/events?after="+after, s.OtherKey, nil).Want(http.StatusOK)
 		for _, d := range r.Get("data").([]any) {
 			if d.(map[string]any)["conversation_id"] != other {
@@ -153,7 +153,6 @@ func TestEventsPruned(t *testing.T) {
 type eventStream struct {
 	t      *testing.T
 	events chan map[string]any
-	ids    chan string
 	cancel func()
 	raw    *bytes.Buffer
 	done   chan struct{}
@@ -175,7 +174,9 @@ func openEvents(t *testing.T, s *apptest.Server, key string, header ...string) *
 		cancel()
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { resp.Body.Close() }) // also closed by the reader below
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		resp.Body.Close()
 		cancel()
 		t.Fatalf("stream answered %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}

@@ -18,25 +18,31 @@ import (
 // that events have committed.
 const EventsChannel = "parley_events"
 
-// visible is the condition that keeps a reader from returning an event
-// while an older transaction, whose events would sort before it, may
-// still commit: the event's transaction must be older than the oldest one
-// running. A read-only transaction takes no id and holds nothing back; a
-// long write transaction delays every event after it until it ends.
-const visible = `tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
+// eventsLock serialises the transactions that record events, from their
+// first event to their end, so they take sequence numbers in the order
+// they commit: a reader that has seen an event can never later find one
+// before it. The key is per schema, so installations (and tests) sharing
+// a database do not wait for each other. Only the tail of a write waits
+// (services record events last), and Parley's transactions are short; a
+// transaction that lingers after recording an event holds up the others'
+// events until it ends. Readers take no lock.
+const eventsLock = `SELECT pg_advisory_xact_lock(hashtext('parley.events:' || current_schema()))`
 
 // InsertEvents implements events.Store. The NOTIFY is sent in the
 // transaction, so listeners hear it when, and only if, it commits.
 func (db *DB) InsertEvents(ctx context.Context, evs []*events.Event) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, eventsLock); err != nil {
+			return fmt.Errorf("postgres: lock events: %w", db.classify(err))
+		}
 		for _, ev := range evs {
 			var msg *string
 			if ev.MessageID != "" {
 				msg = &ev.MessageID
 			}
 			err := tx.QueryRow(ctx, `INSERT INTO events (workspace_id, type, conversation_id, message_id, created_at)
-				VALUES ($1, $2, $3, $4, $5) RETURNING tx, seq`,
-				ev.WorkspaceID, ev.Type, ev.ConversationID, msg, ev.CreatedAt).Scan(&ev.Pos.Tx, &ev.Pos.Seq)
+				VALUES ($1, $2, $3, $4, $5) RETURNING seq`,
+				ev.WorkspaceID, ev.Type, ev.ConversationID, msg, ev.CreatedAt).Scan(&ev.Pos.Seq)
 			if err != nil {
 				return fmt.Errorf("postgres: insert event: %w", db.classify(err))
 			}
@@ -52,9 +58,9 @@ func (db *DB) InsertEvents(ctx context.Context, evs []*events.Event) error {
 // Events implements events.Store.
 func (db *DB) Events(ctx context.Context, q events.Query) ([]events.Event, error) {
 	var b strings.Builder
-	b.WriteString(`SELECT tx, seq, workspace_id, type, conversation_id, coalesce(message_id, ''), created_at
-		FROM events WHERE (tx, seq) > ($1, $2) AND ` + visible)
-	args := []any{q.After.Tx, q.After.Seq}
+	b.WriteString(`SELECT seq, workspace_id, type, conversation_id, coalesce(message_id, ''), created_at
+		FROM events WHERE seq > $1`)
+	args := []any{q.After.Seq}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		b.WriteString(" AND " + strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
@@ -69,7 +75,7 @@ func (db *DB) Events(ctx context.Context, q events.Query) ([]events.Event, error
 		add(`type = ANY($?)`, q.Types)
 	}
 	args = append(args, q.Limit)
-	b.WriteString(` ORDER BY tx, seq LIMIT $` + strconv.Itoa(len(args)))
+	b.WriteString(` ORDER BY seq LIMIT $` + strconv.Itoa(len(args)))
 	rows, err := db.conn(ctx).Query(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: events: %w", db.classify(err))
@@ -78,7 +84,7 @@ func (db *DB) Events(ctx context.Context, q events.Query) ([]events.Event, error
 	var out []events.Event
 	for rows.Next() {
 		var ev events.Event
-		if err := rows.Scan(&ev.Pos.Tx, &ev.Pos.Seq, &ev.WorkspaceID, &ev.Type, &ev.ConversationID, &ev.MessageID, &ev.CreatedAt); err != nil {
+		if err := rows.Scan(&ev.Pos.Seq, &ev.WorkspaceID, &ev.Type, &ev.ConversationID, &ev.MessageID, &ev.CreatedAt); err != nil {
 			return nil, fmt.Errorf("postgres: events: %w", db.classify(err))
 		}
 		ev.ID, ev.CreatedAt = ev.Pos.ID(), ev.CreatedAt.UTC()
@@ -93,11 +99,7 @@ func (db *DB) Events(ctx context.Context, q events.Query) ([]events.Event, error
 // LastEventPos implements events.Store.
 func (db *DB) LastEventPos(ctx context.Context) (events.Pos, error) {
 	var p events.Pos
-	err := db.conn(ctx).QueryRow(ctx, `SELECT tx, seq FROM events WHERE `+visible+` ORDER BY tx DESC, seq DESC LIMIT 1`).Scan(&p.Tx, &p.Seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return events.Pos{}, nil
-	}
-	if err != nil {
+	if err := db.conn(ctx).QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&p.Seq); err != nil {
 		return events.Pos{}, fmt.Errorf("postgres: last event: %w", db.classify(err))
 	}
 	return p, nil
@@ -108,19 +110,17 @@ func (db *DB) LastEventPos(ctx context.Context) (events.Pos, error) {
 func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time) (int, error) {
 	var n int
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		var last events.Pos
-		err := tx.QueryRow(ctx, `WITH d AS (DELETE FROM events WHERE created_at < $1 RETURNING tx, seq)
-			SELECT (SELECT count(*) FROM d), t.tx, t.seq FROM (SELECT tx, seq FROM d ORDER BY tx DESC, seq DESC LIMIT 1) t`,
-			cutoff).Scan(&n, &last.Tx, &last.Seq)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
+		var last *int64
+		err := tx.QueryRow(ctx, `WITH d AS (DELETE FROM events WHERE created_at < $1 RETURNING seq)
+			SELECT count(*), max(seq) FROM d`, cutoff).Scan(&n, &last)
 		if err != nil {
 			return fmt.Errorf("postgres: prune events: %w", db.classify(err))
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO event_horizon (id, tx, seq) VALUES (1, $1, $2)
-			ON CONFLICT (id) DO UPDATE SET tx = excluded.tx, seq = excluded.seq
-			WHERE (event_horizon.tx, event_horizon.seq) < (excluded.tx, excluded.seq)`, last.Tx, last.Seq)
+		if last == nil {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO event_horizon (id, seq) VALUES (1, $1)
+			ON CONFLICT (id) DO UPDATE SET seq = greatest(event_horizon.seq, excluded.seq)`, *last)
 		if err != nil {
 			return fmt.Errorf("postgres: prune events: %w", db.classify(err))
 		}
@@ -132,7 +132,7 @@ func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time) (int, error) {
 // EventHorizon implements events.Store.
 func (db *DB) EventHorizon(ctx context.Context) (events.Pos, error) {
 	var p events.Pos
-	err := db.conn(ctx).QueryRow(ctx, `SELECT tx, seq FROM event_horizon WHERE id = 1`).Scan(&p.Tx, &p.Seq)
+	err := db.conn(ctx).QueryRow(ctx, `SELECT seq FROM event_horizon WHERE id = 1`).Scan(&p.Seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return events.Pos{}, nil
 	}

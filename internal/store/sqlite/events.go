@@ -30,13 +30,8 @@ func (db *DB) InsertEvents(ctx context.Context, evs []*events.Event) error {
 }
 
 // Events implements events.Store. The single writer commits in sequence
-// order, so every committed event is safe to read.
+// order, so a reader never sees an event before an earlier one.
 func (db *DB) Events(ctx context.Context, q events.Query) ([]events.Event, error) {
-	if q.After.Tx > 0 {
-		// A position with a transaction id (PostgreSQL's form) sorts
-		// after every event here.
-		return nil, nil
-	}
 	var b strings.Builder
 	b.WriteString(`SELECT seq, workspace_id, type, conversation_id, coalesce(message_id, ''), created_at FROM events WHERE seq > ?`)
 	args := []any{q.After.Seq}
@@ -102,7 +97,7 @@ func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time) (int, error) {
 			return fmt.Errorf("sqlite: prune events: %w", db.classify(err))
 		}
 		n, _ = res.RowsAffected()
-		_, err = tx.ExecContext(ctx, `INSERT INTO event_horizon (id, tx, seq) VALUES (1, 0, ?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO event_horizon (id, seq) VALUES (1, ?)
 			ON CONFLICT (id) DO UPDATE SET seq = max(seq, excluded.seq)`, last.Int64)
 		if err != nil {
 			return fmt.Errorf("sqlite: prune events: %w", db.classify(err))
@@ -115,7 +110,7 @@ func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time) (int, error) {
 // EventHorizon implements events.Store.
 func (db *DB) EventHorizon(ctx context.Context) (events.Pos, error) {
 	var p events.Pos
-	err := db.reader(ctx).QueryRowContext(ctx, `SELECT tx, seq FROM event_horizon WHERE id = 1`).Scan(&p.Tx, &p.Seq)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT seq FROM event_horizon WHERE id = 1`).Scan(&p.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return events.Pos{}, nil
 	}

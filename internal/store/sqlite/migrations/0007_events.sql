@@ -1,6 +1,6 @@
 -- The events outbox (see internal/events): written in the transaction of
 -- the change it records. The single writer commits in order, so the
--- AUTOINCREMENT sequence alone orders events (tx stays 0), and it never
+-- AUTOINCREMENT sequence orders events as they commit, and it never
 -- reuses the number of a pruned event.
 CREATE TABLE events (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -16,6 +16,5 @@ CREATE INDEX events_created ON events (created_at);
 -- The newest position pruning has deleted (one row).
 CREATE TABLE event_horizon (
     id  INTEGER PRIMARY KEY CHECK (id = 1),
-    tx  INTEGER NOT NULL,
     seq INTEGER NOT NULL
 );
