@@ -19,6 +19,7 @@ import (
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/config"
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpapi"
 	"github.com/parley-dev/parley/internal/httpx"
@@ -45,7 +46,9 @@ type App struct {
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
 	// Jobs is the job engine (River on the store's database).
-	Jobs    jobs.Engine
+	Jobs jobs.Engine
+	// Events feeds this node's live event subscribers (see RunEvents).
+	Events *events.Hub
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	// Now is the clock every service reads.
@@ -140,6 +143,8 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	a.Jobs = engine
 	a.Conversations.Queue = engine
 	a.Metrics.WatchJobs(engine.Backlog)
+	a.Events = &events.Hub{Source: st, Log: log}
+	a.Conversations.Events = &events.Recorder{Store: st, Committer: st, Hub: a.Events}
 	return a, nil
 }
 
@@ -227,7 +232,8 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", a.metricsHandler())
 	limit := a.Config.RateLimit()
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
-		Limiter: httpx.NewLimiter(limit.N, limit.Per, "this API key"), Cursors: page.NewCodec(a.cursorSecret())}
+		Limiter: httpx.NewLimiter(limit.N, limit.Per, "this API key"), Cursors: page.NewCodec(a.cursorSecret()),
+		Events: &events.Feed{Store: a.Store, Hub: a.Events}}
 	api.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
 	timeout := a.Config.BodyReadTimeout
@@ -294,6 +300,10 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		defer cancel()
 		stopJobs(jctx)
 	}()
+	eventsCtx, stopEvents := context.WithCancel(context.WithoutCancel(ctx))
+	eventsDone := make(chan struct{})
+	go func() { a.RunEvents(eventsCtx); close(eventsDone) }()
+	defer func() { stopEvents(); <-eventsDone }()
 	select {
 	case err := <-errc:
 		return err

@@ -20,7 +20,7 @@ import (
 // ReadHeaderTimeout; bodies get a deadline of their own that ends with
 // the body (see httpx.BodyDeadline).
 func (a *App) HTTPServer() *http.Server {
-	return &http.Server{
+	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Also the wait for a kept-alive connection's next request; it
@@ -28,6 +28,10 @@ func (a *App) HTTPServer() *http.Server {
 		IdleTimeout: 120 * time.Second,
 		ErrorLog:    slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	// Event streams never end by themselves: end them as shutdown
+	// begins, so they do not hold it up (clients resume elsewhere).
+	srv.RegisterOnShutdown(a.Events.CloseAll)
+	return srv
 }
 
 // metricsHandler serves /metrics, behind a bearer token when one is

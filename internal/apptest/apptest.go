@@ -97,6 +97,10 @@ func StartWith(t testing.TB, databaseURL string, hooks Hooks, configure ...func(
 		defer cancel()
 		stopJobs(sctx)
 	})
+	eventsCtx, stopEvents := context.WithCancel(ctx)
+	eventsDone := make(chan struct{})
+	go func() { a.RunEvents(eventsCtx); close(eventsDone) }()
+	t.Cleanup(func() { stopEvents(); <-eventsDone })
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config = a.HTTPServer() // the real server's connection limits
 	srv.Start()

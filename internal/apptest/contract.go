@@ -276,7 +276,8 @@ func parseEvents(body []byte) ([]event, error) {
 				cur.data = append(cur.data, '\n')
 			}
 			cur.data, has = append(cur.data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " ")...), true
-		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, ":"), strings.HasPrefix(line, "id:"), strings.HasPrefix(line, "retry:"):
+			// Comments (heartbeats), resume ids and retry hints carry no data.
 		default:
 			return nil, fmt.Errorf("not a server-sent event line: %q", line)
 		}

@@ -34,6 +34,7 @@ type Config struct {
 	LogFormat           string
 	APIRateLimit        string
 	MetricsToken        string
+	EventRetention      string
 
 	// BodyReadTimeout bounds reading a request body, from the handler's
 	// start to the body's end; zero means DefaultBodyReadTimeout. It is no
@@ -69,6 +70,7 @@ var options = []option{
 	{"whatsapp-verify-token", "PARLEY_WHATSAPP_VERIFY_TOKEN", "", "token Meta sends to verify the webhook", true, func(c *Config) *string { return &c.WhatsAppVerifyToken }},
 	{"whatsapp-graph-url", "PARLEY_WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v26.0", "Graph API base URL", false, func(c *Config) *string { return &c.WhatsAppGraphURL }},
 	{"api-rate-limit", "PARLEY_API_RATE_LIMIT", DefaultAPIRateLimit, "requests per API key, per node, as N/s or N/m (a bare number is a minute); bursts of two seconds' worth are allowed; 0 turns the limit off", false, func(c *Config) *string { return &c.APIRateLimit }},
+	{"event-retention", "PARLEY_EVENT_RETENTION", "7d", "how long events (GET /api/v1/events) are kept: a duration like 72h, or days like 7d; at least 1m", false, func(c *Config) *string { return &c.EventRetention }},
 	{"log-format", "PARLEY_LOG_FORMAT", "text", "log format: text or json", false, func(c *Config) *string { return &c.LogFormat }},
 	{"metrics-token", "PARLEY_METRICS_TOKEN", "", "bearer token /metrics requires (it shows the models and costs of every workspace); unset: /metrics is open, so keep it off the public network", true, func(c *Config) *string { return &c.MetricsToken }},
 }
@@ -141,6 +143,9 @@ func (c *Config) validate() error {
 	}
 	if _, err := ParseRate(c.APIRateLimit); err != nil {
 		errs = append(errs, fmt.Errorf("PARLEY_API_RATE_LIMIT %q: %w", c.APIRateLimit, err))
+	}
+	if _, err := ParseRetention(c.EventRetention); err != nil {
+		errs = append(errs, fmt.Errorf("PARLEY_EVENT_RETENTION %q: %w", c.EventRetention, err))
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("PARLEY_DATABASE_URL: must not be empty"))
@@ -220,6 +225,44 @@ func (c *Config) LLMTimeouts() (reply, idle time.Duration) {
 	idle, _ = time.ParseDuration(c.LLMIdleTimeout)
 	return reply, idle
 }
+
+// ParseRetention reads a retention period: a Go duration such as 72h, or
+// a whole number of days such as 7d (durations have no day unit). It must
+// be at least a minute.
+func ParseRetention(s string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || n > 36500 {
+			return 0, errors.New("must be a whole number of days like 7d, or a duration like 72h")
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, errors.New("must be a duration like 72h, or a number of days like 7d")
+		}
+		d = v
+	}
+	if d < time.Minute {
+		return 0, errors.New("must be at least 1m")
+	}
+	return d, nil
+}
+
+// EventRetentionPeriod returns how long events are kept (zero for an
+// invalid setting, which validate refuses; DefaultEventRetention when
+// unset, as in configurations built by hand).
+func (c *Config) EventRetentionPeriod() time.Duration {
+	if c.EventRetention == "" {
+		return DefaultEventRetention
+	}
+	d, _ := ParseRetention(c.EventRetention)
+	return d
+}
+
+// DefaultEventRetention is how long events are kept unless configured.
+const DefaultEventRetention = 7 * 24 * time.Hour
 
 // RateLimit returns the per-key API limit; the zero Rate means none.
 func (c *Config) RateLimit() Rate {

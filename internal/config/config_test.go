@@ -42,6 +42,14 @@ func TestPrecedence(t *testing.T) {
 	if reply, idle := cfg.LLMTimeouts(); reply != 5*time.Minute || idle != time.Minute {
 		t.Errorf("LLM timeouts %s, %s", reply, idle)
 	}
+	if d := cfg.EventRetentionPeriod(); d != 7*24*time.Hour {
+		t.Errorf("event retention %s", d)
+	}
+	for in, want := range map[string]time.Duration{"2d": 48 * time.Hour, "90m": 90 * time.Minute} {
+		if cfg, err := load(t, nil, map[string]string{"PARLEY_EVENT_RETENTION": in}); err != nil || cfg.EventRetentionPeriod() != want {
+			t.Errorf("PARLEY_EVENT_RETENTION=%s: %v, %v", in, cfg, err)
+		}
+	}
 	// The plain variable wins over its _FILE twin.
 	cfg, _ = load(t, nil, map[string]string{"PARLEY_LLM_API_KEY": "direct", "PARLEY_LLM_API_KEY_FILE": secret})
 	if cfg.LLMAPIKey != "direct" {
@@ -51,15 +59,18 @@ func TestPrecedence(t *testing.T) {
 
 func TestInvalid(t *testing.T) {
 	cases := map[string]map[string]string{
-		"PARLEY_ADDR":             {"PARLEY_ADDR": "nope"},
-		"PARLEY_LOG_FORMAT":       {"PARLEY_LOG_FORMAT": "xml"},
-		"PARLEY_LLM_BASE_URL":     {"PARLEY_LLM_BASE_URL": "ftp://x"},
-		"PARLEY_API_RATE_LIMIT":   {"PARLEY_API_RATE_LIMIT": "-1"},
-		"PARLEY_API_RATE_LIMIT ":  {"PARLEY_API_RATE_LIMIT": "100/h"},
-		"PARLEY_API_RATE_LIMIT  ": {"PARLEY_API_RATE_LIMIT": "fast"},
-		"PARLEY_LLM_API_KEY_FILE": {"PARLEY_LLM_API_KEY_FILE": "/does/not/exist"},
-		"PARLEY_LLM_TIMEOUT":      {"PARLEY_LLM_TIMEOUT": "soon"},
-		"PARLEY_LLM_IDLE_TIMEOUT": {"PARLEY_LLM_IDLE_TIMEOUT": "10ms"},
+		"PARLEY_ADDR":              {"PARLEY_ADDR": "nope"},
+		"PARLEY_LOG_FORMAT":        {"PARLEY_LOG_FORMAT": "xml"},
+		"PARLEY_LLM_BASE_URL":      {"PARLEY_LLM_BASE_URL": "ftp://x"},
+		"PARLEY_API_RATE_LIMIT":    {"PARLEY_API_RATE_LIMIT": "-1"},
+		"PARLEY_API_RATE_LIMIT ":   {"PARLEY_API_RATE_LIMIT": "100/h"},
+		"PARLEY_API_RATE_LIMIT  ":  {"PARLEY_API_RATE_LIMIT": "fast"},
+		"PARLEY_LLM_API_KEY_FILE":  {"PARLEY_LLM_API_KEY_FILE": "/does/not/exist"},
+		"PARLEY_LLM_TIMEOUT":       {"PARLEY_LLM_TIMEOUT": "soon"},
+		"PARLEY_LLM_IDLE_TIMEOUT":  {"PARLEY_LLM_IDLE_TIMEOUT": "10ms"},
+		"PARLEY_EVENT_RETENTION":   {"PARLEY_EVENT_RETENTION": "soon"},
+		"PARLEY_EVENT_RETENTION ":  {"PARLEY_EVENT_RETENTION": "0d"},
+		"PARLEY_EVENT_RETENTION  ": {"PARLEY_EVENT_RETENTION": "30s"},
 	}
 	for want, env := range cases {
 		_, err := load(t, nil, env)

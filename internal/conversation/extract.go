@@ -177,13 +177,16 @@ func (s *Service) recordExtraction(ctx context.Context, c *Conversation, a *assi
 		s.Observer.Reply(model, usage, note.Cost, resp.Latency, nil)
 	}
 	var out *Conversation
+	// Events are recorded last: on PostgreSQL recording holds the events
+	// lock until the commit, so nothing else should wait for a lock after.
 	err = s.Store.Within(ctx, func(ctx context.Context) error {
-		if len(vars) > 0 {
-			updated, err := s.Store.UpdateConversation(ctx, c.WorkspaceID, c.ID, Update{Variables: vars, UpdatedAt: now})
-			if err != nil {
+		if complete != nil {
+			if err := complete(ctx); err != nil {
 				return err
 			}
-			if err := s.record(ctx, s.event(events.ConversationUpdated, updated, "")); err != nil {
+		}
+		if len(vars) > 0 {
+			if _, err := s.Store.UpdateConversation(ctx, c.WorkspaceID, c.ID, Update{Variables: vars, UpdatedAt: now}); err != nil {
 				return err
 			}
 		}
@@ -192,8 +195,8 @@ func (s *Service) recordExtraction(ctx context.Context, c *Conversation, a *assi
 			return err
 		}
 		out = after
-		if complete != nil {
-			return complete(ctx)
+		if len(vars) > 0 {
+			return s.record(ctx, s.event(events.ConversationUpdated, after, ""))
 		}
 		return nil
 	})

@@ -66,10 +66,11 @@ func (s *Service) appendMessages(ctx context.Context, workspaceID, id string, ms
 		for _, m := range msgs {
 			evs = append(evs, s.event(events.MessageCreated, c, m.ID))
 		}
-		if err := s.record(ctx, evs...); err != nil {
+		if err := s.deliver(ctx, c, msgs...); err != nil {
 			return err
 		}
-		return s.deliver(ctx, c, msgs...)
+		// Last: on PostgreSQL recording holds the events lock until commit.
+		return s.record(ctx, evs...)
 	})
 	return after, err
 }

@@ -320,14 +320,15 @@ func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in Po
 	}
 	later := false
 	err = s.Store.Within(ctx, func(ctx context.Context) error {
-		stored, err := s.appendMessages(ctx, workspaceID, id, msg)
-		if err != nil {
-			return err
-		}
-		c = stored
 		if in.Role == RoleUser {
-			later, err = s.replyLater(ctx, c, a, msg)
+			var err error
+			if later, err = s.replyLater(ctx, c, a, msg); err != nil {
+				return err
+			}
 		}
+		// Stored last, with its events (see appendMessages).
+		stored, err := s.appendMessages(ctx, workspaceID, id, msg)
+		c = stored
 		return err
 	})
 	if err != nil {
@@ -845,6 +846,7 @@ func (s *Service) BulkDelete(ctx context.Context, workspaceID string, list []str
 	err := s.Store.Within(ctx, func(ctx context.Context) error {
 		deleted = 0
 		gone := NewCounts()
+		var evs []events.Event
 		for _, id := range list {
 			n, err := s.Store.DeleteConversations(ctx, workspaceID, []string{id})
 			if err != nil {
@@ -855,12 +857,14 @@ func (s *Service) BulkDelete(ctx context.Context, workspaceID string, list []str
 				for typ, k := range n.ByType {
 					gone.Add(typ, k)
 				}
-				if err := s.record(ctx, s.event(events.ConversationDeleted, &Conversation{ID: id, WorkspaceID: workspaceID}, "")); err != nil {
-					return err
-				}
+				evs = append(evs, s.event(events.ConversationDeleted, &Conversation{ID: id, WorkspaceID: workspaceID}, ""))
 			}
 		}
-		return s.Store.AddCounts(ctx, workspaceID, CountChange(nil, gone))
+		if err := s.Store.AddCounts(ctx, workspaceID, CountChange(nil, gone)); err != nil {
+			return err
+		}
+		// Recorded last: recording holds the events lock until commit.
+		return s.record(ctx, evs...)
 	})
 	return deleted, err
 }

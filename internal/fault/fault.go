@@ -11,13 +11,15 @@ import (
 // Stable machine codes. They appear in API problem responses as "code" and
 // must never change meaning once released.
 const (
-	CodeValidation       = "validation_failed"
-	CodeNotFound         = "not_found"
-	CodeConflict         = "conflict"
-	CodeUnauthorized     = "unauthorized"
-	CodeForbidden        = "forbidden"
-	CodeMalformed        = "malformed_request"
-	CodeInvalidCursor    = "invalid_cursor"
+	CodeValidation    = "validation_failed"
+	CodeNotFound      = "not_found"
+	CodeConflict      = "conflict"
+	CodeUnauthorized  = "unauthorized"
+	CodeForbidden     = "forbidden"
+	CodeMalformed     = "malformed_request"
+	CodeInvalidCursor = "invalid_cursor"
+	// CodeCursorExpired: a resume point older than what is still kept.
+	CodeCursorExpired    = "cursor_expired"
 	CodeTooLarge         = "payload_too_large"
 	CodeRateLimited      = "rate_limited"
 	CodeWindowClosed     = "window_closed"

@@ -9,6 +9,7 @@ import (
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/page"
@@ -24,6 +25,8 @@ type API struct {
 	Limiter *httpx.Limiter
 	// Cursors signs and checks list cursors; every node must share its key.
 	Cursors *page.Codec
+	// Events pages and streams the workspace's events.
+	Events *events.Feed
 }
 
 // Register adds the API's routes to mux. Every route must be described in
@@ -62,6 +65,8 @@ func (a *API) Register(mux Router) {
 	h("POST /api/v1/conversations/{id}/messages", a.postMessage)
 	h("POST /api/v1/conversations/{id}/reply", a.replyAgain)
 	h("POST /api/v1/conversations/{id}/extract", a.extractVariables)
+
+	h("GET /api/v1/events", a.listEvents)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, fault.New(fault.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))

@@ -23,6 +23,7 @@ var statusOf = map[string]int{
 	fault.CodeForbidden:            http.StatusForbidden,
 	fault.CodeMalformed:            http.StatusBadRequest,
 	fault.CodeInvalidCursor:        http.StatusUnprocessableEntity,
+	fault.CodeCursorExpired:        http.StatusGone,
 	fault.CodeTooLarge:             http.StatusRequestEntityTooLarge,
 	fault.CodeRateLimited:          http.StatusTooManyRequests,
 	fault.CodeWindowClosed:         http.StatusConflict,

@@ -11,6 +11,7 @@ import (
 	"github.com/parley-dev/parley/internal/account"
 	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/jobs"
 )
 
@@ -28,6 +29,7 @@ type Store interface {
 	account.Store
 	assistant.Store
 	conversation.Store
+	events.Store
 
 	// Jobs builds the job engine (River) on this store's database, with
 	// the given workers: jobs it enqueues with the context of a Within

@@ -1,0 +1,67 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/parley-dev/parley/internal/fault"
+)
+
+// Feed is a workspace's events as its consumers read them: paged from
+// the table, or live from the hub after catching up.
+type Feed struct {
+	Store Store
+	Hub   *Hub
+}
+
+// Check validates q's filters and its resume point: a point before the
+// pruning horizon answers cursor_expired, since events after it are gone.
+// The zero After (no resume point) starts at the oldest event kept.
+func (f *Feed) Check(ctx context.Context, q Query) error {
+	var v fault.Validation
+	for _, t := range q.Types {
+		if !slices.Contains(Types, t) {
+			v.Add("type", "%q is not an event type; use one of %v", t, Types)
+			break
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if q.After == (Pos{}) {
+		return nil
+	}
+	h, err := f.Store.EventHorizon(ctx)
+	if err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	if q.After.Less(h) {
+		return &fault.Error{Code: fault.CodeCursorExpired,
+			Message: "after: events after this one are older than the retention and have been deleted; start again without after (from the oldest event kept)"}
+	}
+	return nil
+}
+
+// List returns the events of q (whose WorkspaceID must be set), oldest
+// first, after checking it.
+func (f *Feed) List(ctx context.Context, q Query) ([]Event, error) {
+	if q.WorkspaceID == "" {
+		return nil, fmt.Errorf("events: list without a workspace")
+	}
+	if err := f.Check(ctx, q); err != nil {
+		return nil, err
+	}
+	evs, err := f.Store.Events(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return evs, nil
+}
+
+// Matches reports whether ev is one q selects (its position aside).
+func (q Query) Matches(ev Event) bool {
+	return (q.WorkspaceID == "" || ev.WorkspaceID == q.WorkspaceID) &&
+		(q.ConversationID == "" || ev.ConversationID == q.ConversationID) &&
+		(len(q.Types) == 0 || slices.Contains(q.Types, ev.Type))
+}
