@@ -48,7 +48,7 @@ type App struct {
 	// Jobs is the job engine (River on the store's database).
 	Jobs jobs.Engine
 	// Events feeds this node's live event subscribers (see RunEvents).
-	Events *events.Hub
+	Events  *events.Hub
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	// Now is the clock every service reads.
