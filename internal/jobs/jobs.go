@@ -50,8 +50,10 @@ type Config struct {
 	// Extraction waits on the model, not the CPU.
 	Workers int
 	// FetchPoll is the longest a node waits before looking for new jobs
-	// (default 1 s). On PostgreSQL inserts wake every node at once; on
-	// SQLite, inserts of this process wake it at once too.
+	// (default 1 s; 50 ms on SQLite). On PostgreSQL every insert wakes
+	// every node at once; on SQLite nothing wakes the node (River wakes
+	// it only for inserts made outside a transaction, and ours are all
+	// inside one), so the poll is the pickup latency there.
 	FetchPoll time.Duration
 	// FetchCooldown is the shortest time between two fetches (default
 	// 100 ms); tests lower both.
@@ -153,6 +155,11 @@ type Client[TTx any] struct {
 	Complete func(ctx context.Context, tx TTx, job *rivertype.JobRow) error
 	// Count counts unfinished jobs by kind and state.
 	Count func(ctx context.Context) ([]Count, error)
+	// Wake, when not nil, tells the nodes in tx that jobs were inserted,
+	// so they fetch them as soon as tx commits. River's own insert
+	// notification is sent at most once per fetch cooldown, so a job
+	// inserted right after another would wait for the fetch poll.
+	Wake func(ctx context.Context, tx TTx) error
 }
 
 // Enqueue implements conversation.Queue: the jobs are inserted in the
@@ -173,6 +180,11 @@ func (c *Client[TTx]) Enqueue(ctx context.Context, args ...conversation.JobArgs)
 		}
 		if _, err := c.River.InsertManyTx(ctx, tx, params); err != nil {
 			return fmt.Errorf("enqueue: %w", err)
+		}
+		if c.Wake != nil {
+			if err := c.Wake(ctx, tx); err != nil {
+				return fmt.Errorf("enqueue: wake workers: %w", err)
+			}
 		}
 		return nil
 	}
