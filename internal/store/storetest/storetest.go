@@ -1102,6 +1102,24 @@ func testJobsPickup(t *testing.T, s store.Store) {
 			t.Errorf("job %d ran %v after its commit; want under 400ms", n, d.Round(time.Millisecond))
 		}
 	}
+	// Each completed in the worker's transaction; none runs again.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		backlog, err := e.Backlog(ctx)
+		must(t, err)
+		if len(backlog) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs left after they ran: %+v", backlog)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case n := <-w.got:
+		t.Errorf("job %d ran twice", n)
+	case <-time.After(100 * time.Millisecond):
+	}
 }
 
 func testConcurrentAppends(t *testing.T, s store.Store) {
