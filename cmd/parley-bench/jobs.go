@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ func jobsMain(args []string) error {
 	dbURL := fs.String("database-url", "jobs.db", "SQLite path or postgres:// URL (a fresh database)")
 	n := fs.Int("conversations", 2000, "jobs in the backlog")
 	latency := fs.Int("latency-samples", 100, "conversations ended one at a time to measure pickup latency")
+	cpuProfile := fs.String("cpuprofile", "", "write the first worker's CPU profile (until its kill) to this file")
 	_ = fs.Parse(args)
 	ctx := context.Background()
 	a, ws, asst, err := openBench(ctx, *dbURL, jobs.Config{})
@@ -62,18 +64,25 @@ func jobsMain(args []string) error {
 	}
 	fmt.Printf("backlog: %d jobs\n", backlog())
 
-	child := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "jobs-work", "--database-url", *dbURL)
+	child := func(extra ...string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], append([]string{"jobs-work", "--database-url", *dbURL}, extra...)...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Start(); err != nil {
 			fail(err)
 		}
 		return cmd
 	}
-	first := child()
+	var extra []string
+	if *cpuProfile != "" {
+		extra = []string{"--cpuprofile", *cpuProfile, "--profile-until", fmt.Sprint(*n / 2)}
+	}
+	first := child(extra...)
 	start := time.Now()
 	for backlog() > int64(*n/2) {
 		time.Sleep(5 * time.Millisecond)
+	}
+	if *cpuProfile != "" {
+		time.Sleep(200 * time.Millisecond) // the child stops its profile at the same mark
 	}
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		return err
@@ -128,6 +137,8 @@ func jobsMain(args []string) error {
 func jobsWork(args []string) error {
 	fs := flag.NewFlagSet("parley-bench jobs-work", flag.ExitOnError)
 	dbURL := fs.String("database-url", "jobs.db", "SQLite path or postgres:// URL")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	profileUntil := fs.Int64("profile-until", 0, "stop the CPU profile when this many jobs are left")
 	_ = fs.Parse(args)
 	ctx := context.Background()
 	// A killed worker's running jobs are rescued after 10 s, not 3 min.
@@ -148,13 +159,32 @@ func jobsWork(args []string) error {
 		return n
 	}
 	before := left()
+	profiling := false
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		profiling = true
+	}
 	start := time.Now()
 	stop, err := a.StartJobs(ctx)
 	if err != nil {
 		return err
 	}
-	for left() > 0 {
+	for n := left(); n > 0; n = left() {
+		if profiling && n <= *profileUntil {
+			pprof.StopCPUProfile()
+			profiling = false
+		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if profiling {
+		pprof.StopCPUProfile()
 	}
 	d := time.Since(start)
 	stop(ctx)

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"EventOrder", testEventOrder},
 		{"EventPrune", testEventPrune},
+		{"JobsPickup", testJobsPickup},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Errors", testErrors},
 		{"Bootstrap", testBootstrap},
@@ -1069,6 +1070,58 @@ func testJobs(t *testing.T, s store.Store) {
 	case n := <-w.got:
 		t.Errorf("job %d ran too", n)
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// testJobsPickup: a job enqueued in a transaction on an idle node runs at
+// once after the commit, with the default fetch settings, even right after
+// another job (River's insert notifications are rate-limited to one per
+// fetch cooldown, and on SQLite an insert inside a transaction wakes
+// nothing): it must not wait for the 1 s fetch poll.
+func testJobsPickup(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	workers := river.NewWorkers()
+	w := &echoWorker{s: s, got: make(chan int, 10)}
+	river.AddWorker(workers, w)
+	e, err := s.Jobs(workers, jobs.Config{})
+	must(t, err)
+	w.jobs = e
+	must(t, e.Start(ctx))
+	defer func() { must(t, e.Stop(ctx)) }()
+	time.Sleep(300 * time.Millisecond) // the start-up fetch is over: the node is idle
+	for n := range 4 {
+		start := time.Now()
+		must(t, s.Within(ctx, func(ctx context.Context) error { return e.Enqueue(ctx, echoArgs{N: n}) }))
+		select {
+		case got := <-w.got:
+			if got != n {
+				t.Fatalf("job %d ran; want %d", got, n)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("job %d did not run", n)
+		}
+		// Generous for a loaded machine, well under the 1 s fetch poll.
+		if d := time.Since(start); d > 400*time.Millisecond {
+			t.Errorf("job %d ran %v after its commit; want under 400ms", n, d.Round(time.Millisecond))
+		}
+	}
+	// Each completed in the worker's transaction; none runs again.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		backlog, err := e.Backlog(ctx)
+		must(t, err)
+		if len(backlog) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs left after they ran: %+v", backlog)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case n := <-w.got:
+		t.Errorf("job %d ran twice", n)
+	case <-time.After(100 * time.Millisecond):
 	}
 }
 
