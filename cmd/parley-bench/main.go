@@ -190,7 +190,7 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 		}
 		counted = append(counted, c)
 		if len(counted) == 1000 || i+1 == n {
-			if err := a.Store.AddCounts(ctx, ws, conversation.CountChange(counted, conversation.Counts{})); err != nil {
+			if err := a.Store.AddCounts(ctx, ws, conversation.CountChange(counted, nil)); err != nil {
 				return fmt.Errorf("count conversations: %w", err)
 			}
 			counted = counted[:0]

@@ -4,7 +4,9 @@
 package conversation
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,6 +176,49 @@ func (f Filter) CountsFromCounters() bool {
 	return f.IsZero()
 }
 
+// BucketCountable reports whether the maintained day buckets answer a
+// count with this filter: any combination of type, assistant, status and
+// created range (see PlanCount), and nothing else.
+func (f Filter) BucketCountable() bool {
+	f.Types, f.AssistantID, f.Status, f.CreatedFrom, f.CreatedTo = nil, "", "", nil, nil
+	return f.IsZero()
+}
+
+// Bucket is one maintained conversation counter: the conversations of an
+// assistant, type and status created on one UTC day (see DayOf).
+type Bucket struct {
+	AssistantID string
+	Type        string
+	Status      string
+	Day         int64
+}
+
+// CountDelta is a change to the maintained counters, per bucket.
+type CountDelta map[Bucket]int64
+
+// ByType returns the change per type, for the per-type counters.
+func (d CountDelta) ByType() map[string]int64 {
+	out := map[string]int64{}
+	for b, n := range d {
+		out[b.Type] += n
+	}
+	return out
+}
+
+// Sorted returns the buckets of d in a fixed order, so that concurrent
+// transactions lock counter rows in the same order and cannot deadlock.
+func (d CountDelta) Sorted() []Bucket {
+	out := make([]Bucket, 0, len(d))
+	for b := range d {
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b Bucket) int {
+		return cmp.Or(cmp.Compare(a.AssistantID, b.AssistantID), cmp.Compare(a.Type, b.Type),
+			cmp.Compare(a.Status, b.Status), cmp.Compare(a.Day, b.Day))
+	})
+	return out
+}
+
 // Sort keys of conversation lists.
 const (
 	SortCreatedAt    = "created_at"
@@ -302,17 +347,21 @@ type Store interface {
 	// CountChange to the counters (AddCounts) in the same transaction.
 	CreateConversation(ctx context.Context, c *Conversation, first []*Message) error
 	// AddCounts adds delta (see CountChange) to the workspace's maintained
-	// per-type conversation counters.
-	AddCounts(ctx context.Context, workspaceID string, delta Counts) error
+	// conversation counters: the day buckets and the per-type totals.
+	AddCounts(ctx context.Context, workspaceID string, delta CountDelta) error
 	GetConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)
 	// ListConversations returns up to req.Limit+1 rows in the order of
 	// travel from req.Cursor (see page.Build).
 	ListConversations(ctx context.Context, workspaceID string, f Filter, o Order, req page.Request) ([]*Conversation, error)
 	// CountConversations counts matching conversations; with a zero filter
-	// it reads maintained counters and costs O(1).
+	// it reads maintained counters and costs O(1), and with a filter the
+	// day buckets answer (BucketCountable) it costs O(buckets) plus the
+	// rows of the partial first and last days (PlanCount).
 	CountConversations(ctx context.Context, workspaceID string, f Filter) (Counts, error)
-	// UpdateConversation applies u and returns the conversation as stored.
-	UpdateConversation(ctx context.Context, workspaceID, id string, u Update) (*Conversation, error)
+	// UpdateConversation applies u and returns the conversation as stored,
+	// and as it was before (read under the row's lock, so the caller can
+	// count the change: CountChange([after], [before])).
+	UpdateConversation(ctx context.Context, workspaceID, id string, u Update) (after, before *Conversation, err error)
 	// AppendMessages adds messages to a conversation and rolls their count,
 	// usage, cost and recency up into it, atomically.
 	AppendMessages(ctx context.Context, workspaceID, conversationID string, msgs []*Message) (*Conversation, error)
@@ -321,9 +370,11 @@ type Store interface {
 	// RecentMessages returns the newest n messages, oldest first.
 	RecentMessages(ctx context.Context, workspaceID, conversationID string, n int) ([]*Message, error)
 	// DeleteConversations deletes conversations with their messages and
-	// returns how many of each type existed. It does not uncount them: the
-	// caller adds CountChange to the counters in the same transaction.
-	DeleteConversations(ctx context.Context, workspaceID string, ids []string) (Counts, error)
+	// returns the ones that existed, with the fields they are counted by
+	// (ID, AssistantID, Type, Status, CreatedAt). It does not uncount
+	// them: the caller adds CountChange to the counters in the same
+	// transaction.
+	DeleteConversations(ctx context.Context, workspaceID string, ids []string) ([]*Conversation, error)
 }
 
 // PreviewLen is the length of a last-message preview, in characters.

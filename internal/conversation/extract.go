@@ -186,7 +186,7 @@ func (s *Service) recordExtraction(ctx context.Context, c *Conversation, a *assi
 			}
 		}
 		if len(vars) > 0 {
-			if _, err := s.Store.UpdateConversation(ctx, c.WorkspaceID, c.ID, Update{Variables: vars, UpdatedAt: now}); err != nil {
+			if _, _, err := s.Store.UpdateConversation(ctx, c.WorkspaceID, c.ID, Update{Variables: vars, UpdatedAt: now}); err != nil {
 				return err
 			}
 		}

@@ -1,5 +1,7 @@
 package conversation
 
+import "time"
+
 // Apply changes c as u says: the rules of an update, which every store
 // persists and none computes. Fields u leaves nil stay. Variables merge
 // by name: a variable with a nil Value removes that name, any other
@@ -94,19 +96,101 @@ func NextStatus(current, reported string) (string, bool) {
 	return reported, true
 }
 
-// CountChange returns the change to a workspace's conversation counts
-// when the conversations in created are stored and those counted in
-// deleted (as DeleteConversations reports them) are gone: each counts
-// once in its type and in the total. Stores add it to their maintained
-// counters (AddCounts) in the transaction of the change, so the counters
-// and the rows agree.
-func CountChange(created []*Conversation, deleted Counts) Counts {
-	d := NewCounts()
-	for _, c := range created {
-		d.Add(c.Type, 1)
+// CountChange returns the change to a workspace's maintained counters
+// when the conversations in added are counted and those in removed are
+// not any more. A create adds the new conversation; a delete removes the
+// deleted one; a change of a counted field (an end moves a conversation
+// from active to ended) removes the conversation as it was and adds it as
+// it is, so one rule covers every change. Each conversation counts once in
+// its bucket (see BucketOf); changes that cancel out are dropped. Stores
+// add the result to their counters (AddCounts) in the transaction of the
+// change, so the counters and the rows agree.
+func CountChange(added, removed []*Conversation) CountDelta {
+	d := CountDelta{}
+	for _, c := range added {
+		d[BucketOf(c)]++
 	}
-	for typ, n := range deleted.ByType {
-		d.Add(typ, -n)
+	for _, c := range removed {
+		d[BucketOf(c)]--
+	}
+	for b, n := range d {
+		if n == 0 {
+			delete(d, b)
+		}
 	}
 	return d
+}
+
+// BucketOf returns the counter bucket a conversation counts in: its
+// assistant, type, status and the UTC day it was created.
+func BucketOf(c *Conversation) Bucket {
+	return Bucket{AssistantID: c.AssistantID, Type: c.Type, Status: c.Status, Day: DayOf(c.CreatedAt)}
+}
+
+// DayOf returns the UTC day t falls in, in days since 1970-01-01.
+func DayOf(t time.Time) int64 {
+	ms := t.UnixMilli()
+	d := ms / dayMS
+	if ms%dayMS < 0 {
+		d-- // floor, for times before 1970
+	}
+	return d
+}
+
+// dayMS is the length of a UTC day in milliseconds (no leap seconds).
+const dayMS = 24 * 60 * 60 * 1000
+
+// DayStart returns the first instant of a day DayOf numbers.
+func DayStart(day int64) time.Time { return time.UnixMilli(day * dayMS).UTC() }
+
+// CountPlan is how a count with a created date range is answered from the
+// day buckets: whole days [FromDay, ToDay) from the buckets, and the
+// partial first and last days (Partial, filters of at most a day each)
+// from the rows, so the work is bounded whatever the range.
+type CountPlan struct {
+	FromDay, ToDay *int64 // nil: unbounded on that side
+	Partial        []Filter
+}
+
+// PlanCount splits f's created range into whole days and partial days.
+// Only filters the buckets can answer are planned (BucketCountable).
+func (f Filter) PlanCount() CountPlan {
+	var p CountPlan
+	from, to := f.CreatedFrom, f.CreatedTo
+	var lo, hi int64 // whole days [lo, hi)
+	if from != nil {
+		lo = DayOf(*from)
+		if !DayStart(lo).Equal(from.UTC()) {
+			lo++ // the first day is partial
+		}
+	}
+	if to != nil {
+		hi = DayOf(*to) // the day of to is partial (to is exclusive), or empty
+	}
+	if from != nil && to != nil && lo >= hi {
+		// No whole day: the range lies within at most two days' rows.
+		if from.Before(*to) {
+			p.Partial = append(p.Partial, f)
+		}
+		empty := hi
+		p.FromDay, p.ToDay = &empty, &empty
+		return p
+	}
+	if from != nil {
+		p.FromDay = &lo
+		if s := DayStart(lo); from.Before(s) {
+			g := f
+			g.CreatedTo = &s
+			p.Partial = append(p.Partial, g)
+		}
+	}
+	if to != nil {
+		p.ToDay = &hi
+		if s := DayStart(hi); s.Before(*to) {
+			g := f
+			g.CreatedFrom = &s
+			p.Partial = append(p.Partial, g)
+		}
+	}
+	return p
 }

@@ -202,27 +202,82 @@ func FuzzNormalizePhone(f *testing.F) {
 }
 
 func TestCountChange(t *testing.T) {
-	deleted := NewCounts()
-	deleted.Add(TypeWhatsApp, 2)
-	deleted.Add(TypeAPI, 1)
+	day := time.Date(2026, 3, 4, 23, 59, 0, 0, time.UTC)
+	a := &Conversation{AssistantID: "asst_a", Type: TypeAPI, Status: StatusActive, CreatedAt: day}
+	b := &Conversation{AssistantID: "asst_b", Type: TypeWhatsApp, Status: StatusActive, CreatedAt: day.Add(time.Minute)}
+	ended := *a
+	ended.Status = StatusEnded
+	d0, d1 := DayOf(day), DayOf(day)+1
 	cases := []struct {
-		name    string
-		created []*Conversation
-		deleted Counts
-		want    Counts
+		name           string
+		added, removed []*Conversation
+		want           CountDelta
 	}{
-		{name: "nothing", want: NewCounts()},
-		{name: "created", created: []*Conversation{{Type: TypeAPI}, {Type: TypeWidget}, {Type: TypeAPI}},
-			want: Counts{Total: 3, ByType: map[string]int64{TypeTest: 0, TypeWidget: 1, TypeWhatsApp: 0, TypeAPI: 2}}},
-		{name: "deleted", deleted: deleted,
-			want: Counts{Total: -3, ByType: map[string]int64{TypeTest: 0, TypeWidget: 0, TypeWhatsApp: -2, TypeAPI: -1}}},
-		{name: "both", created: []*Conversation{{Type: TypeAPI}}, deleted: deleted,
-			want: Counts{Total: -2, ByType: map[string]int64{TypeTest: 0, TypeWidget: 0, TypeWhatsApp: -2, TypeAPI: 0}}},
+		{name: "nothing", want: CountDelta{}},
+		{name: "created", added: []*Conversation{a, b, a},
+			want: CountDelta{{"asst_a", TypeAPI, StatusActive, d0}: 2, {"asst_b", TypeWhatsApp, StatusActive, d1}: 1}},
+		{name: "deleted", removed: []*Conversation{b},
+			want: CountDelta{{"asst_b", TypeWhatsApp, StatusActive, d1}: -1}},
+		{name: "ended moves between statuses", added: []*Conversation{&ended}, removed: []*Conversation{a},
+			want: CountDelta{{"asst_a", TypeAPI, StatusActive, d0}: -1, {"asst_a", TypeAPI, StatusEnded, d0}: 1}},
+		{name: "unchanged cancels out", added: []*Conversation{a}, removed: []*Conversation{a}, want: CountDelta{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := cmp.Diff(tc.want, CountChange(tc.created, tc.deleted)); d != "" {
+			if d := cmp.Diff(tc.want, CountChange(tc.added, tc.removed)); d != "" {
 				t.Errorf("change (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestDayOf(t *testing.T) {
+	for _, tc := range []struct {
+		at   time.Time
+		want int64
+	}{
+		{time.Unix(0, 0), 0},
+		{time.Unix(86399, 999e6), 0},
+		{time.Unix(86400, 0), 1},
+		{time.Unix(-1, 0), -1},
+		{time.Date(2026, 1, 1, 0, 30, 0, 0, time.FixedZone("x", 3600)), DayOf(time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC))},
+	} {
+		if got := DayOf(tc.at); got != tc.want {
+			t.Errorf("DayOf(%v) = %d, want %d", tc.at, got, tc.want)
+		}
+		if s := DayStart(DayOf(tc.at)); tc.at.Before(s) || !tc.at.Before(s.Add(24*time.Hour)) {
+			t.Errorf("DayStart(DayOf(%v)) = %v, not the start of its day", tc.at, s)
+		}
+	}
+}
+
+func TestPlanCount(t *testing.T) {
+	d := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+	tm := func(days, hours int) *time.Time {
+		x := d.AddDate(0, 0, days).Add(time.Duration(hours) * time.Hour)
+		return &x
+	}
+	day := func(n int) *int64 { x := DayOf(d) + int64(n); return &x }
+	rng := func(from, to *time.Time) Filter { return Filter{Status: StatusEnded, CreatedFrom: from, CreatedTo: to} }
+	cases := []struct {
+		name string
+		f    Filter
+		want CountPlan
+	}{
+		{name: "unbounded", f: rng(nil, nil), want: CountPlan{}},
+		{name: "whole days", f: rng(tm(0, 0), tm(3, 0)), want: CountPlan{FromDay: day(0), ToDay: day(3)}},
+		{name: "partial ends", f: rng(tm(0, 5), tm(3, 7)), want: CountPlan{FromDay: day(1), ToDay: day(3),
+			Partial: []Filter{rng(tm(0, 5), tm(1, 0)), rng(tm(3, 0), tm(3, 7))}}},
+		{name: "from only", f: rng(tm(0, 5), nil), want: CountPlan{FromDay: day(1), Partial: []Filter{rng(tm(0, 5), tm(1, 0))}}},
+		{name: "to only", f: rng(nil, tm(2, 1)), want: CountPlan{ToDay: day(2), Partial: []Filter{rng(tm(2, 0), tm(2, 1))}}},
+		{name: "within a day", f: rng(tm(0, 5), tm(0, 7)), want: CountPlan{FromDay: day(0), ToDay: day(0), Partial: []Filter{rng(tm(0, 5), tm(0, 7))}}},
+		{name: "across midnight", f: rng(tm(0, 5), tm(1, 7)), want: CountPlan{FromDay: day(1), ToDay: day(1), Partial: []Filter{rng(tm(0, 5), tm(1, 7))}}},
+		{name: "empty range", f: rng(tm(1, 0), tm(0, 5)), want: CountPlan{FromDay: day(0), ToDay: day(0)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.f.PlanCount()); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
 			}
 		})
 	}

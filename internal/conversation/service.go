@@ -133,7 +133,7 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in CreateInput
 		if err := s.Store.CreateConversation(ctx, c, first); err != nil {
 			return err
 		}
-		if err := s.Store.AddCounts(ctx, workspaceID, CountChange([]*Conversation{c}, Counts{})); err != nil {
+		if err := s.Store.AddCounts(ctx, workspaceID, CountChange([]*Conversation{c}, nil)); err != nil {
 			return err
 		}
 		evs := []events.Event{s.event(events.ConversationCreated, c, "")}
@@ -749,7 +749,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, p Patch) (
 	}
 	var out *Conversation
 	err = s.Store.Within(ctx, func(ctx context.Context) error {
-		c, err := s.Store.UpdateConversation(ctx, workspaceID, id, u)
+		c, _, err := s.Store.UpdateConversation(ctx, workspaceID, id, u)
 		if err != nil {
 			return err
 		}
@@ -793,11 +793,18 @@ func (s *Service) End(ctx context.Context, workspaceID, id string) (*Conversatio
 	now := s.now()
 	status := StatusEnded
 	err = s.Store.Within(ctx, func(ctx context.Context) error {
-		ended, err := s.Store.UpdateConversation(ctx, workspaceID, id, Update{Status: &status, EndedAt: &now, UpdatedAt: now})
+		ended, before, err := s.Store.UpdateConversation(ctx, workspaceID, id, Update{Status: &status, EndedAt: &now, UpdatedAt: now})
 		if err != nil {
 			return err
 		}
 		c = ended
+		// Counted from the row as locked, not as read above: of two
+		// concurrent ends only the first moves the conversation.
+		if d := CountChange([]*Conversation{ended}, []*Conversation{before}); len(d) > 0 {
+			if err := s.Store.AddCounts(ctx, workspaceID, d); err != nil {
+				return err
+			}
+		}
 		if err := s.enqueue(ctx, ExtractArgs{WorkspaceID: workspaceID, ConversationID: id}); err != nil {
 			return err
 		}
@@ -845,18 +852,16 @@ func (s *Service) BulkDelete(ctx context.Context, workspaceID string, list []str
 	deleted := 0
 	err := s.Store.Within(ctx, func(ctx context.Context) error {
 		deleted = 0
-		gone := NewCounts()
+		var gone []*Conversation
 		var evs []events.Event
 		for _, id := range list {
 			n, err := s.Store.DeleteConversations(ctx, workspaceID, []string{id})
 			if err != nil {
 				return err
 			}
-			if n.Total > 0 {
+			if len(n) > 0 {
 				deleted++
-				for typ, k := range n.ByType {
-					gone.Add(typ, k)
-				}
+				gone = append(gone, n...)
 				evs = append(evs, s.event(events.ConversationDeleted, &Conversation{ID: id, WorkspaceID: workspaceID}, ""))
 			}
 		}

@@ -181,13 +181,14 @@ func optMoney(m *money.Money) *int64 {
 }
 
 // UpdateConversation implements conversation.Store.
-func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u conversation.Update) (*conversation.Conversation, error) {
-	var out *conversation.Conversation
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u conversation.Update) (after, before *conversation.Conversation, err error) {
+	err = db.tx(ctx, func(tx pgx.Tx) error {
 		c, err := getConversation(ctx, tx, workspaceID, id, true)
 		if err != nil {
 			return err
 		}
+		was := *c
+		before = &was
 		c.Apply(u) // the customer search document is rewritten below either way
 		_, err = tx.Exec(ctx, `UPDATE conversations SET ai_enabled = $1, customer_name = $2, customer_phone = $3,
 			customer_email = $4, external_identifier = $5, status = $6, ended_at = $7, variables = $8, updated_at = $9,
@@ -198,39 +199,35 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
-		out = c
+		after = c
 		return nil
 	})
-	return out, err
+	return after, before, err
 }
 
 // DeleteConversations implements conversation.Store.
-func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (conversation.Counts, error) {
-	var deleted conversation.Counts
+func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) ([]*conversation.Conversation, error) {
+	var deleted []*conversation.Conversation
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		deleted = conversation.NewCounts()
-		rows, err := tx.Query(ctx, `DELETE FROM conversations WHERE workspace_id = $1 AND id = ANY($2) RETURNING seq, type`, workspaceID, ids)
+		rows, err := tx.Query(ctx, `DELETE FROM conversations WHERE workspace_id = $1 AND id = ANY($2)
+			RETURNING seq, id, assistant_id, type, status, created_at`, workspaceID, ids)
 		if err != nil {
 			return fmt.Errorf("delete conversations: %w", err)
 		}
-		type gone struct {
-			seq int64
-			typ string
-		}
-		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gone, error) {
-			var g gone
-			err := r.Scan(&g.seq, &g.typ)
-			return g, err
+		deleted, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*conversation.Conversation, error) {
+			c := &conversation.Conversation{WorkspaceID: workspaceID}
+			err := r.Scan(&c.Seq, &c.ID, &c.AssistantID, &c.Type, &c.Status, &c.CreatedAt)
+			c.CreatedAt = utc(c.CreatedAt)
+			return c, err
 		})
 		if err != nil {
 			return err
 		}
-		for _, g := range list {
+		for _, c := range deleted {
 			if _, err := tx.Exec(ctx, `DELETE FROM messages WHERE seq BETWEEN $1 AND $2`,
-				conversation.MessageSeq(g.seq, 0), conversation.MessageSeq(g.seq, maxMessagesPerConversation)); err != nil {
+				conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation)); err != nil {
 				return fmt.Errorf("delete messages: %w", err)
 			}
-			deleted.Add(g.typ, 1)
 		}
 		return nil
 	})
@@ -238,17 +235,29 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 }
 
 // AddCounts implements conversation.Store.
-func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversation.Counts) error {
+func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversation.CountDelta) error {
+	if len(delta) == 0 {
+		return nil
+	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		// In a fixed order, so that concurrent transactions lock the
 		// counter rows in the same order and cannot deadlock.
-		for _, typ := range slices.Sorted(maps.Keys(delta.ByType)) {
-			n := delta.ByType[typ]
+		byType := delta.ByType()
+		for _, typ := range slices.Sorted(maps.Keys(byType)) {
+			n := byType[typ]
 			if n == 0 {
 				continue
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES ($1, $2, $3)
 				ON CONFLICT (workspace_id, type) DO UPDATE SET n = conversation_counts.n + excluded.n`, workspaceID, typ, n); err != nil {
+				return fmt.Errorf("count conversations: %w", err)
+			}
+		}
+		for _, b := range delta.Sorted() {
+			if _, err := tx.Exec(ctx, `INSERT INTO conversation_buckets (workspace_id, assistant_id, type, status, day, n)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (workspace_id, assistant_id, type, status, day) DO UPDATE SET n = conversation_buckets.n + excluded.n`,
+				workspaceID, b.AssistantID, b.Type, b.Status, b.Day, delta[b]); err != nil {
 				return fmt.Errorf("count conversations: %w", err)
 			}
 		}
@@ -452,29 +461,97 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 	counts := conversation.NewCounts()
 	var q string
 	var a args
-	if f.CountsFromCounters() {
+	switch {
+	case f.CountsFromCounters():
 		q = `SELECT type, n FROM conversation_counts WHERE workspace_id = ` + a.add(workspaceID)
-	} else {
-		where, ok, err := db.filterSQL(ctx, &a, workspaceID, f)
+	case f.BucketCountable():
+		return db.countFromBuckets(ctx, workspaceID, f)
+	default:
+		var ok bool
+		var err error
+		q, ok, err = db.countRowsSQL(ctx, &a, workspaceID, f)
 		if err != nil || !ok {
 			return counts, err
 		}
-		q = `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY c.type`
 	}
+	if err := db.addCounts(ctx, &counts, q, a); err != nil {
+		return counts, err
+	}
+	return counts.Only(f.Types), nil
+}
+
+// countRowsSQL counts matching rows by type; ok is false when nothing can
+// match.
+func (db *DB) countRowsSQL(ctx context.Context, a *args, workspaceID string, f conversation.Filter) (string, bool, error) {
+	where, ok, err := db.filterSQL(ctx, a, workspaceID, f)
+	if err != nil || !ok {
+		return "", ok, err
+	}
+	return `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY c.type`, true, nil
+}
+
+// countFromBuckets answers a count the day buckets can (see
+// conversation.Filter.PlanCount): whole days from the buckets, partial
+// days from the rows through the created_at indexes.
+func (db *DB) countFromBuckets(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
+	counts := conversation.NewCounts()
+	plan := f.PlanCount()
+	if plan.FromDay == nil || plan.ToDay == nil || *plan.FromDay < *plan.ToDay {
+		var a args
+		var b strings.Builder
+		b.WriteString(`SELECT type, sum(n)::bigint FROM conversation_buckets WHERE workspace_id = ` + a.add(workspaceID))
+		if f.AssistantID != "" {
+			b.WriteString(` AND assistant_id = ` + a.add(f.AssistantID))
+		}
+		if f.Status != "" {
+			b.WriteString(` AND status = ` + a.add(f.Status))
+		}
+		if len(f.Types) > 0 {
+			b.WriteString(` AND type = ANY(` + a.add(f.Types) + `)`)
+		}
+		if plan.FromDay != nil {
+			b.WriteString(` AND day >= ` + a.add(*plan.FromDay))
+		}
+		if plan.ToDay != nil {
+			b.WriteString(` AND day < ` + a.add(*plan.ToDay))
+		}
+		b.WriteString(` GROUP BY type`)
+		if err := db.addCounts(ctx, &counts, b.String(), a); err != nil {
+			return counts, err
+		}
+	}
+	for _, p := range plan.Partial {
+		var a args
+		q, ok, err := db.countRowsSQL(ctx, &a, workspaceID, p)
+		if err != nil {
+			return counts, err
+		}
+		if !ok {
+			continue
+		}
+		if err := db.addCounts(ctx, &counts, q, a); err != nil {
+			return counts, err
+		}
+	}
+	return counts.Only(f.Types), nil
+}
+
+// addCounts adds the (type, n) rows q returns to counts.
+func (db *DB) addCounts(ctx context.Context, counts *conversation.Counts, q string, a args) error {
 	rows, err := db.conn(ctx).Query(ctx, q, a...)
 	if err != nil {
-		return counts, fmt.Errorf("count conversations: %w", err)
+		return fmt.Errorf("count conversations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var t string
 		var n int64
 		if err := rows.Scan(&t, &n); err != nil {
-			return counts, err
+			return err
 		}
 		counts.Add(t, n)
 	}
-	return counts.Only(f.Types), rows.Err()
+	return rows.Err()
 }
 
 const messageCols = `seq, id, role, content, created_at, model, input_tokens, output_tokens, cached_input_tokens,

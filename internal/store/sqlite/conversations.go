@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
@@ -226,13 +227,14 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 }
 
 // UpdateConversation implements conversation.Store.
-func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u conversation.Update) (*conversation.Conversation, error) {
-	var out *conversation.Conversation
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u conversation.Update) (after, before *conversation.Conversation, err error) {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
 		c, err := db.getConversation(ctx, tx, workspaceID, id)
 		if err != nil {
 			return err
 		}
+		was := *c
+		before = &was
 		reindex := c.Apply(u)
 		vars, err := json.Marshal(nonNilVars(c.Variables))
 		if err != nil {
@@ -250,28 +252,30 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 				return err
 			}
 		}
-		out = c
+		after = c
 		return nil
 	})
-	return out, err
+	return after, before, err
 }
 
 // DeleteConversations implements conversation.Store.
-func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) (conversation.Counts, error) {
-	var deleted conversation.Counts
+func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids []string) ([]*conversation.Conversation, error) {
+	var deleted []*conversation.Conversation
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		deleted = conversation.NewCounts()
+		deleted = nil
 		for _, id := range ids {
-			var seq int64
-			var typ string
-			err := tx.QueryRowContext(ctx, `DELETE FROM conversations WHERE workspace_id = ? AND id = ? RETURNING seq, type`,
-				workspaceID, id).Scan(&seq, &typ)
+			var seq, created int64
+			c := &conversation.Conversation{ID: id, WorkspaceID: workspaceID}
+			err := tx.QueryRowContext(ctx, `DELETE FROM conversations WHERE workspace_id = ? AND id = ?
+				RETURNING seq, assistant_id, type, status, created_at`,
+				workspaceID, id).Scan(&seq, &c.AssistantID, &c.Type, &c.Status, &created)
 			if err == sql.ErrNoRows {
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("delete conversation: %w", err)
 			}
+			c.Seq, c.CreatedAt = seq, time.UnixMilli(created).UTC()
 			lo, hi := conversation.MessageSeq(seq, 0), conversation.MessageSeq(seq, maxMessagesPerConversation)
 			if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE seq BETWEEN ? AND ?`, lo, hi); err != nil {
 				return fmt.Errorf("delete messages: %w", err)
@@ -280,7 +284,7 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 				searchRowid(seq, 0), searchRowid(seq, maxMessagesPerConversation)); err != nil {
 				return fmt.Errorf("unindex messages: %w", err)
 			}
-			deleted.Add(typ, 1)
+			deleted = append(deleted, c)
 		}
 		return nil
 	})
@@ -288,17 +292,27 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 }
 
 // AddCounts implements conversation.Store.
-func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversation.Counts) error {
+func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversation.CountDelta) error {
+	if len(delta) == 0 {
+		return nil
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		// In a fixed order, so that concurrent transactions lock the
-		// counter rows in the same order and cannot deadlock.
-		for _, typ := range slices.Sorted(maps.Keys(delta.ByType)) {
-			n := delta.ByType[typ]
+		byType := delta.ByType()
+		for _, typ := range slices.Sorted(maps.Keys(byType)) {
+			n := byType[typ]
 			if n == 0 {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_counts (workspace_id, type, n) VALUES (?, ?, ?)
 				ON CONFLICT (workspace_id, type) DO UPDATE SET n = n + excluded.n`, workspaceID, typ, n); err != nil {
+				return fmt.Errorf("count conversations: %w", err)
+			}
+		}
+		for _, b := range delta.Sorted() {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_buckets (workspace_id, assistant_id, type, status, day, n)
+				VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (workspace_id, assistant_id, type, status, day) DO UPDATE SET n = n + excluded.n`,
+				workspaceID, b.AssistantID, b.Type, b.Status, b.Day, delta[b]); err != nil {
 				return fmt.Errorf("count conversations: %w", err)
 			}
 		}
@@ -397,6 +411,8 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 	switch {
 	case f.CountsFromCounters():
 		q, args = `SELECT type, n FROM conversation_counts WHERE workspace_id = ?`, []any{workspaceID}
+	case f.BucketCountable():
+		return db.countFromBuckets(ctx, workspaceID, f)
 	case f.Query != "":
 		match, ok := ftsQuery(f.Query)
 		if !ok {
@@ -407,21 +423,80 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 			(SELECT DISTINCT ` + maxSearchSeq + ` - (rowid >> ` + seqBits + `) FROM search WHERE search MATCH ?) GROUP BY c.type`
 		args = append(wargs, match)
 	default:
-		where, wargs := filterSQL(workspaceID, f)
-		q, args = `SELECT c.type, count(*) FROM conversations c WHERE `+where+` GROUP BY c.type`, wargs
+		q, args = countRowsSQL(workspaceID, f)
 	}
+	if err := db.addCounts(ctx, &counts, q, args); err != nil {
+		return counts, err
+	}
+	return counts.Only(f.Types), nil
+}
+
+// countRowsSQL counts matching rows by type.
+func countRowsSQL(workspaceID string, f conversation.Filter) (string, []any) {
+	where, args := filterSQL(workspaceID, f)
+	return `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY c.type`, args
+}
+
+// countFromBuckets answers a count the day buckets can (see
+// conversation.Filter.PlanCount): whole days from the buckets, partial
+// days from the rows through the created_at indexes.
+func (db *DB) countFromBuckets(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
+	counts := conversation.NewCounts()
+	plan := f.PlanCount()
+	if plan.FromDay == nil || plan.ToDay == nil || *plan.FromDay < *plan.ToDay {
+		var b strings.Builder
+		args := []any{workspaceID}
+		b.WriteString(`SELECT type, sum(n) FROM conversation_buckets WHERE workspace_id = ?`)
+		if f.AssistantID != "" {
+			b.WriteString(` AND assistant_id = ?`)
+			args = append(args, f.AssistantID)
+		}
+		if f.Status != "" {
+			b.WriteString(` AND status = ?`)
+			args = append(args, f.Status)
+		}
+		if len(f.Types) > 0 {
+			b.WriteString(` AND type IN (?` + strings.Repeat(`, ?`, len(f.Types)-1) + `)`)
+			for _, t := range f.Types {
+				args = append(args, t)
+			}
+		}
+		if plan.FromDay != nil {
+			b.WriteString(` AND day >= ?`)
+			args = append(args, *plan.FromDay)
+		}
+		if plan.ToDay != nil {
+			b.WriteString(` AND day < ?`)
+			args = append(args, *plan.ToDay)
+		}
+		b.WriteString(` GROUP BY type`)
+		if err := db.addCounts(ctx, &counts, b.String(), args); err != nil {
+			return counts, err
+		}
+	}
+	for _, p := range plan.Partial {
+		q, args := countRowsSQL(workspaceID, p)
+		if err := db.addCounts(ctx, &counts, q, args); err != nil {
+			return counts, err
+		}
+	}
+	return counts.Only(f.Types), nil
+}
+
+// addCounts adds the (type, n) rows q returns to counts.
+func (db *DB) addCounts(ctx context.Context, counts *conversation.Counts, q string, args []any) error {
 	rows, err := db.reader(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
-		return counts, fmt.Errorf("count conversations: %w", err)
+		return fmt.Errorf("count conversations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var t string
 		var n int64
 		if err := rows.Scan(&t, &n); err != nil {
-			return counts, err
+			return err
 		}
 		counts.Add(t, n)
 	}
-	return counts.Only(f.Types), rows.Err()
+	return rows.Err()
 }

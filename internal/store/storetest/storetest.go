@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -49,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"CursorBounds", testCursorBounds},
 		{"Within", testWithin},
 		{"ConversationCounts", testCounts},
+		{"ConversationCountBuckets", testCountBuckets},
 		{"ConversationListOrders", testListOrders},
 		{"ConversationListFilters", testListFilters},
 		{"ConversationSearch", testSearch},
@@ -450,7 +453,7 @@ func (f *fixture) conv(t *testing.T, mod func(*conversation.Conversation), first
 		if err := f.s.CreateConversation(ctx, c, first); err != nil {
 			return err
 		}
-		return f.s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{c}, conversation.Counts{}))
+		return f.s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{c}, nil))
 	}))
 	if c.Seq == 0 {
 		t.Fatal("CreateConversation did not set Seq")
@@ -563,7 +566,7 @@ func testUpdate(t *testing.T, s store.Store) {
 	off, ended, status := false, at(100), conversation.StatusEnded
 	cust := conversation.Customer{Name: "Grace", Phone: "+15559999"}
 	ext := "ext-9"
-	got, err := s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{
+	got, _, err := s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{
 		AIEnabled: &off, Customer: &cust, ExternalIdentifier: &ext, Status: &status, EndedAt: &ended, UpdatedAt: at(100),
 		Variables: map[string]conversation.Variable{"a": {}, "c": {Value: true, Type: "boolean", Source: "extracted"}},
 	})
@@ -583,7 +586,7 @@ func testUpdate(t *testing.T, s store.Store) {
 		t.Errorf("returned vs stored:\n%s", diff)
 	}
 	// An older UpdatedAt does not move recency backwards.
-	got, err = s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{UpdatedAt: at(50)})
+	got, _, err = s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{UpdatedAt: at(50)})
 	must(t, err)
 	if !got.UpdatedAt.Equal(at(100)) {
 		t.Errorf("updated_at moved back to %v", got.UpdatedAt)
@@ -602,7 +605,7 @@ func testIsolation(t *testing.T, s store.Store) {
 	_, err = s.AppendMessages(ctx, g.ws, c.ID, []*conversation.Message{msg(conversation.RoleUser, "x", 2)})
 	wantCode(t, err, fault.CodeNotFound)
 	off := false
-	_, err = s.UpdateConversation(ctx, g.ws, c.ID, conversation.Update{AIEnabled: &off})
+	_, _, err = s.UpdateConversation(ctx, g.ws, c.ID, conversation.Update{AIEnabled: &off})
 	wantCode(t, err, fault.CodeNotFound)
 	_, err = s.ListMessages(ctx, g.ws, c.ID, page.Request{Limit: 5})
 	wantCode(t, err, fault.CodeNotFound)
@@ -610,7 +613,7 @@ func testIsolation(t *testing.T, s store.Store) {
 	wantCode(t, err, fault.CodeNotFound)
 	n, err := s.DeleteConversations(ctx, g.ws, []string{c.ID})
 	must(t, err)
-	if n.Total != 0 {
+	if len(n) != 0 {
 		t.Errorf("deleted %+v from the wrong workspace", n)
 	}
 	after, err := s.GetConversation(ctx, f.ws, c.ID)
@@ -697,8 +700,11 @@ func testCounts(t *testing.T, s store.Store) {
 	}
 	gone, err := s.DeleteConversations(ctx, f.ws, []string{made[0].ID, made[4].ID})
 	must(t, err)
-	want = conversation.Counts{Total: 2, ByType: map[string]int64{"api": 1, "test": 0, "widget": 0, "whatsapp": 1}}
-	if diff := cmp.Diff(want, gone); diff != "" {
+	want = conversation.NewCounts()
+	for _, c := range gone {
+		want.Add(c.Type, 1)
+	}
+	if diff := cmp.Diff(conversation.Counts{Total: 2, ByType: map[string]int64{"api": 1, "test": 0, "widget": 0, "whatsapp": 1}}, want); diff != "" {
 		t.Errorf("deleted (-want +got):\n%s", diff)
 	}
 	// The store only reports what it deleted; the counters follow the
@@ -924,7 +930,7 @@ func testSearch(t *testing.T, s store.Store) {
 	}
 	// Customer changes are searchable at once; old values are not.
 	name := conversation.Customer{Name: "Katherine Johnson"}
-	_, err := s.UpdateConversation(ctx, f.ws, named.ID, conversation.Update{Customer: &name, UpdatedAt: at(99)})
+	_, _, err := s.UpdateConversation(ctx, f.ws, named.ID, conversation.Update{Customer: &name, UpdatedAt: at(99)})
 	must(t, err)
 	for q, n := range map[string]int{"katherine": 1, "grace": 0} {
 		rows, err := s.ListConversations(ctx, f.ws, conversation.Filter{Query: q}, desc, page.Request{Limit: 5})
@@ -973,7 +979,8 @@ func testDelete(t *testing.T, s store.Store) {
 	b := f.conv(t, nil, msg(conversation.RoleUser, "unicorn tail", 2))
 	n, err := s.DeleteConversations(ctx, f.ws, []string{a.ID, "conv_missing", a.ID})
 	must(t, err)
-	if n.Total != 1 || n.ByType[conversation.TypeAPI] != 1 {
+	if len(n) != 1 || n[0].ID != a.ID || n[0].Type != conversation.TypeAPI || n[0].AssistantID != a.AssistantID ||
+		n[0].Status != a.Status || !n[0].CreatedAt.Equal(a.CreatedAt) {
 		t.Errorf("deleted %+v, want one api conversation", n)
 	}
 	_, err = s.GetConversation(ctx, f.ws, a.ID)
@@ -1036,7 +1043,7 @@ func testJobs(t *testing.T, s store.Store) {
 
 	status := conversation.StatusEnded
 	must(t, s.Within(ctx, func(ctx context.Context) error {
-		if _, err := s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{Status: &status, UpdatedAt: at(1000)}); err != nil {
+		if _, _, err := s.UpdateConversation(ctx, f.ws, c.ID, conversation.Update{Status: &status, UpdatedAt: at(1000)}); err != nil {
 			return err
 		}
 		return e.Enqueue(ctx, echoArgs{N: 1})
@@ -1165,5 +1172,108 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 	}
 	if len(msgs) != writers*each {
 		t.Errorf("%d messages stored", len(msgs))
+	}
+}
+
+// testCountBuckets checks every count the day buckets answer against a
+// brute-force count of the rows, after random creates, ends and deletes
+// made the way the service makes them (the change and its CountChange in
+// one transaction), with date ranges that cut days and ranges within one.
+func testCountBuckets(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	other := newFixture(t, s)
+	other.conv(t, nil)
+	assts := []string{f.asst.ID, newAssistant(t, s, f.ws, "Second").ID, newAssistant(t, s, f.ws, "Third").ID}
+	rnd := rand.New(rand.NewPCG(9, 1))
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	live := map[string]*conversation.Conversation{}
+	var order []string
+	for i := 0; i < 240; i++ {
+		created := start.Add(time.Duration(rnd.Int64N(int64(8*24*time.Hour))) + time.Duration(i)*time.Millisecond)
+		c := f.conv(t, func(c *conversation.Conversation) {
+			c.Type = conversation.Types[rnd.IntN(len(conversation.Types))]
+			c.AssistantID = assts[rnd.IntN(len(assts))]
+			c.CreatedAt, c.UpdatedAt = created, created
+		})
+		live[c.ID] = c
+		order = append(order, c.ID)
+	}
+	for i, id := range order {
+		switch {
+		case i%3 == 0: // end, as Service.End does
+			status := conversation.StatusEnded
+			must(t, s.Within(ctx, func(ctx context.Context) error {
+				after, before, err := s.UpdateConversation(ctx, f.ws, id, conversation.Update{Status: &status, UpdatedAt: at(5000)})
+				if err != nil {
+					return err
+				}
+				live[id] = after
+				return s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{after}, []*conversation.Conversation{before}))
+			}))
+		case i%7 == 1: // delete, as Service.BulkDelete does
+			must(t, s.Within(ctx, func(ctx context.Context) error {
+				gone, err := s.DeleteConversations(ctx, f.ws, []string{id})
+				if err != nil {
+					return err
+				}
+				delete(live, id)
+				return s.AddCounts(ctx, f.ws, conversation.CountChange(nil, gone))
+			}))
+		}
+	}
+	// Ending an ended conversation again moves nothing.
+	status := conversation.StatusEnded
+	must(t, s.Within(ctx, func(ctx context.Context) error {
+		after, before, err := s.UpdateConversation(ctx, f.ws, order[0], conversation.Update{Status: &status})
+		if err != nil {
+			return err
+		}
+		return s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{after}, []*conversation.Conversation{before}))
+	}))
+	brute := func(fl conversation.Filter) conversation.Counts {
+		want := conversation.NewCounts()
+		for _, c := range live {
+			if (len(fl.Types) == 0 || slices.Contains(fl.Types, c.Type)) &&
+				(fl.AssistantID == "" || c.AssistantID == fl.AssistantID) &&
+				(fl.Status == "" || c.Status == fl.Status) &&
+				(fl.CreatedFrom == nil || !c.CreatedAt.Before(*fl.CreatedFrom)) &&
+				(fl.CreatedTo == nil || c.CreatedAt.Before(*fl.CreatedTo)) {
+				want.Add(c.Type, 1)
+			}
+		}
+		return want.Only(fl.Types)
+	}
+	tp := func(d time.Duration) *time.Time { x := start.Add(d); return &x }
+	ranges := [][2]*time.Time{
+		{nil, nil},
+		{tp(24 * time.Hour), tp(72 * time.Hour)},       // whole days
+		{tp(30 * time.Hour), tp(100 * time.Hour)},      // partial first and last day
+		{tp(30 * time.Hour), nil},                      // from only
+		{nil, tp(101*time.Hour + 7*time.Millisecond)},  // to only
+		{tp(50 * time.Hour), tp(52 * time.Hour)},       // within a day
+		{tp(47 * time.Hour), tp(49 * time.Hour)},       // across midnight
+		{tp(60 * time.Hour), tp(50 * time.Hour)},       // empty
+		{tp(-48 * time.Hour), tp(30 * 24 * time.Hour)}, // beyond the data
+	}
+	typeSets := [][]string{nil, {conversation.TypeAPI}, {conversation.TypeWhatsApp, conversation.TypeTest}}
+	checked := 0
+	for _, r := range ranges {
+		for _, types := range typeSets {
+			for _, asst := range append([]string{""}, assts...) {
+				for _, st := range []string{"", conversation.StatusActive, conversation.StatusEnded} {
+					fl := conversation.Filter{Types: types, AssistantID: asst, Status: st, CreatedFrom: r[0], CreatedTo: r[1]}
+					got, err := s.CountConversations(ctx, f.ws, fl)
+					must(t, err)
+					if diff := cmp.Diff(brute(fl), got); diff != "" {
+						t.Errorf("count %+v (-brute force +got):\n%s", fl, diff)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	if total := brute(conversation.Filter{}).Total; total < 150 || checked != len(ranges)*len(typeSets)*4*3 {
+		t.Fatalf("checked %d filters over %d conversations", checked, total)
 	}
 }

@@ -30,7 +30,7 @@ func testWithin(t *testing.T, s store.Store) {
 		var hooks []string
 		err := s.Within(ctx, func(ctx context.Context) error {
 			must(t, s.CreateConversation(ctx, c, nil))
-			must(t, s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{c}, conversation.Counts{})))
+			must(t, s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{c}, nil)))
 			s.AfterCommit(ctx, func() { hooks = append(hooks, "first") })
 			after, err := s.AppendMessages(ctx, f.ws, c.ID, []*conversation.Message{msg(conversation.RoleUser, "inside", 501)})
 			must(t, err)
@@ -72,7 +72,7 @@ func testWithin(t *testing.T, s store.Store) {
 		boom := errors.New("changed my mind")
 		err := s.Within(ctx, func(ctx context.Context) error {
 			must(t, s.CreateConversation(ctx, c, []*conversation.Message{msg(conversation.RoleUser, "gone", 502)}))
-			must(t, s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{c}, conversation.Counts{})))
+			must(t, s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{c}, nil)))
 			s.AfterCommit(ctx, func() { ran = true })
 			return s.Within(ctx, func(ctx context.Context) error { return boom })
 		})
