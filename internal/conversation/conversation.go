@@ -160,7 +160,16 @@ type Filter struct {
 	CreatedTo           *time.Time // exclusive
 	// Query is full-text search over messages and customer fields.
 	Query string
+	// CountLimit bounds a count with a Query: past this many matches the
+	// count stops and reports a lower bound (Counts.TotalIsLowerBound).
+	// Zero counts every match. The service sets QueryCountLimit.
+	CountLimit int
 }
+
+// QueryCountLimit is how many matches a count with a text query counts
+// exactly: a common word can match most of an account, and counting every
+// match would take seconds, so past this the count is a lower bound.
+const QueryCountLimit = 10000
 
 // IsZero reports whether the filter selects everything.
 func (f Filter) IsZero() bool {
@@ -260,6 +269,23 @@ func (c *Conversation) SortValue(sort string) int64 {
 type Counts struct {
 	Total  int64            `json:"total"`
 	ByType map[string]int64 `json:"by_type"`
+	// TotalIsLowerBound is set when a count with a text query stopped at
+	// Filter.CountLimit: Total is that limit, and ByType counts the
+	// matches found up to it (each a lower bound too).
+	TotalIsLowerBound bool `json:"total_is_lower_bound"`
+}
+
+// AddBounded counts one conversation of a type found by a count bounded
+// by limit (0: unbounded), and reports whether the count should go on.
+// Stores read up to limit+1 matches: the one past the limit is not
+// counted but marks the total a lower bound.
+func (c *Counts) AddBounded(typ string, limit int) bool {
+	if limit > 0 && c.Total >= int64(limit) {
+		c.TotalIsLowerBound = true
+		return false
+	}
+	c.Add(typ, 1)
+	return true
 }
 
 // NewCounts returns zero counts with every type present.
@@ -290,6 +316,7 @@ func (c Counts) Only(types []string) Counts {
 			out.Add(t, c.ByType[t])
 		}
 	}
+	out.TotalIsLowerBound = c.TotalIsLowerBound
 	return out
 }
 

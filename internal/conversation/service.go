@@ -217,6 +217,9 @@ func (s *Service) Count(ctx context.Context, workspaceID string, f Filter) (Coun
 	if err := s.checkFilter(&f, Order{Sort: SortCreatedAt}); err != nil {
 		return Counts{}, err
 	}
+	if f.Query != "" {
+		f.CountLimit = QueryCountLimit
+	}
 	return s.Store.CountConversations(ctx, workspaceID, f)
 }
 

@@ -32,3 +32,20 @@ func TestCountsFollowEndAndDelete(t *testing.T) {
 	want("?status=ended", 0)
 	want("", 0)
 }
+
+// TestCountWithQuery checks the count with q: exact below the bound, with
+// total_is_lower_bound false, which the OpenAPI document requires.
+func TestCountWithQuery(t *testing.T) {
+	s := apptest.Start(t, testDB(t))
+	id := newConversation(t, s, s.Key, nil)
+	s.Do("POST", "/api/v1/conversations/"+id+"/messages", s.Key, map[string]any{"content": "where is my zeppelin"}).Want(201)
+	newConversation(t, s, s.Key, nil)
+	r := s.Do("GET", "/api/v1/conversations/count?q=zeppelin", s.Key, nil).Want(200)
+	if r.Get("total") != float64(1) || r.Get("total_is_lower_bound") != false {
+		t.Errorf("count?q=zeppelin = %s", r.Body)
+	}
+	r = s.Do("GET", "/api/v1/conversations/count", s.Key, nil).Want(200)
+	if r.Get("total") != float64(2) || r.Get("total_is_lower_bound") != false {
+		t.Errorf("count = %s", r.Body)
+	}
+}

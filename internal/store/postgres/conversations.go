@@ -466,6 +466,19 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 		q = `SELECT type, n FROM conversation_counts WHERE workspace_id = ` + a.add(workspaceID)
 	case f.BucketCountable():
 		return db.countFromBuckets(ctx, workspaceID, f)
+	case f.Query != "":
+		where, ok, err := db.filterSQL(ctx, &a, workspaceID, f)
+		if err != nil || !ok {
+			return counts, err
+		}
+		q = `SELECT c.type FROM conversations c WHERE ` + where
+		if f.CountLimit > 0 {
+			q += ` LIMIT ` + a.add(f.CountLimit+1)
+		}
+		if err := db.countBounded(ctx, &counts, f.CountLimit, q, a); err != nil {
+			return counts, err
+		}
+		return counts.Only(f.Types), nil
 	default:
 		var ok bool
 		var err error
@@ -534,6 +547,26 @@ func (db *DB) countFromBuckets(ctx context.Context, workspaceID string, f conver
 		}
 	}
 	return counts.Only(f.Types), nil
+}
+
+// countBounded counts the matches q returns (their types), up to limit
+// (see conversation.Counts.AddBounded).
+func (db *DB) countBounded(ctx context.Context, counts *conversation.Counts, limit int, q string, a args) error {
+	rows, err := db.conn(ctx).Query(ctx, q, a...)
+	if err != nil {
+		return fmt.Errorf("count conversations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return err
+		}
+		if !counts.AddBounded(t, limit) {
+			break
+		}
+	}
+	return rows.Err()
 }
 
 // addCounts adds the (type, n) rows q returns to counts.

@@ -419,9 +419,17 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 			return counts, nil
 		}
 		where, wargs := filterSQL(workspaceID, f)
-		q = `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` AND c.seq IN
-			(SELECT DISTINCT ` + maxSearchSeq + ` - (rowid >> ` + seqBits + `) FROM search WHERE search MATCH ?) GROUP BY c.type`
+		q = `SELECT c.type FROM conversations c WHERE ` + where + ` AND c.seq IN
+			(SELECT DISTINCT ` + maxSearchSeq + ` - (rowid >> ` + seqBits + `) FROM search WHERE search MATCH ?)`
 		args = append(wargs, match)
+		if f.CountLimit > 0 {
+			q += ` LIMIT ?`
+			args = append(args, f.CountLimit+1)
+		}
+		if err := db.countBounded(ctx, &counts, f.CountLimit, q, args); err != nil {
+			return counts, err
+		}
+		return counts.Only(f.Types), nil
 	default:
 		q, args = countRowsSQL(workspaceID, f)
 	}
@@ -481,6 +489,26 @@ func (db *DB) countFromBuckets(ctx context.Context, workspaceID string, f conver
 		}
 	}
 	return counts.Only(f.Types), nil
+}
+
+// countBounded counts the matches q returns (their types), up to limit
+// (see conversation.Counts.AddBounded).
+func (db *DB) countBounded(ctx context.Context, counts *conversation.Counts, limit int, q string, args []any) error {
+	rows, err := db.reader(ctx).QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("count conversations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return err
+		}
+		if !counts.AddBounded(t, limit) {
+			break
+		}
+	}
+	return rows.Err()
 }
 
 // addCounts adds the (type, n) rows q returns to counts.

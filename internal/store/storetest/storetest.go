@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"Within", testWithin},
 		{"ConversationCounts", testCounts},
 		{"ConversationCountBuckets", testCountBuckets},
+		{"ConversationCountQueryBound", testCountQueryBound},
 		{"ConversationListOrders", testListOrders},
 		{"ConversationListFilters", testListFilters},
 		{"ConversationSearch", testSearch},
@@ -1275,5 +1276,42 @@ func testCountBuckets(t *testing.T, s store.Store) {
 	}
 	if total := brute(conversation.Filter{}).Total; total < 150 || checked != len(ranges)*len(typeSets)*4*3 {
 		t.Fatalf("checked %d filters over %d conversations", checked, total)
+	}
+}
+
+// testCountQueryBound checks that a count with a text query counts exactly
+// up to Filter.CountLimit and past it reports the limit as a lower bound,
+// with the other filters applied before the bound.
+func testCountQueryBound(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	for i, typ := range []string{"api", "api", "test", "api", "widget", "test"} {
+		f.conv(t, func(c *conversation.Conversation) { c.Type = typ }, msg(conversation.RoleUser, "bananarama tour", 10+i))
+	}
+	f.conv(t, nil, msg(conversation.RoleUser, "nothing to see", 30))
+	for _, tc := range []struct {
+		limit int
+		types []string
+		total int64
+		lower bool
+	}{
+		{limit: 0, total: 6},
+		{limit: 10, total: 6},
+		{limit: 6, total: 6},
+		{limit: 4, total: 4, lower: true},
+		{limit: 1, total: 1, lower: true},
+		{limit: 3, types: []string{"api"}, total: 3},
+		{limit: 2, types: []string{"api"}, total: 2, lower: true},
+		{limit: 2, types: []string{"widget"}, total: 1},
+	} {
+		got, err := s.CountConversations(ctx, f.ws, conversation.Filter{Query: "bananarama", Types: tc.types, CountLimit: tc.limit})
+		must(t, err)
+		var sum int64
+		for _, n := range got.ByType {
+			sum += n
+		}
+		if got.Total != tc.total || got.TotalIsLowerBound != tc.lower || sum != got.Total {
+			t.Errorf("limit %d types %v: %+v, want total %d lower bound %v", tc.limit, tc.types, got, tc.total, tc.lower)
+		}
 	}
 }
