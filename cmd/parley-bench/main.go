@@ -252,6 +252,16 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 		c := res.Items[0]
 		return &page.Cursor{Sort: desc.Key(), Value: c.SortValue(desc.Sort), Seq: c.Seq, Key: c.ID}, nil
 	}
+	// Counts filtered by an assistant and by a date range: the (only)
+	// assistant, and the oldest conversation's time.
+	oldest, err := svc.List(ctx, ws, conversation.Filter{}, conversation.Order{Sort: conversation.SortCreatedAt}, page.Request{Limit: 1})
+	if err != nil || len(oldest.Items) == 0 {
+		return fmt.Errorf("oldest conversation: %w", err)
+	}
+	assistantID, firstAt := oldest.Items[0].AssistantID, oldest.Items[0].CreatedAt
+	count := func(f conversation.Filter) func(int) error {
+		return func(int) error { _, err := svc.Count(ctx, ws, f); return err }
+	}
 	var ms []*measurement
 	measure := func(name string, fn func(i int) error) error {
 		m := &measurement{name: name}
@@ -317,6 +327,25 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 		{"count: unfiltered", func(int) error { _, err := svc.Count(ctx, ws, conversation.Filter{}); return err }},
 		{"count: type=whatsapp", func(int) error {
 			_, err := svc.Count(ctx, ws, conversation.Filter{Types: []string{"whatsapp"}})
+			return err
+		}},
+		{"count: status=ended", count(conversation.Filter{Status: conversation.StatusEnded})},
+		{"count: assistant_id", count(conversation.Filter{AssistantID: assistantID})},
+		{"count: assistant_id + status=ended + type=test", count(conversation.Filter{AssistantID: assistantID, Status: conversation.StatusEnded, Types: []string{"test"}})},
+		{"count: status=active + 30 days cut mid-day", func(i int) error {
+			from := firstAt.Add(time.Duration(i%200)*24*time.Hour + 7*time.Hour)
+			to := from.Add(30*24*time.Hour + 5*time.Hour)
+			_, err := svc.Count(ctx, ws, conversation.Filter{Status: conversation.StatusActive, CreatedFrom: &from, CreatedTo: &to})
+			return err
+		}},
+		{"count: customer_phone", func(i int) error {
+			_, err := svc.Count(ctx, ws, conversation.Filter{CustomerPhone: fmt.Sprintf("+1555%07d", i*7919%10_000_000)})
+			return err
+		}},
+		{"count: q=order (common word)", count(conversation.Filter{Query: "order"})},
+		{"count: q=order + status=ended", count(conversation.Filter{Query: "order", Status: conversation.StatusEnded})},
+		{"count: q=rare token", func(i int) error {
+			_, err := svc.Count(ctx, ws, conversation.Filter{Query: fmt.Sprintf("ref%d", (i*104729)%1_000_000)})
 			return err
 		}},
 	}
