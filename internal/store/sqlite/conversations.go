@@ -418,10 +418,12 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 		if !ok {
 			return counts, nil
 		}
+		// Hits stream in rowid order, a conversation's adjacent, and the
+		// join stops at the bound: no hit list is built first.
 		where, wargs := filterSQL(workspaceID, f)
-		q = `SELECT c.type FROM conversations c WHERE ` + where + ` AND c.seq IN
-			(SELECT DISTINCT ` + maxSearchSeq + ` - (rowid >> ` + seqBits + `) FROM search WHERE search MATCH ?)`
-		args = append(wargs, match)
+		q = `SELECT c.type FROM (SELECT DISTINCT ` + maxSearchSeq + ` - (rowid >> ` + seqBits + `) AS seq
+			FROM search WHERE search MATCH ?) s JOIN conversations c ON c.seq = s.seq WHERE ` + where
+		args = append([]any{match}, wargs...)
 		if f.CountLimit > 0 {
 			q += ` LIMIT ?`
 			args = append(args, f.CountLimit+1)
@@ -442,7 +444,9 @@ func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conv
 // countRowsSQL counts matching rows by type.
 func countRowsSQL(workspaceID string, f conversation.Filter) (string, []any) {
 	where, args := filterSQL(workspaceID, f)
-	return `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY c.type`, args
+	// +c.type: grouping must not make the planner walk the type index
+	// instead of the index of a selective filter (a phone, a day).
+	return `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY +c.type`, args
 }
 
 // countFromBuckets answers a count the day buckets can (see
