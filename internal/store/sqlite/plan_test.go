@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/page"
+)
+
+// TestKeysetSeeksOnTieBreaker checks the plan of every query a deep page
+// runs: SQLite does not seek a row value (value, seq) on an index, it
+// seeks on value alone and skips the cursor value's ties row by row, so
+// the list must seek the ties by rowid in a query of their own.
+func TestKeysetSeeksOnTieBreaker(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, sort := range []string{conversation.SortCreatedAt, conversation.SortUpdatedAt, conversation.SortMessageCount, conversation.SortTotalCost} {
+		for _, desc := range []bool{false, true} {
+			for _, before := range []bool{false, true} {
+				o := conversation.Order{Sort: sort, Desc: desc}
+				req := page.Request{Limit: 20, Cursor: &page.Cursor{Sort: o.Key(), Value: int64(7), Seq: 1000, Before: before}}
+				qs := listQueries("ws", conversation.Filter{}, o, req)
+				var tie bool
+				for _, q := range qs {
+					plan := explain(t, db, q.sql, append(q.args, req.Limit+1))
+					if strings.Contains(plan, "SCAN") || strings.Contains(plan, "TEMP B-TREE") {
+						t.Errorf("%s before=%v: plan %q does not seek", o.Key(), before, plan)
+					}
+					if strings.Contains(plan, "rowid<?") || strings.Contains(plan, "rowid>?") {
+						tie = true
+					}
+				}
+				if !tie {
+					t.Errorf("%s before=%v: no query seeks the ties by rowid", o.Key(), before)
+				}
+			}
+		}
+	}
+}
+
+func explain(t *testing.T, db *DB, q string, args []any) string {
+	t.Helper()
+	rows, err := db.read.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(detail + "; ")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
