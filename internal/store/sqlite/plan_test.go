@@ -69,3 +69,39 @@ func explain(t *testing.T, db *DB, q string, args []any) string {
 	}
 	return b.String()
 }
+
+// TestFilterCombinationsSeekOneIndex checks that every pair of the
+// equality filters the list API allows (assistant, status, type) seeks
+// one index on both and reads it in created_at order: with an index on
+// one filter only, a small assistant's ended conversations are found by
+// walking all of that assistant's (or all ended) conversations.
+func TestFilterCombinationsSeekOneIndex(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		f    conversation.Filter
+		want string
+	}{
+		{conversation.Filter{AssistantID: "asst", Status: conversation.StatusEnded}, "assistant_id=? AND status=?"},
+		{conversation.Filter{AssistantID: "asst", Types: []string{conversation.TypeAPI}}, "assistant_id=? AND type=?"},
+		{conversation.Filter{Types: []string{conversation.TypeAPI}, Status: conversation.StatusEnded}, "type=? AND status=?"},
+	}
+	for _, tc := range cases {
+		for _, cursor := range []*page.Cursor{nil, {Sort: "created_at:desc", Value: int64(7), Seq: 1000}} {
+			o := conversation.Order{Sort: conversation.SortCreatedAt, Desc: true}
+			for _, q := range listQueries("ws", tc.f, o, page.Request{Limit: 20, Cursor: cursor}) {
+				plan := explain(t, db, q.sql, append(q.args, 21))
+				if !strings.Contains(plan, tc.want) || strings.Contains(plan, "TEMP B-TREE") {
+					t.Errorf("%+v: plan %q, want a seek on %q in order", tc.f, plan, tc.want)
+				}
+			}
+		}
+	}
+}
