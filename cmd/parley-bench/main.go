@@ -203,6 +203,13 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 		}
 	}
 	fmt.Fprintln(os.Stderr)
+	// A bulk import grows the tables from nothing in one go: gather the
+	// planner statistics now rather than at the next start or hourly round.
+	if an, ok := a.Store.(interface{ Analyze(context.Context) error }); ok {
+		if err := an.Analyze(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -105,3 +105,57 @@ func TestFilterCombinationsSeekOneIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateGathersStatistics checks that a database with rows gets
+// planner statistics when it starts (Migrate), and again from Analyze.
+func TestMigrateGathersStatistics(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "parley.db")
+	db, err := Open(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MigrateTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	// Rows as an import leaves them; foreign keys are off on this one
+	// connection so no workspace is needed.
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`PRAGMA foreign_keys=OFF`, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 500)
+		INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled, created_at, updated_at)
+		SELECT 'c' || i, 'ws', 'api', CASE WHEN i % 5 = 0 THEN 'active' ELSE 'ended' END, 'a' || (i % 3), 1, i, i FROM n`,
+		`PRAGMA foreign_keys=ON`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = conn.Close()
+	stats := func() int {
+		var n int
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'conversations'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := stats(); n == 0 {
+		t.Fatal("no statistics for conversations after Migrate")
+	}
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM sqlite_stat1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := stats(); n == 0 {
+		t.Fatal("no statistics for conversations after Analyze")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -34,6 +34,9 @@ type DB struct {
 	read  *conns
 	stmts sync.Map // SQL text → *sql.Stmt prepared on write
 	errs  *store.Errors
+	// stop ends optimizeLoop, which closes done when it has.
+	stop, done chan struct{}
+	closeOnce  sync.Once
 }
 
 // conns is a pool as the store's queries use it: the errors of its Exec
@@ -166,9 +169,10 @@ func Open(ctx context.Context, file string) (*DB, error) {
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{errs: store.NewErrors("sqlite")}
+	db := &DB{errs: store.NewErrors("sqlite"), stop: make(chan struct{}), done: make(chan struct{})}
 	db.write = &conns{DB: w, classify: db.classify}
 	db.read = &conns{DB: r, classify: db.classify}
+	go db.optimizeLoop(db.stop, db.done)
 	return db, nil
 }
 
@@ -228,6 +232,8 @@ func (db *DB) Pools() []store.PoolStats {
 
 // Close closes both pools; the WAL is checkpointed by SQLite on close.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.stop) })
+	<-db.done
 	db.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return errors.Join(db.read.Close(), db.write.Close())
 }
@@ -275,6 +281,11 @@ func (db *DB) migrate(ctx context.Context, last int) error {
 		if err != nil {
 			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
+	}
+	// A database that has never been analysed (or has grown tenfold since)
+	// gets statistics before it serves.
+	if err := db.Optimize(ctx); err != nil {
+		return err
 	}
 	return db.prepareHot(ctx)
 }
