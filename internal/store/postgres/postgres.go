@@ -33,6 +33,7 @@ var migrations embed.FS
 type DB struct {
 	pool *conns
 	errs *store.Errors
+	opts store.Options // with defaults filled in
 }
 
 // conns is the pool as the store's queries use it: every error it hands
@@ -127,8 +128,13 @@ func errorKind(err error) string {
 	return store.KindOther
 }
 
-// Open connects to the database at url. It does not migrate.
-func Open(ctx context.Context, url string) (*DB, error) {
+// Open connects to the database at url with the default options. It does
+// not migrate.
+func Open(ctx context.Context, url string) (*DB, error) { return OpenWith(ctx, url, store.Options{}) }
+
+// OpenWith is Open with the read budget of opts; the pool's size comes
+// from the URL (pool_max_conns), so opts.Readers is not used.
+func OpenWith(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse URL: %w", err)
@@ -156,7 +162,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	db := &DB{errs: store.NewErrors("postgres")}
+	db := &DB{errs: store.NewErrors("postgres"), opts: opts.WithDefaults()}
 	db.pool = &conns{Pool: pool, classify: db.classify}
 	return db, nil
 }

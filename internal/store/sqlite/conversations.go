@@ -311,6 +311,12 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 	if req.Cursor != nil && req.Cursor.Sort != o.Key() {
 		return nil, page.ErrBadCursor
 	}
+	ctx, done := db.opts.Budget(ctx)
+	out, err := db.listConversations(ctx, workspaceID, f, o, req)
+	return out, done(err)
+}
+
+func (db *DB) listConversations(ctx context.Context, workspaceID string, f conversation.Filter, o conversation.Order, req page.Request) ([]*conversation.Conversation, error) {
 	if f.Query != "" {
 		return db.search(ctx, workspaceID, f, o, req)
 	}

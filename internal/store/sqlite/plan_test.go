@@ -2,12 +2,16 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 // TestKeysetSeeksOnTieBreaker checks the plan of every query a deep page
@@ -157,5 +161,41 @@ func TestMigrateGathersStatistics(t *testing.T) {
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadBudget checks that a list past its time budget fails with
+// CodeQueryTimeout, and that modernc interrupts a running statement when
+// its context ends (so the reader connection comes back at once).
+func TestReadBudget(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenWith(ctx, filepath.Join(t.TempDir(), "parley.db"), store.Options{ReadTimeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ListConversations(ctx, "ws", conversation.Filter{}, conversation.Order{Sort: conversation.SortCreatedAt, Desc: true}, page.Request{Limit: 20})
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Code != fault.CodeQueryTimeout {
+		t.Fatalf("list past its budget: err = %v, want code %s", err, fault.CodeQueryTimeout)
+	}
+	// A caller that goes away keeps its own error.
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = db.ListConversations(gone, "ws", conversation.Filter{}, conversation.Order{Sort: conversation.SortCreatedAt, Desc: true}, page.Request{Limit: 20})
+	if !errors.Is(err, context.Canceled) || errors.As(err, &fe) && fe.Code == fault.CodeQueryTimeout {
+		t.Fatalf("canceled list: err = %v", err)
+	}
+
+	slow, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	var n int64
+	err = db.read.QueryRowContext(slow, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n`).Scan(&n)
+	if err == nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("endless query: err = %v after %s, want an interrupt at 50 ms", err, time.Since(start))
 	}
 }

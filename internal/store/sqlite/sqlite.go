@@ -34,6 +34,7 @@ type DB struct {
 	read  *conns
 	stmts sync.Map // SQL text → *sql.Stmt prepared on write
 	errs  *store.Errors
+	opts  store.Options // with defaults filled in
 	// stop ends optimizeLoop, which closes done when it has.
 	stop, done chan struct{}
 	closeOnce  sync.Once
@@ -124,9 +125,15 @@ func (db *DB) prepareHot(ctx context.Context) error {
 	return nil
 }
 
-// Open opens (creating if needed) the database file at path. It does not
-// migrate; call Migrate.
+// Open opens (creating if needed) the database file at path with the
+// default options. It does not migrate; call Migrate.
 func Open(ctx context.Context, file string) (*DB, error) {
+	return OpenWith(ctx, file, store.Options{})
+}
+
+// OpenWith is Open with the reader pool size and read budget of opts.
+func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error) {
+	opts = opts.WithDefaults()
 	if file == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -166,18 +173,15 @@ func Open(ctx context.Context, file string) (*DB, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
-	r.SetMaxOpenConns(readConns)
-	r.SetMaxIdleConns(readConns)
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{errs: store.NewErrors("sqlite"), stop: make(chan struct{}), done: make(chan struct{})}
+	db := &DB{errs: store.NewErrors("sqlite"), opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
 	db.write = &conns{DB: w, classify: db.classify}
 	db.read = &conns{DB: r, classify: db.classify}
 	go db.optimizeLoop(db.stop, db.done)
 	return db, nil
 }
-
-// readConns is the size of the reader pool.
-const readConns = 4
 
 // createPrivate creates the database file, if it does not exist yet, with
 // mode 0600: it holds API key hashes, the generated secret key and every
