@@ -38,7 +38,7 @@ func TestReadBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func (db *DB) analyze(ctx context.Context, stmt string) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", stmt, db.classify(err))
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA analysis_limit=%d`, analysisLimit)); err != nil {
 		return fmt.Errorf("sqlite: analysis_limit: %w", db.classify(err))
 	}
