@@ -203,6 +203,13 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 		}
 	}
 	fmt.Fprintln(os.Stderr)
+	// A bulk import grows the tables from nothing in one go: gather the
+	// planner statistics now rather than at the next start or hourly round.
+	if an, ok := a.Store.(interface{ Analyze(context.Context) error }); ok {
+		if err := an.Analyze(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -290,6 +297,20 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 	if err != nil {
 		return err
 	}
+	// The same conversation at 50% as a cursor of the message_count and
+	// total_cost orders: every seeded conversation has the same message
+	// count, so the first is all ties, the worst case of the keyset.
+	midConv, err := svc.Get(ctx, ws, mid.Key)
+	if err != nil {
+		return err
+	}
+	sortCursor := func(sort string) (conversation.Order, *page.Cursor) {
+		o := conversation.Order{Sort: sort, Desc: true}
+		return o, &page.Cursor{Sort: o.Key(), Value: midConv.SortValue(sort), Seq: midConv.Seq, Key: midConv.ID}
+	}
+	byCount, countCur := sortCursor(conversation.SortMessageCount)
+	byCost, costCur := sortCursor(conversation.SortTotalCost)
+	asstID := midConv.AssistantID
 	steps := []struct {
 		name string
 		fn   func(int) error
@@ -299,6 +320,10 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 		{"list: page at 99.9% depth", list(conversation.Filter{}, desc, deep)},
 		{"list: sort=updated_at", list(conversation.Filter{}, conversation.Order{Sort: conversation.SortUpdatedAt, Desc: true}, nil)},
 		{"list: sort=total_cost", list(conversation.Filter{}, conversation.Order{Sort: conversation.SortTotalCost, Desc: true}, nil)},
+		{"list: sort=message_count at 50% depth (all ties)", list(conversation.Filter{}, byCount, countCur)},
+		{"list: sort=total_cost at 50% depth", list(conversation.Filter{}, byCost, costCur)},
+		{"filtered: assistant + status=ended", list(conversation.Filter{AssistantID: asstID, Status: "ended"}, desc, nil)},
+		{"filtered: assistant + type=whatsapp", list(conversation.Filter{AssistantID: asstID, Types: []string{"whatsapp"}}, desc, nil)},
 		{"filtered: type=whatsapp", list(conversation.Filter{Types: []string{"whatsapp"}}, desc, nil)},
 		{"filtered: type=test, status=ended", list(conversation.Filter{Types: []string{"test"}, Status: "ended"}, desc, nil)},
 		{"filtered: customer_phone (one match)", func(i int) error {
@@ -306,6 +331,7 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 			return err
 		}},
 		{"search: common word", list(conversation.Filter{Query: "order"}, desc, nil)},
+		{"search: prefix ord*", list(conversation.Filter{Query: "ord*"}, desc, nil)},
 		{"search: two words", list(conversation.Filter{Query: "refund parcel"}, desc, nil)},
 		{"search: rare token", func(i int) error {
 			_, err := svc.List(ctx, ws, conversation.Filter{Query: fmt.Sprintf("ref%d", (i*104729)%1_000_000)}, desc, page.Request{Limit: 20})

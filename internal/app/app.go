@@ -62,11 +62,16 @@ type App struct {
 // postgresql:// for PostgreSQL, anything else (optionally sqlite:PATH) a
 // SQLite file.
 func OpenStore(ctx context.Context, url string) (store.Store, error) {
+	return OpenStoreWith(ctx, url, store.Options{})
+}
+
+// OpenStoreWith is OpenStore with the reader pool and read budget of opts.
+func OpenStoreWith(ctx context.Context, url string, opts store.Options) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return postgres.Open(ctx, url)
+		return postgres.OpenWith(ctx, url, opts)
 	default:
-		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite:"))
+		return sqlite.OpenWith(ctx, strings.TrimPrefix(url, "sqlite:"), opts)
 	}
 }
 
@@ -94,7 +99,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	if err := CheckConfig(cfg); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	st, err := OpenStore(ctx, cfg.DatabaseURL)
+	st, err := OpenStoreWith(ctx, cfg.DatabaseURL, store.Options{Readers: cfg.Readers(), ReadTimeout: cfg.ReadTimeout()})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -35,6 +35,8 @@ type Config struct {
 	APIRateLimit        string
 	MetricsToken        string
 	EventRetention      string
+	SQLiteReaders       string
+	QueryTimeout        string
 
 	// BodyReadTimeout bounds reading a request body, from the handler's
 	// start to the body's end; zero means DefaultBodyReadTimeout. It is no
@@ -71,6 +73,8 @@ var options = []option{
 	{"whatsapp-graph-url", "PARLEY_WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v26.0", "Graph API base URL", false, func(c *Config) *string { return &c.WhatsAppGraphURL }},
 	{"api-rate-limit", "PARLEY_API_RATE_LIMIT", DefaultAPIRateLimit, "requests per API key, per node, as N/s or N/m (a bare number is a minute); bursts of two seconds' worth are allowed; 0 turns the limit off", false, func(c *Config) *string { return &c.APIRateLimit }},
 	{"event-retention", "PARLEY_EVENT_RETENTION", "7d", "how long events (GET /api/v1/events) are kept: a duration like 72h, or days like 7d; at least 1m", false, func(c *Config) *string { return &c.EventRetention }},
+	{"sqlite-readers", "PARLEY_SQLITE_READERS", "", "SQLite reader connections (default: twice the CPUs, at least 4)", false, func(c *Config) *string { return &c.SQLiteReaders }},
+	{"query-timeout", "PARLEY_QUERY_TIMEOUT", "10s", "time budget of one list or search; past it the query is stopped and the API answers 503 query_timeout", false, func(c *Config) *string { return &c.QueryTimeout }},
 	{"log-format", "PARLEY_LOG_FORMAT", "text", "log format: text or json", false, func(c *Config) *string { return &c.LogFormat }},
 	{"metrics-token", "PARLEY_METRICS_TOKEN", "", "bearer token /metrics requires (it shows the models and costs of every workspace); unset: /metrics is open, so keep it off the public network", true, func(c *Config) *string { return &c.MetricsToken }},
 }
@@ -150,6 +154,14 @@ func (c *Config) validate() error {
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("PARLEY_DATABASE_URL: must not be empty"))
 	}
+	if c.SQLiteReaders != "" {
+		if n, err := strconv.Atoi(c.SQLiteReaders); err != nil || n < 1 || n > 256 {
+			errs = append(errs, fmt.Errorf("PARLEY_SQLITE_READERS %q: must be a number from 1 to 256", c.SQLiteReaders))
+		}
+	}
+	if v, err := time.ParseDuration(c.QueryTimeout); err != nil || v < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("PARLEY_QUERY_TIMEOUT %q: must be a duration of at least 100ms, like 10s", c.QueryTimeout))
+	}
 	return errors.Join(errs...)
 }
 
@@ -224,6 +236,19 @@ func (c *Config) LLMTimeouts() (reply, idle time.Duration) {
 	reply, _ = time.ParseDuration(c.LLMTimeout)
 	idle, _ = time.ParseDuration(c.LLMIdleTimeout)
 	return reply, idle
+}
+
+// Readers returns PARLEY_SQLITE_READERS; 0 when unset (the store picks).
+func (c *Config) Readers() int {
+	n, _ := strconv.Atoi(c.SQLiteReaders)
+	return n
+}
+
+// ReadTimeout returns PARLEY_QUERY_TIMEOUT; 0 when unset or invalid
+// (validate refuses an invalid one), which leaves the store's default.
+func (c *Config) ReadTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.QueryTimeout)
+	return d
 }
 
 // ParseRetention reads a retention period: a Go duration such as 72h, or

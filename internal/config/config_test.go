@@ -50,6 +50,13 @@ func TestPrecedence(t *testing.T) {
 			t.Errorf("PARLEY_EVENT_RETENTION=%s: %v, %v", in, cfg, err)
 		}
 	}
+	if cfg.Readers() != 0 || cfg.ReadTimeout() != 10*time.Second {
+		t.Errorf("readers %d, read timeout %s", cfg.Readers(), cfg.ReadTimeout())
+	}
+	if cfg, err := load(t, nil, map[string]string{"PARLEY_SQLITE_READERS": "12", "PARLEY_QUERY_TIMEOUT": "2s"}); err != nil ||
+		cfg.Readers() != 12 || cfg.ReadTimeout() != 2*time.Second {
+		t.Errorf("readers/timeout: %v, %v", cfg, err)
+	}
 	// The plain variable wins over its _FILE twin.
 	cfg, _ = load(t, nil, map[string]string{"PARLEY_LLM_API_KEY": "direct", "PARLEY_LLM_API_KEY_FILE": secret})
 	if cfg.LLMAPIKey != "direct" {
@@ -71,6 +78,10 @@ func TestInvalid(t *testing.T) {
 		"PARLEY_EVENT_RETENTION":   {"PARLEY_EVENT_RETENTION": "soon"},
 		"PARLEY_EVENT_RETENTION ":  {"PARLEY_EVENT_RETENTION": "0d"},
 		"PARLEY_EVENT_RETENTION  ": {"PARLEY_EVENT_RETENTION": "30s"},
+		"PARLEY_SQLITE_READERS":    {"PARLEY_SQLITE_READERS": "0"},
+		"PARLEY_SQLITE_READERS ":   {"PARLEY_SQLITE_READERS": "many"},
+		"PARLEY_QUERY_TIMEOUT":     {"PARLEY_QUERY_TIMEOUT": "1ms"},
+		"PARLEY_QUERY_TIMEOUT ":    {"PARLEY_QUERY_TIMEOUT": "soon"},
 	}
 	for want, env := range cases {
 		_, err := load(t, nil, env)

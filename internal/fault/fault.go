@@ -25,6 +25,8 @@ const (
 	CodeWindowClosed     = "window_closed"
 	CodeConversationOver = "conversation_ended"
 	CodeUnavailable      = "service_unavailable"
+	// CodeQueryTimeout: a read ran out of its time budget and was stopped.
+	CodeQueryTimeout     = "query_timeout"
 	CodeModelUnavailable = "model_unavailable"
 	CodeModelFailed      = "model_failed"
 	CodeModelTimeout     = "model_timeout"

@@ -29,6 +29,7 @@ var statusOf = map[string]int{
 	fault.CodeWindowClosed:         http.StatusConflict,
 	fault.CodeConversationOver:     http.StatusConflict,
 	fault.CodeUnavailable:          http.StatusServiceUnavailable,
+	fault.CodeQueryTimeout:         http.StatusServiceUnavailable,
 	fault.CodeModelUnavailable:     http.StatusServiceUnavailable,
 	fault.CodeModelFailed:          http.StatusBadGateway,
 	fault.CodeModelTimeout:         http.StatusGatewayTimeout,

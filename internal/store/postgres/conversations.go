@@ -429,6 +429,12 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 	if f.Query != "" && o.Sort != conversation.SortCreatedAt {
 		return nil, fault.Invalid("sort", "must be created_at when q is given")
 	}
+	ctx, done := db.opts.Budget(ctx)
+	out, err := db.listConversations(ctx, workspaceID, f, o, req)
+	return out, done(err)
+}
+
+func (db *DB) listConversations(ctx context.Context, workspaceID string, f conversation.Filter, o conversation.Order, req page.Request) ([]*conversation.Conversation, error) {
 	var a args
 	where, ok, err := db.filterSQL(ctx, &a, workspaceID, f)
 	if err != nil || !ok {

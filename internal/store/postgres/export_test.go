@@ -12,3 +12,10 @@ func SetRareLimit(n int) func() {
 
 // MigrateTo applies migrations up to version last only.
 func (db *DB) MigrateTo(ctx context.Context, last int) error { return db.migrate(ctx, last) }
+
+// Setting reads a server setting as a pooled connection has it.
+func (db *DB) Setting(ctx context.Context, name string) (string, error) {
+	var v string
+	err := db.pool.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v)
+	return v, err
+}

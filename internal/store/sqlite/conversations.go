@@ -325,9 +325,45 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 	if req.Cursor != nil && req.Cursor.Sort != o.Key() {
 		return nil, page.ErrBadCursor
 	}
+	ctx, done := db.opts.Budget(ctx)
+	out, err := db.listConversations(ctx, workspaceID, f, o, req)
+	return out, done(err)
+}
+
+func (db *DB) listConversations(ctx context.Context, workspaceID string, f conversation.Filter, o conversation.Order, req page.Request) ([]*conversation.Conversation, error) {
 	if f.Query != "" {
 		return db.search(ctx, workspaceID, f, o, req)
 	}
+	var out []*conversation.Conversation
+	for _, q := range listQueries(workspaceID, f, o, req) {
+		rows, err := db.queryConversations(ctx, q.sql, append(q.args, req.Limit+1-len(out))...)
+		if err != nil {
+			return nil, err
+		}
+		if out = append(out, rows...); len(out) > req.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// listQuery is one statement of a list page; the row limit is its last
+// argument, added when it runs.
+type listQuery struct {
+	sql  string
+	args []any
+}
+
+// listQueries returns the statements that read a list page, in order,
+// each to be run until the page is full. Past a cursor that is two: the
+// rows that tie with the cursor's value, after its seq, then the rows
+// past the value. One row-value comparison (value, seq) > (?, ?) would
+// be simpler, but SQLite seeks it on the value alone and then steps over
+// every tie before the cursor's seq, which on a sort with many equal
+// values (message_count, total_cost) is most of the table; split, each
+// statement seeks its index exactly (the ties through the rowid that ends
+// every index).
+func listQueries(workspaceID string, f conversation.Filter, o conversation.Order, req page.Request) []listQuery {
 	col := o.Column()
 	where, args := filterSQL(workspaceID, f)
 	// The direction rows are read in: the list's own order, or its reverse
@@ -337,14 +373,17 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 	if desc {
 		cmp, dir = "<", "DESC"
 	}
-	if req.Cursor != nil {
-		where += fmt.Sprintf(` AND (c.%s, c.seq) %s (?, ?)`, col, cmp)
-		args = append(args, req.Cursor.Value, req.Cursor.Seq)
+	order := fmt.Sprintf(` ORDER BY c.%s %s, c.seq %s LIMIT ?`, col, dir, dir)
+	if req.Cursor == nil {
+		return []listQuery{{`SELECT ` + convCols + convFrom + `WHERE ` + where + order, args}}
 	}
-	q := `SELECT ` + convCols + convFrom + `WHERE ` + where +
-		fmt.Sprintf(` ORDER BY c.%s %s, c.seq %s LIMIT ?`, col, dir, dir)
-	args = append(args, req.Limit+1)
-	return db.queryConversations(ctx, q, args...)
+	ties := listQuery{`SELECT ` + convCols + convFrom + `WHERE ` + where +
+		fmt.Sprintf(` AND c.%s = ? AND c.seq %s ? ORDER BY c.seq %s LIMIT ?`, col, cmp, dir),
+		append(slices.Clone(args), req.Cursor.Value, req.Cursor.Seq)}
+	past := listQuery{`SELECT ` + convCols + convFrom + `WHERE ` + where +
+		fmt.Sprintf(` AND c.%s %s ?`, col, cmp) + order,
+		append(slices.Clone(args), req.Cursor.Value)}
+	return []listQuery{ties, past}
 }
 
 func (db *DB) queryConversations(ctx context.Context, q string, args ...any) ([]*conversation.Conversation, error) {

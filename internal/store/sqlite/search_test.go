@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,56 @@ func TestMigrationRebuildsSearch(t *testing.T) {
 			if n := found(f); n != 1 {
 				t.Errorf("after migrating, q=%q phone=%q found %d conversations, want 1", q, f.CustomerPhone, n)
 			}
+		}
+	}
+}
+
+// TestMigrationAddsPrefixIndex fills a database as the release before
+// migration 0009 left it, then migrates: the full-text index has prefix
+// indexes (so q=ord* reads one list, not every term it starts), and the
+// old rows are still found, by words and by prefixes.
+func TestMigrationAddsPrefixIndex(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "parley.db")
+	db, err := sqlite.Open(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	if err := db.MigrateTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	w := &account.Workspace{ID: ids.NewAt(ids.Workspace, now), Name: "W", CreatedAt: now}
+	if err := db.CreateWorkspace(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	c := &conversation.Conversation{ID: ids.NewAt(ids.Conversation, now), WorkspaceID: w.ID, Type: conversation.TypeAPI,
+		Status: conversation.StatusActive, AssistantID: "asst_old", AIEnabled: true, Variables: map[string]conversation.Variable{},
+		Customer: conversation.Customer{Name: "Zoë Ordway"}, CostComplete: true, CreatedAt: now, UpdatedAt: now}
+	msgs := []*conversation.Message{{ID: ids.NewAt(ids.Message, now), Role: conversation.RoleUser, Content: "Where is my parcel? 配送はいつですか", CreatedAt: now}}
+	if err := db.CreateConversation(ctx, c, msgs); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = raw.Close() }()
+	var ddl string
+	if err := raw.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'search'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ddl, "prefix = '3 4'") {
+		t.Errorf("search table %q has no prefix indexes", ddl)
+	}
+	for _, q := range []string{"parcel", "par*", "parc*", "parce*", "zoe", "ord*", "配送", "配*"} {
+		list, err := db.ListConversations(ctx, w.ID, conversation.Filter{Query: q}, conversation.Order{Sort: conversation.SortCreatedAt, Desc: true}, page.Request{Limit: 10})
+		if err != nil || len(list) != 1 {
+			t.Errorf("after migrating, q=%q found %d conversations (%v), want 1", q, len(list), err)
 		}
 	}
 }

@@ -34,6 +34,10 @@ type DB struct {
 	read  *conns
 	stmts sync.Map // SQL text → *sql.Stmt prepared on write
 	errs  *store.Errors
+	opts  store.Options // with defaults filled in
+	// stop ends optimizeLoop, which closes done when it has.
+	stop, done chan struct{}
+	closeOnce  sync.Once
 }
 
 // conns is a pool as the store's queries use it: the errors of its Exec
@@ -121,9 +125,15 @@ func (db *DB) prepareHot(ctx context.Context) error {
 	return nil
 }
 
-// Open opens (creating if needed) the database file at path. It does not
-// migrate; call Migrate.
+// Open opens (creating if needed) the database file at path with the
+// default options. It does not migrate; call Migrate.
 func Open(ctx context.Context, file string) (*DB, error) {
+	return OpenWith(ctx, file, store.Options{})
+}
+
+// OpenWith is Open with the reader pool size and read budget of opts.
+func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error) {
+	opts = opts.WithDefaults()
 	if file == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -163,17 +173,15 @@ func Open(ctx context.Context, file string) (*DB, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
-	r.SetMaxOpenConns(readConns)
-	r.SetMaxIdleConns(readConns)
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{errs: store.NewErrors("sqlite")}
+	db := &DB{errs: store.NewErrors("sqlite"), opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
 	db.write = &conns{DB: w, classify: db.classify}
 	db.read = &conns{DB: r, classify: db.classify}
+	go db.optimizeLoop(db.stop, db.done)
 	return db, nil
 }
-
-// readConns is the size of the reader pool.
-const readConns = 4
 
 // createPrivate creates the database file, if it does not exist yet, with
 // mode 0600: it holds API key hashes, the generated secret key and every
@@ -228,6 +236,8 @@ func (db *DB) Pools() []store.PoolStats {
 
 // Close closes both pools; the WAL is checkpointed by SQLite on close.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.stop) })
+	<-db.done
 	db.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return errors.Join(db.read.Close(), db.write.Close())
 }
@@ -275,6 +285,11 @@ func (db *DB) migrate(ctx context.Context, last int) error {
 		if err != nil {
 			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
+	}
+	// A database that has never been analysed (or has grown tenfold since)
+	// gets statistics before it serves.
+	if err := db.Optimize(ctx); err != nil {
+		return err
 	}
 	return db.prepareHot(ctx)
 }

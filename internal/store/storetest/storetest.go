@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationCountBuckets", testCountBuckets},
 		{"ConversationCountQueryBound", testCountQueryBound},
 		{"ConversationListOrders", testListOrders},
+		{"ConversationListTies", testListTies},
 		{"ConversationListFilters", testListFilters},
 		{"ConversationSearch", testSearch},
 		{"ConversationSearchLanguages", testSearchLanguages},
@@ -801,6 +802,50 @@ func testListOrders(t *testing.T, s store.Store) {
 	_, err := s.ListConversations(ctx, f.ws, conversation.Filter{}, conversation.Order{Sort: conversation.SortTotalCost, Desc: true}, page.Request{Limit: 2, Cursor: &c})
 	if !errors.Is(err, page.ErrBadCursor) {
 		t.Errorf("foreign cursor: err = %v", err)
+	}
+}
+
+// testListTies pages through many conversations that share their sort
+// value (message count and cost 0), with a few distinct ones around them,
+// on every sort, forwards and back: the keyset's tie-breaker (seq) must
+// neither skip nor repeat a row inside a run of equal values.
+func testListTies(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	var cs []*conversation.Conversation
+	for i := 0; i < 12; i++ {
+		cs = append(cs, f.conv(t, nil))
+	}
+	// cs[3] and cs[8] stand out; the other ten tie at 0 messages and cost 0.
+	for _, i := range []int{3, 8} {
+		_, err := s.AppendMessages(ctx, f.ws, cs[i].ID, []*conversation.Message{reply("r", 100+i, 1, 1, 0, cost(int64(i)))})
+		must(t, err)
+	}
+	var ties []string
+	for i, c := range cs {
+		if i != 3 && i != 8 {
+			ties = append(ties, c.ID)
+		}
+	}
+	rev := func(ids []string) []string {
+		out := slices.Clone(ids)
+		slices.Reverse(out)
+		return out
+	}
+	asc := append(slices.Clone(ties), cs[3].ID, cs[8].ID)
+	desc := append([]string{cs[8].ID, cs[3].ID}, rev(ties)...)
+	for _, key := range []string{conversation.SortMessageCount, conversation.SortTotalCost} {
+		t.Run(key+":asc", func(t *testing.T) {
+			listAll(t, s, f.ws, conversation.Filter{}, conversation.Order{Sort: key}, asc)
+		})
+		t.Run(key+":desc", func(t *testing.T) {
+			listAll(t, s, f.ws, conversation.Filter{}, conversation.Order{Sort: key, Desc: true}, desc)
+		})
+		// The same with filters that have their own index.
+		flt := conversation.Filter{AssistantID: f.asst.ID, Status: conversation.StatusActive}
+		t.Run(key+":desc/filtered", func(t *testing.T) {
+			listAll(t, s, f.ws, flt, conversation.Order{Sort: key, Desc: true}, desc)
+		})
 	}
 }
 

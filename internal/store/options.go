@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"time"
+
+	"github.com/parley-dev/parley/internal/fault"
+)
+
+// Options tune how a store serves reads; the zero value takes the defaults.
+type Options struct {
+	// Readers is the size of SQLite's reader pool (0: DefaultReaders).
+	// PostgreSQL sizes its pool from the URL (pool_max_conns).
+	Readers int
+	// ReadTimeout is the time budget of one list or search (0:
+	// DefaultReadTimeout).
+	ReadTimeout time.Duration
+}
+
+// DefaultReadTimeout is the budget of a read unless configured: far above
+// any list or search that is planned well, and short enough that one
+// that is not gives its connection back before requests queue behind it.
+const DefaultReadTimeout = 10 * time.Second
+
+// DefaultReaders is the SQLite reader pool size unless configured: two per
+// CPU, at least four, so that a few slow reads (a filtered count, a
+// search) cannot leave lists waiting for a connection.
+func DefaultReaders() int { return max(4, 2*runtime.NumCPU()) }
+
+// WithDefaults fills the zero fields with their defaults.
+func (o Options) WithDefaults() Options {
+	if o.Readers <= 0 {
+		o.Readers = DefaultReaders()
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	return o
+}
+
+// Budget gives a read its time budget: the context to run it with, and
+// done, which ends the budget and turns the error of a read that ran out
+// of it into a fault with CodeQueryTimeout (the query itself has been
+// interrupted by the context). A caller that went away, or a deadline of
+// the caller's own, keeps its error.
+func (o Options) Budget(ctx context.Context) (context.Context, func(error) error) {
+	bctx, cancel := context.WithTimeout(ctx, o.WithDefaults().ReadTimeout)
+	return bctx, func(err error) error {
+		cancel()
+		if err != nil && errors.Is(bctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+			return &fault.Error{Code: fault.CodeQueryTimeout,
+				Message: "the query ran out of its time budget; narrow the filters or try again", Err: err}
+		}
+		return err
+	}
+}
