@@ -30,7 +30,7 @@ func TestPoolPlanSettings(t *testing.T) {
 	}
 }
 
-// TestReadBudget checks that a list past its time budget fails with
+// TestReadBudget checks that a list or a count past its time budget fails with
 // CodeQueryTimeout.
 func TestReadBudget(t *testing.T) {
 	ctx := context.Background()
@@ -46,5 +46,10 @@ func TestReadBudget(t *testing.T) {
 	var fe *fault.Error
 	if !errors.As(err, &fe) || fe.Code != fault.CodeQueryTimeout {
 		t.Fatalf("list past its budget: err = %v, want code %s", err, fault.CodeQueryTimeout)
+	}
+	// Counts with filters run queries too, within the same budget.
+	_, err = db.CountConversations(ctx, "ws", conversation.Filter{Status: conversation.StatusEnded, CustomerPhone: "+15550001111"})
+	if !errors.As(err, &fe) || fe.Code != fault.CodeQueryTimeout {
+		t.Fatalf("count past its budget: err = %v, want code %s", err, fault.CodeQueryTimeout)
 	}
 }

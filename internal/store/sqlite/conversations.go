@@ -444,6 +444,13 @@ func filterSQLPrefixed(workspaceID string, f conversation.Filter, c string) (str
 
 // CountConversations implements conversation.Store.
 func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
+	ctx, done := db.opts.Budget(ctx)
+	counts, err := db.countConversations(ctx, workspaceID, f)
+	return counts, done(err)
+}
+
+// countConversations is CountConversations within its time budget.
+func (db *DB) countConversations(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
 	counts := conversation.NewCounts()
 	var q string
 	var args []any

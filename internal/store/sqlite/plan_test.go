@@ -164,7 +164,7 @@ func TestMigrateGathersStatistics(t *testing.T) {
 	}
 }
 
-// TestReadBudget checks that a list past its time budget fails with
+// TestReadBudget checks that a list or a count past its time budget fails with
 // CodeQueryTimeout, and that modernc interrupts a running statement when
 // its context ends (so the reader connection comes back at once).
 func TestReadBudget(t *testing.T) {
@@ -181,6 +181,11 @@ func TestReadBudget(t *testing.T) {
 	var fe *fault.Error
 	if !errors.As(err, &fe) || fe.Code != fault.CodeQueryTimeout {
 		t.Fatalf("list past its budget: err = %v, want code %s", err, fault.CodeQueryTimeout)
+	}
+	// Counts with filters run queries too, within the same budget.
+	_, err = db.CountConversations(ctx, "ws", conversation.Filter{Status: conversation.StatusEnded, CustomerPhone: "+15550001111"})
+	if !errors.As(err, &fe) || fe.Code != fault.CodeQueryTimeout {
+		t.Fatalf("count past its budget: err = %v, want code %s", err, fault.CodeQueryTimeout)
 	}
 	// A caller that goes away keeps its own error.
 	gone, cancel := context.WithCancel(ctx)
