@@ -6,6 +6,7 @@
 //	parley-bench seed --database-url bench.db --conversations 1000000 --messages-per 10
 //	parley-bench seed --database-url bench-ja.db --conversations 100000 --cjk 0.2
 //	parley-bench run  --database-url bench.db --iterations 300
+//	parley-bench verify --database-url bench.db   (counters against the rows)
 //	parley-bench jobs --database-url jobs.db --conversations 2000   (kill -9 harness, see jobs.go)
 package main
 
@@ -44,8 +45,8 @@ func main() {
 		}
 		return
 	}
-	if len(os.Args) < 2 || (os.Args[1] != "seed" && os.Args[1] != "run") {
-		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|jobs [flags]   (parley-bench seed -h for flags)")
+	if len(os.Args) < 2 || (os.Args[1] != "seed" && os.Args[1] != "run" && os.Args[1] != "verify") {
+		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|verify|jobs [flags]   (parley-bench seed -h for flags)")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("parley-bench "+os.Args[1], flag.ExitOnError)
@@ -54,41 +55,61 @@ func main() {
 	per := fs.Int("messages-per", 10, "seed: messages per conversation")
 	iters := fs.Int("iterations", 200, "run: samples per measurement")
 	cjk := fs.Float64("cjk", 0, "seed: share of messages written in Japanese, for the CJK search measurements")
+	nAsst := fs.Int("assistants", 40, "seed: assistants sharing the conversations (one owns half, one owns 9)")
+	long := fs.Int("long", 5000, "seed: messages in the one long conversation (0: none)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := app.OpenStore(ctx, *dbURL)
+	a, ws, asst, closeStore, err := open(ctx, *dbURL)
 	if err != nil {
 		fail(err)
 	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		fail(err)
-	}
-	a, err := app.Build(&config.Config{DatabaseURL: *dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password"}, st, log, jobs.Config{})
-	if err != nil {
-		fail(err)
-	}
-	if err := a.Bootstrap(ctx); err != nil {
-		fail(err)
-	}
-	ws, err := a.Accounts.DefaultWorkspace(ctx)
-	if err != nil {
-		fail(err)
-	}
-	asst, err := a.Assistants.List(ctx, ws, page.Request{Limit: 1})
-	if err != nil || len(asst.Items) == 0 {
-		fail(fmt.Errorf("no assistant: %w", err))
-	}
-	if os.Args[1] == "seed" {
-		err = seed(ctx, a, ws, asst.Items[0], *n, *per, *cjk)
-	} else {
+	defer closeStore()
+	switch os.Args[1] {
+	case "seed":
+		err = seed(ctx, a, ws, asst, seedOptions{N: *n, Per: *per, CJK: *cjk, Assistants: *nAsst, Long: *long})
+	case "verify":
+		err = verify(ctx, a, ws, os.Stdout)
+	default:
 		err = bench(ctx, a, ws, *iters)
 	}
 	if err != nil {
 		fail(err)
 	}
+}
+
+// open opens, migrates and bootstraps the database and returns the app,
+// its default workspace and first assistant.
+func open(ctx context.Context, dbURL string) (*app.App, string, *assistant.Assistant, func(), error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := app.OpenStore(ctx, dbURL)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	closeStore := func() { _ = st.Close() }
+	fin := func(err error) (*app.App, string, *assistant.Assistant, func(), error) {
+		closeStore()
+		return nil, "", nil, nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		return fin(err)
+	}
+	a, err := app.Build(&config.Config{DatabaseURL: dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password"}, st, log, jobs.Config{})
+	if err != nil {
+		return fin(err)
+	}
+	if err := a.Bootstrap(ctx); err != nil {
+		return fin(err)
+	}
+	ws, err := a.Accounts.DefaultWorkspace(ctx)
+	if err != nil {
+		return fin(err)
+	}
+	asst, err := a.Assistants.List(ctx, ws, page.Request{Limit: 1})
+	if err != nil || len(asst.Items) == 0 {
+		return fin(fmt.Errorf("no assistant: %w", err))
+	}
+	return a, ws, asst.Items[0], closeStore, nil
 }
 
 func fail(err error) {
@@ -102,7 +123,8 @@ var vocabulary = strings.Fields(`order parcel delivery refund coffee beans subsc
 	address shipping tracking number please thanks hello help account password login payment card
 	discount code wholesale decaf roast light medium dark grinder filter espresso machine broken
 	damaged return exchange week tomorrow today monday friday weekend store hours open closed
-	email phone callback manager complaint review gift voucher bag kilo gram price cost total`)
+	email phone callback manager complaint review gift voucher bag kilo gram price cost total
+	café Straße naïve crème jalapeño Zürich façade résumé Müller señor`)
 
 func sentence(r *rand.Rand, words int) string {
 	var b strings.Builder
@@ -139,61 +161,153 @@ func japaneseSentence(r *rand.Rand, words int) string {
 	return b.String()
 }
 
-var types = []string{conversation.TypeWidget, conversation.TypeWidget, conversation.TypeWhatsApp, conversation.TypeAPI, conversation.TypeTest}
+// pickType draws a conversation type in the proportions of real use:
+// mostly the website widget, then WhatsApp, the API and a few tests.
+func pickType(r *rand.Rand) string {
+	switch x := r.IntN(100); {
+	case x < 55:
+		return conversation.TypeWidget
+	case x < 80:
+		return conversation.TypeWhatsApp
+	case x < 95:
+		return conversation.TypeAPI
+	default:
+		return conversation.TypeTest
+	}
+}
 
-// seed creates n conversations of per messages each, spread over the year
-// before now, through the store's normal create path; a share cjk of the
-// messages is in Japanese.
-func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant, n, per int, cjk float64) error {
+// repeatedPhone is the customer who comes back again and again (about one
+// conversation in 500), for the customer_phone filter with many matches.
+const repeatedPhone = "+15550000001"
+
+// seedOptions shape the generated data set.
+type seedOptions struct {
+	N, Per     int     // conversations, and messages in each
+	CJK        float64 // share of messages written in Japanese
+	Assistants int     // assistants sharing the conversations, the first one existing
+	Long       int     // messages in the one long conversation, 0 for none
+}
+
+// seedBatch is how many conversations go into one transaction: batching
+// keeps the seed fast, and each batch adds its own counts (the same
+// CountChange the service adds) so the counters stay exact.
+const seedBatch = 200
+
+// seedAssistants returns n assistants: asst and n-1 more like it.
+func seedAssistants(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant, n int) ([]*assistant.Assistant, error) {
+	out := []*assistant.Assistant{asst}
+	for i := 1; i < n; i++ {
+		set := asst.Settings
+		set.Name = fmt.Sprintf("Bench assistant %d", i)
+		x, err := a.Assistants.Create(ctx, ws, set)
+		if err != nil {
+			return nil, fmt.Errorf("assistant %d: %w", i, err)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// pickAssistant gives assistant 0 half the conversations, assistant 1
+// exactly nine (spread over the year), and the rest a skewed share of
+// the other half: low indexes are busy, high ones quiet.
+func pickAssistant(r *rand.Rand, assts []*assistant.Assistant, i, n int) *assistant.Assistant {
+	if len(assts) >= 2 {
+		if stride := n / 9; stride > 0 && i%stride == stride/2 && i/stride < 9 {
+			return assts[1]
+		}
+	}
+	if len(assts) < 3 || r.IntN(2) == 0 {
+		return assts[0]
+	}
+	rest := len(assts) - 2
+	return assts[2+int(float64(rest)*r.Float64()*r.Float64())]
+}
+
+// seed creates opt.N conversations spread over the year before now,
+// shaped like real use (see docs/PERFORMANCE.md, "Data set"), in batched
+// transactions through the store's normal create path, and counts them
+// the way the service does.
+func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant, opt seedOptions) error {
 	r := rand.New(rand.NewPCG(1, 2))
+	n := opt.N
+	assts, err := seedAssistants(ctx, a, ws, asst, max(opt.Assistants, 1))
+	if err != nil {
+		return err
+	}
 	start := time.Now().Add(-365 * 24 * time.Hour).Truncate(time.Millisecond)
 	step := 365 * 24 * time.Hour / time.Duration(max(n, 1))
 	began := time.Now()
-	price := money.Money(150)                // nano-USD per reply, as a priced model would cost
-	var counted []*conversation.Conversation // created, not yet added to the counters
+	price := money.Money(150) // nano-USD per reply, as a priced model would cost
+	// Phones come from a pool a third the size of the data set, so many
+	// customers have more than one conversation.
+	phones := max(n/3, 1)
+	type created struct {
+		c    *conversation.Conversation
+		msgs []*conversation.Message
+	}
+	var batch []created
+	flush := func() error {
+		err := a.Store.Within(ctx, func(ctx context.Context) error {
+			cs := make([]*conversation.Conversation, 0, len(batch))
+			for _, b := range batch {
+				if err := a.Store.CreateConversation(ctx, b.c, b.msgs); err != nil {
+					return fmt.Errorf("conversation %s: %w", b.c.ID, err)
+				}
+				cs = append(cs, b.c)
+			}
+			return a.Store.AddCounts(ctx, ws, conversation.CountChange(cs, nil))
+		})
+		batch = batch[:0]
+		return err
+	}
 	for i := 0; i < n; i++ {
-		created := start.Add(time.Duration(i) * step)
-		typ := types[r.IntN(len(types))]
+		at0 := start.Add(time.Duration(i) * step)
+		typ := pickType(r)
+		as := pickAssistant(r, assts, i, n)
 		c := &conversation.Conversation{
-			ID: ids.NewAt(ids.Conversation, created), WorkspaceID: ws, Type: typ, Status: conversation.StatusActive,
-			AssistantID: asst.ID, AIEnabled: true, Variables: map[string]conversation.Variable{},
-			CostComplete: true, CreatedAt: created, UpdatedAt: created,
+			ID: ids.NewAt(ids.Conversation, at0), WorkspaceID: ws, Type: typ, Status: conversation.StatusActive,
+			AssistantID: as.ID, AssistantName: as.Name, AIEnabled: true, Variables: map[string]conversation.Variable{},
+			CostComplete: true, CreatedAt: at0, UpdatedAt: at0,
 		}
-		if r.IntN(3) == 0 {
+		if r.IntN(100) < 84 {
 			c.Status = conversation.StatusEnded
 		}
 		if typ == conversation.TypeWhatsApp || r.IntN(4) == 0 {
-			c.Customer.Phone = fmt.Sprintf("+1555%07d", r.IntN(10_000_000))
+			c.Customer.Phone = fmt.Sprintf("+1555%07d", 1_000_000+r.IntN(phones))
+			if r.IntN(500) == 0 {
+				c.Customer.Phone = repeatedPhone
+			}
 		}
 		if typ == conversation.TypeWhatsApp {
 			c.SenderID, c.SenderPhone = "wa_bench", "+15550000000"
 		}
+		per := opt.Per
+		if opt.Long > 0 && i == n/2 {
+			per = opt.Long // the one long conversation, in the middle of the year
+		}
 		msgs := make([]*conversation.Message, 0, per)
 		for j := 0; j < per; j++ {
-			at := created.Add(time.Duration(j) * 20 * time.Second)
+			at := at0.Add(time.Duration(j) * 20 * time.Second)
 			m := &conversation.Message{ID: ids.NewAt(ids.Message, at), Role: conversation.RoleUser,
 				Content: sentence(r, 6+r.IntN(14)), CreatedAt: at}
-			if cjk > 0 && r.Float64() < cjk { // no extra draw without --cjk: the same data as before
+			if opt.CJK > 0 && r.Float64() < opt.CJK { // no extra draw without --cjk
 				m.Content = japaneseSentence(r, 4+r.IntN(8))
 			}
 			if j%2 == 1 {
 				m.Role, m.Model = conversation.RoleAssistant, "gpt-4o-mini"
-				u := llm.Usage{InputTokens: int64(40 + 30*j), OutputTokens: int64(20 + r.IntN(60))}
+				u := llm.Usage{InputTokens: int64(40 + 30*min(j, 100)), OutputTokens: int64(20 + r.IntN(60))}
 				m.Usage = &u
 				cost := price + money.Money(r.IntN(100))
 				m.Cost = &cost
 			}
 			msgs = append(msgs, m)
 		}
-		if err := a.Store.CreateConversation(ctx, c, msgs); err != nil {
-			return fmt.Errorf("conversation %d: %w", i, err)
-		}
-		counted = append(counted, c)
-		if len(counted) == 1000 || i+1 == n {
-			if err := a.Store.AddCounts(ctx, ws, conversation.CountChange(counted, nil)); err != nil {
-				return fmt.Errorf("count conversations: %w", err)
+		batch = append(batch, created{c, msgs})
+		if len(batch) == seedBatch || i+1 == n {
+			if err := flush(); err != nil {
+				return err
 			}
-			counted = counted[:0]
 		}
 		if (i+1)%10_000 == 0 || i+1 == n {
 			el := time.Since(began)
@@ -210,6 +324,55 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 			return err
 		}
 	}
+	return nil
+}
+
+// verify checks the conversation counters against the rows: it walks
+// every conversation (fine at 10k, slow at 1M) and compares the total and
+// per-type tallies with Count, unfiltered and for each assistant.
+func verify(ctx context.Context, a *app.App, ws string, out io.Writer) error {
+	svc := a.Conversations
+	byType := map[string]int64{}
+	byAsst := map[string]int64{}
+	var total int64
+	req := page.Request{Limit: 500}
+	for {
+		res, err := svc.List(ctx, ws, conversation.Filter{}, conversation.Order{Sort: conversation.SortCreatedAt}, req)
+		if err != nil {
+			return fmt.Errorf("list: %w", err)
+		}
+		for _, c := range res.Items {
+			total++
+			byType[c.Type]++
+			byAsst[c.AssistantID]++
+		}
+		if res.Next == nil {
+			break
+		}
+		req.Cursor = res.Next
+	}
+	got, err := svc.Count(ctx, ws, conversation.Filter{})
+	if err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	if got.Total != total {
+		return fmt.Errorf("count total %d, rows %d", got.Total, total)
+	}
+	for t, k := range byType {
+		if got.ByType[t] != k {
+			return fmt.Errorf("count of type %s %d, rows %d", t, got.ByType[t], k)
+		}
+	}
+	for id, k := range byAsst {
+		c, err := svc.Count(ctx, ws, conversation.Filter{AssistantID: id})
+		if err != nil {
+			return fmt.Errorf("count assistant %s: %w", id, err)
+		}
+		if c.Total != k {
+			return fmt.Errorf("count of assistant %s %d, rows %d", id, c.Total, k)
+		}
+	}
+	fmt.Fprintf(out, "counts match the rows: %d conversations, %d assistants, by type %v\n", total, len(byAsst), byType)
 	return nil
 }
 
@@ -259,8 +422,8 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 		c := res.Items[0]
 		return &page.Cursor{Sort: desc.Key(), Value: c.SortValue(desc.Sort), Seq: c.Seq, Key: c.ID}, nil
 	}
-	// Counts filtered by an assistant and by a date range: the (only)
-	// assistant, and the oldest conversation's time.
+	// Counts filtered by an assistant and by a date range: the oldest
+	// conversation's assistant, and its time.
 	oldest, err := svc.List(ctx, ws, conversation.Filter{}, conversation.Order{Sort: conversation.SortCreatedAt}, page.Request{Limit: 1})
 	if err != nil || len(oldest.Items) == 0 {
 		return fmt.Errorf("oldest conversation: %w", err)
@@ -268,6 +431,11 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 	assistantID, firstAt := oldest.Items[0].AssistantID, oldest.Items[0].CreatedAt
 	count := func(f conversation.Filter) func(int) error {
 		return func(int) error { _, err := svc.Count(ctx, ws, f); return err }
+	}
+	// A customer phone from the seed's pool (a third as many phones as
+	// conversations): most have one or a few conversations, some none.
+	pooledPhone := func(i int) string {
+		return fmt.Sprintf("+1555%07d", 1_000_000+i*7919%int(max(total.Total/3, 1)))
 	}
 	var ms []*measurement
 	measure := func(name string, fn func(i int) error) error {
@@ -311,6 +479,39 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 	byCount, countCur := sortCursor(conversation.SortMessageCount)
 	byCost, costCur := sortCursor(conversation.SortTotalCost)
 	asstID := midConv.AssistantID
+	big, small, err := skewedAssistants(ctx, a, ws)
+	if err != nil {
+		return err
+	}
+	// The long conversation (most messages) and cursors into its
+	// transcript at the middle and near the end, found by one walk.
+	longest, err := svc.List(ctx, ws, conversation.Filter{}, conversation.Order{Sort: conversation.SortMessageCount, Desc: true}, page.Request{Limit: 1})
+	if err != nil || len(longest.Items) == 0 {
+		return fmt.Errorf("longest conversation: %w", err)
+	}
+	longID := longest.Items[0].ID
+	var transcript []*page.Cursor
+	for req := (page.Request{Limit: 50}); ; {
+		res, err := svc.Messages(ctx, ws, longID, req)
+		if err != nil {
+			return fmt.Errorf("transcript: %w", err)
+		}
+		if res.Next == nil {
+			break
+		}
+		transcript = append(transcript, res.Next)
+		req.Cursor = res.Next
+	}
+	messages := func(c *page.Cursor) func(int) error {
+		return func(int) error {
+			_, err := svc.Messages(ctx, ws, longID, page.Request{Limit: 50, Cursor: c})
+			return err
+		}
+	}
+	var midMsg, lastMsg *page.Cursor
+	if len(transcript) > 0 {
+		midMsg, lastMsg = transcript[len(transcript)/2], transcript[len(transcript)-1]
+	}
 	steps := []struct {
 		name string
 		fn   func(int) error
@@ -326,8 +527,18 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 		{"filtered: assistant + type=whatsapp", list(conversation.Filter{AssistantID: asstID, Types: []string{"whatsapp"}}, desc, nil)},
 		{"filtered: type=whatsapp", list(conversation.Filter{Types: []string{"whatsapp"}}, desc, nil)},
 		{"filtered: type=test, status=ended", list(conversation.Filter{Types: []string{"test"}, Status: "ended"}, desc, nil)},
-		{"filtered: customer_phone (one match)", func(i int) error {
-			_, err := svc.List(ctx, ws, conversation.Filter{CustomerPhone: fmt.Sprintf("+1555%07d", i*7919%10_000_000)}, desc, page.Request{Limit: 20})
+		{"filtered: big assistant (half the rows)", list(conversation.Filter{AssistantID: big}, desc, nil)},
+		{"filtered: big assistant + status=active", list(conversation.Filter{AssistantID: big, Status: conversation.StatusActive}, desc, nil)},
+		{"filtered: small assistant (9 rows)", list(conversation.Filter{AssistantID: small}, desc, nil)},
+		{"filtered: small assistant + type=whatsapp", list(conversation.Filter{AssistantID: small, Types: []string{"whatsapp"}}, desc, nil)},
+		{"filtered: repeated customer_phone", list(conversation.Filter{CustomerPhone: repeatedPhone}, desc, nil)},
+		{"search: accented word café", list(conversation.Filter{Query: "café"}, desc, nil)},
+		{"search: accented word Straße + big assistant", list(conversation.Filter{Query: "Straße", AssistantID: big}, desc, nil)},
+		{"transcript: first page of the long conversation", messages(nil)},
+		{"transcript: middle page of the long conversation", messages(midMsg)},
+		{"transcript: last page of the long conversation", messages(lastMsg)},
+		{"filtered: customer_phone (a few matches)", func(i int) error {
+			_, err := svc.List(ctx, ws, conversation.Filter{CustomerPhone: pooledPhone(i)}, desc, page.Request{Limit: 20})
 			return err
 		}},
 		{"search: common word", list(conversation.Filter{Query: "order"}, desc, nil)},
@@ -339,7 +550,7 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 		}},
 		{"search: common word + type filter", list(conversation.Filter{Query: "coffee", Types: []string{"test"}}, desc, nil)},
 		{"search: common word + customer_phone", func(i int) error {
-			_, err := svc.List(ctx, ws, conversation.Filter{Query: "order", CustomerPhone: fmt.Sprintf("+1555%07d", i*7919%10_000_000)}, desc, page.Request{Limit: 20})
+			_, err := svc.List(ctx, ws, conversation.Filter{Query: "order", CustomerPhone: pooledPhone(i)}, desc, page.Request{Limit: 20})
 			return err
 		}},
 		// Japanese words (found only in data seeded with --cjk): two
@@ -364,8 +575,11 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 			_, err := svc.Count(ctx, ws, conversation.Filter{Status: conversation.StatusActive, CreatedFrom: &from, CreatedTo: &to})
 			return err
 		}},
+		{"count: big assistant", count(conversation.Filter{AssistantID: big})},
+		{"count: small assistant", count(conversation.Filter{AssistantID: small})},
+		{"count: repeated customer_phone", count(conversation.Filter{CustomerPhone: repeatedPhone})},
 		{"count: customer_phone", func(i int) error {
-			_, err := svc.Count(ctx, ws, conversation.Filter{CustomerPhone: fmt.Sprintf("+1555%07d", i*7919%10_000_000)})
+			_, err := svc.Count(ctx, ws, conversation.Filter{CustomerPhone: pooledPhone(i)})
 			return err
 		}},
 		{"count: q=order (common word)", count(conversation.Filter{Query: "order"})},
@@ -408,6 +622,34 @@ func bench(ctx context.Context, a *app.App, ws string, iters int) error {
 		fmt.Printf("| %s | %s | %s | %s | %s |\n", m.name, d(m.pct(0.5)), d(m.pct(0.95)), d(m.pct(0.99)), d(m.pct(1)))
 	}
 	return nil
+}
+
+// skewedAssistants returns the assistants with the most and the fewest
+// (but some) conversations, read from the counters.
+func skewedAssistants(ctx context.Context, a *app.App, ws string) (big, small string, err error) {
+	var hi, lo int64 = -1, -1
+	for req := (page.Request{Limit: 100}); ; {
+		res, err := a.Assistants.List(ctx, ws, req)
+		if err != nil {
+			return "", "", fmt.Errorf("assistants: %w", err)
+		}
+		for _, x := range res.Items {
+			c, err := a.Conversations.Count(ctx, ws, conversation.Filter{AssistantID: x.ID})
+			if err != nil {
+				return "", "", fmt.Errorf("count assistant: %w", err)
+			}
+			if c.Total > hi {
+				hi, big = c.Total, x.ID
+			}
+			if c.Total > 0 && (lo < 0 || c.Total < lo) {
+				lo, small = c.Total, x.ID
+			}
+		}
+		if res.Next == nil {
+			return big, small, nil
+		}
+		req.Cursor = res.Next
+	}
 }
 
 func d(x time.Duration) string {
