@@ -516,19 +516,8 @@ func (p *Provider) answer(w http.ResponseWriter, body map[string]any) {
 		writeJSON(w, http.StatusOK, reply)
 		return
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	flusher, _ := w.(http.Flusher)
-	send := func(v any) {
-		b, _ := json.Marshal(v)
-		fmt.Fprintf(w, "data: %s\n\n", b)
-		if flusher != nil {
-			flusher.Flush()
-		}
-	}
-	chunk := func(delta map[string]any, finish any) map[string]any {
-		return map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
-	}
+	st := startStream(w, id, created, model)
+	send, chunk := st.send, st.chunk
 	if s.Comments {
 		fmt.Fprint(w, ": OPENROUTER PROCESSING\n\n")
 	}
