@@ -89,16 +89,9 @@ func (s *Service) ReplyJob(ctx context.Context, args ReplyArgs) error {
 	if c.Status == StatusEnded || !c.AIEnabled {
 		return nil
 	}
-	recent, err := s.Store.RecentMessages(ctx, args.WorkspaceID, args.ConversationID, 20)
+	last, err := s.lastSpoken(ctx, args.WorkspaceID, args.ConversationID)
 	if err != nil {
 		return err
-	}
-	var last *Message
-	for i := len(recent) - 1; i >= 0; i-- {
-		if recent[i].Role != RoleSystem {
-			last = recent[i]
-			break
-		}
 	}
 	if last == nil || last.ID != args.MessageID {
 		return nil // answered, or a newer message has its own job

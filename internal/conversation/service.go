@@ -363,16 +363,9 @@ func (s *Service) Reply(ctx context.Context, workspaceID, id string, onDelta llm
 	if c.Status == StatusEnded {
 		return nil, fault.New(fault.CodeConversationOver, "the conversation has ended; start a new one")
 	}
-	recent, err := s.Store.RecentMessages(ctx, workspaceID, id, 20)
+	last, err := s.lastSpoken(ctx, workspaceID, id)
 	if err != nil {
 		return nil, err
-	}
-	var last *Message
-	for i := len(recent) - 1; i >= 0; i-- {
-		if recent[i].Role != RoleSystem {
-			last = recent[i]
-			break
-		}
 	}
 	if last == nil || last.Role != RoleUser {
 		return nil, fault.New(fault.CodeConflict, "the latest message is not an unanswered user message")
@@ -597,6 +590,22 @@ func (s *Service) extractAgain(ctx context.Context, c *Conversation) (*Conversat
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// lastSpoken returns a conversation's newest message that is not a system
+// note (failure notes and extraction notes are not turns), or nil: the
+// message a reply would answer, when it is the customer's.
+func (s *Service) lastSpoken(ctx context.Context, workspaceID, id string) (*Message, error) {
+	recent, err := s.Store.RecentMessages(ctx, workspaceID, id, 20)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(recent) - 1; i >= 0; i-- {
+		if recent[i].Role != RoleSystem {
+			return recent[i], nil
+		}
+	}
+	return nil, nil
+}
 
 // modelHistory is a transcript as a model sees it: the customer as user,
 // the assistant and human operators as assistant, system notes left out.
