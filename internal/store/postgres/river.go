@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/parley-dev/parley/internal/jobs"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 // Jobs implements store.Store: a River client on the store's pool; every
@@ -23,13 +24,8 @@ func (db *DB) Jobs(workers *river.Workers, cfg jobs.Config) (jobs.Engine, error)
 		return nil, fmt.Errorf("postgres: river client: %w", err)
 	}
 	return &jobs.Client[pgx.Tx]{
-		River: client,
-		Tx: func(ctx context.Context) (pgx.Tx, bool) {
-			if st, ok := ctx.Value(txKey{db}).(*txState); ok {
-				return st.tx, true
-			}
-			return nil, false
-		},
+		River:  client,
+		Tx:     func(ctx context.Context) (pgx.Tx, bool) { return store.TxFrom[pgx.Tx](ctx, db) },
 		Within: db.Within,
 		Complete: func(ctx context.Context, tx pgx.Tx, job *rivertype.JobRow) error {
 			return jobs.Complete[*riverpgxv5.Driver](ctx, tx, job)

@@ -2,22 +2,12 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/parley-dev/parley/internal/store"
 )
-
-// txKey finds this store's transaction in a context; the store's own
-// address keeps two stores of one process apart.
-type txKey struct{ db *DB }
-
-// txState is a transaction opened by Within and the hooks to run once it
-// has committed.
-type txState struct {
-	tx    pgx.Tx
-	hooks []func()
-}
 
 // Within implements store.Store: fn runs in one transaction. Every store
 // call made with the context fn is given — reads included, so they see the
@@ -27,44 +17,25 @@ type txState struct {
 // the commit, in order, and never after a rollback. A Within inside
 // another joins the outer transaction.
 func (db *DB) Within(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{db}).(*txState); ok {
-		return fn(ctx)
-	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", db.classify(err))
-	}
-	st := &txState{tx: tx}
-	if err := fn(context.WithValue(ctx, txKey{db}, st)); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return db.classify(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", db.classify(err))
-	}
-	for _, h := range st.hooks {
-		h()
-	}
-	return nil
+	return db.classify(store.Within(ctx, db,
+		func() (pgx.Tx, error) { return db.pool.Begin(ctx) },
+		func(tx pgx.Tx) error { return tx.Commit(ctx) },
+		func(tx pgx.Tx) { _ = tx.Rollback(context.WithoutCancel(ctx)) },
+		fn))
 }
 
 // AfterCommit implements store.Store: fn runs once the transaction in ctx
 // has committed, or at once when ctx holds none.
-func (db *DB) AfterCommit(ctx context.Context, fn func()) {
-	if st, ok := ctx.Value(txKey{db}).(*txState); ok {
-		st.hooks = append(st.hooks, fn)
-		return
-	}
-	fn()
-}
+func (db *DB) AfterCommit(ctx context.Context, fn func()) { store.AfterCommit(ctx, db, fn) }
 
 // tx runs fn in the transaction of ctx, or in one of its own.
 func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	if st, ok := ctx.Value(txKey{db}).(*txState); ok {
-		return fn(st.tx)
+	if tx, ok := store.TxFrom[pgx.Tx](ctx, db); ok {
+		return fn(tx)
 	}
 	return db.Within(ctx, func(ctx context.Context) error {
-		return fn(ctx.Value(txKey{db}).(*txState).tx)
+		tx, _ := store.TxFrom[pgx.Tx](ctx, db)
+		return fn(tx)
 	})
 }
 
@@ -78,8 +49,8 @@ type executor interface {
 // conn is where a statement runs: the transaction of ctx, so a read
 // inside Within sees what the transaction wrote, or else the pool.
 func (db *DB) conn(ctx context.Context) executor {
-	if st, ok := ctx.Value(txKey{db}).(*txState); ok {
-		return st.tx
+	if tx, ok := store.TxFrom[pgx.Tx](ctx, db); ok {
+		return tx
 	}
 	return db.pool
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/parley-dev/parley/internal/jobs"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 // FetchPoll is how often an idle SQLite node looks for new jobs. River
@@ -35,13 +36,8 @@ func (db *DB) Jobs(workers *river.Workers, cfg jobs.Config) (jobs.Engine, error)
 		return nil, fmt.Errorf("sqlite: river client: %w", err)
 	}
 	return &jobs.Client[*sql.Tx]{
-		River: client,
-		Tx: func(ctx context.Context) (*sql.Tx, bool) {
-			if st, ok := ctx.Value(txKey{db}).(*txState); ok {
-				return st.tx, true
-			}
-			return nil, false
-		},
+		River:    client,
+		Tx:       func(ctx context.Context) (*sql.Tx, bool) { return store.TxFrom[*sql.Tx](ctx, db) },
 		Within:   db.Within,
 		Complete: db.completeJob,
 		Count:    db.jobBacklog,
