@@ -36,7 +36,7 @@ var (
 	// wiring: assembles everything; may import anything but test support.
 	wiring = []string{"app"}
 	// testSupport: fakes, fixtures and suites for tests only.
-	testSupport = []string{"apptest", "store/storetest", "store/pgtest", "llm/llmtest", "arch"}
+	testSupport = []string{"apptest", "browsertest", "store/storetest", "store/pgtest", "llm/llmtest", "arch"}
 )
 
 // deps maps every package under internal/ (short name) to the internal
