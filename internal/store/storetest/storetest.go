@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationCounts", testCounts},
 		{"ConversationCountBuckets", testCountBuckets},
 		{"ConversationCountQueryBound", testCountQueryBound},
+		{"Analytics", testAnalytics},
 		{"ConversationListOrders", testListOrders},
 		{"ConversationListTies", testListTies},
 		{"ConversationListFilters", testListFilters},
