@@ -26,8 +26,13 @@ const (
 	MaxAnalyticsDaysByMonth = 5*366 + 1
 )
 
+// DefaultAnalyticsDays is the range of a report that names no start: the
+// last 30 days, today included.
+const DefaultAnalyticsDays = 30
+
 // AnalyticsQuery asks for a report of a workspace's activity over the UTC
-// days From to To, both included (only their dates count).
+// days From to To, both included (only their dates count). A zero To is
+// today; a zero From is DefaultAnalyticsDays before To.
 type AnalyticsQuery struct {
 	From, To    time.Time
 	AssistantID string   // only this assistant's activity when set
@@ -95,6 +100,12 @@ type Analytics struct {
 // without activity, has an empty report: its id filters, like every list
 // filter, and reveals nothing.
 func (s *Service) Analytics(ctx context.Context, workspaceID string, q AnalyticsQuery) (*Analytics, error) {
+	if q.To.IsZero() {
+		q.To = s.now()
+	}
+	if q.From.IsZero() {
+		q.From = DayStart(DayOf(q.To)).AddDate(0, 0, -(DefaultAnalyticsDays - 1))
+	}
 	from, to, err := q.check()
 	if err != nil {
 		return nil, err
@@ -130,21 +141,13 @@ func (q *AnalyticsQuery) check() (from, to time.Time, err error) {
 			break
 		}
 	}
-	if q.From.IsZero() {
-		v.Add("from", "is required")
-	}
-	if q.To.IsZero() {
-		v.Add("to", "is required")
-	}
 	from, to = DayStart(DayOf(q.From)), DayStart(DayOf(q.To))
-	if !q.From.IsZero() && !q.To.IsZero() {
-		days := DayOf(to) - DayOf(from) + 1
-		switch {
-		case days < 1:
-			v.Add("to", "must be on or after from")
-		case limit > 0 && days > int64(limit):
-			v.Add("to", "the range is %d days; by %s it may be at most %d days", days, q.Interval, limit)
-		}
+	days := DayOf(to) - DayOf(from) + 1
+	switch {
+	case days < 1:
+		v.Add("to", "must be on or after from")
+	case limit > 0 && days > int64(limit):
+		v.Add("to", "the range is %d days; by %s it may be at most %d days", days, q.Interval, limit)
 	}
 	return from, to, v.Err()
 }
