@@ -1,11 +1,13 @@
 // Command parley-bench fills a Parley database with generated
 // conversations and measures the operations users wait on: list pages at
 // any depth, filtered lists, search, counts and posting a message with an
-// offline reply. Timings are server-side (service calls, no HTTP).
+// offline reply. `run` measures through HTTP: the app's handler on a
+// loopback listener, keep-alive clients, each request next to the
+// /healthz floor of the same run (`run --service` times service calls).
 //
 //	parley-bench seed --database-url bench.db --conversations 1000000 --messages-per 10
 //	parley-bench seed --database-url bench-ja.db --conversations 100000 --cjk 0.2
-//	parley-bench run  --database-url bench.db --iterations 300
+//	parley-bench run  --database-url bench.db --iterations 300 [--clients 4] [--only 'count .*q=']
 //	parley-bench verify --database-url bench.db   (counters against the rows)
 //	parley-bench jobs --database-url jobs.db --conversations 2000   (kill -9 harness, see jobs.go)
 package main
@@ -19,6 +21,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -54,6 +57,11 @@ func main() {
 	n := fs.Int("conversations", 100_000, "seed: conversations to create")
 	per := fs.Int("messages-per", 10, "seed: messages per conversation")
 	iters := fs.Int("iterations", 200, "run: samples per measurement")
+	clients := fs.Int("clients", 1, "run: keep-alive HTTP clients sending each request at once")
+	budget := fs.Duration("step-budget", 30*time.Second, "run: stop sampling a request after this long")
+	only := fs.String("only", "", "run: measure only the requests whose name matches this regular expression")
+	post := fs.Bool("post", true, "run: also measure posting a message with an offline reply")
+	service := fs.Bool("service", false, "run: time service calls (no HTTP) as before, instead of the HTTP matrix")
 	cjk := fs.Float64("cjk", 0, "seed: share of messages written in Japanese, for the CJK search measurements")
 	nAsst := fs.Int("assistants", 40, "seed: assistants sharing the conversations (one owns half, one owns 9)")
 	long := fs.Int("long", 5000, "seed: messages in the one long conversation (0: none)")
@@ -70,8 +78,18 @@ func main() {
 		err = seed(ctx, a, ws, asst, seedOptions{N: *n, Per: *per, CJK: *cjk, Assistants: *nAsst, Long: *long})
 	case "verify":
 		err = verify(ctx, a, ws, os.Stdout)
-	default:
-		err = bench(ctx, a, ws, *iters)
+	case "run":
+		if *service {
+			err = bench(ctx, a, ws, *iters)
+			break
+		}
+		opt := runOptions{Iterations: *iters, Clients: *clients, StepBudget: *budget, Post: *post}
+		if *only != "" {
+			if opt.Only, err = regexp.Compile(*only); err != nil {
+				fail(err)
+			}
+		}
+		err = httpBench(ctx, a, ws, opt)
 	}
 	if err != nil {
 		fail(err)
@@ -94,7 +112,8 @@ func open(ctx context.Context, dbURL string) (*app.App, string, *assistant.Assis
 	if err := st.Migrate(ctx); err != nil {
 		return fin(err)
 	}
-	a, err := app.Build(&config.Config{DatabaseURL: dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password"}, st, log, jobs.Config{})
+	a, err := app.Build(&config.Config{DatabaseURL: dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password",
+		APIRateLimit: "0"}, st, log, jobs.Config{})
 	if err != nil {
 		return fin(err)
 	}
@@ -179,6 +198,10 @@ func pickType(r *rand.Rand) string {
 // repeatedPhone is the customer who comes back again and again (about one
 // conversation in 500), for the customer_phone filter with many matches.
 const repeatedPhone = "+15550000001"
+
+// externalID is the external identifier the seed gives the i-th
+// conversation when it is an API conversation.
+func externalID(i int) string { return fmt.Sprintf("order-%07d", i) }
 
 // seedOptions shape the generated data set.
 type seedOptions struct {
@@ -281,6 +304,11 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 		}
 		if typ == conversation.TypeWhatsApp {
 			c.SenderID, c.SenderPhone = "wa_bench", "+15550000000"
+		}
+		if typ == conversation.TypeAPI {
+			// API callers pass their own reference; no random draw, so
+			// the rest of the data is the same as before it was added.
+			c.ExternalIdentifier = externalID(i)
 		}
 		per := opt.Per
 		if opt.Long > 0 && i == n/2 {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/parley-dev/parley/internal/conversation"
@@ -122,6 +124,21 @@ func testSeedShape(t *testing.T, dbURL string) {
 		t.Errorf("%d distinct phones, %d repeated: want many, some repeated", len(phones), repeated)
 	}
 	if err := bench(ctx, a, ws, 1); err != nil {
+		t.Fatalf("run --service on the seeded data: %v", err)
+	}
+	// The HTTP matrix: every request must be answered 2xx (it fails on
+	// anything else, query timeouts aside), each row measured.
+	var out bytes.Buffer
+	if err := httpBench(ctx, a, ws, runOptions{Iterations: 1, Post: true, Out: &out}); err != nil {
 		t.Fatalf("run on the seeded data: %v", err)
+	}
+	for _, want := range []string{"list sort=total_cost at 99.9% depth", "count assistant small&created: 30 days q=ord*",
+		"transcript (5000 messages): last page of 50", "post message + offline reply"} {
+		if !strings.Contains(out.String(), "| "+want+" |") {
+			t.Errorf("the run did not measure %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "query_timeout") {
+		t.Errorf("a request timed out:\n%s", out.String())
 	}
 }

@@ -399,7 +399,12 @@ func listQueries(workspaceID string, f conversation.Filter, o conversation.Order
 }
 
 func (db *DB) queryConversations(ctx context.Context, q string, args ...any) ([]*conversation.Conversation, error) {
-	rows, err := db.reader(ctx).QueryContext(ctx, q, args...)
+	return queryConversations(ctx, db.reader(ctx), q, args...)
+}
+
+// queryConversations reads the conversations q returns on qr.
+func queryConversations(ctx context.Context, qr querier, q string, args ...any) ([]*conversation.Conversation, error) {
+	rows, err := qr.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
@@ -472,24 +477,7 @@ func (db *DB) countConversations(ctx context.Context, workspaceID string, f conv
 	case f.BucketCountable():
 		return db.countFromBuckets(ctx, workspaceID, f)
 	case f.Query != "":
-		match, ok := ftsQuery(f.Query)
-		if !ok {
-			return counts, nil
-		}
-		// Hits stream in rowid order, a conversation's adjacent, and the
-		// join stops at the bound: no hit list is built first.
-		where, wargs := filterSQL(workspaceID, f)
-		q = `SELECT c.type FROM (SELECT DISTINCT ` + maxSearchSeq + ` - (rowid >> ` + seqBits + `) AS seq
-			FROM search WHERE search MATCH ?) s JOIN conversations c ON c.seq = s.seq WHERE ` + where
-		args = append([]any{match}, wargs...)
-		if f.CountLimit > 0 {
-			q += ` LIMIT ?`
-			args = append(args, f.CountLimit+1)
-		}
-		if err := db.countBounded(ctx, &counts, f.CountLimit, q, args); err != nil {
-			return counts, err
-		}
-		return counts.Only(f.Types), nil
+		return db.countSearch(ctx, workspaceID, f)
 	default:
 		q, args = countRowsSQL(workspaceID, f)
 	}
@@ -551,26 +539,6 @@ func (db *DB) countFromBuckets(ctx context.Context, workspaceID string, f conver
 		}
 	}
 	return counts.Only(f.Types), nil
-}
-
-// countBounded counts the matches q returns (their types), up to limit
-// (see conversation.Counts.AddBounded).
-func (db *DB) countBounded(ctx context.Context, counts *conversation.Counts, limit int, q string, args []any) error {
-	rows, err := db.reader(ctx).QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("count conversations: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return err
-		}
-		if !counts.AddBounded(t, limit) {
-			break
-		}
-	}
-	return rows.Err()
 }
 
 // addCounts adds the (type, n) rows q returns to counts.

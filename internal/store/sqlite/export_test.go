@@ -6,12 +6,22 @@ import (
 	"strings"
 )
 
-// SetSearchBatches shrinks the search walk so tests drive every search
-// path on small data; it returns a function restoring the defaults.
-func SetSearchBatches(batch, walk int) func() {
-	oldBatch, oldWalk := searchBatch, walkBatches
-	searchBatch, walkBatches = batch, walk
-	return func() { searchBatch, walkBatches = oldBatch, oldWalk }
+// SetSearchBatches shrinks the first batches of the hit walk and the
+// filter walk so tests drive their batch boundaries on small data; it
+// returns a function restoring the defaults.
+func SetSearchBatches(hits, filtered int) func() {
+	oldHits, oldFiltered := searchBatch, filterBatch
+	searchBatch, filterBatch = hits, filtered
+	return func() { searchBatch, filterBatch = oldHits, oldFiltered }
+}
+
+// SetSearchPlan forces searches and counts with a text query and other
+// filters to one walk: "hits", "filter" or "race" (the default). It
+// returns a function restoring the default.
+func SetSearchPlan(plan string) func() {
+	old := searchPlan
+	searchPlan = map[string]int{"race": planRace, "hits": planHits, "filter": planFilter}[plan]
+	return func() { searchPlan = old }
 }
 
 // MigrateTo applies migrations up to version last only.

@@ -2,24 +2,23 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/store"
 )
-
-var seqBits = strconv.Itoa(conversation.MessageSeqBits)
 
 // maxConvSeq is the largest conversation seq the search index can hold;
 // with 24 bits for messages the rowid stays below 2^63.
 const maxConvSeq = 1<<39 - 1
-
-var maxSearchSeq = strconv.FormatInt(maxConvSeq, 10)
 
 // searchRowid is the full-text rowid of a conversation's n-th message (n =
 // 0: its customer fields). Conversation numbers are inverted so that the
@@ -70,18 +69,343 @@ func init() {
 		})
 }
 
-// searchBatch is how many index hits are read per round trip, and
-// walkBatches how many batches a filtered search walks before it turns to
-// walking the filtered conversations (variables, so tests can drive both).
+// searchBatch is how many index hits the word's walk reads in its first
+// batch, and filterBatch how many filtered conversations the filter's
+// walk probes in its first; each walk doubles its batch after every step,
+// up to batchGrowth times the first (variables, so tests can drive every
+// plan on small data).
 var (
 	searchBatch = 512
-	walkBatches = 8
+	filterBatch = 32
 )
+
+const batchGrowth = 8
+
+// Plans a search or count with a text query and other filters can be
+// forced to, for tests: planRace (the default) races both walks.
+const (
+	planRace = iota
+	planHits
+	planFilter
+)
+
+var searchPlan = planRace
+
+// walksFor returns the walks to race: the hit walk and, when the filter
+// narrows the conversations, the filter walk, first when it is likely
+// the cheaper.
+func walksFor(f conversation.Filter, hits, filtered searchWalk) []searchWalk {
+	switch {
+	case !rowFiltered(f) || searchPlan == planHits:
+		return []searchWalk{hits}
+	case searchPlan == planFilter:
+		return []searchWalk{filtered}
+	case selective(f):
+		return []searchWalk{filtered, hits}
+	}
+	return []searchWalk{hits, filtered}
+}
+
+// A searchWalk is one way to answer a search or a count with a text
+// query, a batch at a time: step does one bounded batch of work and
+// reports whether the walk has its whole answer.
+type searchWalk interface {
+	step(ctx context.Context) (done bool, err error)
+}
+
+// race steps the walks until one has its whole answer and returns its
+// index. A search with a filter can be answered by walking the word's
+// hits (cheap when the word is rare or the filter matches most
+// conversations) or the filter's conversations, asking the index about
+// them (cheap when the filter is small); which is cheaper depends on both
+// sizes, so both run and the first to finish wins. Each next step goes
+// to the walk that has spent the least time so far, the first walk with
+// headStart in hand (it usually finishes alone): the cost is at most
+// about twice the cheaper walk's, whatever the sizes and however
+// differently their steps cost, and needs no estimate. Every walk returns
+// the same answer.
+func race(ctx context.Context, walks ...searchWalk) (int, error) {
+	spent := make([]time.Duration, len(walks))
+	for i := 1; i < len(spent); i++ {
+		spent[i] = headStart
+	}
+	for {
+		i := 0
+		for j := range spent {
+			if spent[j] < spent[i] {
+				i = j
+			}
+		}
+		t0 := time.Now()
+		done, err := walks[i].step(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if done {
+			return i, nil
+		}
+		spent[i] += time.Since(t0)
+	}
+}
+
+// headStart is how long the first walk of a race runs alone.
+const headStart = 2 * time.Millisecond
+
+// visitFunc handles a batch of candidate conversations, by seq in walk
+// order, and reports whether the answer is complete (a page full, a count
+// at its bound).
+type visitFunc func(ctx context.Context, seqs []int64) (bool, error)
+
+// hitWalk walks the full-text hits of a query in rowid order: newest
+// conversation first when desc, each conversation's hits adjacent, so
+// every conversation is visited once. It streams one statement across
+// its steps: a new statement per batch would seek every index segment
+// again.
+type hitWalk struct {
+	q        querier
+	sql      string
+	match    string
+	bound    int64
+	rows     *sql.Rows
+	batch    int
+	lastConv int64
+	visit    visitFunc
+}
+
+func newHitWalk(q querier, match string, desc bool, after *page.Cursor, visit visitFunc) *hitWalk {
+	// Newest first is ascending rowids.
+	cmp, dir := ">", "ASC"
+	bound := int64(-1)
+	if !desc {
+		cmp, dir = "<", "DESC"
+		bound = 1<<63 - 1
+	}
+	if after != nil {
+		if desc { // conversations older than the cursor: larger rowids
+			bound = searchRowid(after.Seq, maxMessagesPerConversation)
+		} else {
+			bound = searchRowid(after.Seq, 0)
+		}
+	}
+	return &hitWalk{q: q, match: match, bound: bound, batch: searchBatch, lastConv: -1, visit: visit,
+		sql: `SELECT rowid FROM search WHERE search MATCH ? AND rowid ` + cmp + ` ? ORDER BY rowid ` + dir}
+}
+
+func (w *hitWalk) step(ctx context.Context) (bool, error) {
+	if w.rows == nil {
+		// The rows stay open across steps: step checks their Err after
+		// every batch, and close closes them.
+		rows, err := w.q.QueryContext(ctx, w.sql, w.match, w.bound) //nolint:rowserrcheck,sqlclosecheck // see above
+		if err != nil {
+			return false, fmt.Errorf("search: %w", err)
+		}
+		w.rows = rows
+	}
+	var candidates []int64
+	n := 0
+	for ; n < w.batch && w.rows.Next(); n++ {
+		var rowid int64
+		if err := w.rows.Scan(&rowid); err != nil {
+			return false, fmt.Errorf("search: %w", err)
+		}
+		if cs := searchConv(rowid); cs != w.lastConv {
+			candidates = append(candidates, cs)
+			w.lastConv = cs
+		}
+	}
+	if err := w.rows.Err(); err != nil {
+		return false, fmt.Errorf("search: %w", err)
+	}
+	exhausted := n < w.batch
+	w.batch = min(w.batch*2, searchBatch*batchGrowth)
+	if len(candidates) > 0 {
+		full, err := w.visit(ctx, candidates)
+		if err != nil || full {
+			return full, err
+		}
+	}
+	return exhausted, nil
+}
+
+func (w *hitWalk) close() {
+	if w.rows != nil {
+		_ = w.rows.Close()
+	}
+}
+
+// filterWalk walks the conversations a filter selects in list order
+// (created_at, seq), through the filter's index, a batch at a time, and
+// keeps those with a full-text hit (see withHits).
+type filterWalk struct {
+	q          querier
+	where      string
+	args       []any
+	match      string
+	cmp, dir   string
+	after      *page.Cursor
+	batch, top int
+	visit      visitFunc
+}
+
+func newFilterWalk(q querier, workspaceID string, f conversation.Filter, match string, desc bool, after *page.Cursor, visit visitFunc) *filterWalk {
+	where, args := filterSQL(workspaceID, f)
+	w := &filterWalk{q: q, where: where, args: args, match: match, cmp: ">", dir: "ASC", after: after,
+		batch: filterBatch, top: filterBatch * batchGrowth, visit: visit}
+	if desc {
+		w.cmp, w.dir = "<", "DESC"
+	}
+	return w
+}
+
+func (w *filterWalk) step(ctx context.Context) (bool, error) {
+	q, args := `SELECT c.seq, c.created_at FROM conversations c WHERE `+w.where, slices.Clone(w.args)
+	if w.after != nil {
+		q += ` AND (c.created_at, c.seq) ` + w.cmp + ` (?, ?)`
+		args = append(args, w.after.Value, w.after.Seq)
+	}
+	q += ` ORDER BY c.created_at ` + w.dir + `, c.seq ` + w.dir + ` LIMIT ?`
+	args = append(args, w.batch)
+	seqs, last, err := readSeqs(ctx, w.q, q, args)
+	if err != nil {
+		return false, err
+	}
+	exhausted := len(seqs) < w.batch
+	w.after = &last
+	w.batch = min(w.batch*2, w.top)
+	matched, err := withHits(ctx, w.q, w.match, seqs)
+	if err != nil {
+		return false, err
+	}
+	if len(matched) > 0 {
+		full, err := w.visit(ctx, matched)
+		if err != nil || full {
+			return full, err
+		}
+	}
+	return exhausted, nil
+}
+
+// readSeqs reads the (seq, created_at) rows of q: the seqs, and the last
+// row as a list cursor.
+func readSeqs(ctx context.Context, qr querier, q string, args []any) ([]int64, page.Cursor, error) {
+	var seqs []int64
+	var last page.Cursor
+	rows, err := qr.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, last, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&last.Seq, &last.Value); err != nil {
+			return nil, last, fmt.Errorf("search: %w", err)
+		}
+		seqs = append(seqs, last.Seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, last, fmt.Errorf("search: %w", err)
+	}
+	return seqs, last, nil
+}
+
+// clusterGap is how far apart (in conversation numbers) two filtered
+// conversations may be and still be read from the index in one range:
+// reading the hits of the few conversations between them costs less
+// than another seek into every index segment.
+const clusterGap = 32
+
+// withHits returns the conversations of seqs (in their order) that have a
+// full-text hit. Conversations close together are asked about in one
+// rowid range of the index, isolated ones one by one.
+func withHits(ctx context.Context, q querier, match string, seqs []int64) ([]int64, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	sorted := slices.Clone(seqs)
+	slices.Sort(sorted)
+	hit := map[int64]bool{}
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j]-sorted[j-1] <= clusterGap {
+			j++
+		}
+		// Rowids invert conversation numbers: the newest is the lowest.
+		lo, hi := searchRowid(sorted[j-1], 0), searchRowid(sorted[i], maxMessagesPerConversation)
+		if err := hitsInRange(ctx, q, match, lo, hi, hit); err != nil {
+			return nil, err
+		}
+		i = j
+	}
+	out := seqs[:0:0]
+	for _, s := range seqs {
+		if hit[s] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// hitsInRange marks the conversations with a hit between rowids lo and hi.
+func hitsInRange(ctx context.Context, q querier, match string, lo, hi int64, hit map[int64]bool) error {
+	rows, err := q.QueryContext(ctx, `SELECT rowid FROM search WHERE search MATCH ? AND rowid BETWEEN ? AND ?`, match, lo, hi)
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rowid int64
+		if err := rows.Scan(&rowid); err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		hit[searchConv(rowid)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	return nil
+}
+
+// readTx returns where a raced search runs: the transaction of ctx, or a
+// read transaction of its own on one reader connection, so both walks see
+// one snapshot and a request holds one connection however many
+// statements it has open. done ends it.
+func (db *DB) readTx(ctx context.Context) (querier, func(), error) {
+	if tx, ok := store.TxFrom[*sql.Tx](ctx, db); ok {
+		return tx, func() {}, nil
+	}
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("search: %w", err)
+	}
+	return tx, func() { _ = tx.Rollback() }, nil
+}
+
+// rowFiltered reports whether f narrows the conversations by more than
+// the text query, so that walking them is a plan.
+func rowFiltered(f conversation.Filter) bool {
+	return len(f.Types) > 0 || f.AssistantID != "" || f.Status != "" || f.CreatedFrom != nil || f.CreatedTo != nil ||
+		selective(f)
+}
+
+// selective reports whether f has a filter that usually selects a few
+// conversations (a customer's phone, an external id), so walking them is
+// tried first.
+func selective(f conversation.Filter) bool {
+	return f.CustomerPhone != "" || f.ExternalIdentifier != ""
+}
+
+// inList renders "(?, ?, …)" for n values and appends them to args.
+func inList(args []any, seqs []int64) (string, []any) {
+	for _, s := range seqs {
+		args = append(args, s)
+	}
+	return `(?` + strings.Repeat(`, ?`, len(seqs)-1) + `)`, args
+}
 
 // search lists conversations that match f.Query, in creation order. It
 // walks the full-text index by rowid, whose high bits are the inverted
 // conversation number, so it stops as soon as the page is full and never
-// ranks or sorts all matches.
+// ranks or sorts all matches; with other filters it races that walk
+// against walking the filter's conversations (see race).
 func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Filter, o conversation.Order, req page.Request) ([]*conversation.Conversation, error) {
 	if o.Sort != conversation.SortCreatedAt {
 		return nil, fmt.Errorf("search needs sort created_at, got %s", o.Sort)
@@ -90,120 +414,104 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 	if !ok {
 		return nil, nil
 	}
-	// Newest first is ascending rowids.
 	desc := o.Desc != req.Backward()
-	cmp, dir, convDir := ">", "ASC", "DESC"
-	bound := int64(-1)
+	convDir, listDir := "DESC", "DESC"
 	if !desc {
-		cmp, dir, convDir = "<", "DESC", "ASC"
-		bound = 1<<63 - 1
+		convDir, listDir = "ASC", "ASC"
 	}
-	if req.Cursor != nil {
-		if desc { // conversations older than the cursor: larger rowids
-			bound = searchRowid(req.Cursor.Seq, maxMessagesPerConversation)
-		} else {
-			bound = searchRowid(req.Cursor.Seq, 0)
-		}
-	}
-	if f.CustomerPhone != "" || f.ExternalIdentifier != "" || f.WhatsAppSenderPhone != "" {
-		return db.searchWithin(ctx, workspaceID, f, match, desc, req.Cursor, req.Limit+1)
-	}
-	// Other filters may also select few conversations; if walking the
-	// word's hits has not filled the page after walkBatches batches, the
-	// rest is read by walking the filtered conversations instead.
-	filtered := len(f.Types) > 0 || f.AssistantID != "" || f.Status != "" || f.CreatedFrom != nil || f.CreatedTo != nil
-	where, fargs := filterSQLPrefixed(workspaceID, f, "+c.")
-	hitsQ := `SELECT rowid FROM search WHERE search MATCH ? AND rowid ` + cmp + ` ? ORDER BY rowid ` + dir + ` LIMIT ?`
-	var out []*conversation.Conversation
-	lastConv := int64(-1)
-	for batches := 0; len(out) <= req.Limit; batches++ {
-		if filtered && batches == walkBatches && lastConv >= 0 {
-			var created int64
-			if err := db.reader(ctx).QueryRowContext(ctx, `SELECT created_at FROM conversations WHERE seq = ?`, lastConv).Scan(&created); err != nil {
-				return nil, fmt.Errorf("search: %w", err)
-			}
-			rest, err := db.searchWithin(ctx, workspaceID, f, match, desc, &page.Cursor{Value: created, Seq: lastConv}, req.Limit+1-len(out))
-			if err != nil {
-				return nil, err
-			}
-			return append(out, rest...), nil
-		}
-		hits, err := db.searchHits(ctx, hitsQ, match, bound)
-		if err != nil {
-			return nil, err
-		}
-		n := len(hits)
-		var candidates []int64
-		for _, rowid := range hits {
-			bound = rowid
-			if cs := searchConv(rowid); cs != lastConv {
-				candidates = append(candidates, cs)
-				lastConv = cs
-			}
-		}
-		if len(candidates) > 0 {
-			args := append([]any{}, fargs...)
-			for _, cs := range candidates {
-				args = append(args, cs)
-			}
-			q := `SELECT ` + convCols + convFrom + `WHERE ` + where + ` AND c.seq IN (?` +
-				strings.Repeat(`, ?`, len(candidates)-1) + `) ORDER BY c.seq ` + convDir
-			found, err := db.queryConversations(ctx, q, args...)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, found...)
-		}
-		if n < searchBatch {
-			break
-		}
-	}
-	if len(out) > req.Limit+1 {
-		out = out[:req.Limit+1]
-	}
-	return out, nil
-}
-
-// searchWithin serves a search narrowed by a selective filter (a phone
-// number, an external id, or one that turned out to be selective): it
-// walks the conversations the filter selects in list order, after the
-// cursor, and asks the index about each one's rowid range, instead of
-// walking every hit of a common word. It returns at most limit rows.
-func (db *DB) searchWithin(ctx context.Context, workspaceID string, f conversation.Filter, match string, desc bool, after *page.Cursor, limit int) ([]*conversation.Conversation, error) {
-	where, args := filterSQL(workspaceID, f)
-	cmp, dir := ">", "ASC"
-	if desc {
-		cmp, dir = "<", "DESC"
-	}
-	if after != nil {
-		where += ` AND (c.created_at, c.seq) ` + cmp + ` (?, ?)`
-		args = append(args, after.Value, after.Seq)
-	}
-	where += ` AND EXISTS (SELECT 1 FROM search WHERE search MATCH ? AND rowid BETWEEN
-		(` + maxSearchSeq + ` - c.seq) << ` + seqBits + ` AND ((` + maxSearchSeq + ` - c.seq) << ` + seqBits + `) | ` +
-		strconv.Itoa(maxMessagesPerConversation) + `)`
-	args = append(args, match, limit)
-	return db.queryConversations(ctx, `SELECT `+convCols+convFrom+`WHERE `+where+
-		` ORDER BY c.created_at `+dir+`, c.seq `+dir+` LIMIT ?`, args...)
-}
-
-// searchHits reads one batch of full-text rowids past bound.
-func (db *DB) searchHits(ctx context.Context, q, match string, bound int64) ([]int64, error) {
-	rows, err := db.reader(ctx).QueryContext(ctx, q, match, bound, searchBatch)
+	limit := req.Limit + 1
+	tx, done, err := db.readTx(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, err
+	}
+	defer done()
+	where, fargs := filterSQLPrefixed(workspaceID, f, "+c.")
+	var byHits, byFilter []*conversation.Conversation
+	hits := newHitWalk(tx, match, desc, req.Cursor, func(ctx context.Context, seqs []int64) (bool, error) {
+		in, args := inList(slices.Clone(fargs), seqs)
+		found, err := queryConversations(ctx, tx, `SELECT `+convCols+convFrom+`WHERE `+where+` AND c.seq IN `+in+
+			` ORDER BY c.seq `+convDir, args...)
+		byHits = append(byHits, found...)
+		return len(byHits) >= limit, err
+	})
+	defer hits.close()
+	filtered := newFilterWalk(tx, workspaceID, f, match, desc, req.Cursor, func(ctx context.Context, seqs []int64) (bool, error) {
+		in, args := inList(nil, seqs)
+		found, err := queryConversations(ctx, tx, `SELECT `+convCols+convFrom+`WHERE c.seq IN `+in+
+			` ORDER BY c.created_at `+listDir+`, c.seq `+listDir, args...)
+		byFilter = append(byFilter, found...)
+		return len(byFilter) >= limit, err
+	})
+	walks := walksFor(f, hits, filtered)
+	won, err := race(ctx, walks...)
+	if err != nil {
+		return nil, err
+	}
+	if walks[won] == searchWalk(hits) {
+		return truncate(byHits, limit), nil
+	}
+	return truncate(byFilter, limit), nil
+}
+
+func truncate(cs []*conversation.Conversation, n int) []*conversation.Conversation {
+	if len(cs) > n {
+		return cs[:n]
+	}
+	return cs
+}
+
+// countSearch counts the conversations that match f.Query and the other
+// filters, up to f.CountLimit, racing the walk of the word's hits against
+// the walk of the filter's conversations as search does.
+func (db *DB) countSearch(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
+	match, ok := ftsQuery(f.Query)
+	if !ok {
+		return conversation.NewCounts(), nil
+	}
+	byHits, byFilter := conversation.NewCounts(), conversation.NewCounts()
+	tx, done, err := db.readTx(ctx)
+	if err != nil {
+		return byHits, err
+	}
+	defer done()
+	where, fargs := filterSQLPrefixed(workspaceID, f, "+c.")
+	hits := newHitWalk(tx, match, true, nil, func(ctx context.Context, seqs []int64) (bool, error) {
+		in, args := inList(slices.Clone(fargs), seqs)
+		return countTypes(ctx, tx, &byHits, f.CountLimit, `SELECT c.type FROM conversations c WHERE `+where+` AND c.seq IN `+in, args)
+	})
+	defer hits.close()
+	filtered := newFilterWalk(tx, workspaceID, f, match, true, nil, func(ctx context.Context, seqs []int64) (bool, error) {
+		in, args := inList(nil, seqs)
+		return countTypes(ctx, tx, &byFilter, f.CountLimit, `SELECT c.type FROM conversations c WHERE c.seq IN `+in, args)
+	})
+	walks := walksFor(f, hits, filtered)
+	won, err := race(ctx, walks...)
+	if err != nil {
+		return byHits, err
+	}
+	if walks[won] == searchWalk(hits) {
+		return byHits.Only(f.Types), nil
+	}
+	return byFilter.Only(f.Types), nil
+}
+
+// countTypes adds the types q returns to counts, up to limit (see
+// conversation.Counts.AddBounded), and reports whether it reached the
+// bound.
+func countTypes(ctx context.Context, qr querier, counts *conversation.Counts, limit int, q string, args []any) (bool, error) {
+	rows, err := qr.QueryContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("count conversations: %w", err)
 	}
 	defer rows.Close()
-	hits := make([]int64, 0, searchBatch)
 	for rows.Next() {
-		var rowid int64
-		if err := rows.Scan(&rowid); err != nil {
-			return nil, fmt.Errorf("search: %w", err)
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return false, err
 		}
-		hits = append(hits, rowid)
+		if !counts.AddBounded(t, limit) {
+			return true, nil
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	return hits, nil
+	return false, rows.Err()
 }

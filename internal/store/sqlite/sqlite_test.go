@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/parley-dev/parley/internal/store"
@@ -27,4 +28,29 @@ func TestConformance(t *testing.T) {
 func TestConformanceSmallSearchBatches(t *testing.T) {
 	defer sqlite.SetSearchBatches(1, 1)()
 	TestConformance(t)
+}
+
+// TestSearchPlans reruns the search tests with each plan forced (walking
+// the word's hits, walking the filter's conversations) and with both
+// raced, at one-row and at two-row batches: every plan must give the same
+// answers.
+func TestSearchPlans(t *testing.T) {
+	for _, plan := range []string{"hits", "filter", "race"} {
+		for _, batch := range []int{1, 2} {
+			t.Run(plan+"/"+strconv.Itoa(batch), func(t *testing.T) {
+				defer sqlite.SetSearchPlan(plan)()
+				defer sqlite.SetSearchBatches(batch, batch)()
+				storetest.RunSearch(t, open)
+			})
+		}
+	}
+}
+
+func open(t *testing.T) store.Store {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }

@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationListTies", testListTies},
 		{"ConversationListFilters", testListFilters},
 		{"ConversationSearch", testSearch},
+		{"ConversationSearchFilters", testSearchFilters},
 		{"ConversationSearchLanguages", testSearchLanguages},
 		{"Messages", testMessages},
 		{"Delete", testDelete},
