@@ -42,7 +42,7 @@ const shadow = `document.querySelector("parley-widget").shadowRoot`
 func until(cond string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
 		for {
-			ok, err := chromedp.Evaluate[bool](`(function(){try{return !!(` + cond + `)}catch(e){return false}})()`)(ctx, tgt)
+			ok, err := chromedp.Evaluate[bool](`(function(){try{return !!(`+cond+`)}catch(e){return false}})()`)(ctx, tgt)
 			if err != nil {
 				return chromedp.Void{}, err
 			}
@@ -60,7 +60,7 @@ func until(cond string) chromedp.Action[chromedp.Void] {
 
 func js(expr string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Evaluate[any](`(function(){` + expr + `;return null})()`)(ctx, tgt)
+		_, err := chromedp.Evaluate[any](`(function(){`+expr+`;return null})()`)(ctx, tgt)
 		return chromedp.Void{}, err
 	}
 }

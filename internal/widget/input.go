@@ -47,7 +47,7 @@ type identityInput struct {
 // line breaks and tabs allowed where multiline is.
 func hasControl(s string, multiline bool) bool {
 	for _, r := range s {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+		if unicode.IsControl(r) && (!multiline || (r != '\n' && r != '\r' && r != '\t')) {
 			return true
 		}
 	}

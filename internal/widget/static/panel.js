@@ -27,7 +27,7 @@
       ".msg p{margin:0 0 6px}.msg p:last-child{margin:0}.msg ul,.msg ol{margin:4px 0;padding-left:20px}" +
       ".msg code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background:rgba(0,0,0,.06);padding:1px 4px;border-radius:4px}" +
       ".msg pre{margin:6px 0;padding:8px;background:#0f172a;color:#e2e8f0;border-radius:8px;overflow-x:auto}.msg pre code{background:none;padding:0;color:inherit}" +
-      ".msg a{color:inherit;text-decoration:underline}" +
+      ".msg a{color:inherit;text-decoration:underline}.msg strong{font-weight:700}.msg em{font-style:italic}" +
       ".msg[data-role=user]{align-self:flex-end;background:" + c + ";color:#fff;border-bottom-right-radius:4px}" +
       ".msg[data-role=assistant],.msg[data-role=operator]{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px}" +
       ".msg[data-role=operator]{border-color:" + c + "}.who{display:block;font-size:12px;font-weight:600;color:" + c + ";margin-bottom:2px}" +
