@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +25,7 @@ type env struct {
 
 func start(t *testing.T, patch map[string]any, limits ...config.WidgetLimits) *env {
 	t.Helper()
-	srv := apptest.Start(t, os.Getenv("PARLEY_WIDGET_TEST_DB"), func(c *config.Config) {
+	srv := apptest.Start(t, testDB(t), func(c *config.Config) {
 		if len(limits) > 0 {
 			c.Widget = limits[0]
 		}
