@@ -29,9 +29,11 @@ import (
 	"github.com/parley-dev/parley/internal/llm/openai"
 	"github.com/parley-dev/parley/internal/metrics"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/seal"
 	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/store/postgres"
 	"github.com/parley-dev/parley/internal/store/sqlite"
+	"github.com/parley-dev/parley/internal/widget"
 )
 
 // Version is the release of this binary, set at build time with
@@ -121,7 +123,10 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	st.Errors().SetLogger(log)
 	a.Metrics.WatchDatabase(st.Driver(), st.Pools, st.Errors().Counts)
 	a.Accounts = &account.Service{Store: st, Now: a.now}
-	a.Assistants = &assistant.Service{Store: st, Now: a.now}
+	a.Assistants = &assistant.Service{Store: st, Now: a.now, Secrets: &seal.Box{Key: func(ctx context.Context) ([]byte, error) {
+		k, err := a.SecretKey(ctx)
+		return []byte(k), err
+	}}}
 	router := &llm.Router{Offline: offline.New()}
 	if cfg.LLMBaseURL != "" {
 		reply, idle := cfg.LLMTimeouts()
@@ -132,6 +137,7 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	a.Conversations = &conversation.Service{
 		Store: st, Assistants: a.Assistants, Model: router, Now: a.now, Observer: a.Metrics,
 		ReplyTimeout: replyTimeout,
+		Channels:     map[string]conversation.Channel{conversation.TypeWidget: widget.Channel{}},
 	}
 	workers := river.NewWorkers()
 	extract := &jobs.ExtractWorker{Conversations: a.Conversations}
@@ -240,6 +246,13 @@ func (a *App) Handler() http.Handler {
 		Limiter: httpx.NewLimiter(limit.N, limit.Per, "this API key"), Cursors: page.NewCodec(a.cursorSecret()),
 		Events: &events.Feed{Store: a.Store, Hub: a.Events}}
 	api.Register(mux)
+	wl := a.Config.WidgetLimits()
+	wapi := &widget.API{Assistants: a.Assistants, Conversations: a.Conversations,
+		Events: &events.Feed{Store: a.Store, Hub: a.Events}, Secret: a.cursorSecret(), Now: a.now, Log: a.Log,
+		PerIP:      httpx.NewLimiter(wl.PerIP, time.Minute, "this address"),
+		PerVisitor: httpx.NewLimiter(wl.PerVisitor, time.Minute, "this visitor"),
+		Starts:     httpx.NewLimiter(wl.Starts, time.Minute, "this address's new widget sessions")}
+	wapi.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
 	timeout := a.Config.BodyReadTimeout
 	if timeout <= 0 {

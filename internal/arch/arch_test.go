@@ -24,7 +24,7 @@ const mod = "github.com/parley-dev/parley/internal/"
 var (
 	// kernel: shared building blocks and ports every layer may use; they
 	// know nothing of the domain or of any adapter.
-	kernel = []string{"fault", "money", "ids", "page", "config", "llm", "llm/tokens"}
+	kernel = []string{"fault", "money", "ids", "page", "config", "llm", "llm/tokens", "seal"}
 	// domain: entities, rules and services. In dependency order: a
 	// package may import only the domain packages before it.
 	domain = []string{"events", "account", "assistant", "conversation"}
@@ -32,7 +32,7 @@ var (
 	// adapters (the store interfaces, migrations, background jobs).
 	ports = []string{"store", "store/migration", "jobs", "httpx"}
 	// adapters: talk to the outside world; never to each other.
-	adapters = []string{"store/sqlite", "store/postgres", "llm/openai", "llm/offline", "httpapi", "metrics"}
+	adapters = []string{"store/sqlite", "store/postgres", "llm/openai", "llm/offline", "httpapi", "metrics", "widget"}
 	// wiring: assembles everything; may import anything but test support.
 	wiring = []string{"app"}
 	// testSupport: fakes, fixtures and suites for tests only.

@@ -53,7 +53,25 @@ type Widget struct {
 	AvatarURL    string `json:"avatar_url"`
 	Placeholder  string `json:"placeholder"`
 	LauncherText string `json:"launcher_text"`
+	// IdleTimeoutMinutes is how long a widget conversation may sit with
+	// no message before a returning visitor starts a new one.
+	IdleTimeoutMinutes int `json:"idle_timeout_minutes"`
+	// IdentitySecretSet reports whether the assistant has an identity
+	// secret (the secret itself is never shown); the service keeps it.
+	IdentitySecretSet bool `json:"identity_secret_set"`
+	// IdentitySecret is a change of the identity secret, write-only: nil
+	// keeps it, "" removes it. The service seals it into
+	// Assistant.SealedIdentitySecret and clears this field.
+	IdentitySecret *string `json:"-"`
 }
+
+// DefaultIdleTimeoutMinutes is the widget's idle timeout unless the
+// assistant sets one.
+const DefaultIdleTimeoutMinutes = 30
+
+// MinIdentitySecret is the shortest identity secret accepted: a short one
+// could be guessed from the hashes a site publishes in its pages.
+const MinIdentitySecret = 16
 
 // Settings are the user-editable parts of an assistant.
 type Settings struct {
@@ -79,6 +97,9 @@ type Assistant struct {
 	ID          string
 	WorkspaceID string
 	PublicKey   string
+	// SealedIdentitySecret is the widget identity secret encrypted with
+	// the instance key (see seal), "" when there is none.
+	SealedIdentitySecret string
 	Settings
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -100,6 +121,8 @@ func Defaults() Settings {
 			Position:     "bottom-right",
 			Placeholder:  "Type a message…",
 			LauncherText: "Chat",
+			// As long as a visitor plausibly stays on a page.
+			IdleTimeoutMinutes: DefaultIdleTimeoutMinutes,
 		},
 		AllowedOrigins: []string{},
 		AIEnabled:      true,
@@ -249,6 +272,17 @@ func (s *Settings) Validate() error {
 	checkLen(&v, "widget.title", w.Title, 200)
 	checkLen(&v, "widget.placeholder", w.Placeholder, 200)
 	checkLen(&v, "widget.launcher_text", w.LauncherText, 100)
+	if w.IdleTimeoutMinutes == 0 {
+		w.IdleTimeoutMinutes = DefaultIdleTimeoutMinutes // stored before the setting existed
+	}
+	if w.IdleTimeoutMinutes < 1 || w.IdleTimeoutMinutes > 10080 {
+		v.Add("widget.idle_timeout_minutes", "must be between 1 and 10080 (a week)")
+	}
+	if w.IdentitySecret != nil && *w.IdentitySecret != "" {
+		if n := len(*w.IdentitySecret); n < MinIdentitySecret || n > 200 {
+			v.Add("widget.identity_secret", "must be %d to 200 characters (or empty to remove it)", MinIdentitySecret)
+		}
+	}
 	for i, o := range s.AllowedOrigins {
 		if _, ok := NormalizeOrigin(o); !ok {
 			v.Add("allowed_origins["+strconv.Itoa(i)+"]", "must be an origin like https://example.com")

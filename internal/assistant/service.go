@@ -2,6 +2,8 @@ package assistant
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parley-dev/parley/internal/account"
@@ -15,6 +17,59 @@ import (
 type Service struct {
 	Store Store
 	Now   func() time.Time
+	// Secrets encrypts identity secrets at rest; without it an assistant
+	// cannot be given one.
+	Secrets Sealer
+}
+
+// Sealer encrypts and decrypts secrets kept in the database, each bound to
+// what it belongs to (aad). seal.Box is the one Parley uses.
+type Sealer interface {
+	Seal(ctx context.Context, plain, aad string) (string, error)
+	Open(ctx context.Context, sealed, aad string) (string, error)
+}
+
+// sealIdentity applies a pending identity secret change of a to its
+// sealed form, which is bound to the assistant's id.
+func (s *Service) sealIdentity(ctx context.Context, a *Assistant) error {
+	w := &a.Widget
+	if w.IdentitySecret != nil {
+		switch plain := *w.IdentitySecret; {
+		case plain == "":
+			a.SealedIdentitySecret = ""
+		case s.Secrets == nil:
+			return fmt.Errorf("assistant %s: no key to encrypt the identity secret with", a.ID)
+		default:
+			sealed, err := s.Secrets.Seal(ctx, plain, identityAAD(a))
+			if err != nil {
+				return fmt.Errorf("encrypt the identity secret: %w", err)
+			}
+			a.SealedIdentitySecret = sealed
+		}
+		w.IdentitySecret = nil
+	}
+	w.IdentitySecretSet = a.SealedIdentitySecret != ""
+	return nil
+}
+
+func identityAAD(a *Assistant) string {
+	return "assistant identity secret " + a.WorkspaceID + " " + a.ID
+}
+
+// IdentitySecret returns the assistant's widget identity secret in plain
+// text, "" when it has none. Only the widget's identity check needs it.
+func (s *Service) IdentitySecret(ctx context.Context, a *Assistant) (string, error) {
+	if a.SealedIdentitySecret == "" {
+		return "", nil
+	}
+	if s.Secrets == nil {
+		return "", fmt.Errorf("assistant %s: no key to decrypt the identity secret with", a.ID)
+	}
+	plain, err := s.Secrets.Open(ctx, a.SealedIdentitySecret, identityAAD(a))
+	if err != nil {
+		return "", fmt.Errorf("decrypt the identity secret of assistant %s: %w", a.ID, err)
+	}
+	return plain, nil
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
@@ -23,6 +78,9 @@ func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Milliseco
 func (s *Service) Create(ctx context.Context, workspaceID string, set Settings) (*Assistant, error) {
 	a, err := s.New(workspaceID, set)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.sealIdentity(ctx, a); err != nil {
 		return nil, err
 	}
 	if err := s.Store.CreateAssistant(ctx, a); err != nil {
@@ -73,6 +131,9 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, change fun
 		return nil, err
 	}
 	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.sealIdentity(ctx, a); err != nil {
 		return nil, err
 	}
 	a.UpdatedAt = s.now()
@@ -157,4 +218,13 @@ func (s *Service) PriceFor(ctx context.Context, workspaceID, requested, reported
 		return nil, err
 	}
 	return FindPrice(requested, reported, at, rows), nil
+}
+
+// ByPublicKey returns the assistant a widget key names, in any workspace:
+// the widget's only way in.
+func (s *Service) ByPublicKey(ctx context.Context, publicKey string) (*Assistant, error) {
+	if !strings.HasPrefix(publicKey, ids.PublicKey+"_") || len(publicKey) > 64 {
+		return nil, fault.NotFound("assistant")
+	}
+	return s.Store.GetAssistantByPublicKey(ctx, publicKey)
 }

@@ -42,6 +42,37 @@ type Config struct {
 	// start to the body's end; zero means DefaultBodyReadTimeout. It is no
 	// setting of its own (tests shorten it).
 	BodyReadTimeout time.Duration
+
+	// Widget holds the public widget API's rate limits, per minute; zero
+	// fields take DefaultWidgetLimits, negative ones turn that limit off.
+	// They are no settings of their own yet (tests lower them).
+	Widget WidgetLimits
+}
+
+// WidgetLimits are the widget API's rate limits, in requests a minute per
+// node: PerIP for every request of one address, PerVisitor for the
+// messages and streams of one visitor, Starts for the sessions one
+// address starts (each may create a conversation).
+type WidgetLimits struct {
+	PerIP, PerVisitor, Starts int
+}
+
+// DefaultWidgetLimits let a busy office behind one address chat, and a
+// visitor type as fast as a person does.
+var DefaultWidgetLimits = WidgetLimits{PerIP: 600, PerVisitor: 30, Starts: 30}
+
+// WidgetLimits returns the widget's limits with the defaults filled in.
+func (c *Config) WidgetLimits() WidgetLimits {
+	w, d := c.Widget, DefaultWidgetLimits
+	for _, p := range []struct {
+		v   *int
+		def int
+	}{{&w.PerIP, d.PerIP}, {&w.PerVisitor, d.PerVisitor}, {&w.Starts, d.Starts}} {
+		if *p.v == 0 {
+			*p.v = p.def
+		}
+	}
+	return w
 }
 
 // DefaultBodyReadTimeout is long enough for an 8 MiB assistant over a slow

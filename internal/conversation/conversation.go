@@ -409,6 +409,12 @@ type Store interface {
 	// them: the caller adds CountChange to the counters in the same
 	// transaction.
 	DeleteConversations(ctx context.Context, workspaceID string, ids []string) ([]*Conversation, error)
+	// LinkVisitor points a widget visitor key of an assistant at a
+	// conversation, replacing what it pointed at (see VisitorKey).
+	LinkVisitor(ctx context.Context, workspaceID, assistantID, key, conversationID string, at time.Time) error
+	// VisitorConversation returns the id of the conversation a visitor
+	// key of an assistant points at, "" when it points at none.
+	VisitorConversation(ctx context.Context, workspaceID, assistantID, key string) (string, error)
 }
 
 // PreviewLen is the length of a last-message preview, in characters.

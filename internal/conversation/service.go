@@ -73,6 +73,9 @@ type CreateInput struct {
 	VariableSource string
 	SenderID       string
 	SenderPhone    string
+	// VisitorKeys, for a widget conversation, are linked to it in the
+	// same transaction (see VisitorKey, UserKey).
+	VisitorKeys []string
 }
 
 // Create starts a conversation. The assistant's greeting, if any, is its
@@ -135,6 +138,11 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in CreateInput
 		}
 		if err := s.Store.AddCounts(ctx, workspaceID, CountChange([]*Conversation{c}, nil)); err != nil {
 			return err
+		}
+		for _, k := range in.VisitorKeys {
+			if err := s.Store.LinkVisitor(ctx, workspaceID, c.AssistantID, k, c.ID, now); err != nil {
+				return fmt.Errorf("link the visitor: %w", err)
+			}
 		}
 		evs := []events.Event{s.event(events.ConversationCreated, c, "")}
 		for _, m := range first {

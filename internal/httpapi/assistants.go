@@ -41,6 +41,11 @@ type widgetInput struct {
 	AvatarURL    httpx.Optional[string] `json:"avatar_url"`
 	Placeholder  httpx.Optional[string] `json:"placeholder"`
 	LauncherText httpx.Optional[string] `json:"launcher_text"`
+	// IdleTimeoutMinutes: after this long without a message, a returning
+	// visitor starts a new conversation.
+	IdleTimeoutMinutes httpx.Optional[int] `json:"idle_timeout_minutes"`
+	// IdentitySecret is write-only: "" or null removes it.
+	IdentitySecret httpx.Optional[string] `json:"identity_secret"`
 }
 
 // apply writes the input onto s. name and model are required: null on
@@ -73,6 +78,11 @@ func (in *assistantInput) apply(s *assistant.Settings) error {
 		w.AvatarURL.Put(&s.Widget.AvatarURL, dw.AvatarURL)
 		w.Placeholder.Put(&s.Widget.Placeholder, dw.Placeholder)
 		w.LauncherText.Put(&s.Widget.LauncherText, dw.LauncherText)
+		w.IdleTimeoutMinutes.Put(&s.Widget.IdleTimeoutMinutes, dw.IdleTimeoutMinutes)
+		if w.IdentitySecret.Set {
+			secret := w.IdentitySecret.Value // null: "", removed
+			s.Widget.IdentitySecret = &secret
+		}
 	}
 	return v.Err()
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -154,11 +155,11 @@ func (db *DB) EnsureSetting(ctx context.Context, key, value string) (string, err
 	return out, nil
 }
 
-const assistantCols = `id, workspace_id, public_key, config, created_at, updated_at`
+const assistantCols = `id, workspace_id, public_key, identity_secret, config, created_at, updated_at`
 
 func scanAssistant(row pgx.Row) (*assistant.Assistant, error) {
 	var a assistant.Assistant
-	if err := row.Scan(&a.ID, &a.WorkspaceID, &a.PublicKey, &a.Settings, &a.CreatedAt, &a.UpdatedAt); err != nil {
+	if err := row.Scan(&a.ID, &a.WorkspaceID, &a.PublicKey, &a.SealedIdentitySecret, &a.Settings, &a.CreatedAt, &a.UpdatedAt); err != nil {
 		return nil, err
 	}
 	a.CreatedAt, a.UpdatedAt = utc(a.CreatedAt), utc(a.UpdatedAt)
@@ -174,8 +175,8 @@ func (db *DB) CreateAssistant(ctx context.Context, a *assistant.Assistant) error
 }
 
 func createAssistant(ctx context.Context, db execer, a *assistant.Assistant) error {
-	_, err := db.Exec(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, a.Settings, ts(a.CreatedAt), ts(a.UpdatedAt))
+	_, err := db.Exec(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at, identity_secret)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, a.Settings, ts(a.CreatedAt), ts(a.UpdatedAt), a.SealedIdentitySecret)
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "an assistant with this id or public key already exists")
 	}
@@ -212,8 +213,8 @@ func (db *DB) ListAssistants(ctx context.Context, workspaceID string, req page.R
 
 // UpdateAssistant implements assistant.Store.
 func (db *DB) UpdateAssistant(ctx context.Context, a *assistant.Assistant) error {
-	tag, err := db.conn(ctx).Exec(ctx, `UPDATE assistants SET name = $1, config = $2, updated_at = $3
-		WHERE workspace_id = $4 AND id = $5 AND deleted_at IS NULL`, a.Name, a.Settings, ts(a.UpdatedAt), a.WorkspaceID, a.ID)
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE assistants SET name = $1, config = $2, updated_at = $3, identity_secret = $6
+		WHERE workspace_id = $4 AND id = $5 AND deleted_at IS NULL`, a.Name, a.Settings, ts(a.UpdatedAt), a.WorkspaceID, a.ID, a.SealedIdentitySecret)
 	return affected(tag, err, "assistant")
 }
 
@@ -305,4 +306,30 @@ func (a *args) pageByID(q string, req page.Request) string {
 		q += ` ORDER BY id`
 	}
 	return q + ` LIMIT ` + a.add(req.Limit+1)
+}
+
+// LinkVisitor implements conversation.Store.
+func (db *DB) LinkVisitor(ctx context.Context, workspaceID, assistantID, key, conversationID string, at time.Time) error {
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO widget_visitors (workspace_id, assistant_id, visitor_key, conversation_id, updated_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (workspace_id, assistant_id, visitor_key) DO UPDATE SET conversation_id = excluded.conversation_id, updated_at = excluded.updated_at`,
+		workspaceID, assistantID, key, conversationID, ts(at))
+	if err != nil {
+		return fmt.Errorf("link widget visitor: %w", err)
+	}
+	return nil
+}
+
+// VisitorConversation implements conversation.Store.
+func (db *DB) VisitorConversation(ctx context.Context, workspaceID, assistantID, key string) (string, error) {
+	var id string
+	err := db.conn(ctx).QueryRow(ctx, `SELECT conversation_id FROM widget_visitors
+		WHERE workspace_id = $1 AND assistant_id = $2 AND visitor_key = $3`, workspaceID, assistantID, key).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find widget visitor: %w", err)
+	}
+	return id, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,13 +13,13 @@ import (
 	"github.com/parley-dev/parley/internal/page"
 )
 
-const assistantCols = `id, workspace_id, public_key, config, created_at, updated_at`
+const assistantCols = `id, workspace_id, public_key, identity_secret, config, created_at, updated_at`
 
 func scanAssistant(row interface{ Scan(...any) error }) (*assistant.Assistant, error) {
 	var a assistant.Assistant
 	var config string
 	var created, updated int64
-	if err := row.Scan(&a.ID, &a.WorkspaceID, &a.PublicKey, &config, &created, &updated); err != nil {
+	if err := row.Scan(&a.ID, &a.WorkspaceID, &a.PublicKey, &a.SealedIdentitySecret, &config, &created, &updated); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(config), &a.Settings); err != nil {
@@ -38,8 +39,8 @@ func createAssistant(ctx context.Context, db execer, a *assistant.Assistant) err
 	if err != nil {
 		return err
 	}
-	_, err = db.ExecContext(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, config, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, string(config), ms(a.CreatedAt), ms(a.UpdatedAt))
+	_, err = db.ExecContext(ctx, `INSERT INTO assistants (id, workspace_id, name, public_key, identity_secret, config, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.WorkspaceID, a.Name, a.PublicKey, a.SealedIdentitySecret, string(config), ms(a.CreatedAt), ms(a.UpdatedAt))
 	if isUnique(err) {
 		return fault.New(fault.CodeConflict, "an assistant with this id or public key already exists")
 	}
@@ -79,8 +80,8 @@ func (db *DB) UpdateAssistant(ctx context.Context, a *assistant.Assistant) error
 	if err != nil {
 		return err
 	}
-	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE assistants SET name = ?, config = ?, updated_at = ?
-		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, a.Name, string(config), ms(a.UpdatedAt), a.WorkspaceID, a.ID)
+	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE assistants SET name = ?, identity_secret = ?, config = ?, updated_at = ?
+		WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL`, a.Name, a.SealedIdentitySecret, string(config), ms(a.UpdatedAt), a.WorkspaceID, a.ID)
 	return affected(res, err, "assistant")
 }
 
@@ -171,4 +172,30 @@ func (db *DB) UpdatePrice(ctx context.Context, p *assistant.Price) error {
 func (db *DB) DeletePrice(ctx context.Context, workspaceID, id string) error {
 	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM model_prices WHERE workspace_id = ? AND id = ?`, workspaceID, id)
 	return affected(res, err, "model price")
+}
+
+// LinkVisitor implements conversation.Store.
+func (db *DB) LinkVisitor(ctx context.Context, workspaceID, assistantID, key, conversationID string, at time.Time) error {
+	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO widget_visitors (workspace_id, assistant_id, visitor_key, conversation_id, updated_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (workspace_id, assistant_id, visitor_key) DO UPDATE SET conversation_id = excluded.conversation_id, updated_at = excluded.updated_at`,
+		workspaceID, assistantID, key, conversationID, ms(at))
+	if err != nil {
+		return fmt.Errorf("link widget visitor: %w", err)
+	}
+	return nil
+}
+
+// VisitorConversation implements conversation.Store.
+func (db *DB) VisitorConversation(ctx context.Context, workspaceID, assistantID, key string) (string, error) {
+	var id string
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT conversation_id FROM widget_visitors
+		WHERE workspace_id = ? AND assistant_id = ? AND visitor_key = ?`, workspaceID, assistantID, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find widget visitor: %w", err)
+	}
+	return id, nil
 }

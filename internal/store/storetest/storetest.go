@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Errors", testErrors},
 		{"Bootstrap", testBootstrap},
+		{"Widget", testWidget},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
