@@ -151,7 +151,8 @@ const (
 		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`
 )
 
-var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, rollupSQL}
+var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, rollupSQL, insertEventSQL,
+	savepointSQL, releaseSQL, rollbackToSQL}
 
 const maxMessagesPerConversation = conversation.MaxMessages
 
