@@ -340,13 +340,17 @@ func runClasses(ctx context.Context, classes []*loadClass, warmup, measure time.
 				errs := 0
 				var first error
 				for ctx.Err() == nil {
+					// Only requests begun and ended within the measured
+					// period count: one begun in the warm-up may have
+					// waited for it (the tokenizer loads on first use).
+					counted := measuring.Load()
 					start := time.Now()
 					err := step(context.WithValue(ctx, startKey{}, &start))
 					took := time.Since(start)
 					if ctx.Err() != nil {
 						break // cut by the end of the run: not a sample
 					}
-					if !measuring.Load() {
+					if !counted || !measuring.Load() {
 						continue
 					}
 					if err != nil {
