@@ -48,11 +48,18 @@ type loadOptions struct {
 	CPUProfile, BlockProfile, MutexProf string
 }
 
-// loadMain is parley-bench load.
-func loadMain(args []string) error {
-	fs := flag.NewFlagSet("parley-bench load", flag.ExitOnError)
+// loadFlags are parley-bench load's flags: the server's settings (as
+// parley serve takes them, PARLEY_* variables included) and the load's.
+type loadFlags struct {
+	set    *flag.FlagSet
+	config func() (*config.Config, error)
+	opts   *loadOptions
+}
+
+func newLoadFlags() loadFlags {
+	fs := flag.NewFlagSet("parley-bench load", flag.ContinueOnError)
 	getConfig := config.Register(fs, os.Getenv)
-	var o loadOptions
+	o := &loadOptions{}
 	fs.IntVar(&o.Posters, "posters", 32, "clients posting a user message and reading the offline reply")
 	fs.IntVar(&o.Shared, "shared", 1, "posters per conversation (1: each its own)")
 	fs.IntVar(&o.PerConversation, "per-conversation", 40, "messages a poster posts before it starts a new conversation")
@@ -65,27 +72,36 @@ func loadMain(args []string) error {
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured load to this file")
 	fs.StringVar(&o.BlockProfile, "blockprofile", "", "write a block profile of the measured load to this file")
 	fs.StringVar(&o.MutexProf, "mutexprofile", "", "write a mutex profile of the measured load to this file")
-	_ = fs.Parse(args)
-	if o.Shared < 1 {
-		o.Shared = 1
+	return loadFlags{set: fs, config: getConfig, opts: o}
+}
+
+// loadMain is parley-bench load.
+func loadMain(args []string) error {
+	fs := newLoadFlags()
+	if err := fs.set.Parse(args); err != nil {
+		return err
 	}
-	if o.PerConversation < 1 {
-		o.PerConversation = 1
-	}
-	cfg, err := getConfig()
+	cfg, err := fs.config()
 	if err != nil {
 		return err
 	}
+	return load(prepareLoadConfig(cfg), *fs.opts, os.Stdout)
+}
+
+// prepareLoadConfig points cfg at a free local port and lifts the rate
+// limit: the clients share one key, so the limit would measure itself.
+func prepareLoadConfig(cfg *config.Config) *config.Config {
 	cfg.Addr = "127.0.0.1:0"
 	if cfg.AdminEmail == "" {
 		cfg.AdminEmail, cfg.AdminPassword = "bench@example.com", "bench-password"
 	}
-	cfg.APIRateLimit = "0" // the clients are one key: the limit would measure itself
-	return load(cfg, o, os.Stdout)
+	cfg.APIRateLimit = "0"
+	return cfg
 }
 
 // load serves cfg's database and runs o's clients against it.
 func load(cfg *config.Config, o loadOptions, out io.Writer) error {
+	o.Shared, o.PerConversation = max(o.Shared, 1), max(o.PerConversation, 1)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -129,6 +145,11 @@ func load(cfg *config.Config, o loadOptions, out io.Writer) error {
 	fmt.Fprintf(out, "%d conversations, %s, GOMAXPROCS %d, SQLite readers %s, %s measured after %s warm-up\n\n",
 		total.Total, a.Store.Driver(), runtime.GOMAXPROCS(0), orDefault(cfg.SQLiteReaders, "default"), o.Duration, o.Warmup)
 
+	// One post first: the first reply loads the tokenizer, which no
+	// class should measure.
+	if err := c.poster(loadOptions{Shared: 1, PerConversation: 1})(0)(ctx); err != nil {
+		return fmt.Errorf("first post: %w", err)
+	}
 	floor := &loadClass{name: "/healthz floor", clients: max(clients, 1)}
 	floor.each = func(int) func(context.Context) error {
 		return func(ctx context.Context) error { return c.do(ctx, "GET", "/healthz", nil, nil) }
