@@ -120,7 +120,12 @@ func load(cfg *config.Config, o loadOptions, out io.Writer) error {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
 	}
-	defer func() { stop(); <-served }()
+	defer func() {
+		stop()
+		if err := <-served; err != nil {
+			fmt.Fprintln(os.Stderr, "parley-bench load: server:", err)
+		}
+	}()
 
 	ws, err := a.Accounts.DefaultWorkspace(ctx)
 	if err != nil {
