@@ -9,6 +9,7 @@
 //	parley-bench seed --database-url bench-ja.db --conversations 100000 --cjk 0.2
 //	parley-bench run  --database-url bench.db --iterations 300 [--clients 4] [--only 'count .*q=']
 //	parley-bench verify --database-url bench.db   (counters against the rows)
+//	parley-bench load --database-url bench.db --posters 32   (through HTTP, under concurrency; see load.go)
 //	parley-bench jobs --database-url jobs.db --conversations 2000   (kill -9 harness, see jobs.go)
 package main
 
@@ -38,6 +39,12 @@ import (
 )
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == "load" {
+		if err := loadMain(os.Args[2:]); err != nil {
+			fail(err)
+		}
+		return
+	}
 	if len(os.Args) >= 2 && (os.Args[1] == "jobs" || os.Args[1] == "jobs-work") {
 		run := jobsMain
 		if os.Args[1] == "jobs-work" {
@@ -49,7 +56,7 @@ func main() {
 		return
 	}
 	if len(os.Args) < 2 || (os.Args[1] != "seed" && os.Args[1] != "run" && os.Args[1] != "verify") {
-		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|verify|jobs [flags]   (parley-bench seed -h for flags)")
+		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|verify|load|jobs [flags]   (parley-bench seed -h for flags)")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("parley-bench "+os.Args[1], flag.ExitOnError)

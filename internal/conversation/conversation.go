@@ -357,7 +357,10 @@ type Transactor interface {
 	// context fn receives joins it — reads too, so they see its writes —
 	// and so do the jobs and events recorded with that context. It commits
 	// when fn returns nil and rolls everything back otherwise. A Within
-	// inside another joins the outer one.
+	// inside another joins the outer one. A store with a single writer
+	// may share the transaction with concurrent callers (SQLite's group
+	// commit): fn's writes are then its own to roll back, and Within
+	// returns only once the commit holding them is done.
 	Within(ctx context.Context, fn func(ctx context.Context) error) error
 	// AfterCommit runs fn once the transaction in ctx has committed (never
 	// after a rollback), or at once when ctx holds none: where a change

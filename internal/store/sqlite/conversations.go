@@ -154,7 +154,8 @@ const (
 		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`
 )
 
-var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, rollupSQL, addActivitySQL}
+var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, rollupSQL, addActivitySQL, insertEventSQL,
+	savepointSQL, releaseSQL, rollbackToSQL}
 
 const maxMessagesPerConversation = conversation.MaxMessages
 

@@ -7,19 +7,60 @@ import (
 	"github.com/parley-dev/parley/internal/store"
 )
 
-// Within implements store.Store: fn runs in one transaction on the single
-// writer connection. Every store call made with the context fn is given —
-// reads included, so they see the transaction's own writes — joins that
-// transaction, as do the jobs and events recorded with it. It commits when
-// fn returns nil and rolls everything back otherwise; hooks registered
-// with AfterCommit run after the commit, in order, and never after a
-// rollback. A Within inside another joins the outer transaction.
+// Within implements store.Store: fn runs in a transaction on the single
+// writer connection, shared with the Within calls that run at the same
+// time (group commit, see store.Group): each call's writes are in a
+// savepoint of their own, so a call that fails takes back only its own,
+// and every call returns only once the transaction holding its writes has
+// committed. Every store call made with the context fn is given — reads
+// included, so they see the transaction's own writes — joins that
+// transaction, as do the jobs and events recorded with it. Hooks
+// registered with AfterCommit run after the commit, in order, and never
+// after a rollback. A Within inside another joins the outer transaction.
 func (db *DB) Within(ctx context.Context, fn func(ctx context.Context) error) error {
-	return db.classify(store.Within(ctx, db,
-		func() (*sql.Tx, error) { return db.write.BeginTx(ctx, nil) },
-		func(tx *sql.Tx) error { return tx.Commit() },
-		func(tx *sql.Tx) { _ = tx.Rollback() },
-		fn))
+	return db.classify(db.group.Within(ctx, fn))
+}
+
+// The statements of a caller's savepoint in a shared transaction.
+const (
+	savepointSQL  = `SAVEPOINT parley_write`
+	releaseSQL    = `RELEASE parley_write`
+	rollbackToSQL = `ROLLBACK TO parley_write`
+)
+
+// newGroup is the write seam of db: transactions on the writer, begun
+// IMMEDIATE (the DSN's _txlock) and with a context of their own, since
+// they outlive the caller that begins them.
+func (db *DB) newGroup() *store.Group[*sql.Tx] {
+	exec := func(q string) func(tx *sql.Tx) error {
+		return func(tx *sql.Tx) error {
+			ctx := context.Background()
+			st, err := db.stmt(ctx, tx, q)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			_, err = st.ExecContext(ctx)
+			return err
+		}
+	}
+	savepoint, release, rollbackTo := exec(savepointSQL), exec(releaseSQL), exec(rollbackToSQL)
+	return &store.Group[*sql.Tx]{
+		Owner:     db,
+		Begin:     func() (*sql.Tx, error) { return db.write.BeginTx(context.Background(), nil) },
+		Commit:    func(tx *sql.Tx) error { return tx.Commit() },
+		Rollback:  func(tx *sql.Tx) { _ = tx.Rollback() },
+		Savepoint: savepoint,
+		Release:   release,
+		RollbackTo: func(tx *sql.Tx) error {
+			// ROLLBACK TO undoes the caller's writes but keeps the
+			// savepoint open; RELEASE then ends it.
+			if err := rollbackTo(tx); err != nil {
+				return err
+			}
+			return release(tx)
+		},
+	}
 }
 
 // AfterCommit implements store.Store: fn runs once the transaction in ctx

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationIsolation", testIsolation},
 		{"CursorBounds", testCursorBounds},
 		{"Within", testWithin},
+		{"ConcurrentWithin", testConcurrentWithin},
 		{"ConversationCounts", testCounts},
 		{"ConversationCountBuckets", testCountBuckets},
 		{"ConversationCountQueryBound", testCountQueryBound},

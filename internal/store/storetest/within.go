@@ -3,11 +3,18 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/riverqueue/river"
+
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/jobs"
 	"github.com/parley-dev/parley/internal/store"
 )
 
@@ -98,4 +105,142 @@ func testWithin(t *testing.T, s store.Store) {
 			t.Error("AfterCommit without a transaction did not run at once")
 		}
 	})
+}
+
+// testConcurrentWithin holds the write seam to its promise under
+// concurrency, where a single-writer store commits many callers'
+// transactions together (group commit): of many Withins started at once,
+// some failing — by their own choice after writing, or because one of
+// their own writes fails — exactly the successful ones' conversations,
+// counts, events and jobs are stored; each caller gets its own outcome;
+// hooks run only for the successful ones, once their writes can be read
+// from outside; and each caller's events are recorded together, in order.
+func testConcurrentWithin(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	taken := f.conv(t, nil) // its id makes a later create fail
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &echoWorker{s: s, got: make(chan int, 1)})
+	e, err := s.Jobs(workers, jobs.Config{})
+	must(t, err)
+	rec := &events.Recorder{Store: s, Committer: s, Hub: &events.Hub{}}
+
+	const callers = 48
+	const (
+		succeeds = iota
+		givesUp  // returns an error of its own after writing everything
+		failsOwn // a write of its own fails (a duplicate id)
+	)
+	kind := func(i int) int { return []int{succeeds, givesUp, succeeds, failsOwn}[i%4] }
+	boom := errors.New("changed my mind")
+	type outcome struct {
+		conv          string
+		err           error
+		hooks         int
+		visibleInHook bool
+	}
+	out := make([]outcome, callers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			now := at(1000 + i)
+			c := &conversation.Conversation{ID: ids.NewAt(ids.Conversation, now), WorkspaceID: f.ws, Type: conversation.TypeAPI,
+				Status: conversation.StatusActive, AssistantID: f.asst.ID, AIEnabled: true,
+				Variables: map[string]conversation.Variable{}, CostComplete: true, CreatedAt: now, UpdatedAt: now}
+			o := &out[i]
+			o.conv = c.ID
+			o.err = s.Within(ctx, func(ctx context.Context) error {
+				m := msg(conversation.RoleUser, fmt.Sprintf("caller %d", i), 1000+i)
+				if err := s.CreateConversation(ctx, c, []*conversation.Message{m}); err != nil {
+					return err
+				}
+				if err := s.AddCounts(ctx, f.ws, conversation.CountChange([]*conversation.Conversation{c}, nil)); err != nil {
+					return err
+				}
+				if err := e.Enqueue(ctx, echoArgs{N: i}); err != nil {
+					return err
+				}
+				s.AfterCommit(ctx, func() {
+					o.hooks++
+					_, err := s.GetConversation(context.Background(), f.ws, c.ID)
+					o.visibleInHook = err == nil
+				})
+				switch kind(i) {
+				case givesUp:
+					return boom
+				case failsOwn:
+					dup := *c
+					dup.ID = taken.ID
+					if err := s.CreateConversation(ctx, &dup, nil); err == nil {
+						return errors.New("a duplicate id was stored")
+					} else {
+						return err
+					}
+				}
+				// Last, as the services do.
+				return rec.Record(ctx, ev(f.ws, events.ConversationCreated, c.ID, "", 1000+i),
+					ev(f.ws, events.MessageCreated, c.ID, m.ID, 1000+i))
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	ok := map[string]bool{}
+	for i, o := range out {
+		_, getErr := s.GetConversation(ctx, f.ws, o.conv)
+		switch kind(i) {
+		case succeeds:
+			ok[o.conv] = true
+			if o.err != nil {
+				t.Errorf("caller %d: %v", i, o.err)
+			}
+			if getErr != nil {
+				t.Errorf("caller %d succeeded but its conversation is not stored: %v", i, getErr)
+			}
+			if o.hooks != 1 || !o.visibleInHook {
+				t.Errorf("caller %d: %d hooks, its writes visible from outside in the hook: %v", i, o.hooks, o.visibleInHook)
+			}
+		default:
+			if o.err == nil {
+				t.Errorf("caller %d should have failed", i)
+			} else if kind(i) == givesUp && !errors.Is(o.err, boom) {
+				t.Errorf("caller %d: got %v, want its own error", i, o.err)
+			}
+			if errors.Is(o.err, store.ErrBatchLost) {
+				t.Errorf("caller %d: its own failure was taken for the batch's: %v", i, o.err)
+			}
+			if !fault.Is(getErr, fault.CodeNotFound) {
+				t.Errorf("caller %d failed but its conversation is stored (%v)", i, getErr)
+			}
+			if o.hooks != 0 {
+				t.Errorf("caller %d failed but its hook ran", i)
+			}
+		}
+	}
+	counts, err := s.CountConversations(ctx, f.ws, conversation.Filter{})
+	must(t, err)
+	if counts.Total != int64(1+len(ok)) {
+		t.Errorf("counted %d conversations, want %d", counts.Total, 1+len(ok))
+	}
+	evs, err := s.Events(ctx, events.Query{WorkspaceID: f.ws, Limit: 10 * callers})
+	must(t, err)
+	if len(evs) != 2*len(ok) {
+		t.Errorf("%d events, want %d", len(evs), 2*len(ok))
+	}
+	for i := 0; i+1 < len(evs); i += 2 {
+		a, b := evs[i], evs[i+1]
+		if !ok[a.ConversationID] || a.Type != events.ConversationCreated || b.Type != events.MessageCreated || b.ConversationID != a.ConversationID {
+			t.Errorf("events %d–%d: %s %s, %s %s: not one successful caller's pair in order", i, i+1, a.Type, a.ConversationID, b.Type, b.ConversationID)
+		}
+	}
+	backlog, err := e.Backlog(ctx)
+	must(t, err)
+	if diff := cmp.Diff([]jobs.Count{{Kind: "storetest.echo", State: "available", N: int64(len(ok))}}, backlog); diff != "" {
+		t.Errorf("jobs after concurrent Withins (-want +got):\n%s", diff)
+	}
 }
