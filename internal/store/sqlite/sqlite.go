@@ -291,6 +291,12 @@ func (db *DB) migrate(ctx context.Context, last int) error {
 	if err := db.Optimize(ctx); err != nil {
 		return err
 	}
+	// The hot statements name tables of the latest schema: a database
+	// stopped at an older version (tests) prepares them inside each
+	// transaction instead.
+	if len(ms) > 0 && last < ms[len(ms)-1].Version {
+		return nil
+	}
 	return db.prepareHot(ctx)
 }
 
