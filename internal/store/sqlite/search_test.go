@@ -30,6 +30,10 @@ func TestMigrationRebuildsSearch(t *testing.T) {
 	if err := db.MigrateTo(ctx, 4); err != nil {
 		t.Fatal(err)
 	}
+	// Today's writes below maintain the analytics of 0012.
+	if err := db.ApplyEarly(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now().UTC()
 	w := &account.Workspace{ID: ids.NewAt(ids.Workspace, now), Name: "W", CreatedAt: now}
 	if err := db.CreateWorkspace(ctx, w); err != nil {
@@ -99,6 +103,10 @@ func TestMigrationAddsPrefixIndex(t *testing.T) {
 	}
 	defer func() { _ = db.Close() }()
 	if err := db.MigrateTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	// Today's writes below maintain the analytics of 0012.
+	if err := db.ApplyEarly(ctx, 12); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
