@@ -32,6 +32,8 @@ import (
 	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/store/postgres"
 	"github.com/parley-dev/parley/internal/store/sqlite"
+	"github.com/parley-dev/parley/internal/whatsapp"
+	"github.com/parley-dev/parley/internal/whatsapp/cloudapi"
 )
 
 // Version is the release of this binary, set at build time with
@@ -45,6 +47,7 @@ type App struct {
 	Accounts      *account.Service
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
+	WhatsApp      *whatsapp.Service
 	// Jobs is the job engine (River on the store's database).
 	Jobs jobs.Engine
 	// Events feeds this node's live event subscribers (see RunEvents).
@@ -133,10 +136,16 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 		Store: st, Assistants: a.Assistants, Model: router, Now: a.now, Observer: a.Metrics,
 		ReplyTimeout: replyTimeout,
 	}
+	a.WhatsApp = &whatsapp.Service{
+		Store: st, Conversations: a.Conversations, Assistants: a.Assistants,
+		Graph: cloudapi.NewClient(cfg.WhatsAppGraphURL), Now: a.now, Secret: a.SecretKey, Log: log,
+	}
+	a.Conversations.Channels = map[string]conversation.Channel{conversation.TypeWhatsApp: whatsapp.Channel{S: a.WhatsApp}}
 	workers := river.NewWorkers()
 	extract := &jobs.ExtractWorker{Conversations: a.Conversations}
 	river.AddWorker(workers, extract)
 	river.AddWorker(workers, &jobs.ReplyWorker{Conversations: a.Conversations})
+	river.AddWorker(workers, &jobs.SendWorker{WhatsApp: a.WhatsApp})
 	if jc.Logger == nil {
 		jc.Logger = log
 	}
@@ -147,6 +156,7 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	extract.Jobs = engine
 	a.Jobs = engine
 	a.Conversations.Queue = engine
+	a.WhatsApp.Queue = engine
 	a.Metrics.WatchJobs(engine.Backlog)
 	a.Events = &events.Hub{Source: st, Log: log}
 	a.Conversations.Events = &events.Recorder{Store: st, Committer: st, Hub: a.Events}
@@ -238,8 +248,11 @@ func (a *App) Handler() http.Handler {
 	limit := a.Config.RateLimit()
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
 		Limiter: httpx.NewLimiter(limit.N, limit.Per, "this API key"), Cursors: page.NewCodec(a.cursorSecret()),
-		Events: &events.Feed{Store: a.Store, Hub: a.Events}}
+		Events: &events.Feed{Store: a.Store, Hub: a.Events}, WhatsApp: a.WhatsApp}
 	api.Register(mux)
+	wh := &cloudapi.Webhook{Ingester: a.WhatsApp, AppSecret: a.Config.WhatsAppAppSecret,
+		VerifyToken: a.Config.WhatsAppVerifyToken, Log: a.Log}
+	wh.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
 	timeout := a.Config.BodyReadTimeout
 	if timeout <= 0 {
