@@ -57,13 +57,11 @@ type Inbound struct {
 }
 
 // Conversational reports whether the message is something the assistant
-// should answer (not a reaction, system notice or unsupported message).
+// should answer: anything but a reaction or a system notice (an
+// unsupported message is answered too: the customer is waiting, and the
+// assistant sees the placeholder saying it could not be read).
 func (m *Inbound) Conversational() bool {
-	switch m.Type {
-	case "text", "image", "audio", "video", "document", "sticker", "location", "contacts", "interactive", "button":
-		return true
-	}
-	return false
+	return m.Type != KindReaction && m.Type != KindSystem && m.System == nil
 }
 
 // SystemChange is a user_changed_number / user_changed_user_id notice.
