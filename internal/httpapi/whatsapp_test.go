@@ -344,7 +344,16 @@ func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 	}
 	s.Do("GET", "/api/v1/whatsapp/media/1037543291543636?sender_id="+e.sender, s.OtherKey, nil).Want(404)
 	s.Do("GET", "/api/v1/whatsapp/media/999?sender_id="+e.sender, s.Key, nil).Want(404)
-	// A reaction to the assistant's reply attaches to it.
+	// A reaction to the assistant's reply attaches to it (once Parley has
+	// stored the reply's wamid).
+	waitFor(t, s, id, func(r *apptest.Response) bool {
+		for _, m := range msgs(r) {
+			if m["external_id"] == sent[0].WAMID {
+				return true
+			}
+		}
+		return false
+	})
 	body, _ = e.inbound("16315551181", "", "", time.Now(), map[string]any{"type": "reaction",
 		"reaction": map[string]any{"message_id": sent[0].WAMID, "emoji": "👍"}})
 	e.post(body, "")
