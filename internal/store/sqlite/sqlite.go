@@ -291,6 +291,9 @@ func (db *DB) migrate(ctx context.Context, last int) error {
 	if err := db.Optimize(ctx); err != nil {
 		return err
 	}
+	if len(ms) > 0 && last < ms[len(ms)-1].Version {
+		return nil // an older schema: the hot statements name later columns
+	}
 	return db.prepareHot(ctx)
 }
 
