@@ -71,9 +71,7 @@ func (a *API) Register(mux Router) {
 
 	h("GET /api/v1/events", a.listEvents)
 
-	if a.WhatsApp != nil {
-		a.registerWhatsApp(h)
-	}
+	a.registerWhatsApp(h)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, fault.New(fault.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))

@@ -420,7 +420,7 @@ func TestWhatsAppWindowAndMetaErrors(t *testing.T) {
 	// A throughput error (130429) is retried after a short wait, then sent.
 	e.graph.FailNext(cloudapitest.Fault{HTTPStatus: 400, Code: 130429, Message: "Rate limit hit"})
 	n := len(e.graph.Sent())
-	op = s.Do("POST", "/api/v1/conversations/"+fresh+"/messages", s.Key, map[string]any{"role": "operator", "content": "Second try"}).Want(201)
+	s.Do("POST", "/api/v1/conversations/"+fresh+"/messages", s.Key, map[string]any{"role": "operator", "content": "Second try"}).Want(201)
 	sent := e.waitSent(n + 1)
 	if got := sent[len(sent)-1].Body["text"].(map[string]any)["body"]; got != "Second try" {
 		t.Errorf("retried send: %v", got)

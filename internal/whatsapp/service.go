@@ -2,7 +2,7 @@ package whatsapp
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -297,17 +297,12 @@ func (s *Service) Media(ctx context.Context, workspaceID, senderID, mediaID stri
 		return nil, err
 	}
 	f, err := s.Graph.Media(ctx, tok, mediaID)
-	if ge, ok := err.(*GraphError); ok && (ge.HTTPStatus == 404 || ge.Code == 100) {
+	var ge *GraphError
+	if errors.As(err, &ge) && (ge.HTTPStatus == 404 || ge.Code == 100) {
 		return nil, fault.New(fault.CodeNotFound, "no media %s: media ids expire 7 days after the message", mediaID)
 	}
 	if err != nil {
 		return nil, &fault.Error{Code: fault.CodeChannelFailed, Err: err, Message: "the Graph API did not give the media"}
 	}
 	return f, nil
-}
-
-// jsonOf marshals v, for components.
-func jsonOf(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
 }

@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -118,7 +119,8 @@ func (s *Service) senderField(ctx context.Context, workspaceID, id string, v *fa
 
 // graphFault turns a Graph API failure into the API's answer.
 func graphFault(err error, what string) error {
-	if ge, ok := err.(*GraphError); ok {
+	var ge *GraphError
+	if errors.As(err, &ge) {
 		return &fault.Error{Code: fault.CodeChannelFailed, Err: err, Message: what + ": " + ge.Describe()}
 	}
 	return &fault.Error{Code: fault.CodeChannelFailed, Err: err, Message: what + ": the Graph API did not answer"}
@@ -138,7 +140,7 @@ func (s *Service) DeleteTemplate(ctx context.Context, workspaceID, id string) er
 		}
 		if err := s.Graph.DeleteTemplate(ctx, tok, snd.WABAID, t.Name); err != nil {
 			var ge *GraphError
-			if !(asGraph(err, &ge) && ge.HTTPStatus == 404) {
+			if !errors.As(err, &ge) || ge.HTTPStatus != 404 {
 				return graphFault(err, "Meta did not delete the template")
 			}
 		}
@@ -146,14 +148,6 @@ func (s *Service) DeleteTemplate(ctx context.Context, workspaceID, id string) er
 		return err
 	}
 	return s.Store.DeleteTemplate(ctx, workspaceID, id)
-}
-
-func asGraph(err error, ge **GraphError) bool {
-	g, ok := err.(*GraphError)
-	if ok {
-		*ge = g
-	}
-	return ok
 }
 
 // SyncTemplates reads every template of the sender's account from the
@@ -273,7 +267,7 @@ func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in Templ
 	var c *conversation.Conversation
 	for range 3 {
 		err = s.Store.Within(ctx, func(ctx context.Context) error {
-			conv, evs, err := s.threadFor(ctx, snd, Contact{Phone: phone}, now)
+			conv, evs, err := s.threadFor(ctx, snd, Contact{Phone: phone})
 			if err != nil {
 				return err
 			}
@@ -284,7 +278,7 @@ func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in Templ
 			c = conv
 			return s.Conversations.RecordEvents(ctx, append(evs, e...)...)
 		})
-		if err != errThreadRace {
+		if !errors.Is(err, errThreadRace) {
 			break
 		}
 	}
@@ -303,6 +297,6 @@ func nonNil(p []string) []string {
 
 // threadFor is thread for a business-initiated message: the customer's
 // active conversation continues, whatever its idle time.
-func (s *Service) threadFor(ctx context.Context, snd *Sender, who Contact, now time.Time) (*conversation.Conversation, []events.Event, error) {
+func (s *Service) threadFor(ctx context.Context, snd *Sender, who Contact) (*conversation.Conversation, []events.Event, error) {
 	return s.thread(ctx, snd, who, time.Time{})
 }

@@ -1,6 +1,7 @@
 package cloudapi_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -104,7 +105,7 @@ func TestParseStatusesAndTemplates(t *testing.T) {
 }
 
 func TestParseRefusesOtherObjects(t *testing.T) {
-	if _, err := cloudapi.Parse([]byte(`{"object":"page","entry":[]}`)); err != cloudapi.ErrNotWhatsApp {
+	if _, err := cloudapi.Parse([]byte(`{"object":"page","entry":[]}`)); !errors.Is(err, cloudapi.ErrNotWhatsApp) {
 		t.Errorf("page webhook: %v", err)
 	}
 	if _, err := cloudapi.Parse([]byte(`{"object":`)); err == nil {
