@@ -34,6 +34,8 @@ import (
 	"github.com/parley-dev/parley/internal/store/postgres"
 	"github.com/parley-dev/parley/internal/store/sqlite"
 	"github.com/parley-dev/parley/internal/widget"
+	"github.com/parley-dev/parley/internal/whatsapp"
+	"github.com/parley-dev/parley/internal/whatsapp/cloudapi"
 )
 
 // Version is the release of this binary, set at build time with
@@ -47,6 +49,7 @@ type App struct {
 	Accounts      *account.Service
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
+	WhatsApp      *whatsapp.Service
 	// Jobs is the job engine (River on the store's database).
 	Jobs jobs.Engine
 	// Events feeds this node's live event subscribers (see RunEvents).
@@ -137,12 +140,20 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	a.Conversations = &conversation.Service{
 		Store: st, Assistants: a.Assistants, Model: router, Now: a.now, Observer: a.Metrics,
 		ReplyTimeout: replyTimeout,
-		Channels:     map[string]conversation.Channel{conversation.TypeWidget: widget.Channel{}},
+	}
+	a.WhatsApp = &whatsapp.Service{
+		Store: st, Conversations: a.Conversations, Assistants: a.Assistants,
+		Graph: cloudapi.NewClient(cfg.WhatsAppGraphURL), Now: a.now, Secret: a.SecretKey, Log: log,
+	}
+	a.Conversations.Channels = map[string]conversation.Channel{
+		conversation.TypeWidget:   widget.Channel{},
+		conversation.TypeWhatsApp: whatsapp.Channel{S: a.WhatsApp},
 	}
 	workers := river.NewWorkers()
 	extract := &jobs.ExtractWorker{Conversations: a.Conversations}
 	river.AddWorker(workers, extract)
 	river.AddWorker(workers, &jobs.ReplyWorker{Conversations: a.Conversations})
+	river.AddWorker(workers, &jobs.SendWorker{WhatsApp: a.WhatsApp})
 	if jc.Logger == nil {
 		jc.Logger = log
 	}
@@ -153,6 +164,7 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	extract.Jobs = engine
 	a.Jobs = engine
 	a.Conversations.Queue = engine
+	a.WhatsApp.Queue = engine
 	a.Metrics.WatchJobs(engine.Backlog)
 	a.Events = &events.Hub{Source: st, Log: log}
 	a.Conversations.Events = &events.Recorder{Store: st, Committer: st, Hub: a.Events}
@@ -244,7 +256,7 @@ func (a *App) Handler() http.Handler {
 	limit := a.Config.RateLimit()
 	api := &httpapi.API{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
 		Limiter: httpx.NewLimiter(limit.N, limit.Per, "this API key"), Cursors: page.NewCodec(a.cursorSecret()),
-		Events: &events.Feed{Store: a.Store, Hub: a.Events}}
+		Events: &events.Feed{Store: a.Store, Hub: a.Events}, WhatsApp: a.WhatsApp}
 	api.Register(mux)
 	wl := a.Config.WidgetLimits()
 	wapi := &widget.API{Assistants: a.Assistants, Conversations: a.Conversations,
@@ -253,6 +265,9 @@ func (a *App) Handler() http.Handler {
 		PerVisitor: httpx.NewLimiter(wl.PerVisitor, time.Minute, "this visitor"),
 		Starts:     httpx.NewLimiter(wl.Starts, time.Minute, "this address's new widget sessions")}
 	wapi.Register(mux)
+	wh := &cloudapi.Webhook{Ingester: a.WhatsApp, AppSecret: a.Config.WhatsAppAppSecret,
+		VerifyToken: a.Config.WhatsAppVerifyToken, Log: a.Log}
+	wh.Register(mux)
 	mux.HandleFunc("GET /{$}", a.home)
 	timeout := a.Config.BodyReadTimeout
 	if timeout <= 0 {

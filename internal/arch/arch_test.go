@@ -27,16 +27,16 @@ var (
 	kernel = []string{"fault", "money", "ids", "page", "config", "llm", "llm/tokens", "seal"}
 	// domain: entities, rules and services. In dependency order: a
 	// package may import only the domain packages before it.
-	domain = []string{"events", "account", "assistant", "conversation"}
+	domain = []string{"events", "account", "assistant", "conversation", "whatsapp"}
 	// ports: interfaces and plumbing between the domain and its
 	// adapters (the store interfaces, migrations, background jobs).
 	ports = []string{"store", "store/migration", "jobs", "httpx"}
 	// adapters: talk to the outside world; never to each other.
-	adapters = []string{"store/sqlite", "store/postgres", "llm/openai", "llm/offline", "httpapi", "metrics", "widget"}
+	adapters = []string{"store/sqlite", "store/postgres", "llm/openai", "llm/offline", "httpapi", "metrics", "widget", "whatsapp/cloudapi"}
 	// wiring: assembles everything; may import anything but test support.
 	wiring = []string{"app"}
 	// testSupport: fakes, fixtures and suites for tests only.
-	testSupport = []string{"apptest", "browsertest", "store/storetest", "store/pgtest", "llm/llmtest", "arch"}
+	testSupport = []string{"apptest", "browsertest", "store/storetest", "store/pgtest", "llm/llmtest", "arch", "whatsapp/cloudapi/cloudapitest"}
 )
 
 // deps maps every package under internal/ (short name) to the internal

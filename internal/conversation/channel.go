@@ -27,6 +27,14 @@ type Channel interface {
 	RepliesInBackground() bool
 }
 
+// ReplyNotifier is a Channel that tells the customer their message is
+// being answered while the model works (WhatsApp: a read receipt and a
+// typing indicator). It is best effort: a failure must not stop the
+// reply, so Replying returns nothing and logs what it must.
+type ReplyNotifier interface {
+	Replying(ctx context.Context, c *Conversation, m *Message)
+}
+
 // ReplyArgs asks for the assistant's reply to a customer message on a
 // channel whose replies run in the background.
 type ReplyArgs struct {
@@ -104,6 +112,9 @@ func (s *Service) ReplyJob(ctx context.Context, args ReplyArgs) error {
 	}
 	if !a.AIEnabled {
 		return nil
+	}
+	if n, ok := s.channel(c.Type).(ReplyNotifier); ok {
+		n.Replying(ctx, c, last)
 	}
 	if _, _, err = s.reply(ctx, c, a, nil); err != nil && !retryable(err) {
 		return fault.Permanent(err) // recorded on the conversation; asking again will not help

@@ -56,6 +56,11 @@ type Customer struct {
 	Name  string `json:"name"`
 	Phone string `json:"phone"`
 	Email string `json:"email"`
+	// WhatsAppUserID is Meta's business-scoped user id (BSUID, e.g.
+	// "US.13491208655302741918"): since 2026 the only identifier of a
+	// WhatsApp user who hides their phone behind a username.
+	WhatsAppUserID   string `json:"whatsapp_user_id"`
+	WhatsAppUsername string `json:"whatsapp_username"`
 }
 
 // Variable is a typed value recorded on a conversation, with where it came
@@ -96,10 +101,18 @@ type Conversation struct {
 	TotalCost    money.Money
 	// CostComplete is false once any message could not be priced.
 	CostComplete bool
-	LastMessage  *LastMessage
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	EndedAt      *time.Time
+	// ChannelCost is the sum of the channel fees (WhatsApp's per-message
+	// prices from the rate card) of its messages, part of TotalCost; nil
+	// while no message has a fee.
+	ChannelCost *money.Money
+	// CustomerMessageAt is when the customer last wrote on a channel
+	// that keeps a service window (WhatsApp's 24 hours run from it), by
+	// the channel's own timestamp.
+	CustomerMessageAt *time.Time
+	LastMessage       *LastMessage
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	EndedAt           *time.Time
 }
 
 // MessageError says why an outbound message failed.
@@ -113,6 +126,44 @@ type Template struct {
 	Name     string   `json:"name"`
 	Language string   `json:"language"`
 	Params   []string `json:"params"`
+}
+
+// Pricing is how WhatsApp prices an outbound message, from its status
+// webhooks: category (marketing, utility, authentication, service, …)
+// and type (regular, free_customer_service, free_entry_point).
+type Pricing struct {
+	Category string `json:"category"`
+	Type     string `json:"type"`
+}
+
+// Media is an attachment a customer sent on a channel. WhatsApp keeps
+// the media for a limited time (media ids expire after 7 days), so it is
+// fetched on demand, not copied.
+type Media struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	MimeType string `json:"mime_type,omitempty"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+}
+
+// Reaction is an emoji a customer put on a message (empty Emoji: the
+// reaction was removed).
+type Reaction struct {
+	Emoji string    `json:"emoji"`
+	At    time.Time `json:"at"`
+}
+
+// ChannelData is what a channel says about a message beyond its text:
+// the kind of message it was on the channel, its attachment, the
+// reactions it got.
+type ChannelData struct {
+	Kind      string     `json:"kind,omitempty"`
+	Media     *Media     `json:"media,omitempty"`
+	Reactions []Reaction `json:"reactions,omitempty"`
+	// ReplyTo is the channel id of the message this one answers.
+	ReplyTo string `json:"reply_to,omitempty"`
 }
 
 // Message is one entry of a transcript.
@@ -142,6 +193,13 @@ type Message struct {
 	Error      *MessageError
 	Template   *Template
 	ExternalID string
+	// Pricing and ChannelCost are the channel's price of an outbound
+	// message (nil until its receipts say; ChannelCost nil without a
+	// rate).
+	Pricing     *Pricing
+	ChannelCost *money.Money
+	// Channel is the channel's own data about the message (nil: none).
+	Channel *ChannelData
 }
 
 // Unpriced reports whether the message is a model reply that could not be
@@ -328,7 +386,10 @@ type Update struct {
 	ExternalIdentifier *string
 	Status             *string
 	EndedAt            *time.Time
-	UpdatedAt          time.Time
+	// CustomerMessageAt moves the customer's latest channel message
+	// time forward (never back: channel messages arrive out of order).
+	CustomerMessageAt *time.Time
+	UpdatedAt         time.Time
 }
 
 // JobArgs are the arguments of a background job: a plain struct, stored as
@@ -406,6 +467,14 @@ type Store interface {
 	ListMessages(ctx context.Context, workspaceID, conversationID string, req page.Request) ([]*Message, error)
 	// RecentMessages returns the newest n messages, oldest first.
 	RecentMessages(ctx context.Context, workspaceID, conversationID string, n int) ([]*Message, error)
+	// UpdateMessage changes one message of a conversation as fn decides,
+	// under the conversation's row lock: fn gets both as stored and
+	// changes them in place (a receipt moving the status, a fee added to
+	// the costs); when it reports a change, the message's status, error,
+	// pricing, channel cost and channel data and the conversation's costs
+	// are written. It returns both as they are after.
+	UpdateMessage(ctx context.Context, workspaceID, conversationID, messageID string,
+		fn func(c *Conversation, m *Message) (bool, error)) (*Conversation, *Message, error)
 	// DeleteConversations deletes conversations with their messages and
 	// returns the ones that existed, with the fields they are counted by
 	// (ID, AssistantID, Type, Status, CreatedAt). It does not uncount

@@ -59,6 +59,9 @@ type CustomerPatch struct {
 	Name  *string
 	Phone *string
 	Email *string
+	// Set by the WhatsApp channel from Meta's webhooks.
+	WhatsAppUserID   *string
+	WhatsAppUsername *string
 }
 
 // apply validates p and applies it to c.
@@ -82,6 +85,12 @@ func (p *CustomerPatch) apply(c *Customer, v *fault.Validation) {
 			}
 			c.Phone = phone
 		}
+	}
+	if p.WhatsAppUserID != nil {
+		c.WhatsAppUserID = strings.TrimSpace(*p.WhatsAppUserID)
+	}
+	if p.WhatsAppUsername != nil {
+		c.WhatsAppUsername = strings.TrimSpace(*p.WhatsAppUsername)
 	}
 	if p.Email != nil {
 		c.Email = ""

@@ -1,6 +1,11 @@
 package conversation
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/parley-dev/parley/internal/money"
+)
 
 // Apply changes c as u says: the rules of an update, which every store
 // persists and none computes. Fields u leaves nil stay. Variables merge
@@ -29,6 +34,10 @@ func (c *Conversation) Apply(u Update) (reindex bool) {
 	}
 	if u.Variables != nil {
 		c.Variables = MergeVariables(c.Variables, u.Variables)
+	}
+	if at := u.CustomerMessageAt; at != nil && (c.CustomerMessageAt == nil || at.After(*c.CustomerMessageAt)) {
+		t := at.UTC()
+		c.CustomerMessageAt = &t
 	}
 	if u.UpdatedAt.After(c.UpdatedAt) {
 		c.UpdatedAt = u.UpdatedAt.UTC()
@@ -94,6 +103,31 @@ func NextStatus(current, reported string) (string, bool) {
 		return current, false
 	}
 	return reported, true
+}
+
+// AddChannelCost prices an outbound channel message once: m's fee is set
+// and added to c's channel cost and total cost. A message already priced
+// keeps its fee (receipts repeat), which it reports as no change.
+func (c *Conversation) AddChannelCost(m *Message, fee money.Money) (bool, error) {
+	if m.ChannelCost != nil {
+		return false, nil
+	}
+	if fee < 0 {
+		return false, fmt.Errorf("negative channel fee %d", fee)
+	}
+	total, err := money.Add(c.TotalCost, fee)
+	if err != nil {
+		return false, overflow(c, err)
+	}
+	var channel money.Money
+	if c.ChannelCost != nil {
+		channel = *c.ChannelCost
+	}
+	if channel, err = money.Add(channel, fee); err != nil {
+		return false, overflow(c, err)
+	}
+	c.TotalCost, c.ChannelCost, m.ChannelCost = total, &channel, &fee
+	return true, nil
 }
 
 // CountChange returns the change to a workspace's maintained counters

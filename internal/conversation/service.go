@@ -314,6 +314,7 @@ func (s *Service) PostMessage(ctx context.Context, workspaceID, id string, in Po
 	}
 	now := s.now()
 	msg := &Message{ID: ids.NewAt(ids.Message, now), Role: in.Role, Content: in.Content, CreatedAt: now}
+	s.markPending(c, msg)
 	if ch := s.channel(c.Type); ch != nil && outgoing(msg.Role) {
 		// Refused before anything is stored (a closed WhatsApp window).
 		if err := ch.Accept(ctx, c, msg); err != nil {
@@ -496,6 +497,7 @@ func (s *Service) reply(ctx context.Context, c *Conversation, a *assistant.Assis
 	if s.Observer != nil {
 		s.Observer.Reply(model, resp.Usage, msg.Cost, resp.Latency, nil)
 	}
+	s.markPending(c, msg)
 	c, err = s.appendMessages(ctx, c.WorkspaceID, c.ID, msg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store reply: %w", err)

@@ -37,6 +37,13 @@ const (
 	CodeProviderQuota        = "provider_quota"
 	CodeUnsupportedParameter = "unsupported_parameter"
 	CodeInternal             = "internal_error"
+	// WhatsApp: a template that Meta has not approved cannot be sent; a
+	// recipient that is no phone number cannot be reached.
+	CodeTemplateNotApproved = "template_not_approved"
+	CodeInvalidPhone        = "invalid_phone"
+	// CodeChannelFailed: the channel's provider (Meta's Graph API)
+	// refused or failed a request made on the caller's behalf.
+	CodeChannelFailed = "channel_failed"
 )
 
 // FieldError names one invalid input field and says what is wrong with it.

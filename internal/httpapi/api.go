@@ -13,6 +13,7 @@ import (
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/whatsapp"
 )
 
 // API is the REST API v1. Its handlers are thin: decode, call a service,
@@ -27,6 +28,8 @@ type API struct {
 	Cursors *page.Codec
 	// Events pages and streams the workspace's events.
 	Events *events.Feed
+	// WhatsApp runs the WhatsApp channel (senders, templates, rates).
+	WhatsApp *whatsapp.Service
 }
 
 // Register adds the API's routes to mux. Every route must be described in
@@ -69,6 +72,7 @@ func (a *API) Register(mux Router) {
 	h("GET /api/v1/events", a.listEvents)
 
 	h("GET /api/v1/analytics", a.getAnalytics)
+	a.registerWhatsApp(h)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, fault.New(fault.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))

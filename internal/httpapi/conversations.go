@@ -74,7 +74,7 @@ func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusCreated, conversationDetailJSON{conversationView(c), messagesView(msgs)})
+	httpx.WriteJSON(w, http.StatusCreated, conversationDetailJSON{a.convView(r)(c), messagesView(msgs)})
 }
 
 // filterParams reads the filters shared by list, count and export.
@@ -147,7 +147,7 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, newList(res, conversationView, a.cursorWriter(r)))
+	httpx.WriteJSON(w, http.StatusOK, newList(res, a.convView(r), a.cursorWriter(r)))
 }
 
 func (a *API) countConversations(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +177,7 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, conversationDetailJSON{conversationView(c), messagesView(msgs)})
+	httpx.WriteJSON(w, http.StatusOK, conversationDetailJSON{a.convView(r)(c), messagesView(msgs)})
 }
 
 func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
@@ -299,7 +299,7 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, conversationView(c))
+	httpx.WriteJSON(w, http.StatusOK, a.convView(r)(c))
 }
 
 // endConversation ends a conversation. It takes no fields: an empty body
@@ -314,7 +314,7 @@ func (a *API) endConversation(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, conversationView(c))
+	httpx.WriteJSON(w, http.StatusOK, a.convView(r)(c))
 }
 
 // extractVariables runs variable extraction now, on demand, and answers
@@ -329,7 +329,7 @@ func (a *API) extractVariables(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, conversationView(c))
+	httpx.WriteJSON(w, http.StatusOK, a.convView(r)(c))
 }
 
 func (a *API) deleteConversation(w http.ResponseWriter, r *http.Request) {
@@ -388,8 +388,9 @@ func (a *API) exportConversations(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.jsonl"`)
 		enc := json.NewEncoder(w)
+		view := a.convView(r)
 		write = func(c *conversation.Conversation, msgs []*conversation.Message) error {
-			return enc.Encode(conversationDetailJSON{conversationView(c), messagesView(msgs)})
+			return enc.Encode(conversationDetailJSON{view(c), messagesView(msgs)})
 		}
 		flush = func() error { return nil }
 	} else {

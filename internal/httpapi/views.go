@@ -70,9 +70,11 @@ type refJSON struct {
 }
 
 type customerJSON struct {
-	Name  *string `json:"name"`
-	Phone *string `json:"phone"`
-	Email *string `json:"email"`
+	Name             *string `json:"name"`
+	Phone            *string `json:"phone"`
+	Email            *string `json:"email"`
+	WhatsAppUserID   *string `json:"whatsapp_user_id"`
+	WhatsAppUsername *string `json:"whatsapp_username"`
 }
 
 type lastMessageJSON struct {
@@ -82,8 +84,9 @@ type lastMessageJSON struct {
 }
 
 type senderJSON struct {
-	ID    string `json:"id"`
-	Phone string `json:"phone"`
+	ID    string  `json:"id"`
+	Name  *string `json:"name"`
+	Phone string  `json:"phone"`
 }
 
 // conversationJSON is the API form of a conversation.
@@ -104,7 +107,9 @@ type conversationJSON struct {
 	CreatedAt          jsonTime                         `json:"created_at"`
 	UpdatedAt          jsonTime                         `json:"updated_at"`
 	EndedAt            *jsonTime                        `json:"ended_at"`
+	ChannelCost        *money.Money                     `json:"channel_cost"`
 	WhatsAppSender     *senderJSON                      `json:"whatsapp_sender,omitempty"`
+	WhatsAppWindow     *windowJSON                      `json:"whatsapp_window,omitempty"`
 }
 
 func conversationView(c *conversation.Conversation) conversationJSON {
@@ -112,8 +117,10 @@ func conversationView(c *conversation.Conversation) conversationJSON {
 		ID: c.ID, Type: c.Type, Status: c.Status,
 		Assistant: refJSON{ID: c.AssistantID, Name: c.AssistantName}, AIEnabled: c.AIEnabled,
 		ExternalIdentifier: optString(c.ExternalIdentifier),
-		Customer:           customerJSON{optString(c.Customer.Name), optString(c.Customer.Phone), optString(c.Customer.Email)},
-		Variables:          c.Variables, MessageCount: c.MessageCount, Usage: c.Usage,
+		Customer: customerJSON{optString(c.Customer.Name), optString(c.Customer.Phone), optString(c.Customer.Email),
+			optString(c.Customer.WhatsAppUserID), optString(c.Customer.WhatsAppUsername)},
+		ChannelCost: c.ChannelCost,
+		Variables:   c.Variables, MessageCount: c.MessageCount, Usage: c.Usage,
 		TotalCost: c.TotalCost, CostComplete: c.CostComplete,
 		CreatedAt: jsonTime(c.CreatedAt), UpdatedAt: jsonTime(c.UpdatedAt), EndedAt: optTime(c.EndedAt),
 	}
@@ -155,6 +162,10 @@ type messageJSON struct {
 	Error          *conversation.MessageError `json:"error,omitempty"`
 	Template       *conversation.Template     `json:"template,omitempty"`
 	ExternalID     string                     `json:"external_id,omitempty"`
+	Pricing        *conversation.Pricing      `json:"pricing,omitempty"`
+	ChannelCost    *money.Money               `json:"channel_cost,omitempty"`
+	Media          *conversation.Media        `json:"media,omitempty"`
+	Reactions      []conversation.Reaction    `json:"reactions,omitempty"`
 }
 
 func messageView(m *conversation.Message) messageJSON {
@@ -163,6 +174,10 @@ func messageView(m *conversation.Message) messageJSON {
 		CreatedAt: jsonTime(m.CreatedAt), Model: m.Model, Usage: m.Usage, UsageEstimated: m.UsageEstimated,
 		LatencyMS: m.LatencyMS, FirstTokenMS: m.FirstTokenMS, Status: m.Status, Error: m.Error,
 		Template: m.Template, ExternalID: m.ExternalID, ProviderCost: m.ProviderCost, FinishReason: m.FinishReason,
+		Pricing: m.Pricing, ChannelCost: m.ChannelCost,
+	}
+	if ch := m.Channel; ch != nil {
+		out.Media, out.Reactions = ch.Media, ch.Reactions
 	}
 	switch {
 	case m.Cost != nil:

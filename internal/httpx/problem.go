@@ -38,6 +38,9 @@ var statusOf = map[string]int{
 	fault.CodeProviderAuth:         http.StatusServiceUnavailable,
 	fault.CodeProviderQuota:        http.StatusServiceUnavailable,
 	fault.CodeUnsupportedParameter: http.StatusBadGateway,
+	fault.CodeTemplateNotApproved:  http.StatusUnprocessableEntity,
+	fault.CodeInvalidPhone:         http.StatusUnprocessableEntity,
+	fault.CodeChannelFailed:        http.StatusBadGateway,
 	fault.CodeInternal:             http.StatusInternalServerError,
 }
 

@@ -12,6 +12,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/whatsapp"
 )
 
 // MaxAttempts is how often a job is tried before it is discarded (kept,
@@ -326,4 +328,28 @@ func Observe(ctx context.Context, e Engine, o Observer) {
 			}
 		}
 	}()
+}
+
+// SendWorker runs whatsapp.SendArgs jobs: an outbound WhatsApp message
+// through the Graph API. Meta's rate limits (a number's throughput, one
+// user's pair limit) snooze the job for the wait they call for, which
+// River does not count as a failed attempt; other temporary failures
+// retry with Backoff; permanent ones are recorded on the message by the
+// service, which then returns nil.
+type SendWorker struct {
+	river.WorkerDefaults[whatsapp.SendArgs]
+	WhatsApp *whatsapp.Service
+}
+
+// Work implements river.Worker.
+func (w *SendWorker) Work(ctx context.Context, job *river.Job[whatsapp.SendArgs]) error {
+	err := w.WhatsApp.SendJob(ctx, job.Args)
+	var snooze *whatsapp.SnoozeError
+	if errors.As(err, &snooze) {
+		return river.JobSnooze(snooze.After)
+	}
+	if fault.IsPermanent(err) {
+		return river.JobCancel(err)
+	}
+	return err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/jobs"
+	"github.com/parley-dev/parley/internal/whatsapp"
 )
 
 // FirstStart is what an empty database gets on first start, all or
@@ -30,6 +31,7 @@ type Store interface {
 	assistant.Store
 	conversation.Store
 	events.Store
+	whatsapp.Store
 
 	// Jobs builds the job engine (River) on this store's database, with
 	// the given workers: jobs it enqueues with the context of a Within

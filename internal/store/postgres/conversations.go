@@ -25,25 +25,34 @@ const convCols = `c.seq, c.id, c.workspace_id, c.type, c.status, c.assistant_id,
 	c.external_identifier, c.customer_name, c.customer_phone, c.customer_email, c.sender_id, c.sender_phone,
 	c.variables, c.message_count, c.input_tokens, c.output_tokens, c.cached_input_tokens, c.reasoning_tokens, c.total_tokens,
 	c.total_cost, c.cost_complete, c.last_message_role, c.last_message_preview, c.last_message_at,
-	c.created_at, c.updated_at, c.ended_at`
+	c.created_at, c.updated_at, c.ended_at, c.customer_whatsapp_user_id, c.customer_whatsapp_username,
+	c.customer_message_at, c.channel_cost`
 
 const convFrom = ` FROM conversations c LEFT JOIN assistants a ON a.id = c.assistant_id `
 
 func scanConversation(row pgx.Row) (*conversation.Conversation, error) {
 	var c conversation.Conversation
-	var ext, name, phone, email, senderID, senderPhone, lmRole, lmPreview *string
-	var lmAt, ended *time.Time
+	var ext, name, phone, email, senderID, senderPhone, lmRole, lmPreview, waUser, waName *string
+	var lmAt, ended, customerAt *time.Time
 	var cost int64
+	var channelCost *int64
 	err := row.Scan(&c.Seq, &c.ID, &c.WorkspaceID, &c.Type, &c.Status, &c.AssistantID, &c.AssistantName, &c.AIEnabled,
 		&ext, &name, &phone, &email, &senderID, &senderPhone,
 		&c.Variables, &c.MessageCount, &c.Usage.InputTokens, &c.Usage.OutputTokens, &c.Usage.CachedInputTokens, &c.Usage.ReasoningTokens, &c.Usage.TotalTokens,
-		&cost, &c.CostComplete, &lmRole, &lmPreview, &lmAt, &c.CreatedAt, &c.UpdatedAt, &ended)
+		&cost, &c.CostComplete, &lmRole, &lmPreview, &lmAt, &c.CreatedAt, &c.UpdatedAt, &ended,
+		&waUser, &waName, &customerAt, &channelCost)
 	if err != nil {
 		return nil, err
 	}
 	c.TotalCost = money.Money(cost)
 	c.ExternalIdentifier = str(ext)
-	c.Customer = conversation.Customer{Name: str(name), Phone: str(phone), Email: str(email)}
+	c.Customer = conversation.Customer{Name: str(name), Phone: str(phone), Email: str(email),
+		WhatsAppUserID: str(waUser), WhatsAppUsername: str(waName)}
+	c.CustomerMessageAt = optTime(customerAt)
+	if channelCost != nil {
+		cc := money.Money(*channelCost)
+		c.ChannelCost = &cc
+	}
 	c.SenderID, c.SenderPhone = str(senderID), str(senderPhone)
 	if c.Variables == nil {
 		c.Variables = map[string]conversation.Variable{}
@@ -86,12 +95,14 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
 			external_identifier, customer_name, customer_phone, customer_email, sender_id, sender_phone, variables,
-			created_at, updated_at, ended_at, search_tsv, cost_complete)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::tsvector, $18) RETURNING seq`,
+			created_at, updated_at, ended_at, search_tsv, cost_complete, customer_whatsapp_user_id,
+			customer_whatsapp_username, customer_message_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::tsvector, $18, $19, $20, $21) RETURNING seq`,
 			c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID, c.AIEnabled,
 			null(c.ExternalIdentifier), null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
 			null(c.SenderID), null(c.SenderPhone), nonNilVars(c.Variables), ts(c.CreatedAt), ts(c.UpdatedAt), optTime(c.EndedAt),
-			tsvector(conversation.CustomerSearchText(c)), c.CostComplete).Scan(&c.Seq)
+			tsvector(conversation.CustomerSearchText(c)), c.CostComplete, null(c.Customer.WhatsAppUserID),
+			null(c.Customer.WhatsAppUsername), optTime(c.CustomerMessageAt)).Scan(&c.Seq)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "a conversation with id %s already exists", c.ID)
 		}
@@ -151,13 +162,20 @@ func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation
 		if m.Error != nil {
 			errCode, errMsg = &m.Error.Code, &m.Error.Message
 		}
+		ch, err := channelColumns(m)
+		if err != nil {
+			return nil, err
+		}
 		batch.Queue(`INSERT INTO messages (seq, id, role, content, created_at, model, input_tokens, output_tokens,
 			cached_input_tokens, reasoning_tokens, total_tokens, usage_estimated, cost, provider_cost, finish_reason,
-			latency_ms, first_token_ms, status, error_code, error_message, template, external_id, tsv)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23::tsvector)`,
+			latency_ms, first_token_ms, status, error_code, error_message, template, external_id, tsv,
+			pricing_category, pricing_type, channel_cost, channel_data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23::tsvector,
+			$24, $25, $26, $27)`,
 			m.Seq, m.ID, m.Role, m.Content, ts(m.CreatedAt), null(m.Model), in, out, cached, reasoning, total, m.UsageEstimated,
 			optMoney(m.Cost), optMoney(m.ProviderCost), null(m.FinishReason), m.LatencyMS, m.FirstTokenMS, null(m.Status),
-			errCode, errMsg, m.Template, null(m.ExternalID), tsvector(conversation.SearchText(m.Content)))
+			errCode, errMsg, m.Template, null(m.ExternalID), tsvector(conversation.SearchText(m.Content)),
+			ch.category, ch.typ, ch.cost, ch.data)
 	}
 	u := c.Usage
 	batch.Queue(`UPDATE conversations SET message_count = $1, input_tokens = $2, output_tokens = $3,
@@ -197,10 +215,12 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		c.Apply(u) // the customer search document is rewritten below either way
 		_, err = tx.Exec(ctx, `UPDATE conversations SET ai_enabled = $1, customer_name = $2, customer_phone = $3,
 			customer_email = $4, external_identifier = $5, status = $6, ended_at = $7, variables = $8, updated_at = $9,
-			search_tsv = $11::tsvector
+			search_tsv = $11::tsvector, customer_whatsapp_user_id = $12, customer_whatsapp_username = $13,
+			customer_message_at = $14
 			WHERE seq = $10`, c.AIEnabled, null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
 			null(c.ExternalIdentifier), c.Status, optTime(c.EndedAt), nonNilVars(c.Variables), ts(c.UpdatedAt), c.Seq,
-			tsvector(conversation.CustomerSearchText(c)))
+			tsvector(conversation.CustomerSearchText(c)), null(c.Customer.WhatsAppUserID), null(c.Customer.WhatsAppUsername),
+			optTime(c.CustomerMessageAt))
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
@@ -612,16 +632,30 @@ func (db *DB) addCounts(ctx context.Context, counts *conversation.Counts, q stri
 
 const messageCols = `seq, id, role, content, created_at, model, input_tokens, output_tokens, cached_input_tokens,
 	reasoning_tokens, total_tokens, usage_estimated, cost, provider_cost, finish_reason, latency_ms, first_token_ms,
-	status, error_code, error_message, template, external_id`
+	status, error_code, error_message, template, external_id, pricing_category, pricing_type, channel_cost, channel_data`
 
 func scanMessage(row pgx.Row, conversationID string) (*conversation.Message, error) {
 	var m conversation.Message
-	var model, finish, status, errCode, errMsg, ext *string
-	var in, out, cached, reasoning, total, cost, providerCost *int64
+	var model, finish, status, errCode, errMsg, ext, pCat, pType, chData *string
+	var in, out, cached, reasoning, total, cost, providerCost, chCost *int64
 	var tmpl []byte
 	if err := row.Scan(&m.Seq, &m.ID, &m.Role, &m.Content, &m.CreatedAt, &model, &in, &out, &cached, &reasoning, &total,
-		&m.UsageEstimated, &cost, &providerCost, &finish, &m.LatencyMS, &m.FirstTokenMS, &status, &errCode, &errMsg, &tmpl, &ext); err != nil {
+		&m.UsageEstimated, &cost, &providerCost, &finish, &m.LatencyMS, &m.FirstTokenMS, &status, &errCode, &errMsg, &tmpl, &ext,
+		&pCat, &pType, &chCost, &chData); err != nil {
 		return nil, err
+	}
+	if pCat != nil || pType != nil {
+		m.Pricing = &conversation.Pricing{Category: str(pCat), Type: str(pType)}
+	}
+	if chCost != nil {
+		c := money.Money(*chCost)
+		m.ChannelCost = &c
+	}
+	if chData != nil {
+		m.Channel = &conversation.ChannelData{}
+		if err := json.Unmarshal([]byte(*chData), m.Channel); err != nil {
+			return nil, fmt.Errorf("message %s: decode channel data: %w", m.ID, err)
+		}
 	}
 	m.ConversationID = conversationID
 	m.CreatedAt = utc(m.CreatedAt)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
 )
 
@@ -21,25 +22,33 @@ const convCols = `c.seq, c.id, c.workspace_id, c.type, c.status, c.assistant_id,
 	c.external_identifier, c.customer_name, c.customer_phone, c.customer_email, c.sender_id, c.sender_phone,
 	c.variables, c.message_count, c.input_tokens, c.output_tokens, c.cached_input_tokens, c.reasoning_tokens, c.total_tokens,
 	c.total_cost, c.cost_complete, c.last_message_role, c.last_message_preview, c.last_message_at,
-	c.created_at, c.updated_at, c.ended_at`
+	c.created_at, c.updated_at, c.ended_at, c.customer_whatsapp_user_id, c.customer_whatsapp_username,
+	c.customer_message_at, c.channel_cost`
 
 const convFrom = ` FROM conversations c LEFT JOIN assistants a ON a.id = c.assistant_id `
 
 func scanConversation(row interface{ Scan(...any) error }) (*conversation.Conversation, error) {
 	var c conversation.Conversation
-	var ext, name, phone, email, senderID, senderPhone, lmRole, lmPreview sql.NullString
+	var ext, name, phone, email, senderID, senderPhone, lmRole, lmPreview, waUser, waName sql.NullString
 	var vars string
-	var lmAt, ended sql.NullInt64
+	var lmAt, ended, customerAt, channelCost sql.NullInt64
 	var created, updated int64
 	err := row.Scan(&c.Seq, &c.ID, &c.WorkspaceID, &c.Type, &c.Status, &c.AssistantID, &c.AssistantName, &c.AIEnabled,
 		&ext, &name, &phone, &email, &senderID, &senderPhone,
 		&vars, &c.MessageCount, &c.Usage.InputTokens, &c.Usage.OutputTokens, &c.Usage.CachedInputTokens, &c.Usage.ReasoningTokens, &c.Usage.TotalTokens,
-		&c.TotalCost, &c.CostComplete, &lmRole, &lmPreview, &lmAt, &created, &updated, &ended)
+		&c.TotalCost, &c.CostComplete, &lmRole, &lmPreview, &lmAt, &created, &updated, &ended,
+		&waUser, &waName, &customerAt, &channelCost)
 	if err != nil {
 		return nil, err
 	}
 	c.ExternalIdentifier = ext.String
-	c.Customer = conversation.Customer{Name: name.String, Phone: phone.String, Email: email.String}
+	c.Customer = conversation.Customer{Name: name.String, Phone: phone.String, Email: email.String,
+		WhatsAppUserID: waUser.String, WhatsAppUsername: waName.String}
+	c.CustomerMessageAt = fromOptMS(customerAt)
+	if channelCost.Valid {
+		cc := money.Money(channelCost.Int64)
+		c.ChannelCost = &cc
+	}
 	c.SenderID, c.SenderPhone = senderID.String, senderPhone.String
 	if err := json.Unmarshal([]byte(vars), &c.Variables); err != nil {
 		return nil, fmt.Errorf("conversation %s: decode variables: %w", c.ID, err)
@@ -72,11 +81,13 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
 			external_identifier, customer_name, customer_phone, customer_email, sender_id, sender_phone, variables,
-			cost_complete, created_at, updated_at, ended_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			cost_complete, created_at, updated_at, ended_at, customer_whatsapp_user_id, customer_whatsapp_username,
+			customer_message_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 			c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID, c.AIEnabled,
 			null(c.ExternalIdentifier), null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
-			null(c.SenderID), null(c.SenderPhone), string(vars), c.CostComplete, ms(c.CreatedAt), ms(c.UpdatedAt), optMS(c.EndedAt)).Scan(&c.Seq)
+			null(c.SenderID), null(c.SenderPhone), string(vars), c.CostComplete, ms(c.CreatedAt), ms(c.UpdatedAt), optMS(c.EndedAt),
+			null(c.Customer.WhatsAppUserID), null(c.Customer.WhatsAppUsername), optMS(c.CustomerMessageAt)).Scan(&c.Seq)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "a conversation with id %s already exists", c.ID)
 		}
@@ -146,8 +157,9 @@ func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID st
 const (
 	insertMessageSQL = `INSERT INTO messages (seq, id, role, content, created_at, model,
 		input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, total_tokens, usage_estimated, cost,
-		provider_cost, finish_reason, latency_ms, first_token_ms, status, error_code, error_message, template, external_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		provider_cost, finish_reason, latency_ms, first_token_ms, status, error_code, error_message, template, external_id,
+		pricing_category, pricing_type, channel_cost, channel_data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	indexSQL  = `INSERT INTO search (rowid, body) VALUES (?, ?)`
 	rollupSQL = `UPDATE conversations SET message_count = ?, input_tokens = ?, output_tokens = ?,
 		cached_input_tokens = ?, reasoning_tokens = ?, total_tokens = ?, total_cost = ?, cost_complete = ?,
@@ -203,9 +215,13 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 		if m.Error != nil {
 			errCode, errMsg = m.Error.Code, m.Error.Message
 		}
+		ch, err := channelColumns(m)
+		if err != nil {
+			return nil, err
+		}
 		if _, err := insert.ExecContext(ctx, m.Seq, m.ID, m.Role, m.Content, ms(m.CreatedAt), null(m.Model),
 			in, out, cached, reasoning, total, m.UsageEstimated, cost, providerCost, null(m.FinishReason), m.LatencyMS, m.FirstTokenMS,
-			null(m.Status), errCode, errMsg, tmpl, null(m.ExternalID)); err != nil {
+			null(m.Status), errCode, errMsg, tmpl, null(m.ExternalID), ch[0], ch[1], ch[2], ch[3]); err != nil {
 			if isUnique(err) {
 				return nil, fault.New(fault.CodeConflict, "message %s already exists", m.ID)
 			}
@@ -249,9 +265,11 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE conversations SET ai_enabled = ?, customer_name = ?, customer_phone = ?,
-			customer_email = ?, external_identifier = ?, status = ?, ended_at = ?, variables = ?, updated_at = ?
+			customer_email = ?, external_identifier = ?, status = ?, ended_at = ?, variables = ?, updated_at = ?,
+			customer_whatsapp_user_id = ?, customer_whatsapp_username = ?, customer_message_at = ?
 			WHERE seq = ?`, c.AIEnabled, null(c.Customer.Name), null(c.Customer.Phone), null(c.Customer.Email),
-			null(c.ExternalIdentifier), c.Status, optMS(c.EndedAt), string(vars), ms(c.UpdatedAt), c.Seq)
+			null(c.ExternalIdentifier), c.Status, optMS(c.EndedAt), string(vars), ms(c.UpdatedAt),
+			null(c.Customer.WhatsAppUserID), null(c.Customer.WhatsAppUsername), optMS(c.CustomerMessageAt), c.Seq)
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}

@@ -15,16 +15,30 @@ import (
 
 const messageCols = `seq, id, role, content, created_at, model, input_tokens, output_tokens, cached_input_tokens,
 	reasoning_tokens, total_tokens, usage_estimated, cost, provider_cost, finish_reason, latency_ms, first_token_ms,
-	status, error_code, error_message, template, external_id`
+	status, error_code, error_message, template, external_id, pricing_category, pricing_type, channel_cost, channel_data`
 
 func scanMessage(row interface{ Scan(...any) error }, conversationID string) (*conversation.Message, error) {
 	var m conversation.Message
 	var created int64
-	var model, finish, status, errCode, errMsg, tmpl, ext sql.NullString
-	var in, out, cached, reasoning, total, cost, providerCost, latency, first sql.NullInt64
+	var model, finish, status, errCode, errMsg, tmpl, ext, pCat, pType, chData sql.NullString
+	var in, out, cached, reasoning, total, cost, providerCost, latency, first, chCost sql.NullInt64
 	if err := row.Scan(&m.Seq, &m.ID, &m.Role, &m.Content, &created, &model, &in, &out, &cached, &reasoning, &total,
-		&m.UsageEstimated, &cost, &providerCost, &finish, &latency, &first, &status, &errCode, &errMsg, &tmpl, &ext); err != nil {
+		&m.UsageEstimated, &cost, &providerCost, &finish, &latency, &first, &status, &errCode, &errMsg, &tmpl, &ext,
+		&pCat, &pType, &chCost, &chData); err != nil {
 		return nil, err
+	}
+	if pCat.Valid || pType.Valid {
+		m.Pricing = &conversation.Pricing{Category: pCat.String, Type: pType.String}
+	}
+	if chCost.Valid {
+		c := money.Money(chCost.Int64)
+		m.ChannelCost = &c
+	}
+	if chData.Valid {
+		m.Channel = &conversation.ChannelData{}
+		if err := json.Unmarshal([]byte(chData.String), m.Channel); err != nil {
+			return nil, fmt.Errorf("message %s: decode channel data: %w", m.ID, err)
+		}
 	}
 	m.ConversationID = conversationID
 	m.CreatedAt = fromMS(created)
@@ -117,4 +131,73 @@ func (db *DB) RecentMessages(ctx context.Context, workspaceID, conversationID st
 	}
 	slices.Reverse(msgs)
 	return msgs, nil
+}
+
+// channelColumns returns the values of a message's channel columns:
+// pricing category and type, channel cost, channel data (JSON).
+func channelColumns(m *conversation.Message) ([4]any, error) {
+	var out [4]any
+	if m.Pricing != nil {
+		out[0], out[1] = m.Pricing.Category, m.Pricing.Type
+	}
+	if m.ChannelCost != nil {
+		out[2] = int64(*m.ChannelCost)
+	}
+	if m.Channel != nil {
+		b, err := json.Marshal(m.Channel)
+		if err != nil {
+			return out, fmt.Errorf("message %s: encode channel data: %w", m.ID, err)
+		}
+		out[3] = string(b)
+	}
+	return out, nil
+}
+
+// UpdateMessage implements conversation.Store.
+func (db *DB) UpdateMessage(ctx context.Context, workspaceID, conversationID, messageID string,
+	fn func(c *conversation.Conversation, m *conversation.Message) (bool, error)) (*conversation.Conversation, *conversation.Message, error) {
+	var c *conversation.Conversation
+	var m *conversation.Message
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if c, err = db.getConversation(ctx, tx, workspaceID, conversationID); err != nil {
+			return err
+		}
+		lo, hi := conversation.MessageSeq(c.Seq, 1), conversation.MessageSeq(c.Seq, maxMessagesPerConversation)
+		m, err = scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ? AND seq BETWEEN ? AND ?`,
+			messageID, lo, hi), conversationID)
+		if err != nil {
+			return db.notFound(err, "message")
+		}
+		changed, err := fn(c, m)
+		if err != nil || !changed {
+			return err
+		}
+		var errCode, errMsg any
+		if m.Error != nil {
+			errCode, errMsg = m.Error.Code, m.Error.Message
+		}
+		ch, err := channelColumns(m)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, error_code = ?, error_message = ?, external_id = ?,
+			pricing_category = ?, pricing_type = ?, channel_cost = ?, channel_data = ? WHERE seq = ?`,
+			null(m.Status), errCode, errMsg, null(m.ExternalID), ch[0], ch[1], ch[2], ch[3], m.Seq); err != nil {
+			return fmt.Errorf("update message: %w", err)
+		}
+		var channelCost any
+		if c.ChannelCost != nil {
+			channelCost = int64(*c.ChannelCost)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET total_cost = ?, channel_cost = ? WHERE seq = ?`,
+			c.TotalCost, channelCost, c.Seq); err != nil {
+			return fmt.Errorf("update conversation costs: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, m, nil
 }

@@ -48,9 +48,7 @@ func TestMigrationRebuildsSearch(t *testing.T) {
 	for _, content := range []string{"東京で会いましょう", "Die Straße ist gesperrt."} {
 		msgs = append(msgs, &conversation.Message{ID: ids.NewAt(ids.Message, now), Role: conversation.RoleUser, Content: content, CreatedAt: now})
 	}
-	if err := db.CreateConversation(ctx, c, msgs); err != nil {
-		t.Fatal(err)
-	}
+	insertOld(t, file, c, msgs)
 	// Index the rows as the release before 0005 did: raw text.
 	raw, err := sql.Open("sqlite", file)
 	if err != nil {
@@ -72,11 +70,21 @@ func TestMigrationRebuildsSearch(t *testing.T) {
 		}
 		return len(list)
 	}
-	if n := found(conversation.Filter{Query: "東京"}); n != 0 {
-		t.Fatalf("before migrating, 東京 found %d conversations: the old index is not as this test assumes", n)
+	// Before migrating, through the old index directly: today's read path
+	// selects columns later migrations add.
+	matches := func(q string) int {
+		t.Helper()
+		var n int
+		if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM search WHERE search MATCH ?`, q).Scan(&n); err != nil {
+			t.Fatalf("search %q: %v", q, err)
+		}
+		return n
 	}
-	if n := found(conversation.Filter{Query: "jürgen"}); n != 1 {
-		t.Fatalf("before migrating, jürgen found %d conversations: the old index is not as this test assumes", n)
+	if n := matches(`"東京"`); n != 0 {
+		t.Fatalf("before migrating, 東京 found %d rows: the old index is not as this test assumes", n)
+	}
+	if n := matches(`"jürgen"`); n != 1 {
+		t.Fatalf("before migrating, jürgen found %d rows: the old index is not as this test assumes", n)
 	}
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -118,9 +126,7 @@ func TestMigrationAddsPrefixIndex(t *testing.T) {
 		Status: conversation.StatusActive, AssistantID: "asst_old", AIEnabled: true, Variables: map[string]conversation.Variable{},
 		Customer: conversation.Customer{Name: "Zoë Ordway"}, CostComplete: true, CreatedAt: now, UpdatedAt: now}
 	msgs := []*conversation.Message{{ID: ids.NewAt(ids.Message, now), Role: conversation.RoleUser, Content: "Where is my parcel? 配送はいつですか", CreatedAt: now}}
-	if err := db.CreateConversation(ctx, c, msgs); err != nil {
-		t.Fatal(err)
-	}
+	insertOld(t, file, c, msgs)
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -142,4 +148,38 @@ func TestMigrationAddsPrefixIndex(t *testing.T) {
 			t.Errorf("after migrating, q=%q found %d conversations (%v), want 1", q, len(list), err)
 		}
 	}
+}
+
+// insertOld stores a conversation and its messages with raw SQL, as an
+// older release did: today's store writes columns later migrations add.
+// The migrations under test rebuild the search index from these rows.
+func insertOld(t *testing.T, file string, c *conversation.Conversation, msgs []*conversation.Message) {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := sql.Open("sqlite", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = raw.Close() }()
+	var seq int64
+	if err := raw.QueryRowContext(ctx, `INSERT INTO conversations (id, workspace_id, type, status, assistant_id, ai_enabled,
+		customer_name, customer_phone, customer_email, variables, message_count, cost_complete, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, '{}', ?, 1, ?, ?) RETURNING seq`, c.ID, c.WorkspaceID, c.Type, c.Status, c.AssistantID,
+		nullable(c.Customer.Name), nullable(c.Customer.Phone), nullable(c.Customer.Email), len(msgs),
+		c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli()).Scan(&seq); err != nil {
+		t.Fatalf("insert conversation: %v", err)
+	}
+	for i, m := range msgs {
+		if _, err := raw.ExecContext(ctx, `INSERT INTO messages (seq, id, role, content, created_at) VALUES (?, ?, ?, ?, ?)`,
+			conversation.MessageSeq(seq, int64(i+1)), m.ID, m.Role, m.Content, m.CreatedAt.UnixMilli()); err != nil {
+			t.Fatalf("insert message: %v", err)
+		}
+	}
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -1,0 +1,515 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-dev/parley/internal/apptest"
+	"github.com/parley-dev/parley/internal/config"
+	"github.com/parley-dev/parley/internal/whatsapp/cloudapi"
+	"github.com/parley-dev/parley/internal/whatsapp/cloudapi/cloudapitest"
+)
+
+const (
+	waSecret  = "app-secret-for-tests"
+	waToken   = "EAAG-test-token"
+	waNumber  = "106540352242922"
+	waAccount = "102290129340398"
+)
+
+// waEnv is a running Parley with a WhatsApp sender and a fake Graph API.
+type waEnv struct {
+	t      *testing.T
+	s      *apptest.Server
+	graph  *cloudapitest.Fake
+	sender string
+	n      int
+}
+
+func startWhatsApp(t *testing.T) *waEnv {
+	t.Helper()
+	graph := cloudapitest.Start(t, waToken)
+	s := apptest.Start(t, testDB(t), func(c *config.Config) {
+		c.WhatsAppAppSecret, c.WhatsAppVerifyToken, c.WhatsAppGraphURL = waSecret, "verify-me", graph.URL
+	})
+	r := s.Do("POST", "/api/v1/whatsapp/senders", s.Key, map[string]any{
+		"name": "Support line", "phone": "+1 555 000 1111", "phone_number_id": waNumber, "waba_id": waAccount,
+		"access_token": waToken, "assistant_id": s.DemoAssistant,
+	}).Want(201)
+	if bytes.Contains(r.Body, []byte(waToken)) {
+		t.Fatalf("the access token is shown: %s", r.Body)
+	}
+	if r.Str("status") != "CONNECTED" || r.Get("access_token_set") != true || r.Str("phone") != "+15550001111" {
+		t.Fatalf("sender: %s", r.Body)
+	}
+	return &waEnv{t: t, s: s, graph: graph, sender: r.Str("id")}
+}
+
+// post delivers a webhook body signed with secret (the app's when empty).
+func (e *waEnv) post(body []byte, secret string) int {
+	e.t.Helper()
+	if secret == "" {
+		secret = waSecret
+	}
+	req, _ := http.NewRequest("POST", e.s.URL+"/webhooks/whatsapp", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hub-Signature-256", cloudapi.Sign(secret, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// delivery builds a webhook body of one change, as Meta documents it.
+func delivery(phoneNumberID string, value map[string]any) []byte {
+	value["messaging_product"] = "whatsapp"
+	value["metadata"] = map[string]any{"display_phone_number": "15550001111", "phone_number_id": phoneNumberID}
+	b, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{
+		"id": waAccount, "changes": []any{map[string]any{"field": "messages", "value": value}}}}})
+	return b
+}
+
+// inbound is a customer message; phone or userID may be empty.
+func (e *waEnv) inbound(phone, userID, username string, at time.Time, msg map[string]any) ([]byte, string) {
+	e.n++
+	wamid := fmt.Sprintf("wamid.IN%s%04d", strings.ReplaceAll(e.t.Name(), "/", ""), e.n)
+	contact := map[string]any{"profile": map[string]any{"name": "Kerry Fisher"}}
+	if phone != "" {
+		contact["wa_id"] = phone
+		msg["from"] = phone
+	}
+	if userID != "" {
+		contact["user_id"] = userID
+		msg["from_user_id"] = userID
+	}
+	if username != "" {
+		contact["profile"].(map[string]any)["username"] = username
+	}
+	msg["id"], msg["timestamp"] = wamid, strconv.FormatInt(at.Unix(), 10)
+	return delivery(waNumber, map[string]any{"contacts": []any{contact}, "messages": []any{msg}}), wamid
+}
+
+func text(body string) map[string]any {
+	return map[string]any{"type": "text", "text": map[string]any{"body": body}}
+}
+
+// conversationOf finds the WhatsApp conversation of a customer phone.
+func (e *waEnv) conversations() []any {
+	r := e.s.Do("GET", "/api/v1/conversations?type=whatsapp&per_page=100", e.s.Key, nil).Want(200)
+	return r.Get("data").([]any)
+}
+
+func (e *waEnv) waitSent(n int) []cloudapitest.Sent {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for len(e.graph.Sent()) < n {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d sends, want %d", len(e.graph.Sent()), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return e.graph.Sent()
+}
+
+func msgs(r *apptest.Response) []map[string]any {
+	var out []map[string]any
+	for _, m := range r.Get("messages").([]any) {
+		out = append(out, m.(map[string]any))
+	}
+	return out
+}
+
+func TestWhatsAppWebhookSecurity(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	// Verification.
+	ok := s.Do("GET", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", "", nil).Want(200)
+	if string(ok.Body) != "1158201444" {
+		t.Errorf("challenge not echoed: %q", ok.Body)
+	}
+	s.Do("GET", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1", "", nil).Want(403)
+	body, _ := e.inbound("16315551181", "", "", time.Now(), text("hello"))
+	// A wrong or missing signature is refused and stores nothing.
+	if got := e.post(body, "another-secret"); got != 401 {
+		t.Fatalf("bad signature: %d", got)
+	}
+	req, _ := http.NewRequest("POST", s.URL+"/webhooks/whatsapp", bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("no signature: %d", resp.StatusCode)
+	}
+	// A signature of another body is refused too.
+	tampered := bytes.Replace(body, []byte("hello"), []byte("hellO"), 1)
+	req, _ = http.NewRequest("POST", s.URL+"/webhooks/whatsapp", bytes.NewReader(tampered))
+	req.Header.Set("X-Hub-Signature-256", cloudapi.Sign(waSecret, body))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("tampered body: %d", resp.StatusCode)
+	}
+	if n := len(e.conversations()); n != 0 {
+		t.Fatalf("%d conversations after refused deliveries", n)
+	}
+	// Over 3 MB: 413, nothing stored.
+	big := append(bytes.Repeat([]byte(" "), cloudapi.MaxBody), body...)
+	if got := e.post(big, ""); got != 413 {
+		t.Fatalf("oversized body: %d", got)
+	}
+	// An unknown number is acknowledged (kept for inspection).
+	unknown := delivery("999999", map[string]any{"messages": []any{map[string]any{"from": "15551234567", "id": "wamid.X", "timestamp": "1700000000", "type": "text", "text": map[string]any{"body": "hi"}}}})
+	if got := e.post(unknown, ""); got != 200 {
+		t.Fatalf("unknown number: %d", got)
+	}
+	if n := len(e.conversations()); n != 0 {
+		t.Fatalf("%d conversations after an unknown number's delivery", n)
+	}
+}
+
+func TestWhatsAppInboundReplyReceiptsAndFees(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	s.Do("POST", "/api/v1/whatsapp/rates", s.Key, map[string]any{"category": "utility", "market": "1", "price_per_message": "0.0040"}).Want(201)
+	s.Do("POST", "/api/v1/whatsapp/rates", s.Key, map[string]any{"category": "utility", "market": "*", "price_per_message": "0.0100"}).Want(201)
+	body, wamid := e.inbound("16315551181", "US.13491208655302741918", "", time.Now().Add(-time.Minute), text("Do you ship abroad?"))
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("webhook: %d", got)
+	}
+	// Redelivered twice, once concurrently with nothing else: stored once.
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("redelivery: %d", got)
+	}
+	list := e.conversations()
+	if len(list) != 1 {
+		t.Fatalf("%d conversations, want 1", len(list))
+	}
+	id := list[0].(map[string]any)["id"].(string)
+	// The AI reply goes out through the Graph API, after a read receipt
+	// with the typing indicator.
+	sent := e.waitSent(1)
+	if sent[0].Body["to"] != "16315551181" || sent[0].Body["type"] != "text" {
+		t.Errorf("send: %v", sent[0].Body)
+	}
+	reads := e.graph.Reads()
+	if len(reads) == 0 || reads[0]["message_id"] != wamid || reads[0]["typing_indicator"] == nil {
+		t.Errorf("no read receipt with typing indicator: %v", reads)
+	}
+	r := waitFor(t, s, id, func(r *apptest.Response) bool {
+		m := msgs(r)
+		return len(m) == 2 && m[1]["external_id"] == sent[0].WAMID
+	})
+	m := msgs(r)
+	if m[0]["role"] != "user" || m[0]["content"] != "Do you ship abroad?" || m[0]["external_id"] != wamid {
+		t.Errorf("inbound message: %v", m[0])
+	}
+	if m[1]["status"] != "sent" {
+		t.Errorf("reply status %v", m[1]["status"])
+	}
+	if r.Str("customer.phone") != "+16315551181" || r.Str("customer.whatsapp_user_id") != "US.13491208655302741918" ||
+		r.Str("customer.name") != "Kerry Fisher" || r.Str("whatsapp_sender.name") != "Support line" {
+		t.Errorf("conversation: %s", r.Body)
+	}
+	if r.Get("whatsapp_window.is_open") != true || r.Get("whatsapp_window.can_send_freeform") != true {
+		t.Errorf("window: %v", r.Get("whatsapp_window"))
+	}
+	costBefore := r.Str("total_cost")
+	// Receipts out of order: read, then a late delivered and sent.
+	out := sent[0].WAMID
+	status := func(st string, extra map[string]any) []byte {
+		v := map[string]any{"id": out, "status": st, "timestamp": strconv.FormatInt(time.Now().Unix(), 10), "recipient_id": "16315551181"}
+		for k, x := range extra {
+			v[k] = x
+		}
+		return delivery(waNumber, map[string]any{"statuses": []any{v}})
+	}
+	pricing := map[string]any{"pricing": map[string]any{"billable": true, "pricing_model": "PMP", "category": "utility", "type": "regular"}}
+	for _, st := range []string{"read", "delivered", "sent"} {
+		if got := e.post(status(st, pricing), ""); got != 200 {
+			t.Fatalf("status %s: %d", st, got)
+		}
+	}
+	r = s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)
+	m = msgs(r)
+	if m[1]["status"] != "read" {
+		t.Errorf("status went back: %v", m[1]["status"])
+	}
+	if p, _ := m[1]["pricing"].(map[string]any); p["category"] != "utility" || p["type"] != "regular" {
+		t.Errorf("pricing: %v", m[1]["pricing"])
+	}
+	// The +1 market's rate wins over *; charged once for three receipts.
+	if m[1]["channel_cost"] != "0.004000000" || r.Str("channel_cost") != "0.004000000" {
+		t.Errorf("channel cost: message %v, conversation %v", m[1]["channel_cost"], r.Get("channel_cost"))
+	}
+	if before, after := parseUSD(t, costBefore), parseUSD(t, r.Str("total_cost")); after-before != 4000000 {
+		t.Errorf("total_cost %s → %s: not counting the fee", costBefore, r.Str("total_cost"))
+	}
+	// A failed receipt after read changes nothing; on another message it
+	// keeps Meta's error.
+	e.post(status("failed", map[string]any{"errors": []any{map[string]any{"code": 131026, "title": "Message undeliverable"}}}), "")
+	if m := msgs(s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)); m[1]["status"] != "read" {
+		t.Errorf("failed after read: %v", m[1]["status"])
+	}
+}
+
+func parseUSD(t *testing.T, s string) int64 {
+	t.Helper()
+	whole, frac, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil || len(frac) != 9 {
+		t.Fatalf("money %q", s)
+	}
+	return n
+}
+
+func TestWhatsAppUserIDOnlyAndIdentityChange(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	body, _ := e.inbound("", "US.ENT.11815799212886844830", "kerry.fisher", time.Now(), text("hi, it's me"))
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("webhook: %d", got)
+	}
+	sent := e.waitSent(1)
+	if sent[0].Body["recipient"] != "US.ENT.11815799212886844830" || sent[0].Body["to"] != nil {
+		t.Errorf("user-id-only send: %v", sent[0].Body)
+	}
+	list := e.conversations()
+	if len(list) != 1 {
+		t.Fatalf("%d conversations", len(list))
+	}
+	c := list[0].(map[string]any)
+	cust := c["customer"].(map[string]any)
+	if cust["phone"] != nil || cust["whatsapp_username"] != "kerry.fisher" {
+		t.Errorf("customer: %v", cust)
+	}
+	// The user id changes: the same thread follows it.
+	sys := delivery(waNumber, map[string]any{"messages": []any{map[string]any{
+		"from_user_id": "US.ENT.11815799212886844830", "id": "wamid.SYS1", "timestamp": strconv.FormatInt(time.Now().Unix(), 10),
+		"type": "system", "system": map[string]any{"body": "User changed their user id", "type": "user_changed_user_id",
+			"user_id": "US.ENT.99"}}}})
+	if got := e.post(sys, ""); got != 200 {
+		t.Fatalf("system webhook: %d", got)
+	}
+	body, _ = e.inbound("", "US.ENT.99", "", time.Now(), text("still me"))
+	e.post(body, "")
+	if list := e.conversations(); len(list) != 1 {
+		t.Fatalf("the identity change split the thread: %d conversations", len(list))
+	}
+	r := s.Do("GET", "/api/v1/conversations/"+c["id"].(string), s.Key, nil).Want(200)
+	if r.Str("customer.whatsapp_user_id") != "US.ENT.99" {
+		t.Errorf("customer after the change: %v", r.Get("customer"))
+	}
+}
+
+func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	e.graph.AddMedia("1037543291543636", []byte("JPEGDATA"))
+	body, _ := e.inbound("16315551181", "", "", time.Now(), map[string]any{"type": "image",
+		"image": map[string]any{"id": "1037543291543636", "mime_type": "image/jpeg", "sha256": "abc", "caption": "my broken part"}})
+	e.post(body, "")
+	body, _ = e.inbound("16315551181", "", "", time.Now(), map[string]any{"type": "unsupported",
+		"errors": []any{map[string]any{"code": 131051, "title": "Message type unknown", "message": "Message type unknown",
+			"error_data": map[string]any{"details": "Message type is currently not supported."}}}})
+	e.post(body, "")
+	sent := e.waitSent(1)
+	id := e.conversations()[0].(map[string]any)["id"].(string)
+	r := waitFor(t, s, id, func(r *apptest.Response) bool { return len(msgs(r)) >= 3 })
+	m := msgs(r)
+	if m[0]["content"] != "[Image] my broken part" || m[0]["media"].(map[string]any)["id"] != "1037543291543636" {
+		t.Errorf("media message: %v", m[0])
+	}
+	// The reply to the image may come before the unsupported message.
+	var unsupported map[string]any
+	for _, x := range m {
+		if x["role"] == "user" && strings.Contains(x["content"].(string), "Unsupported") {
+			unsupported = x
+		}
+	}
+	if unsupported == nil || unsupported["error"].(map[string]any)["code"] != "131051" {
+		t.Errorf("unsupported message: %v", m)
+	}
+	// The media downloads through the API with the sender's token.
+	dl := s.Do("GET", "/api/v1/whatsapp/media/1037543291543636?sender_id="+e.sender, s.Key, nil).Want(200)
+	if string(dl.Body) != "JPEGDATA" || dl.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("media: %q %s", dl.Body, dl.Header.Get("Content-Type"))
+	}
+	s.Do("GET", "/api/v1/whatsapp/media/1037543291543636?sender_id="+e.sender, s.OtherKey, nil).Want(404)
+	s.Do("GET", "/api/v1/whatsapp/media/999?sender_id="+e.sender, s.Key, nil).Want(404)
+	// A reaction to the assistant's reply attaches to it (once Parley has
+	// stored the reply's wamid).
+	waitFor(t, s, id, func(r *apptest.Response) bool {
+		for _, m := range msgs(r) {
+			if m["external_id"] == sent[0].WAMID {
+				return true
+			}
+		}
+		return false
+	})
+	body, _ = e.inbound("16315551181", "", "", time.Now(), map[string]any{"type": "reaction",
+		"reaction": map[string]any{"message_id": sent[0].WAMID, "emoji": "👍"}})
+	e.post(body, "")
+	r = waitFor(t, s, id, func(r *apptest.Response) bool {
+		for _, m := range msgs(r) {
+			if m["external_id"] == sent[0].WAMID && m["reactions"] != nil {
+				return true
+			}
+		}
+		return false
+	})
+	for _, m := range msgs(r) {
+		if m["role"] == "user" && strings.Contains(m["content"].(string), "Reaction") {
+			t.Errorf("reaction stored as a message: %v", m)
+		}
+	}
+}
+
+func TestWhatsAppWindowAndMetaErrors(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	// A customer who last wrote two days ago: the window is closed.
+	body, _ := e.inbound("447700900123", "", "", time.Now().Add(-48*time.Hour), text("old message"))
+	e.post(body, "")
+	id := e.conversations()[0].(map[string]any)["id"].(string)
+	r := s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)
+	if r.Get("whatsapp_window.is_open") != false || r.Get("whatsapp_window.requires_template") != true {
+		t.Errorf("window: %v", r.Get("whatsapp_window"))
+	}
+	before := len(msgs(waitFor(t, s, id, func(r *apptest.Response) bool { return len(msgs(r)) >= 1 })))
+	s.Do("POST", "/api/v1/conversations/"+id+"/messages", s.Key, map[string]any{"role": "operator", "content": "hello?"}).Want(409)
+	r = s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)
+	if r.Str("code") == "" && len(msgs(r)) > before+1 {
+		t.Errorf("refused message stored: %s", r.Body)
+	}
+	// Meta refuses with 131047 anyway (our clock and Meta's disagree):
+	// the message fails with Meta's error and is not retried.
+	body, _ = e.inbound("447700900124", "", "", time.Now(), text("hi"))
+	e.post(body, "")
+	e.waitSent(1) // the AI reply to the new customer
+	var fresh string
+	for _, c := range e.conversations() {
+		if c.(map[string]any)["customer"].(map[string]any)["phone"] == "+447700900124" {
+			fresh = c.(map[string]any)["id"].(string)
+		}
+	}
+	e.graph.FailNext(cloudapitest.Fault{HTTPStatus: 400, Code: 131047, Message: "Re-engagement message",
+		Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number."})
+	op := s.Do("POST", "/api/v1/conversations/"+fresh+"/messages", s.Key, map[string]any{"role": "operator", "content": "Are you there?"}).Want(201)
+	opID := op.Str("message.id")
+	r = waitFor(t, s, fresh, func(r *apptest.Response) bool {
+		for _, m := range msgs(r) {
+			if m["id"] == opID && m["status"] == "failed" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, m := range msgs(r) {
+		if m["id"] == opID && m["error"].(map[string]any)["code"] != "131047" {
+			t.Errorf("error kept: %v", m["error"])
+		}
+	}
+	// A throughput error (130429) is retried after a short wait, then sent.
+	e.graph.FailNext(cloudapitest.Fault{HTTPStatus: 400, Code: 130429, Message: "Rate limit hit"})
+	n := len(e.graph.Sent())
+	s.Do("POST", "/api/v1/conversations/"+fresh+"/messages", s.Key, map[string]any{"role": "operator", "content": "Second try"}).Want(201)
+	sent := e.waitSent(n + 1)
+	if got := sent[len(sent)-1].Body["text"].(map[string]any)["body"]; got != "Second try" {
+		t.Errorf("retried send: %v", got)
+	}
+}
+
+func TestWhatsAppTemplatesAPI(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	body := []map[string]any{{"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped."}}
+	e.graph.AddTemplates(
+		cloudapitest.Template{ID: "1", Name: "order_shipped", Language: "en_US", Status: "APPROVED", Category: "UTILITY", Components: body},
+		cloudapitest.Template{ID: "2", Name: "promo", Language: "en_US", Status: "PENDING", Category: "MARKETING", Components: body},
+		cloudapitest.Template{ID: "3", Name: "otp", Language: "en", Status: "REJECTED", Category: "AUTHENTICATION", Components: body},
+	)
+	r := s.Do("POST", "/api/v1/whatsapp/templates/sync", s.Key, map[string]any{"sender_id": e.sender}).Want(200)
+	if n := len(r.Get("data").([]any)); n != 3 {
+		t.Fatalf("synced %d templates over pages of 2, want 3: %s", n, r.Body)
+	}
+	if !bytes.Contains(r.Body, []byte(`"param_count":2`)) {
+		t.Errorf("param count: %s", r.Body)
+	}
+	send := "/api/v1/whatsapp/messages/template"
+	runScenarios(t, s, []scenario{
+		{name: "not approved", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "promo", "language": "en_US", "params": []string{"a", "b"}}, status: 422, code: "template_not_approved"},
+		{name: "unknown template", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "nope", "language": "en_US"}, status: 422, code: "template_not_approved"},
+		{name: "bad phone", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "to": "call me", "template": "order_shipped", "language": "en_US", "params": []string{"a", "b"}}, status: 422, code: "invalid_phone"},
+		{name: "param count", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "order_shipped", "language": "en_US", "params": []string{"a"}}, status: 422, code: "validation_failed", field: "params"},
+		{name: "unknown sender", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": "wa_01kaaaaaaaaaaaaaaaaaaaaaaa", "to": "+14155550100", "template": "order_shipped", "language": "en_US"}, status: 404, code: "not_found"},
+		{name: "other workspace's sender", method: "POST", path: send, key: "other", body: map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "order_shipped", "language": "en_US"}, status: 404, code: "not_found"},
+	})
+	if n := len(e.conversations()); n != 0 {
+		t.Fatalf("refused sends opened %d conversations", n)
+	}
+	ok := s.Do("POST", send, s.Key, map[string]any{"sender_id": e.sender, "to": "+1 415 555 0100", "template": "order_shipped",
+		"language": "en_US", "params": []string{"Ada", "#42"}}).Want(201)
+	if ok.Str("message.content") != "Hi Ada, your order #42 has shipped." || ok.Str("conversation.type") != "whatsapp" {
+		t.Errorf("template send: %s", ok.Body)
+	}
+	sent := e.waitSent(1)
+	tpl, _ := sent[0].Body["template"].(map[string]any)
+	if sent[0].Body["type"] != "template" || tpl["name"] != "order_shipped" || sent[0].Body["to"] != "14155550100" {
+		t.Errorf("template on the wire: %v", sent[0].Body)
+	}
+	// The status webhook moves the template: approved → paused.
+	upd, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{"id": waAccount,
+		"changes": []any{map[string]any{"field": "message_template_status_update", "value": map[string]any{
+			"event": "PAUSED", "message_template_id": 1, "message_template_name": "order_shipped",
+			"message_template_language": "en_US", "reason": "LOW_QUALITY"}}}}}})
+	if got := e.post(upd, ""); got != 200 {
+		t.Fatalf("template webhook: %d", got)
+	}
+	s.Do("POST", send, s.Key, map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "order_shipped",
+		"language": "en_US", "params": []string{"Ada", "#43"}}).Want(422)
+	// Create submits to Meta; delete removes it.
+	c := s.Do("POST", "/api/v1/whatsapp/templates", s.Key, map[string]any{"sender_id": e.sender, "name": "welcome",
+		"language": "en", "category": "utility", "components": body}).Want(201)
+	if c.Str("status") != "pending" || len(e.graph.Created()) != 1 {
+		t.Errorf("created: %s", c.Body)
+	}
+	s.Do("DELETE", "/api/v1/whatsapp/templates/"+c.Str("id"), s.OtherKey, nil).Want(404)
+	s.Do("DELETE", "/api/v1/whatsapp/templates/"+c.Str("id"), s.Key, nil).Want(204)
+	s.Do("GET", "/api/v1/whatsapp/templates/"+c.Str("id"), s.Key, nil).Want(404)
+}
+
+func TestWhatsAppSendersAPI(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	base := "/api/v1/whatsapp/senders"
+	runScenarios(t, s, []scenario{
+		{name: "list", method: "GET", path: base, key: "own", status: 200, contains: []string{e.sender}},
+		{name: "list other", method: "GET", path: base, key: "other", status: 200, contains: []string{`"data":[]`}},
+		{name: "get other", method: "GET", path: base + "/" + e.sender, key: "other", status: 404, code: "not_found"},
+		{name: "duplicate number", method: "POST", path: base, key: "own", body: map[string]any{"name": "x", "phone": "+15550001112", "phone_number_id": waNumber, "waba_id": "1", "access_token": "t", "assistant_id": s.DemoAssistant}, status: 422, field: "phone_number_id"},
+		{name: "missing token", method: "POST", path: base, key: "own", body: map[string]any{"name": "x", "phone": "+15550001112", "phone_number_id": "2", "waba_id": "1", "assistant_id": s.DemoAssistant}, status: 422, field: "access_token"},
+		{name: "bad phone", method: "POST", path: base, key: "own", body: map[string]any{"name": "x", "phone": "abc", "phone_number_id": "2", "waba_id": "1", "access_token": "t", "assistant_id": s.DemoAssistant}, status: 422, field: "phone"},
+		{name: "unknown field", method: "POST", path: base, key: "own", body: `{"name":"x","token":"t"}`, status: 400, code: "malformed_request"},
+		{name: "rename", method: "PATCH", path: base + "/" + e.sender, key: "own", body: map[string]any{"name": "Sales"}, status: 200, contains: []string{`"name":"Sales"`}},
+		{name: "rate bad market", method: "POST", path: "/api/v1/whatsapp/rates", key: "own", body: map[string]any{"category": "utility", "market": "UK", "price_per_message": "0.01"}, status: 422, field: "market"},
+		{name: "rate float", method: "POST", path: "/api/v1/whatsapp/rates", key: "own", body: `{"category":"utility","market":"44","price_per_message":0.01}`, status: 422},
+		{name: "delete other", method: "DELETE", path: base + "/" + e.sender, key: "other", status: 404},
+		{name: "delete", method: "DELETE", path: base + "/" + e.sender, key: "own", status: 204},
+		{name: "gone", method: "GET", path: base + "/" + e.sender, key: "own", status: 404},
+	})
+}

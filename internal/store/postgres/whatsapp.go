@@ -1,0 +1,335 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/whatsapp"
+)
+
+const senderCols = `id, workspace_id, name, phone, phone_number_id, waba_id, access_token, assistant_id,
+	status, quality_rating, created_at, updated_at`
+
+func scanSender(row interface{ Scan(...any) error }) (*whatsapp.Sender, error) {
+	var s whatsapp.Sender
+	var created, updated time.Time
+	if err := row.Scan(&s.ID, &s.WorkspaceID, &s.Name, &s.Phone, &s.PhoneNumberID, &s.WABAID, &s.SealedToken,
+		&s.AssistantID, &s.Status, &s.QualityRating, &created, &updated); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.UpdatedAt = utc(created), utc(updated)
+	return &s, nil
+}
+
+func (db *DB) senders(ctx context.Context, q string, args ...any) ([]*whatsapp.Sender, error) {
+	rows, err := db.conn(ctx).Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list senders: %w", err)
+	}
+	defer rows.Close()
+	var out []*whatsapp.Sender
+	for rows.Next() {
+		s, err := scanSender(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// CreateSender implements whatsapp.Store.
+func (db *DB) CreateSender(ctx context.Context, s *whatsapp.Sender) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO whatsapp_senders (`+senderCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			s.ID, s.WorkspaceID, s.Name, s.Phone, s.PhoneNumberID, s.WABAID, s.SealedToken, s.AssistantID,
+			s.Status, s.QualityRating, ts(s.CreatedAt), ts(s.UpdatedAt))
+		if isUnique(err) {
+			return fault.Invalid("phone_number_id", "this phone number id is already connected")
+		}
+		if err != nil {
+			return fmt.Errorf("insert sender: %w", err)
+		}
+		return nil
+	})
+}
+
+// GetSender implements whatsapp.Store.
+func (db *DB) GetSender(ctx context.Context, workspaceID, id string) (*whatsapp.Sender, error) {
+	s, err := scanSender(db.conn(ctx).QueryRow(ctx, `SELECT `+senderCols+` FROM whatsapp_senders
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	return s, notFound(err, "sender")
+}
+
+// ListSenders implements whatsapp.Store.
+func (db *DB) ListSenders(ctx context.Context, workspaceID string) ([]*whatsapp.Sender, error) {
+	return db.senders(ctx, `SELECT `+senderCols+` FROM whatsapp_senders WHERE workspace_id = $1 ORDER BY id`, workspaceID)
+}
+
+// UpdateSender implements whatsapp.Store.
+func (db *DB) UpdateSender(ctx context.Context, s *whatsapp.Sender) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE whatsapp_senders SET name = $1, phone = $2, phone_number_id = $3, waba_id = $4,
+			access_token = $5, assistant_id = $6, status = $7, quality_rating = $8, updated_at = $9
+			WHERE workspace_id = $10 AND id = $11`, s.Name, s.Phone, s.PhoneNumberID, s.WABAID, s.SealedToken, s.AssistantID,
+			s.Status, s.QualityRating, ts(s.UpdatedAt), s.WorkspaceID, s.ID)
+		if isUnique(err) {
+			return fault.Invalid("phone_number_id", "this phone number id is already connected")
+		}
+		return affected(tag, err, "sender")
+	})
+}
+
+// DeleteSender implements whatsapp.Store.
+func (db *DB) DeleteSender(ctx context.Context, workspaceID, id string) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM whatsapp_senders WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		return affected(tag, err, "sender")
+	})
+}
+
+// SenderByPhoneNumberID implements whatsapp.Store.
+func (db *DB) SenderByPhoneNumberID(ctx context.Context, phoneNumberID string) (*whatsapp.Sender, error) {
+	s, err := scanSender(db.conn(ctx).QueryRow(ctx, `SELECT `+senderCols+` FROM whatsapp_senders
+		WHERE phone_number_id = $1`, phoneNumberID))
+	return s, notFound(err, "sender")
+}
+
+// SendersByWABA implements whatsapp.Store.
+func (db *DB) SendersByWABA(ctx context.Context, wabaID string) ([]*whatsapp.Sender, error) {
+	return db.senders(ctx, `SELECT `+senderCols+` FROM whatsapp_senders WHERE waba_id = $1 ORDER BY id`, wabaID)
+}
+
+const templateCols = `id, workspace_id, sender_id, waba_id, meta_id, name, language, category, status, reason,
+	components, created_at, updated_at`
+
+func scanTemplate(row interface{ Scan(...any) error }) (*whatsapp.Template, error) {
+	var t whatsapp.Template
+	var comps string
+	var created, updated time.Time
+	if err := row.Scan(&t.ID, &t.WorkspaceID, &t.SenderID, &t.WABAID, &t.MetaID, &t.Name, &t.Language, &t.Category,
+		&t.Status, &t.Reason, &comps, &created, &updated); err != nil {
+		return nil, err
+	}
+	t.Components = json.RawMessage(comps)
+	t.CreatedAt, t.UpdatedAt = utc(created), utc(updated)
+	return &t, nil
+}
+
+// UpsertTemplate implements whatsapp.Store.
+func (db *DB) UpsertTemplate(ctx context.Context, t *whatsapp.Template) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO whatsapp_templates (`+templateCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (workspace_id, waba_id, name, language) DO UPDATE SET sender_id = excluded.sender_id,
+				meta_id = excluded.meta_id, category = excluded.category, status = excluded.status,
+				reason = excluded.reason, components = excluded.components, updated_at = excluded.updated_at
+			RETURNING id, created_at`,
+			t.ID, t.WorkspaceID, t.SenderID, t.WABAID, t.MetaID, t.Name, t.Language, t.Category, t.Status, t.Reason,
+			string(t.Components), ts(t.CreatedAt), ts(t.UpdatedAt)).Scan(&t.ID, new(time.Time))
+	})
+}
+
+// GetTemplate implements whatsapp.Store.
+func (db *DB) GetTemplate(ctx context.Context, workspaceID, id string) (*whatsapp.Template, error) {
+	t, err := scanTemplate(db.conn(ctx).QueryRow(ctx, `SELECT `+templateCols+` FROM whatsapp_templates
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	return t, notFound(err, "template")
+}
+
+// FindTemplate implements whatsapp.Store.
+func (db *DB) FindTemplate(ctx context.Context, workspaceID, wabaID, name, language string) (*whatsapp.Template, error) {
+	t, err := scanTemplate(db.conn(ctx).QueryRow(ctx, `SELECT `+templateCols+` FROM whatsapp_templates
+		WHERE workspace_id = $1 AND waba_id = $2 AND name = $3 AND language = $4`, workspaceID, wabaID, name, language))
+	return t, notFound(err, "template")
+}
+
+// ListTemplates implements whatsapp.Store.
+func (db *DB) ListTemplates(ctx context.Context, workspaceID string) ([]*whatsapp.Template, error) {
+	rows, err := db.conn(ctx).Query(ctx, `SELECT `+templateCols+` FROM whatsapp_templates
+		WHERE workspace_id = $1 ORDER BY name, language`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list templates: %w", err)
+	}
+	defer rows.Close()
+	var out []*whatsapp.Template
+	for rows.Next() {
+		t, err := scanTemplate(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteTemplate implements whatsapp.Store.
+func (db *DB) DeleteTemplate(ctx context.Context, workspaceID, id string) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM whatsapp_templates WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		return affected(tag, err, "template")
+	})
+}
+
+// SetTemplateStatus implements whatsapp.Store.
+func (db *DB) SetTemplateStatus(ctx context.Context, wabaID, name, language, status, reason string, at time.Time) (int, error) {
+	var n int64
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE whatsapp_templates SET status = $1, reason = $2, updated_at = $3
+			WHERE waba_id = $4 AND name = $5 AND ($6::text = '' OR language = $7)`, status, reason, ts(at), wabaID, name, language, language)
+		if err != nil {
+			return fmt.Errorf("update template status: %w", err)
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	return int(n), err
+}
+
+// CreateRate implements whatsapp.Store.
+func (db *DB) CreateRate(ctx context.Context, r *whatsapp.Rate) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO whatsapp_rates (id, workspace_id, category, market, price_per_message,
+			effective_from, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.WorkspaceID, r.Category, r.Market,
+			int64(r.Price), ts(r.EffectiveFrom), ts(r.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("insert rate: %w", err)
+		}
+		return nil
+	})
+}
+
+// ListRates implements whatsapp.Store.
+func (db *DB) ListRates(ctx context.Context, workspaceID string) ([]*whatsapp.Rate, error) {
+	rows, err := db.conn(ctx).Query(ctx, `SELECT id, workspace_id, category, market, price_per_message,
+		effective_from, created_at FROM whatsapp_rates WHERE workspace_id = $1 ORDER BY id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list rates: %w", err)
+	}
+	defer rows.Close()
+	var out []*whatsapp.Rate
+	for rows.Next() {
+		var r whatsapp.Rate
+		var price int64
+		var from, created time.Time
+		if err := rows.Scan(&r.ID, &r.WorkspaceID, &r.Category, &r.Market, &price, &from, &created); err != nil {
+			return nil, err
+		}
+		r.Price, r.EffectiveFrom, r.CreatedAt = money.Money(price), utc(from), utc(created)
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+// DeleteRate implements whatsapp.Store.
+func (db *DB) DeleteRate(ctx context.Context, workspaceID, id string) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM whatsapp_rates WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		return affected(tag, err, "rate")
+	})
+}
+
+// FindThread implements whatsapp.Store: a match on the user id wins
+// over one on the phone.
+func (db *DB) FindThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*whatsapp.Thread, error) {
+	var t whatsapp.Thread
+	var ph, uid *string
+	var created time.Time
+	err := db.conn(ctx).QueryRow(ctx, `SELECT id, workspace_id, sender_id, phone, user_id, conversation_id, created_at
+		FROM whatsapp_threads WHERE workspace_id = $1 AND sender_id = $2 AND (user_id = $3 OR phone = $4)
+		ORDER BY user_id = $5 DESC LIMIT 1 FOR UPDATE`, workspaceID, senderID, null(userID), null(phone), null(userID)).
+		Scan(&t.ID, &t.WorkspaceID, &t.SenderID, &ph, &uid, &t.ConversationID, &created)
+	if err != nil {
+		return nil, notFound(err, "thread")
+	}
+	t.Phone, t.UserID, t.CreatedAt = str(ph), str(uid), utc(created)
+	return &t, nil
+}
+
+// InsertThread implements whatsapp.Store.
+func (db *DB) InsertThread(ctx context.Context, t *whatsapp.Thread) (bool, error) {
+	var n int64
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO whatsapp_threads (id, workspace_id, sender_id, phone, user_id,
+			conversation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+			t.ID, t.WorkspaceID, t.SenderID, null(t.Phone), null(t.UserID), t.ConversationID, ts(t.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("insert thread: %w", err)
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	return n == 1, err
+}
+
+// UpdateThread implements whatsapp.Store.
+func (db *DB) UpdateThread(ctx context.Context, t *whatsapp.Thread) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE whatsapp_threads SET phone = $1, user_id = $2, conversation_id = $3
+			WHERE workspace_id = $4 AND id = $5`, null(t.Phone), null(t.UserID), t.ConversationID, t.WorkspaceID, t.ID)
+		if isUnique(err) {
+			return fault.New(fault.CodeConflict, "another thread of this sender holds the customer's new identifier")
+		}
+		if err != nil {
+			return fmt.Errorf("update thread: %w", err)
+		}
+		return nil
+	})
+}
+
+// ClaimWamid implements whatsapp.Store.
+func (db *DB) ClaimWamid(ctx context.Context, workspaceID, wamid, conversationID, messageID string, outbound bool) (bool, error) {
+	var n int64
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO whatsapp_wamids (wamid, workspace_id, conversation_id, message_id, outbound)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, wamid, workspaceID, conversationID, messageID, outbound)
+		if err != nil {
+			return fmt.Errorf("claim wamid: %w", err)
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	return n == 1, err
+}
+
+// AttachWamid implements whatsapp.Store.
+func (db *DB) AttachWamid(ctx context.Context, workspaceID, wamid, conversationID string) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE whatsapp_wamids SET conversation_id = $1 WHERE workspace_id = $2 AND wamid = $3`,
+			conversationID, workspaceID, wamid)
+		if err != nil {
+			return fmt.Errorf("attach wamid: %w", err)
+		}
+		return nil
+	})
+}
+
+// LookupWamid implements whatsapp.Store.
+func (db *DB) LookupWamid(ctx context.Context, workspaceID, wamid string) (string, string, bool, error) {
+	var conv, msg string
+	var out bool
+	err := db.conn(ctx).QueryRow(ctx, `SELECT conversation_id, message_id, outbound FROM whatsapp_wamids
+		WHERE wamid = $1 AND workspace_id = $2`, wamid, workspaceID).Scan(&conv, &msg, &out)
+	if err != nil {
+		return "", "", false, notFound(err, "message")
+	}
+	return conv, msg, out, nil
+}
+
+// SaveUnrouted implements whatsapp.Store.
+func (db *DB) SaveUnrouted(ctx context.Context, phoneNumberID string, payload []byte, at time.Time) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO whatsapp_unrouted (phone_number_id, payload, received_at) VALUES ($1, $2, $3)`,
+			phoneNumberID, string(payload), ts(at))
+		if err != nil {
+			return fmt.Errorf("keep unrouted webhook: %w", err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,141 @@
+package cloudapi_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parley-dev/parley/internal/whatsapp/cloudapi"
+)
+
+// The fixtures are webhook bodies in the shapes Meta documents.
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseMessages(t *testing.T) {
+	changes, err := cloudapi.Parse(fixture(t, "messages.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 {
+		t.Fatalf("%d changes", len(changes))
+	}
+	ch := changes[0]
+	if ch.PhoneNumberID != "106540352242922" || ch.WABAID != "102290129340398" || len(ch.Contacts) != 2 {
+		t.Fatalf("change: %+v", ch)
+	}
+	if c := ch.Contacts[1]; c.Phone != "" || c.UserID != "US.13491208655302741918" || c.Username != "kerry.f" {
+		t.Errorf("user-id-only contact: %+v", c)
+	}
+	want := map[string]string{
+		"wamid.A1":  "Hello, is this in stock?",
+		"wamid.A2":  "and me?",
+		"wamid.A3":  "[Image] the red one",
+		"wamid.A4":  "[Location] 37.483872, -122.148453 — Main Street Beach, 5 Main Street",
+		"wamid.A5":  "Yes please",
+		"wamid.A6":  "Stop promotions",
+		"wamid.A7":  "[Document] invoice.pdf",
+		"wamid.A8":  "[Voice message]",
+		"wamid.A10": "[Unsupported message: Message type unknown]",
+	}
+	got := map[string]string{}
+	for _, m := range ch.Messages {
+		got[m.ID] = m.Content
+		if m.Timestamp.IsZero() || m.Timestamp.Before(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("%s: timestamp %v", m.Type, m.Timestamp)
+		}
+	}
+	for typ, content := range want {
+		if got[typ] != content {
+			t.Errorf("%s: content %q, want %q", typ, got[typ], content)
+		}
+	}
+	var reaction, system bool
+	for _, m := range ch.Messages {
+		switch {
+		case m.Type == "reaction":
+			reaction = m.ReactionTo == "wamid.OUT1" && m.Emoji == "\u2764\ufe0f"
+		case m.System != nil:
+			system = m.System.Type == "user_changed_number" && m.System.NewPhone == "+12195555358"
+		case m.Type == "image":
+			if m.Media == nil || m.Media.ID != "1037543291543636" || m.Media.MimeType != "image/jpeg" {
+				t.Errorf("image media: %+v", m.Media)
+			}
+		case m.ID == "wamid.A2":
+			if m.From != "" || m.FromUserID != "US.13491208655302741918" {
+				t.Errorf("user-id-only message: %+v", m)
+			}
+		}
+	}
+	if !reaction || !system {
+		t.Errorf("reaction %v, system %v", reaction, system)
+	}
+}
+
+func TestParseStatusesAndTemplates(t *testing.T) {
+	changes, err := cloudapi.Parse(fixture(t, "statuses.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts := changes[0].Statuses
+	if len(sts) != 2 {
+		t.Fatalf("%d statuses", len(sts))
+	}
+	if p := sts[0].Pricing; p == nil || p.Category != "utility" || p.Type != "regular" {
+		t.Errorf("pricing: %+v", sts[0].Pricing)
+	}
+	if e := sts[1].Errors; len(e) != 1 || e[0].Code != 131047 || e[0].Details == "" {
+		t.Errorf("errors: %+v", sts[1].Errors)
+	}
+	if sts[1].RecipientPhone != "" || sts[0].RecipientUserID != "US.13491208655302741918" {
+		t.Errorf("recipients: %+v", sts)
+	}
+	tpl := changes[1].Template
+	if tpl == nil || tpl.Event != "REJECTED" || tpl.Name != "order_shipped" || tpl.Reason != "INCORRECT_CATEGORY" {
+		t.Errorf("template update: %+v", tpl)
+	}
+}
+
+func TestParseRefusesOtherObjects(t *testing.T) {
+	if _, err := cloudapi.Parse([]byte(`{"object":"page","entry":[]}`)); !errors.Is(err, cloudapi.ErrNotWhatsApp) {
+		t.Errorf("page webhook: %v", err)
+	}
+	if _, err := cloudapi.Parse([]byte(`{"object":`)); err == nil {
+		t.Error("broken JSON parsed")
+	}
+}
+
+// FuzzParse: whatever arrives, Parse returns changes or an error and
+// never panics; what it returns keeps contents within the transcript's
+// limit.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"messages.json", "statuses.json"} {
+		f.Add(fixture(f, name))
+	}
+	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"type":"text"}]}}]}]}`))
+	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"value":null}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		changes, err := cloudapi.Parse(body)
+		if err != nil {
+			return
+		}
+		for _, ch := range changes {
+			for _, m := range ch.Messages {
+				if len([]rune(m.Content)) > 4096 {
+					t.Fatalf("content of %d characters", len([]rune(m.Content)))
+				}
+				if m.Content == "" && m.System == nil && m.Type != "reaction" {
+					t.Fatalf("message without content: %+v", m)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,101 @@
+package whatsapp
+
+import (
+	"time"
+
+	"github.com/parley-dev/parley/internal/conversation"
+)
+
+// Change is one change of a webhook delivery (entry[].changes[].value),
+// parsed into the channel's terms by the cloudapi adapter.
+type Change struct {
+	WABAID        string
+	Field         string // "messages", "message_template_status_update", …
+	PhoneNumberID string
+	DisplayPhone  string
+	Contacts      []Contact
+	Messages      []Inbound
+	Statuses      []Status
+	Template      *TemplateUpdate
+	Errors        []APIError
+	// Raw is the change as received, kept when no sender claims it.
+	Raw []byte
+}
+
+// Contact is a customer as a webhook names them. Since 2026 Phone may be
+// empty for users with a username; UserID (the BSUID) is always there.
+type Contact struct {
+	Phone    string // E.164 with +
+	UserID   string
+	Username string
+	Name     string
+}
+
+// Inbound message kinds beyond Meta's own types.
+const (
+	KindSystem   = "system"
+	KindReaction = "reaction"
+)
+
+// Inbound is a customer's message.
+type Inbound struct {
+	ID         string // wamid
+	From       string // E.164 phone with +, when shared
+	FromUserID string
+	Timestamp  time.Time
+	Type       string // Meta's type: text, image, …, or "unknown"
+	// Content is the readable text the transcript shows: the text, or a
+	// placeholder with the caption for media, a location, …
+	Content string
+	Media   *conversation.Media
+	// ReactionTo and Emoji are set on reactions (empty emoji: removed).
+	ReactionTo, Emoji string
+	// Context is the wamid of the message this one replies to.
+	Context string
+	System  *SystemChange
+	Errors  []APIError
+}
+
+// Conversational reports whether the message is something the assistant
+// should answer: anything but a reaction or a system notice (an
+// unsupported message is answered too: the customer is waiting, and the
+// assistant sees the placeholder saying it could not be read).
+func (m *Inbound) Conversational() bool {
+	return m.Type != KindReaction && m.Type != KindSystem && m.System == nil
+}
+
+// SystemChange is a user_changed_number / user_changed_user_id notice.
+type SystemChange struct {
+	Type      string
+	NewPhone  string
+	NewUserID string
+	Body      string
+}
+
+// Status is a receipt of an outbound message.
+type Status struct {
+	ID              string // wamid
+	Status          string // sent, delivered, read, failed
+	Timestamp       time.Time
+	RecipientPhone  string
+	RecipientUserID string
+	Pricing         *conversation.Pricing
+	Errors          []APIError
+}
+
+// TemplateUpdate is a message_template_status_update.
+type TemplateUpdate struct {
+	Event      string // APPROVED, REJECTED, PAUSED, DISABLED, …
+	TemplateID string
+	Name       string
+	Language   string
+	Reason     string
+}
+
+// APIError is an error Meta reports in a webhook.
+type APIError struct {
+	Code    int
+	Title   string
+	Message string
+	Details string
+}

@@ -1,0 +1,488 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/events"
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/money"
+)
+
+// errThreadRace reports that a concurrent delivery started the same
+// customer's thread first; the whole delivery is stored again.
+var errThreadRace = errors.New("whatsapp: a concurrent delivery opened the thread")
+
+// Ingest stores what one webhook delivery says, in one transaction:
+// inbound messages (once each, by wamid: a redelivery stores nothing),
+// the threads and conversations they open or continue, the customers'
+// windows, the assistant's background replies, receipts of outbound
+// messages and template status changes. It returns only once all of it
+// is committed, so Meta's retry covers any failure before.
+func (s *Service) Ingest(ctx context.Context, changes []Change) error {
+	var err error
+	for range 3 {
+		err = s.Store.Within(ctx, func(ctx context.Context) error {
+			var evs []events.Event
+			for i := range changes {
+				e, err := s.ingestChange(ctx, &changes[i])
+				if err != nil {
+					return err
+				}
+				evs = append(evs, e...)
+			}
+			// Last: on PostgreSQL recording holds the events lock.
+			return s.Conversations.RecordEvents(ctx, evs...)
+		})
+		if !errors.Is(err, errThreadRace) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store whatsapp webhook: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) ingestChange(ctx context.Context, ch *Change) ([]events.Event, error) {
+	if ch.Template != nil {
+		return nil, s.templateUpdate(ctx, ch)
+	}
+	for _, e := range ch.Errors {
+		s.log().WarnContext(ctx, "whatsapp webhook reports an error", "phone_number_id", ch.PhoneNumberID,
+			"code", e.Code, "title", e.Title)
+	}
+	if len(ch.Messages) == 0 && len(ch.Statuses) == 0 {
+		if ch.Field != "messages" && ch.Field != "" {
+			s.log().InfoContext(ctx, "whatsapp webhook field not handled", "field", ch.Field)
+		}
+		return nil, nil
+	}
+	snd, err := s.Store.SenderByPhoneNumberID(ctx, ch.PhoneNumberID)
+	if fault.Is(err, fault.CodeNotFound) {
+		s.log().WarnContext(ctx, "whatsapp webhook for an unknown number: kept for inspection",
+			"phone_number_id", ch.PhoneNumberID, "messages", len(ch.Messages), "statuses", len(ch.Statuses))
+		return nil, s.Store.SaveUnrouted(ctx, ch.PhoneNumberID, ch.Raw, s.now())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Assistants.Get(ctx, snd.WorkspaceID, snd.AssistantID); fault.Is(err, fault.CodeNotFound) {
+		s.log().WarnContext(ctx, "whatsapp sender's assistant is gone: change kept for inspection", "sender", snd.ID)
+		return nil, s.Store.SaveUnrouted(ctx, ch.PhoneNumberID, ch.Raw, s.now())
+	} else if err != nil {
+		return nil, err
+	}
+	var evs []events.Event
+	for i := range ch.Messages {
+		e, err := s.inbound(ctx, snd, ch, &ch.Messages[i])
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, e...)
+	}
+	if len(ch.Statuses) > 0 {
+		rates, err := s.Store.ListRates(ctx, snd.WorkspaceID)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ch.Statuses {
+			e, err := s.receipt(ctx, snd, rates, &ch.Statuses[i])
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, e...)
+		}
+	}
+	return evs, nil
+}
+
+// contactOf finds the contact of a message's sender.
+func contactOf(ch *Change, m *Inbound) Contact {
+	for _, c := range ch.Contacts {
+		if (m.FromUserID != "" && c.UserID == m.FromUserID) || (m.From != "" && c.Phone == m.From) {
+			return c
+		}
+	}
+	if len(ch.Contacts) == 1 {
+		return ch.Contacts[0]
+	}
+	return Contact{}
+}
+
+// inbound stores one customer message.
+func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbound) ([]events.Event, error) {
+	ws := snd.WorkspaceID
+	if m.ID == "" {
+		s.log().WarnContext(ctx, "whatsapp message without an id: skipped", "sender", snd.ID, "type", m.Type)
+		return nil, nil
+	}
+	now := s.now()
+	at := m.Timestamp
+	if at.IsZero() || at.After(now.Add(time.Hour)) {
+		at = now
+	}
+	at = at.UTC().Truncate(time.Millisecond)
+	msgID := ids.NewAt(ids.Message, now)
+	// Claimed first: a concurrent delivery of the same message waits
+	// here for this one and then finds it stored.
+	fresh, err := s.Store.ClaimWamid(ctx, ws, m.ID, "", msgID, false)
+	if err != nil || !fresh {
+		return nil, err
+	}
+	who := contactOf(ch, m)
+	if who.Phone == "" {
+		who.Phone = m.From
+	}
+	if who.UserID == "" {
+		who.UserID = m.FromUserID
+	}
+	if m.System != nil {
+		return s.identityChange(ctx, snd, m, who, msgID, at)
+	}
+	if m.Type == "unknown" || m.Type == "unsupported" || len(m.Errors) > 0 {
+		s.log().WarnContext(ctx, "whatsapp message of an unsupported type stored", "sender", snd.ID, "type", m.Type,
+			"errors", len(m.Errors))
+	}
+	c, evs, err := s.thread(ctx, snd, who, at)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.AttachWamid(ctx, ws, m.ID, c.ID); err != nil {
+		return nil, err
+	}
+	if m.Type == KindReaction && m.ReactionTo != "" {
+		e, done, err := s.react(ctx, ws, m, at)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			evs = append(evs, e...)
+			e, err := s.touch(ctx, c, who, at)
+			return append(evs, e...), err
+		}
+	}
+	msg := &conversation.Message{ID: msgID, Role: conversation.RoleUser, Content: m.Content, CreatedAt: at,
+		ExternalID: m.ID, Channel: &conversation.ChannelData{Kind: m.Type, Media: m.Media, ReplyTo: m.Context}}
+	if len(m.Errors) > 0 {
+		e := m.Errors[0]
+		msg.Error = &conversation.MessageError{Code: strconv.Itoa(e.Code), Message: errorText(e)}
+	}
+	var replyTo *conversation.Message
+	if m.Conversational() {
+		replyTo = msg
+	}
+	c, e, err := s.Conversations.AppendChannel(ctx, c, []*conversation.Message{msg}, replyTo)
+	if err != nil {
+		return nil, err
+	}
+	evs = append(evs, e...)
+	e, err = s.touch(ctx, c, who, at)
+	return append(evs, e...), err
+}
+
+func errorText(e APIError) string {
+	parts := []string{}
+	for _, p := range []string{e.Title, e.Message, e.Details} {
+		if p != "" && !contains(parts, p) {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ": ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// touch records the customer's latest message time (the window) and what
+// the webhook says about who they are, when either is news.
+func (s *Service) touch(ctx context.Context, c *conversation.Conversation, who Contact, at time.Time) ([]events.Event, error) {
+	cust := c.Customer
+	if who.Name != "" {
+		cust.Name = who.Name
+	}
+	if who.Phone != "" {
+		cust.Phone = who.Phone
+	}
+	if who.UserID != "" {
+		cust.WhatsAppUserID = who.UserID
+	}
+	if who.Username != "" {
+		cust.WhatsAppUsername = who.Username
+	}
+	newer := c.CustomerMessageAt == nil || at.After(*c.CustomerMessageAt)
+	if !newer && cust == c.Customer {
+		return nil, nil
+	}
+	u := conversation.Update{UpdatedAt: s.now()}
+	if newer {
+		u.CustomerMessageAt = &at
+	}
+	if cust != c.Customer {
+		u.Customer = &cust
+	}
+	_, evs, err := s.Conversations.UpdateChannel(ctx, c.WorkspaceID, c.ID, u)
+	return evs, err
+}
+
+// thread returns the conversation a customer's message at time at goes
+// to: their thread's, or a new one when they have none, it ended, or it
+// has been idle longer than IdleAfter.
+func (s *Service) thread(ctx context.Context, snd *Sender, who Contact, at time.Time) (*conversation.Conversation, []events.Event, error) {
+	ws := snd.WorkspaceID
+	th, err := s.Store.FindThread(ctx, ws, snd.ID, who.Phone, who.UserID)
+	if err != nil && !fault.Is(err, fault.CodeNotFound) {
+		return nil, nil, err
+	}
+	if th != nil {
+		changed := false
+		if who.Phone != "" && th.Phone != who.Phone {
+			th.Phone, changed = who.Phone, true
+		}
+		if who.UserID != "" && th.UserID != who.UserID {
+			th.UserID, changed = who.UserID, true
+		}
+		c, err := s.Conversations.Get(ctx, ws, th.ConversationID)
+		if err != nil && !fault.Is(err, fault.CodeNotFound) {
+			return nil, nil, err
+		}
+		if err == nil && c.Status == conversation.StatusActive && !s.idle(c, at) {
+			if changed {
+				if err := s.Store.UpdateThread(ctx, th); err != nil {
+					return nil, nil, err
+				}
+			}
+			return c, nil, nil
+		}
+		c, evs, err := s.open(ctx, snd, who)
+		if err != nil {
+			return nil, nil, err
+		}
+		th.ConversationID = c.ID
+		return c, evs, s.Store.UpdateThread(ctx, th)
+	}
+	c, evs, err := s.open(ctx, snd, who)
+	if err != nil {
+		return nil, nil, err
+	}
+	th = &Thread{ID: ids.NewAt("wath", s.now()), WorkspaceID: ws, SenderID: snd.ID, Phone: who.Phone,
+		UserID: who.UserID, ConversationID: c.ID, CreatedAt: s.now()}
+	ok, err := s.Store.InsertThread(ctx, th)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, errThreadRace
+	}
+	return c, evs, nil
+}
+
+func (s *Service) idleAfter() time.Duration {
+	if s.IdleAfter > 0 {
+		return s.IdleAfter
+	}
+	return WindowLength
+}
+
+// idle reports whether a conversation has been quiet too long for a
+// message at time at to continue it.
+func (s *Service) idle(c *conversation.Conversation, at time.Time) bool {
+	last := c.UpdatedAt
+	if c.CustomerMessageAt != nil && c.CustomerMessageAt.After(last) {
+		last = *c.CustomerMessageAt
+	}
+	return at.Sub(last) > s.idleAfter()
+}
+
+func (s *Service) open(ctx context.Context, snd *Sender, who Contact) (*conversation.Conversation, []events.Event, error) {
+	name, phone := who.Name, who.Phone
+	return s.Conversations.OpenThread(ctx, snd.WorkspaceID, conversation.CreateInput{
+		AssistantID: snd.AssistantID, Type: conversation.TypeWhatsApp, SenderID: snd.ID, SenderPhone: snd.Phone,
+		Customer: conversation.CustomerPatch{Name: optional(name), Phone: optional(phone),
+			WhatsAppUserID: optional(who.UserID), WhatsAppUsername: optional(who.Username)},
+	})
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// react attaches a reaction to the message it reacts to; false when that
+// message is not Parley's (the reaction is then stored as a message).
+func (s *Service) react(ctx context.Context, ws string, m *Inbound, at time.Time) ([]events.Event, bool, error) {
+	convID, msgID, _, err := s.Store.LookupWamid(ctx, ws, m.ReactionTo)
+	if fault.Is(err, fault.CodeNotFound) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	_, _, evs, err := s.Conversations.UpdateMessage(ctx, ws, convID, msgID, func(_ *conversation.Conversation, t *conversation.Message) (bool, error) {
+		if t.Channel == nil {
+			t.Channel = &conversation.ChannelData{}
+		}
+		t.Channel.Reactions = append(t.Channel.Reactions, conversation.Reaction{Emoji: m.Emoji, At: at})
+		return true, nil
+	})
+	if fault.Is(err, fault.CodeNotFound) {
+		return nil, false, nil
+	}
+	return evs, err == nil, err
+}
+
+// identityChange follows a user_changed_number / user_changed_user_id
+// notice: the customer's thread moves to the new identifier (no new
+// thread), and the notice is kept in the transcript as a system note.
+func (s *Service) identityChange(ctx context.Context, snd *Sender, m *Inbound, who Contact, msgID string, at time.Time) ([]events.Event, error) {
+	ws := snd.WorkspaceID
+	th, err := s.Store.FindThread(ctx, ws, snd.ID, who.Phone, who.UserID)
+	if fault.Is(err, fault.CodeNotFound) {
+		s.log().InfoContext(ctx, "whatsapp identity change for a customer without a thread", "sender", snd.ID, "type", m.System.Type)
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if m.System.NewPhone != "" {
+		th.Phone = m.System.NewPhone
+	}
+	if m.System.NewUserID != "" {
+		th.UserID = m.System.NewUserID
+	}
+	if err := s.Store.UpdateThread(ctx, th); err != nil {
+		return nil, err
+	}
+	c, err := s.Conversations.Get(ctx, ws, th.ConversationID)
+	if fault.Is(err, fault.CodeNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.Store.AttachWamid(ctx, ws, m.ID, c.ID); err != nil {
+		return nil, err
+	}
+	body := m.System.Body
+	if body == "" {
+		body = "The customer's WhatsApp identifier changed (" + m.System.Type + ")"
+	}
+	note := &conversation.Message{ID: msgID, Role: conversation.RoleSystem, Content: body, CreatedAt: at,
+		ExternalID: m.ID, Channel: &conversation.ChannelData{Kind: KindSystem}}
+	c, evs, err := s.Conversations.AppendChannel(ctx, c, []*conversation.Message{note}, nil)
+	if err != nil {
+		return nil, err
+	}
+	cust := c.Customer
+	if m.System.NewPhone != "" {
+		cust.Phone = m.System.NewPhone
+	}
+	if m.System.NewUserID != "" {
+		cust.WhatsAppUserID = m.System.NewUserID
+	}
+	if cust != c.Customer {
+		_, e, err := s.Conversations.UpdateChannel(ctx, ws, c.ID, conversation.Update{Customer: &cust})
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, e...)
+	}
+	return evs, nil
+}
+
+// receipt applies a status webhook to its outbound message: the status
+// moves forward only; a failure keeps Meta's error; the first pricing is
+// kept and, with a rate, priced.
+func (s *Service) receipt(ctx context.Context, snd *Sender, rates []*Rate, st *Status) ([]events.Event, error) {
+	ws := snd.WorkspaceID
+	convID, msgID, outbound, err := s.Store.LookupWamid(ctx, ws, st.ID)
+	if fault.Is(err, fault.CodeNotFound) || (err == nil && !outbound) {
+		s.log().InfoContext(ctx, "whatsapp receipt for a message Parley did not send", "sender", snd.ID, "status", st.Status)
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	_, _, evs, err := s.Conversations.UpdateMessage(ctx, ws, convID, msgID, func(c *conversation.Conversation, m *conversation.Message) (bool, error) {
+		changed := false
+		if next, ok := conversation.NextStatus(m.Status, st.Status); ok {
+			m.Status, changed = next, true
+			if next == conversation.MessageFailed && len(st.Errors) > 0 {
+				e := st.Errors[0]
+				m.Error = &conversation.MessageError{Code: strconv.Itoa(e.Code), Message: errorText(e)}
+			}
+		}
+		if st.Pricing != nil && m.Pricing == nil {
+			p := *st.Pricing
+			m.Pricing, changed = &p, true
+		}
+		if m.Pricing != nil && m.ChannelCost == nil && len(rates) > 0 {
+			phone := st.RecipientPhone
+			if phone == "" {
+				phone = c.Customer.Phone
+			}
+			var fee *money.Money
+			if strings.HasPrefix(m.Pricing.Type, "free") {
+				zero := money.Money(0)
+				fee = &zero
+			} else if r := PickRate(rates, m.Pricing.Category, phone, m.CreatedAt); r != nil {
+				fee = &r.Price
+			}
+			if fee != nil {
+				ok, err := c.AddChannelCost(m, *fee)
+				if err != nil {
+					return false, err
+				}
+				changed = changed || ok
+			}
+		}
+		return changed, nil
+	})
+	if fault.Is(err, fault.CodeNotFound) {
+		return nil, nil // the conversation was deleted
+	}
+	return evs, err
+}
+
+// templateUpdate applies a message_template_status_update.
+func (s *Service) templateUpdate(ctx context.Context, ch *Change) error {
+	u := ch.Template
+	status := ""
+	switch strings.ToUpper(u.Event) {
+	case "APPROVED":
+		status = TemplateApproved
+	case "REJECTED":
+		status = TemplateRejected
+	case "PAUSED", "FLAGGED":
+		status = TemplatePaused
+	case "DISABLED", "PENDING_DELETION", "DELETED", "ARCHIVED":
+		status = TemplateDisabled
+	case "PENDING", "IN_APPEAL", "REINSTATED":
+		status = TemplatePending
+	default:
+		s.log().InfoContext(ctx, "whatsapp template event not handled", "event", u.Event)
+		return nil
+	}
+	reason := u.Reason
+	if strings.EqualFold(reason, "NONE") {
+		reason = ""
+	}
+	n, err := s.Store.SetTemplateStatus(ctx, ch.WABAID, u.Name, u.Language, status, reason, s.now())
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		s.log().InfoContext(ctx, "whatsapp template update for a template not synced", "waba", ch.WABAID, "template", u.Name)
+	}
+	return nil
+}

@@ -1,0 +1,308 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/ids"
+	"github.com/parley-dev/parley/internal/money"
+)
+
+// Service runs the WhatsApp channel.
+type Service struct {
+	Store         Store
+	Conversations *conversation.Service
+	Assistants    conversation.Assistants
+	Graph         Graph
+	Queue         conversation.Queue
+	Now           func() time.Time
+	// Secret returns the instance secret key the access tokens are
+	// sealed with.
+	Secret func(ctx context.Context) (string, error)
+	// IdleAfter is how long a thread may be quiet before the customer's
+	// next message starts a new conversation (default WindowLength).
+	IdleAfter time.Duration
+	Log       *slog.Logger
+
+	sealOnce sync.Once
+	sealer   *Sealer
+	sealErr  error
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+func (s *Service) seal(ctx context.Context) (*Sealer, error) {
+	s.sealOnce.Do(func() {
+		var secret string
+		if secret, s.sealErr = s.Secret(ctx); s.sealErr == nil {
+			s.sealer, s.sealErr = NewSealer(secret)
+		}
+	})
+	return s.sealer, s.sealErr
+}
+
+// token opens a sender's access token.
+func (s *Service) token(ctx context.Context, snd *Sender) (string, error) {
+	sl, err := s.seal(ctx)
+	if err != nil {
+		return "", err
+	}
+	return sl.Open(snd.SealedToken, snd.ID)
+}
+
+// SenderInput creates or changes a sender; nil fields stay.
+type SenderInput struct {
+	Name          *string
+	Phone         *string
+	PhoneNumberID *string
+	WABAID        *string
+	AccessToken   *string
+	AssistantID   *string
+}
+
+// CreateSender connects a business number. The Graph API is asked for
+// its status and quality rating; a number it cannot read yet is stored
+// all the same (the token may be granted later), with the status empty.
+func (s *Service) CreateSender(ctx context.Context, workspaceID string, in SenderInput) (*Sender, error) {
+	now := s.now()
+	snd := &Sender{ID: ids.NewAt(ids.Sender, now), WorkspaceID: workspaceID, CreatedAt: now, UpdatedAt: now}
+	if err := s.applySender(ctx, snd, in, true); err != nil {
+		return nil, err
+	}
+	s.refreshNumber(ctx, snd, *in.AccessToken)
+	if err := s.Store.CreateSender(ctx, snd); err != nil {
+		return nil, err
+	}
+	return snd, nil
+}
+
+// refreshNumber reads the number's status and quality, best effort.
+func (s *Service) refreshNumber(ctx context.Context, snd *Sender, token string) {
+	if s.Graph == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := s.Graph.PhoneNumber(ctx, token, snd.PhoneNumberID)
+	if err != nil {
+		s.log().WarnContext(ctx, "whatsapp: cannot read the number's status", "sender", snd.ID, "err", err)
+		return
+	}
+	snd.Status, snd.QualityRating = info.Status, info.QualityRating
+}
+
+func (s *Service) applySender(ctx context.Context, snd *Sender, in SenderInput, create bool) error {
+	var v fault.Validation
+	req := func(field string, p *string, dst *string, max int) {
+		switch {
+		case p == nil && create:
+			v.Add(field, "is required")
+		case p == nil:
+		case strings.TrimSpace(*p) == "":
+			v.Add(field, "must not be empty")
+		case len(*p) > max:
+			v.Add(field, "must be at most %d characters", max)
+		default:
+			*dst = strings.TrimSpace(*p)
+		}
+	}
+	req("name", in.Name, &snd.Name, 200)
+	req("phone_number_id", in.PhoneNumberID, &snd.PhoneNumberID, 64)
+	req("waba_id", in.WABAID, &snd.WABAID, 64)
+	req("assistant_id", in.AssistantID, &snd.AssistantID, 64)
+	if in.Phone != nil || create {
+		if in.Phone == nil {
+			v.Add("phone", "is required")
+		} else if p, ok := conversation.NormalizePhone(*in.Phone); !ok {
+			v.Add("phone", "must be a phone number with country code")
+		} else {
+			snd.Phone = p
+		}
+	}
+	for _, id := range []struct{ field, val string }{{"phone_number_id", snd.PhoneNumberID}, {"waba_id", snd.WABAID}} {
+		if id.val != "" && strings.Trim(id.val, "0123456789") != "" {
+			v.Add(id.field, "must be Meta's numeric id")
+		}
+	}
+	if in.AccessToken != nil || create {
+		if in.AccessToken == nil || strings.TrimSpace(*in.AccessToken) == "" {
+			v.Add("access_token", "is required")
+		} else if len(*in.AccessToken) > 4096 {
+			v.Add("access_token", "must be at most 4096 characters")
+		}
+	}
+	if in.AssistantID != nil && snd.AssistantID != "" {
+		if _, err := s.Assistants.Get(ctx, snd.WorkspaceID, snd.AssistantID); fault.Is(err, fault.CodeNotFound) {
+			v.Add("assistant_id", "no assistant with this id exists")
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if in.AccessToken != nil {
+		sl, err := s.seal(ctx)
+		if err != nil {
+			return fmt.Errorf("seal access token: %w", err)
+		}
+		snd.SealedToken = sl.Seal(strings.TrimSpace(*in.AccessToken), snd.ID)
+	}
+	return nil
+}
+
+// GetSender returns a sender of the workspace.
+func (s *Service) GetSender(ctx context.Context, workspaceID, id string) (*Sender, error) {
+	if !ids.HasPrefix(id, ids.Sender) {
+		return nil, fault.NotFound("sender")
+	}
+	return s.Store.GetSender(ctx, workspaceID, id)
+}
+
+// ListSenders returns the workspace's senders.
+func (s *Service) ListSenders(ctx context.Context, workspaceID string) ([]*Sender, error) {
+	return s.Store.ListSenders(ctx, workspaceID)
+}
+
+// UpdateSender changes a sender.
+func (s *Service) UpdateSender(ctx context.Context, workspaceID, id string, in SenderInput) (*Sender, error) {
+	snd, err := s.GetSender(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.applySender(ctx, snd, in, false); err != nil {
+		return nil, err
+	}
+	snd.UpdatedAt = s.now()
+	if err := s.Store.UpdateSender(ctx, snd); err != nil {
+		return nil, err
+	}
+	return snd, nil
+}
+
+// DeleteSender disconnects a number; its conversations stay.
+func (s *Service) DeleteSender(ctx context.Context, workspaceID, id string) error {
+	if !ids.HasPrefix(id, ids.Sender) {
+		return fault.NotFound("sender")
+	}
+	return s.Store.DeleteSender(ctx, workspaceID, id)
+}
+
+// SenderNames maps the workspace's sender ids to their names, for
+// conversation views.
+func (s *Service) SenderNames(ctx context.Context, workspaceID string) (map[string]string, error) {
+	list, err := s.Store.ListSenders(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(list))
+	for _, snd := range list {
+		out[snd.ID] = snd.Name
+	}
+	return out, nil
+}
+
+// Window is the service window of a conversation now.
+func (s *Service) Window(c *conversation.Conversation) Window {
+	return WindowAt(c.CustomerMessageAt, s.now())
+}
+
+// RateInput is a new rate card row.
+type RateInput struct {
+	Category      string
+	Market        string
+	Price         *money.Money
+	EffectiveFrom *time.Time
+}
+
+// Pricing categories Meta reports on status webhooks.
+var pricingCategories = []string{"marketing", "utility", "authentication", "authentication_international",
+	"service", "marketing_lite", "referral_conversion"}
+
+// CreateRate adds a price to the workspace's rate card.
+func (s *Service) CreateRate(ctx context.Context, workspaceID string, in RateInput) (*Rate, error) {
+	var v fault.Validation
+	cat := strings.ToLower(strings.TrimSpace(in.Category))
+	known := false
+	for _, c := range pricingCategories {
+		known = known || c == cat
+	}
+	if !known {
+		v.Add("category", "must be one of %s", strings.Join(pricingCategories, ", "))
+	}
+	market := strings.TrimPrefix(strings.TrimSpace(in.Market), "+")
+	if market != "*" && (market == "" || len(market) > 4 || strings.Trim(market, "0123456789") != "" || market[0] == '0') {
+		v.Add("market", `must be a country calling code (e.g. "44") or "*"`)
+	}
+	if in.Price == nil {
+		v.Add("price_per_message", "is required")
+	} else if *in.Price < 0 {
+		v.Add("price_per_message", "must not be negative")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	r := &Rate{ID: ids.NewAt("warate", now), WorkspaceID: workspaceID, Category: cat, Market: market,
+		Price: *in.Price, EffectiveFrom: time.Unix(0, 0).UTC(), CreatedAt: now}
+	if in.EffectiveFrom != nil {
+		r.EffectiveFrom = in.EffectiveFrom.UTC().Truncate(time.Millisecond)
+	}
+	if err := s.Store.CreateRate(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ListRates returns the workspace's rate card.
+func (s *Service) ListRates(ctx context.Context, workspaceID string) ([]*Rate, error) {
+	return s.Store.ListRates(ctx, workspaceID)
+}
+
+// DeleteRate removes a rate.
+func (s *Service) DeleteRate(ctx context.Context, workspaceID, id string) error {
+	if !ids.HasPrefix(id, "warate") {
+		return fault.NotFound("rate")
+	}
+	return s.Store.DeleteRate(ctx, workspaceID, id)
+}
+
+// Media downloads a customer's media through the sender's token. Media
+// ids expire (Meta keeps inbound media for 7 days): an expired one is
+// not found.
+func (s *Service) Media(ctx context.Context, workspaceID, senderID, mediaID string) (*MediaFile, error) {
+	snd, err := s.GetSender(ctx, workspaceID, senderID)
+	if err != nil {
+		return nil, err
+	}
+	if mediaID == "" || strings.Trim(mediaID, "0123456789") != "" {
+		return nil, fault.NotFound("media")
+	}
+	tok, err := s.token(ctx, snd)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.Graph.Media(ctx, tok, mediaID)
+	var ge *GraphError
+	if errors.As(err, &ge) && (ge.HTTPStatus == 404 || ge.Code == 100) {
+		return nil, fault.New(fault.CodeNotFound, "no media %s: media ids expire 7 days after the message", mediaID)
+	}
+	if err != nil {
+		return nil, &fault.Error{Code: fault.CodeChannelFailed, Err: err, Message: "the Graph API did not give the media"}
+	}
+	return f, nil
+}

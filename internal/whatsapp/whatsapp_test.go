@@ -1,0 +1,117 @@
+package whatsapp_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/whatsapp"
+)
+
+func TestWindowAt(t *testing.T) {
+	last := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name      string
+		last      *time.Time
+		now       time.Time
+		open      bool
+		remaining int
+	}{
+		{"never wrote", nil, last, false, 0},
+		{"just wrote", &last, last, true, 24 * 60},
+		{"an hour later", &last, last.Add(time.Hour), true, 23 * 60},
+		{"30 s before the end", &last, last.Add(24*time.Hour - 30*time.Second), true, 0},
+		{"at the end", &last, last.Add(24 * time.Hour), false, 0},
+		{"two days later", &last, last.Add(48 * time.Hour), false, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := whatsapp.WindowAt(c.last, c.now)
+			if w.IsOpen != c.open || w.CanSendFreeform != c.open || w.RequiresTemplate == c.open || w.MinutesRemaining != c.remaining {
+				t.Errorf("%+v", w)
+			}
+			if c.last != nil && !w.ExpiresAt.Equal(last.Add(24*time.Hour)) {
+				t.Errorf("expires %v", w.ExpiresAt)
+			}
+		})
+	}
+}
+
+func TestPickRate(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
+	rates := []*whatsapp.Rate{
+		{ID: "any", Category: "utility", Market: "*", Price: money.Money(10), EffectiveFrom: day(1)},
+		{ID: "us", Category: "utility", Market: "1", Price: money.Money(4), EffectiveFrom: day(1)},
+		{ID: "us-new", Category: "utility", Market: "1", Price: money.Money(5), EffectiveFrom: day(10)},
+		{ID: "uk", Category: "marketing", Market: "44", Price: money.Money(50), EffectiveFrom: day(1)},
+	}
+	cases := []struct {
+		cat, phone, want string
+		at               time.Time
+	}{
+		{"utility", "+14155550100", "us", day(5)},
+		{"utility", "+14155550100", "us-new", day(11)},
+		{"utility", "+447700900123", "any", day(5)},
+		{"utility", "", "any", day(5)},
+		{"marketing", "+447700900123", "uk", day(5)},
+		{"marketing", "+14155550100", "", day(5)},
+		{"utility", "+14155550100", "", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, c := range cases {
+		got := whatsapp.PickRate(rates, c.cat, c.phone, c.at)
+		id := ""
+		if got != nil {
+			id = got.ID
+		}
+		if id != c.want {
+			t.Errorf("%s to %q at %v: %q, want %q", c.cat, c.phone, c.at, id, c.want)
+		}
+	}
+}
+
+func TestTemplateParams(t *testing.T) {
+	tpl := &whatsapp.Template{Name: "x", Components: json.RawMessage(`[{"type":"HEADER","text":"{{9}}"},{"type":"BODY","text":"Hi {{1}}, order {{2}} ({{ 2 }})"}]`)}
+	if n := tpl.ParamCount(); n != 2 {
+		t.Errorf("param count %d", n)
+	}
+	if got := tpl.Render([]string{"Ada", "#42"}); got != "Hi Ada, order #42 ({{ 2 }})" {
+		t.Errorf("render %q", got)
+	}
+}
+
+func TestSealer(t *testing.T) {
+	s, err := whatsapp.NewSealer("instance secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := s.Seal("EAAG-token", "wa_1")
+	if got, err := s.Open(sealed, "wa_1"); err != nil || got != "EAAG-token" {
+		t.Fatalf("open: %q %v", got, err)
+	}
+	if _, err := s.Open(sealed, "wa_2"); err == nil {
+		t.Error("a sealed token opened for another sender")
+	}
+	other, _ := whatsapp.NewSealer("another secret")
+	if _, err := other.Open(sealed, "wa_1"); err == nil {
+		t.Error("a sealed token opened with another key")
+	}
+	if s.Seal("EAAG-token", "wa_1") == sealed {
+		t.Error("two seals of one token are equal (nonce reused)")
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	for code, want := range map[int]bool{130429: true, 131056: true, 131047: false, 131026: false, 131049: false, 132018: false} {
+		e := &whatsapp.GraphError{HTTPStatus: 400, Code: code}
+		if e.Retryable() != want {
+			t.Errorf("%d: retryable %v", code, !want)
+		}
+	}
+	if !(&whatsapp.GraphError{HTTPStatus: 503}).Retryable() || !(&whatsapp.GraphError{HTTPStatus: 429}).Retryable() {
+		t.Error("5xx and 429 must retry")
+	}
+	if d := (&whatsapp.GraphError{Code: 131056}).Backoff(); d < 6*time.Second {
+		t.Errorf("pair rate limit backoff %v", d)
+	}
+}
