@@ -33,9 +33,9 @@ import (
 	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/store/postgres"
 	"github.com/parley-dev/parley/internal/store/sqlite"
-	"github.com/parley-dev/parley/internal/widget"
 	"github.com/parley-dev/parley/internal/whatsapp"
 	"github.com/parley-dev/parley/internal/whatsapp/cloudapi"
+	"github.com/parley-dev/parley/internal/widget"
 )
 
 // Version is the release of this binary, set at build time with
