@@ -289,7 +289,7 @@ func exportJSON(c *conversation.Conversation, msgs []*conversation.Message) map[
 	}
 	return map[string]any{"id": c.ID, "type": c.Type, "status": c.Status,
 		"assistant": map[string]string{"id": c.AssistantID, "name": c.AssistantName},
-		"customer": c.Customer, "external_identifier": c.ExternalIdentifier, "variables": c.Variables,
+		"customer":  c.Customer, "external_identifier": c.ExternalIdentifier, "variables": c.Variables,
 		"message_count": c.MessageCount, "usage": c.Usage, "total_cost": c.TotalCost, "cost_complete": c.CostComplete,
 		"created_at": c.CreatedAt, "updated_at": c.UpdatedAt, "ended_at": c.EndedAt, "messages": out}
 }
