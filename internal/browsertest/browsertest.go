@@ -115,7 +115,7 @@ func Do(t testing.TB, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 // under Dir()/<test name>/<name>.png, and returns its path.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -137,7 +137,7 @@ func Eval[T any](t testing.TB, ctx context.Context, expr string) T {
 func trySave(t testing.TB, ctx context.Context, name string) string {
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(90))
+	buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		// The browser may be gone (the deadline cancels it too).
 		return "none: " + err.Error()

@@ -90,6 +90,18 @@ func TestBrowserDashboard(t *testing.T) {
 		chromedp.WaitVisible(`[data-testid="message"][data-role="operator"]`))
 	browsertest.Screenshot(t, ctx, "transcript-desktop")
 
+}
+
+// TestBrowserTestChat: a Test Chat round trip with a streamed reply, the
+// end of the session with its extracted variables, the session on the
+// Conversations page, and the other pages at desktop and mobile widths.
+func TestBrowserTestChat(t *testing.T) {
+	if onPostgres {
+		t.Skip("browser tests run once, on SQLite")
+	}
+	s := start(t)
+	ctx := browsertest.New(t, browsertest.Desktop)
+	signIn(t, ctx, s)
 	// Test Chat: the reply streams in, then shows tokens and cost.
 	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/test-chat"),
 		chromedp.WaitVisible(`[data-testid="assistant-select"]`),
@@ -100,17 +112,31 @@ func TestBrowserDashboard(t *testing.T) {
 	if txt := browsertest.Eval[string](t, ctx, `document.querySelector('#testchat-log [data-role="assistant"]:last-of-type .msg-meta').textContent`); !strings.Contains(txt, "tokens") {
 		t.Errorf("reply meta %q lacks tokens", txt)
 	}
-	browsertest.Do(t, ctx, chromedp.Click(`[data-testchat-end]`), chromedp.WaitVisible(`[data-testid="extracted-variables"]`))
+	browsertest.Do(t, ctx, chromedp.Click(`[data-testchat-end]`), chromedp.WaitVisible(`[data-testid="extracted-variables"]`),
+		browsertest.WaitText(`[data-testid="extracted-variables"]`, "summary"))
 	browsertest.Screenshot(t, ctx, "testchat-desktop")
 	// The session is a test conversation on the Conversations page.
-	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/conversations?type=test"), browsertest.WaitText(`[data-testid="filter-count"]`, "2"))
+	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/conversations?type=test"), browsertest.WaitText(`[data-testid="filter-count"]`, "1"))
 
 	for _, p := range []string{"/assistants", "/assistants/" + s.DemoAssistant, "/settings", "/analytics"} {
 		browsertest.Do(t, ctx, chromedp.Navigate(s.URL+p), chromedp.WaitVisible(`main h1`))
 		browsertest.Screenshot(t, ctx, strings.ReplaceAll(strings.Trim(p, "/"), "/", "-")+"-desktop")
 	}
 
-	// Mobile width, dark theme.
+}
+
+// TestBrowserMobile takes the main pages at a phone's width, the last in
+// the dark theme.
+func TestBrowserMobile(t *testing.T) {
+	if onPostgres {
+		t.Skip("browser tests run once, on SQLite")
+	}
+	s := start(t)
+	named := apiConversation(t, s, s.Key, "api", map[string]any{
+		"customer": map[string]any{"name": "مريم العلي — a rather long customer name that must wrap nicely 山田花子", "phone": "+4915112345678"},
+		"variables": map[string]any{"plan": "gold"}})
+	s.Do("POST", "/api/v1/conversations/"+named+"/messages", s.Key, map[string]any{"content": "Do you ship abroad?", "role": "user"}).Want(201)
+	apiConversation(t, s, s.Key, "test", nil)
 	m := browsertest.New(t, browsertest.Mobile)
 	signIn(t, m, s)
 	browsertest.Screenshot(t, m, "conversations-mobile")

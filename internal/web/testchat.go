@@ -135,3 +135,14 @@ func (d *Dashboard) fragment(page, name string, data any) string {
 	}
 	return b.String()
 }
+
+// testChatEnded re-renders the extracted variables; the panel asks again
+// whenever the conversation changes, since extraction runs as a job.
+func (d *Dashboard) testChatEnded(w http.ResponseWriter, r *http.Request) {
+	c, err := d.Conversations.Get(r.Context(), workspace(r), r.PathValue("id"))
+	if err != nil {
+		d.renderError(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "testchat", map[string]any{"Fragment": "ended", "C": c})
+}

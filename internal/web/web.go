@@ -87,6 +87,7 @@ func (d *Dashboard) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /test-chat", d.auth(account.RoleAgent, d.testChat))
 	mux.HandleFunc("POST /test-chat/send", d.auth(account.RoleAgent, d.testChatSend))
 	mux.HandleFunc("POST /test-chat/{id}/end", d.auth(account.RoleAgent, d.testChatEnd))
+	mux.HandleFunc("GET /test-chat/{id}/ended", d.auth(account.RoleAgent, d.testChatEnded))
 
 	mux.HandleFunc("GET /assistants", d.auth(account.RoleAgent, d.assistants))
 	mux.HandleFunc("GET /assistants/new", d.auth(account.RoleAdmin, d.assistantForm))

@@ -192,6 +192,7 @@
       .then(function (html) {
         var box = document.getElementById("testchat-end");
         box.innerHTML = html;
+        if (window.htmx) window.htmx.process(box);
         localTimes(box);
         var form = document.getElementById("testchat-form");
         if (form) form.querySelectorAll("textarea,button").forEach(function (x) { x.disabled = true; });
