@@ -367,8 +367,15 @@ type Transactor interface {
 
 // Store persists conversations and their messages. Every call is scoped to
 // a workspace; another workspace's id behaves as if it did not exist.
+//
+// The writes maintain the daily analytics (ActivityStore) themselves, in
+// their own transaction: CreateConversation and AppendMessages add what
+// MessageActivity computes, CreateConversation and UpdateConversation what
+// ConversationActivity computes; DeleteConversations leaves them as they
+// are (analytics keep their history).
 type Store interface {
 	Transactor
+	ActivityStore
 	// CreateConversation stores c (setting c.Seq) with its first messages,
 	// in one transaction. It does not count c: the caller adds
 	// CountChange to the counters (AddCounts) in the same transaction.

@@ -68,6 +68,8 @@ func (a *API) Register(mux Router) {
 
 	h("GET /api/v1/events", a.listEvents)
 
+	h("GET /api/v1/analytics", a.getAnalytics)
+
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, fault.New(fault.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})

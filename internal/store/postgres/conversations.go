@@ -98,6 +98,9 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		if err != nil {
 			return fmt.Errorf("insert conversation: %w", err)
 		}
+		if err := addActivity(ctx, tx, c.WorkspaceID, conversation.ConversationActivity([]*conversation.Conversation{c}, nil)); err != nil {
+			return err
+		}
 		if len(first) > 0 {
 			stored, err := appendMessages(ctx, tx, c, first)
 			if err != nil {
@@ -127,9 +130,10 @@ func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID st
 
 const maxMessagesPerConversation = conversation.MaxMessages
 
-// appendMessages stores msgs after c's existing messages and writes the
+// appendMessages stores msgs after c's existing messages, writes the
 // roll-up the domain computed (Conversation.AddMessages) into the
-// conversation row, inside tx.
+// conversation row and adds the messages to the daily analytics
+// (MessageActivity), inside tx, in one round trip.
 func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation, msgs []*conversation.Message) (*conversation.Conversation, error) {
 	if len(msgs) == 0 {
 		return c, nil
@@ -162,6 +166,7 @@ func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation
 		c.MessageCount, u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.ReasoningTokens, u.TotalTokens,
 		int64(c.TotalCost), c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ts(c.LastMessage.CreatedAt),
 		ts(c.UpdatedAt), c.Seq)
+	queueActivity(batch, c.WorkspaceID, conversation.MessageActivity(c, msgs))
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		if isUnique(err) {
 			return nil, fault.New(fault.CodeConflict, "a message with this id already exists")
@@ -198,6 +203,11 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 			tsvector(conversation.CustomerSearchText(c)))
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
+		}
+		// An end counts on the day it happened.
+		if err := addActivity(ctx, tx, c.WorkspaceID,
+			conversation.ConversationActivity([]*conversation.Conversation{c}, []*conversation.Conversation{before})); err != nil {
+			return err
 		}
 		after = c
 		return nil

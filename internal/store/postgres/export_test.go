@@ -1,6 +1,10 @@
 package postgres
 
-import "context"
+import (
+	"context"
+	"errors"
+	"strings"
+)
 
 // SetRareLimit changes how many hits make a search word common, so tests
 // can drive both search plans; it returns a function restoring it.
@@ -18,4 +22,30 @@ func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 	var v string
 	err := db.pool.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v)
 	return v, err
+}
+
+// RebuildAnalytics empties the daily analytics and fills them again with
+// the backfill of migration 0012, so tests can hold that SQL to the
+// maintained rows.
+func (db *DB) RebuildAnalytics(ctx context.Context) error {
+	all, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range all {
+		if m.Version != 12 {
+			continue
+		}
+		i := strings.Index(m.SQL, "INSERT INTO analytics_days")
+		if i < 0 {
+			return errors.New("migration 0012 has no backfill")
+		}
+		for _, q := range []string{`DELETE FROM analytics_days`, m.SQL[i:]} {
+			if _, err := db.pool.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return errors.New("no migration 0012")
 }

@@ -86,6 +86,9 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		if err := indexCustomer(ctx, tx, c); err != nil {
 			return err
 		}
+		if err := db.addActivity(ctx, tx, c.WorkspaceID, conversation.ConversationActivity([]*conversation.Conversation{c}, nil)); err != nil {
+			return err
+		}
 		if len(first) > 0 {
 			stored, err := db.appendMessages(ctx, tx, c, first)
 			if err != nil {
@@ -151,13 +154,14 @@ const (
 		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`
 )
 
-var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, rollupSQL}
+var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, rollupSQL, addActivitySQL}
 
 const maxMessagesPerConversation = conversation.MaxMessages
 
-// appendMessages stores msgs after c's existing messages, indexes them and
+// appendMessages stores msgs after c's existing messages, indexes them,
 // writes the roll-up the domain computed (Conversation.AddMessages) into
-// the conversation row, inside tx.
+// the conversation row and adds the messages to the daily analytics
+// (MessageActivity), inside tx.
 func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, msgs []*conversation.Message) (*conversation.Conversation, error) {
 	if len(msgs) == 0 {
 		return c, nil
@@ -223,6 +227,9 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 	if err != nil {
 		return nil, fmt.Errorf("roll up messages: %w", err)
 	}
+	if err := db.addActivity(ctx, tx, c.WorkspaceID, conversation.MessageActivity(c, msgs)); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -251,6 +258,11 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 			if err := indexCustomer(ctx, tx, c); err != nil {
 				return err
 			}
+		}
+		// An end counts on the day it happened.
+		if err := db.addActivity(ctx, tx, c.WorkspaceID,
+			conversation.ConversationActivity([]*conversation.Conversation{c}, []*conversation.Conversation{before})); err != nil {
+			return err
 		}
 		after = c
 		return nil

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationCounts", testCounts},
 		{"ConversationCountBuckets", testCountBuckets},
 		{"ConversationCountQueryBound", testCountQueryBound},
+		{"Analytics", testAnalytics},
 		{"ConversationListOrders", testListOrders},
 		{"ConversationListTies", testListTies},
 		{"ConversationListFilters", testListFilters},
