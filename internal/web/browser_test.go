@@ -38,7 +38,7 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	s := start(t)
 	named := apiConversation(t, s, s.Key, "api", map[string]any{
-		"customer": map[string]any{"name": "مريم العلي — a rather long customer name that must wrap nicely 山田花子", "phone": "+4915112345678"},
+		"customer":  map[string]any{"name": "مريم العلي — a rather long customer name that must wrap nicely 山田花子", "phone": "+4915112345678"},
 		"variables": map[string]any{"plan": "gold", "city": "東京"}})
 	s.Do("POST", "/api/v1/conversations/"+named+"/messages", s.Key, map[string]any{"content": "Do you ship to Zürich? مرحبا", "role": "user"}).Want(201)
 	apiConversation(t, s, s.Key, "api", nil)
@@ -133,7 +133,7 @@ func TestBrowserMobile(t *testing.T) {
 	}
 	s := start(t)
 	named := apiConversation(t, s, s.Key, "api", map[string]any{
-		"customer": map[string]any{"name": "مريم العلي — a rather long customer name that must wrap nicely 山田花子", "phone": "+4915112345678"},
+		"customer":  map[string]any{"name": "مريم العلي — a rather long customer name that must wrap nicely 山田花子", "phone": "+4915112345678"},
 		"variables": map[string]any{"plan": "gold"}})
 	s.Do("POST", "/api/v1/conversations/"+named+"/messages", s.Key, map[string]any{"content": "Do you ship abroad?", "role": "user"}).Want(201)
 	apiConversation(t, s, s.Key, "test", nil)
