@@ -118,10 +118,26 @@ func TestBrowserTestChat(t *testing.T) {
 	// The session is a test conversation on the Conversations page.
 	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/conversations?type=test"), browsertest.WaitText(`[data-testid="filter-count"]`, "1"))
 
-	for _, p := range []string{"/assistants", "/assistants/" + s.DemoAssistant, "/settings", "/analytics"} {
+	for _, p := range []string{"/assistants", "/assistants/" + s.DemoAssistant, "/settings"} {
 		browsertest.Do(t, ctx, chromedp.Navigate(s.URL+p), chromedp.WaitVisible(`main h1`))
 		browsertest.Screenshot(t, ctx, strings.ReplaceAll(strings.Trim(p, "/"), "/", "-")+"-desktop")
 	}
+}
+
+// TestBrowserAnalytics: the analytics page draws its charts from the
+// daily aggregates.
+func TestBrowserAnalytics(t *testing.T) {
+	if onPostgres {
+		t.Skip("browser tests run once, on SQLite")
+	}
+	s := start(t)
+	apiConversation(t, s, s.Key, "test", nil)
+	ctx := browsertest.New(t, browsertest.Desktop)
+	signIn(t, ctx, s)
+	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/analytics?preset=7d"),
+		chromedp.WaitVisible(`[data-testid="chart-conversations"] canvas`),
+		browsertest.WaitText(`[data-testid="stat-conversations"]`, "1"))
+	browsertest.Screenshot(t, ctx, "analytics-drawn-desktop")
 
 }
 

@@ -132,9 +132,3 @@ func (d *Dashboard) deletePrice(w http.ResponseWriter, r *http.Request) {
 	}
 	redirect(w, r, "/settings#prices")
 }
-
-// analytics is the Analytics page. The daily aggregates it reads come
-// with the analytics service; until then it says so.
-func (d *Dashboard) analytics(w http.ResponseWriter, r *http.Request) {
-	d.render(w, r, http.StatusOK, "analytics", map[string]any{})
-}

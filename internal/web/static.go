@@ -14,7 +14,7 @@ import (
 	"strings"
 )
 
-//go:embed static/app.css static/app.js static/vendor
+//go:embed static/app.css static/app.js static/analytics.js static/vendor
 var staticFS embed.FS
 
 // asset is one embedded file served under a content-hashed name, so it

@@ -590,3 +590,13 @@ func TestStaticAndLiveCount(t *testing.T) {
 		t.Errorf("events %v", seen)
 	}
 }
+
+func TestAnalyticsPage(t *testing.T) {
+	s := start(t)
+	apiConversation(t, s, s.Key, "test", nil)
+	c := newClient(t, s)
+	c.login(ownerEmail, ownerPassword)
+	r := c.do("GET", "/analytics?preset=7d", nil)
+	want(t, r, 200, `data-testid="stat-conversations">1<`, `id="analytics-data"`, `"conversations":[`)
+	want(t, c.do("GET", "/analytics?preset=custom&from=2026-13-01", nil), 200, "must be a date")
+}
