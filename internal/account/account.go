@@ -91,6 +91,7 @@ type Store interface {
 	// EnsureSetting stores value under key unless the key already has one,
 	// and returns the value that is stored.
 	EnsureSetting(ctx context.Context, key, value string) (string, error)
+	SessionStore
 }
 
 // Service creates and checks accounts.

@@ -33,6 +33,7 @@ import (
 	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/store/postgres"
 	"github.com/parley-dev/parley/internal/store/sqlite"
+	"github.com/parley-dev/parley/internal/web"
 	"github.com/parley-dev/parley/internal/whatsapp"
 	"github.com/parley-dev/parley/internal/whatsapp/cloudapi"
 	"github.com/parley-dev/parley/internal/widget"
@@ -268,27 +269,20 @@ func (a *App) Handler() http.Handler {
 	wh := &cloudapi.Webhook{Ingester: a.WhatsApp, AppSecret: a.Config.WhatsAppAppSecret,
 		VerifyToken: a.Config.WhatsAppVerifyToken, Log: a.Log}
 	wh.Register(mux)
-	mux.HandleFunc("GET /{$}", a.home)
+	dash := &web.Dashboard{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
+		Events: &events.Feed{Store: a.Store, Hub: a.Events}, Cursors: page.NewCodec(a.cursorSecret()),
+		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Log: a.Log, Now: a.now}
+	dh, err := dash.Handler()
+	if err != nil {
+		// The templates and assets are embedded: this is a broken build.
+		panic(fmt.Sprintf("dashboard: %v", err))
+	}
+	mux.Handle("/", dh)
 	timeout := a.Config.BodyReadTimeout
 	if timeout <= 0 {
 		timeout = config.DefaultBodyReadTimeout
 	}
 	return httpx.BodyDeadline(httpx.SecurityHeaders(httpx.Observe(mux, a.Metrics, a.Log)), timeout)
-}
-
-// homeStyle is the home page's style sheet; its hash is in the page's
-// Content-Security-Policy, which blocks any other inline style.
-const homeStyle = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;line-height:1.5}"
-
-func (a *App) home(w http.ResponseWriter, r *http.Request) {
-	httpx.HTMLHeaders(w.Header(), homeStyle)
-	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Parley</title><style>%s</style></head>
-<body>
-<h1>Parley is running</h1>
-<p>Version %s. The REST API lives under <code>/api/v1</code>; create a key with
-<code>parley apikey create --name my-key</code> and send it as <code>Authorization: Bearer …</code>.</p>
-<p>Health: <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a> · <a href="/metrics">/metrics</a></p>
-</body></html>`, homeStyle, Version)
 }
 
 // Serve migrates, bootstraps an empty database, runs background jobs and

@@ -121,7 +121,7 @@ func TestServe(t *testing.T) {
 		t.Fatal("serve did not start")
 	}
 	// The readiness gauge is true from the start, before any /readyz.
-	c := [][2]string{{"/metrics", `parley_database_ready{driver="sqlite"} 1`}, {"/healthz", "ok"}, {"/readyz", "ready"}, {"/", "Parley is running"}, {"/metrics", "parley_http_requests_total"}}
+	c := [][2]string{{"/metrics", `parley_database_ready{driver="sqlite"} 1`}, {"/healthz", "ok"}, {"/readyz", "ready"}, {"/", "Sign in"}, {"/metrics", "parley_http_requests_total"}}
 	for _, c := range c {
 		path, want := c[0], c[1]
 		resp, err := http.Get("http://" + addr + path)

@@ -32,7 +32,7 @@ var (
 	// adapters (the store interfaces, migrations, background jobs).
 	ports = []string{"store", "store/migration", "jobs", "httpx"}
 	// adapters: talk to the outside world; never to each other.
-	adapters = []string{"store/sqlite", "store/postgres", "llm/openai", "llm/offline", "httpapi", "metrics", "widget", "whatsapp/cloudapi"}
+	adapters = []string{"store/sqlite", "store/postgres", "llm/openai", "llm/offline", "httpapi", "metrics", "widget", "whatsapp/cloudapi", "web"}
 	// wiring: assembles everything; may import anything but test support.
 	wiring = []string{"app"}
 	// testSupport: fakes, fixtures and suites for tests only.

@@ -25,6 +25,7 @@ const (
 	Template     = "tpl"
 	Webhook      = "whk"
 	PublicKey    = "pub"
+	Session      = "sess"
 )
 
 var (

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Migrate", testMigrate},
 		{"Accounts", testAccounts},
 		{"APIKeys", testAPIKeys},
+		{"Sessions", testSessions},
 		{"Assistants", testAssistants},
 		{"Prices", testPrices},
 		{"PriceConflicts", testPriceConflicts},

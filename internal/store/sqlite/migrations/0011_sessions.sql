@@ -1,0 +1,23 @@
+-- Dashboard sessions: the cookie holds a random token; only its hash is
+-- kept here. expires_at slides with use, up to created_at + 30 days.
+CREATE TABLE sessions (
+    id           TEXT PRIMARY KEY,
+    token_hash   BLOB NOT NULL UNIQUE,
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    csrf_token   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_expires ON sessions (expires_at);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+-- Failed dashboard sign-ins, counted per email (lockout) and per email
+-- and address (rate limit) over a window, on every node alike.
+CREATE TABLE login_failures (
+    email TEXT NOT NULL,
+    ip    TEXT NOT NULL,
+    at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX login_failures_email ON login_failures (email, at);

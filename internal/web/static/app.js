@@ -1,0 +1,203 @@
+// Parley dashboard behaviour: CSRF header on htmx requests, local times,
+// theme toggle, bulk selection, Enter-to-send, and Test Chat streaming.
+// No inline scripts anywhere (the Content-Security-Policy forbids them).
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  try {
+    var saved = localStorage.getItem("parley-theme");
+    if (saved === "light" || saved === "dark") root.setAttribute("data-theme", saved);
+  } catch (e) { /* storage may be off */ }
+
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  }
+
+  // Times: <time datetime> in the viewer's zone, full time on hover.
+  var short = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  var full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
+  function localTimes(scope) {
+    (scope || document).querySelectorAll("time[datetime]").forEach(function (el) {
+      if (el.dataset.local) return;
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      el.textContent = short.format(d);
+      el.title = full.format(d);
+      el.dataset.local = "1";
+    });
+  }
+
+  function updateBulk(form) {
+    if (!form) return;
+    var any = form.querySelectorAll('input[name="id"]:checked').length > 0;
+    var btn = form.querySelector("[data-bulk-delete]");
+    if (btn) btn.disabled = !any;
+  }
+
+  document.addEventListener("htmx:configRequest", function (e) {
+    e.detail.headers["X-CSRF-Token"] = csrf();
+  });
+  document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); scrollTranscript(); });
+  document.addEventListener("htmx:load", function (e) { localTimes(e.target); });
+
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.matches("[data-check-all]")) {
+      var form = t.closest("form");
+      form.querySelectorAll('input[name="id"]').forEach(function (c) { c.checked = t.checked; });
+      updateBulk(form);
+    } else if (t.matches('input[name="id"]')) {
+      updateBulk(t.closest("form"));
+    } else if (t.matches("[data-preset]")) {
+      var r = document.querySelector("[data-range]");
+      if (r) r.classList.toggle("hidden", t.value !== "custom");
+    }
+  });
+
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest("[data-theme-toggle],[data-copy-button],[data-testchat-end]");
+    if (!t) return;
+    if (t.matches("[data-theme-toggle]")) {
+      var dark = root.getAttribute("data-theme") === "dark" ||
+        (!root.getAttribute("data-theme") && window.matchMedia("(prefers-color-scheme: dark)").matches);
+      var next = dark ? "light" : "dark";
+      root.setAttribute("data-theme", next);
+      try { localStorage.setItem("parley-theme", next); } catch (err) { /* ignore */ }
+    } else if (t.matches("[data-copy-button]")) {
+      var code = t.parentElement.querySelector("[data-copy]");
+      if (code && navigator.clipboard) navigator.clipboard.writeText(code.textContent).then(function () { t.textContent = "Copied"; });
+    } else if (t.matches("[data-testchat-end]")) {
+      endTestChat(t);
+    }
+  });
+
+  // Enter sends, Shift+Enter breaks the line.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+    var ta = e.target;
+    if (!ta.matches || !ta.matches(".composer textarea")) return;
+    e.preventDefault();
+    var form = ta.closest("form");
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
+  });
+
+  function scrollTranscript() {
+    var t = document.getElementById("transcript") || document.getElementById("testchat-log");
+    if (t && !t.dataset.scrolled) { t.scrollTop = t.scrollHeight; t.dataset.scrolled = "1"; }
+  }
+
+  // Test Chat: post, then read the reply as it streams (SSE over fetch).
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches("[data-testchat]")) return;
+    e.preventDefault();
+    sendTestChat(form);
+  });
+
+  function el(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html.trim();
+    return t.content.firstElementChild;
+  }
+
+  function append(log, node) {
+    var empty = document.getElementById("testchat-empty");
+    if (empty) empty.remove();
+    log.appendChild(node);
+    localTimes(node);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function sendTestChat(form) {
+    var log = document.getElementById("testchat-log");
+    var ta = form.querySelector("textarea[name=content]");
+    var errBox = form.querySelector("[data-testchat-error]");
+    var stats = form.querySelector("[data-testchat-stats]");
+    var btn = form.querySelector("button[type=submit]");
+    if (!ta.value.trim()) return;
+    var body = new FormData(form);
+    var sel = document.getElementById("assistant-select");
+    if (sel && !body.get("assistant_id")) body.set("assistant_id", sel.value);
+    errBox.hidden = true;
+    btn.disabled = true;
+    var pending = el('<article class="msg msg-user" data-pending><div class="msg-body" dir="auto"></div></article>');
+    pending.querySelector(".msg-body").textContent = ta.value;
+    append(log, pending);
+    ta.value = "";
+    var reply = null, started = performance.now();
+    fetch("/test-chat/send", { method: "POST", body: new URLSearchParams(body), credentials: "same-origin",
+      headers: { "Accept": "text/event-stream", "X-CSRF-Token": csrf() } })
+      .then(function (res) {
+        if (!res.ok || !res.body) throw new Error("The server answered " + res.status + ".");
+        var reader = res.body.getReader(), dec = new TextDecoder(), buf = "";
+        function handle(ev, data) {
+          var d = {};
+          try { d = JSON.parse(data); } catch (err) { return; }
+          if (ev === "conversation") {
+            form.querySelector("input[name=conversation_id]").value = d.id;
+            if (sel) sel.disabled = true;
+            var end = document.querySelector("[data-testchat-end]");
+            if (end) { end.dataset.id = d.id; end.disabled = false; }
+            if (d.html) { var g = el('<div>' + d.html + '</div>'); while (g.firstElementChild) log.insertBefore(g.firstElementChild, pending); localTimes(log); }
+          } else if (ev === "delta") {
+            if (!reply) {
+              reply = el('<article class="msg msg-assistant streaming" data-testid="streaming"><header class="msg-head"><span class="who">assistant</span></header><div class="msg-body" dir="auto"></div></article>');
+              append(log, reply);
+            }
+            reply.querySelector(".msg-body").textContent += d.text;
+            log.scrollTop = log.scrollHeight;
+          } else if (ev === "user") {
+            var u = el(d.html); pending.replaceWith(u); pending = u; localTimes(u);
+          } else if (ev === "done") {
+            if (d.html) { var m = el(d.html); if (reply) reply.replaceWith(m); else append(log, m); localTimes(m); }
+            stats.textContent = "Last reply in " + Math.round(performance.now() - started) + " ms (tokens and cost under the reply).";
+          } else if (ev === "failed") {
+            if (pending && pending.hasAttribute("data-pending")) pending.remove();
+            if (reply) reply.classList.remove("streaming");
+            errBox.textContent = d.message; errBox.hidden = false;
+          }
+        }
+        function pump() {
+          return reader.read().then(function (r) {
+            if (r.done) return;
+            buf += dec.decode(r.value, { stream: true });
+            var i;
+            while ((i = buf.indexOf("\n\n")) >= 0) {
+              var chunk = buf.slice(0, i); buf = buf.slice(i + 2);
+              var ev = "message", data = [];
+              chunk.split("\n").forEach(function (line) {
+                if (line.indexOf("event: ") === 0) ev = line.slice(7);
+                else if (line.indexOf("data: ") === 0) data.push(line.slice(6));
+              });
+              if (data.length) handle(ev, data.join("\n"));
+            }
+            return pump();
+          });
+        }
+        return pump();
+      })
+      .catch(function (err) { errBox.textContent = err.message || "Sending failed."; errBox.hidden = false; })
+      .finally(function () { btn.disabled = false; ta.focus(); });
+  }
+
+  function endTestChat(btn) {
+    var id = btn.dataset.id;
+    if (!id) return;
+    btn.disabled = true;
+    btn.textContent = "Ending…";
+    fetch("/test-chat/" + encodeURIComponent(id) + "/end", { method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf(), "HX-Request": "true" } })
+      .then(function (res) { return res.text(); })
+      .then(function (html) {
+        var box = document.getElementById("testchat-end");
+        box.innerHTML = html;
+        if (window.htmx) window.htmx.process(box);
+        localTimes(box);
+        var form = document.getElementById("testchat-form");
+        if (form) form.querySelectorAll("textarea,button").forEach(function (x) { x.disabled = true; });
+      });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { localTimes(document); scrollTranscript(); });
+})();
