@@ -127,10 +127,13 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	st.Errors().SetLogger(log)
 	a.Metrics.WatchDatabase(st.Driver(), st.Pools, st.Errors().Counts)
 	a.Accounts = &account.Service{Store: st, Now: a.now}
-	a.Assistants = &assistant.Service{Store: st, Now: a.now, Secrets: &seal.Box{Key: func(ctx context.Context) ([]byte, error) {
+	// One box seals every stored secret (widget identity secrets,
+	// WhatsApp access tokens), each bound to the id of its row.
+	secrets := &seal.Box{Key: func(ctx context.Context) ([]byte, error) {
 		k, err := a.SecretKey(ctx)
 		return []byte(k), err
-	}}}
+	}}
+	a.Assistants = &assistant.Service{Store: st, Now: a.now, Secrets: secrets}
 	router := &llm.Router{Offline: offline.New()}
 	if cfg.LLMBaseURL != "" {
 		reply, idle := cfg.LLMTimeouts()
@@ -144,7 +147,7 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	}
 	a.WhatsApp = &whatsapp.Service{
 		Store: st, Conversations: a.Conversations, Assistants: a.Assistants,
-		Graph: cloudapi.NewClient(cfg.WhatsAppGraphURL), Now: a.now, Secret: a.SecretKey, Log: log,
+		Graph: cloudapi.NewClient(cfg.WhatsAppGraphURL), Now: a.now, Secrets: secrets, Log: log,
 	}
 	a.Conversations.Channels = map[string]conversation.Channel{
 		conversation.TypeWidget:   widget.Channel{},

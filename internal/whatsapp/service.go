@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
 	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/seal"
 )
 
 // Service runs the WhatsApp channel.
@@ -23,17 +23,14 @@ type Service struct {
 	Graph         Graph
 	Queue         conversation.Queue
 	Now           func() time.Time
-	// Secret returns the instance secret key the access tokens are
-	// sealed with.
-	Secret func(ctx context.Context) (string, error)
+	// Secrets seals the access tokens at rest (under a key derived from
+	// the instance secret), each bound to its sender's id, so a copy of
+	// the database alone does not give them away.
+	Secrets *seal.Box
 	// IdleAfter is how long a thread may be quiet before the customer's
 	// next message starts a new conversation (default WindowLength).
 	IdleAfter time.Duration
 	Log       *slog.Logger
-
-	sealOnce sync.Once
-	sealer   *Sealer
-	sealErr  error
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
@@ -45,23 +42,13 @@ func (s *Service) log() *slog.Logger {
 	return s.Log
 }
 
-func (s *Service) seal(ctx context.Context) (*Sealer, error) {
-	s.sealOnce.Do(func() {
-		var secret string
-		if secret, s.sealErr = s.Secret(ctx); s.sealErr == nil {
-			s.sealer, s.sealErr = NewSealer(secret)
-		}
-	})
-	return s.sealer, s.sealErr
-}
-
 // token opens a sender's access token.
 func (s *Service) token(ctx context.Context, snd *Sender) (string, error) {
-	sl, err := s.seal(ctx)
+	tok, err := s.Secrets.Open(ctx, snd.SealedToken, snd.ID)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("open the access token of sender %s (was PARLEY_SECRET_KEY changed?): %w", snd.ID, err)
 	}
-	return sl.Open(snd.SealedToken, snd.ID)
+	return tok, nil
 }
 
 // SenderInput creates or changes a sender; nil fields stay.
@@ -156,11 +143,11 @@ func (s *Service) applySender(ctx context.Context, snd *Sender, in SenderInput, 
 		return err
 	}
 	if in.AccessToken != nil {
-		sl, err := s.seal(ctx)
+		sealed, err := s.Secrets.Seal(ctx, strings.TrimSpace(*in.AccessToken), snd.ID)
 		if err != nil {
 			return fmt.Errorf("seal access token: %w", err)
 		}
-		snd.SealedToken = sl.Seal(strings.TrimSpace(*in.AccessToken), snd.ID)
+		snd.SealedToken = sealed
 	}
 	return nil
 }

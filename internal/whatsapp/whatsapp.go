@@ -26,7 +26,7 @@ type Sender struct {
 	PhoneNumberID string // Meta's id of the number: webhooks are routed by it
 	WABAID        string // the WhatsApp Business Account holding the number and its templates
 	// SealedToken is the access token encrypted with the instance key
-	// (see Sealer); the plain token never leaves the service.
+	// (Service.Secrets); the plain token never leaves the service.
 	SealedToken   string
 	AssistantID   string
 	Status        string // from the Graph API, when it answered

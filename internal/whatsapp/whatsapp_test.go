@@ -80,27 +80,6 @@ func TestTemplateParams(t *testing.T) {
 	}
 }
 
-func TestSealer(t *testing.T) {
-	s, err := whatsapp.NewSealer("instance secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed := s.Seal("EAAG-token", "wa_1")
-	if got, err := s.Open(sealed, "wa_1"); err != nil || got != "EAAG-token" {
-		t.Fatalf("open: %q %v", got, err)
-	}
-	if _, err := s.Open(sealed, "wa_2"); err == nil {
-		t.Error("a sealed token opened for another sender")
-	}
-	other, _ := whatsapp.NewSealer("another secret")
-	if _, err := other.Open(sealed, "wa_1"); err == nil {
-		t.Error("a sealed token opened with another key")
-	}
-	if s.Seal("EAAG-token", "wa_1") == sealed {
-		t.Error("two seals of one token are equal (nonce reused)")
-	}
-}
-
 func TestRetryable(t *testing.T) {
 	for code, want := range map[int]bool{130429: true, 131056: true, 131047: false, 131026: false, 131049: false, 132018: false} {
 		e := &whatsapp.GraphError{HTTPStatus: 400, Code: code}
