@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,6 +49,14 @@ func startWhatsApp(t *testing.T) *waEnv {
 	}
 	if r.Str("status") != "CONNECTED" || r.Get("access_token_set") != true || r.Str("phone") != "+15550001111" {
 		t.Fatalf("sender: %s", r.Body)
+	}
+	// At rest the token is sealed, not stored as sent.
+	stored, err := s.App.Store.GetSender(context.Background(), s.Workspace, r.Str("id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.SealedToken == "" || strings.Contains(stored.SealedToken, waToken) {
+		t.Fatalf("the access token is not sealed at rest: %q", stored.SealedToken)
 	}
 	return &waEnv{t: t, s: s, graph: graph, sender: r.Str("id")}
 }
