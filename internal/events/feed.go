@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/parley-dev/parley/internal/fault"
 )
@@ -13,6 +14,24 @@ import (
 type Feed struct {
 	Store Store
 	Hub   *Hub
+}
+
+// subscribeWait bounds how long Live waits for the hub: it starts with the
+// node, and should it not have (its database unreachable), a stream
+// should say so rather than hang.
+const subscribeWait = 5 * time.Second
+
+// Live subscribes to the workspace's events as they are recorded, on any
+// node. A hub that is not running yet is a CodeUnavailable fault, whose
+// message names what is unavailable (what, e.g. "live events").
+func (f *Feed) Live(ctx context.Context, workspaceID, what string) (*Subscription, error) {
+	subCtx, cancel := context.WithTimeout(ctx, subscribeWait)
+	defer cancel()
+	sub, err := f.Hub.Subscribe(subCtx, workspaceID)
+	if err != nil {
+		return nil, fault.New(fault.CodeUnavailable, "%s are not available yet; try again", what)
+	}
+	return sub, nil
 }
 
 // Check validates q's filters and its resume point: a point before the

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -115,13 +114,9 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, q events.Quer
 		}
 		q.After = p
 	}
-	// The hub starts with the node; should it not have (its database
-	// unreachable), say so rather than hang.
-	subCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	sub, err := a.Events.Hub.Subscribe(subCtx, q.WorkspaceID)
-	cancel()
+	sub, err := a.Events.Live(ctx, q.WorkspaceID, "live events")
 	if err != nil {
-		httpx.WriteProblem(w, r, fault.New(fault.CodeUnavailable, "live events are not available yet; try again"))
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	defer sub.Close()

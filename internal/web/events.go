@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -17,9 +16,7 @@ import (
 // not load.
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	subCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	sub, err := d.Events.Hub.Subscribe(subCtx, workspace(r))
-	cancel()
+	sub, err := d.Events.Live(ctx, workspace(r), "live updates")
 	if err != nil {
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "live updates are not available yet", http.StatusServiceUnavailable)

@@ -517,11 +517,9 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		q.After = p
 	}
-	subCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	sub, err := a.Events.Hub.Subscribe(subCtx, s.Workspace)
-	cancel()
+	sub, err := a.Events.Live(ctx, s.Workspace, "live messages")
 	if err != nil {
-		httpx.WriteProblem(w, r, fault.New(fault.CodeUnavailable, "live messages are not available yet; try again"))
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	defer sub.Close()
