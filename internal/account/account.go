@@ -77,6 +77,20 @@ type Store interface {
 	ListWorkspaces(ctx context.Context) ([]*Workspace, error)
 	CreateUser(ctx context.Context, u *User) error
 	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	// ListUsers returns the workspace's users, oldest first. Workspaces
+	// have few users, so the list is not paged.
+	ListUsers(ctx context.Context, workspaceID string) ([]*User, error)
+	// GetUser returns a user of the workspace; a user of another
+	// workspace is not found.
+	GetUser(ctx context.Context, workspaceID, id string) (*User, error)
+	// SetUserRole changes a user's role. It refuses with conflict, and
+	// changes nothing, when that would leave the workspace without an
+	// owner; the check and the write are atomic, so two owners demoting
+	// each other at once cannot both succeed.
+	SetUserRole(ctx context.Context, workspaceID, id, role string) error
+	// DeleteUser removes a user of the workspace and ends their sessions,
+	// refusing like SetUserRole when they are the last owner.
+	DeleteUser(ctx context.Context, workspaceID, id string) error
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	// ListAPIKeys returns one page of a workspace's keys, oldest first

@@ -54,6 +54,10 @@ func (a *API) Register(mux Router) {
 	h("GET /api/v1/api-keys", a.listAPIKeys)
 	h("POST /api/v1/api-keys", a.createAPIKey)
 	h("DELETE /api/v1/api-keys/{id}", a.revokeAPIKey)
+	h("GET /api/v1/users", a.listUsers)
+	h("POST /api/v1/users", a.createUser)
+	h("PATCH /api/v1/users/{id}", a.updateUser)
+	h("DELETE /api/v1/users/{id}", a.deleteUser)
 
 	h("POST /api/v1/conversations", a.createConversation)
 	h("GET /api/v1/conversations", a.listConversations)

@@ -165,3 +165,25 @@ func TestBrowserMobile(t *testing.T) {
 	}
 	browsertest.Screenshot(t, m, "testchat-mobile")
 }
+
+// TestBrowserUsers: an owner adds a user through the settings form and
+// sees the generated password once and the new row.
+func TestBrowserUsers(t *testing.T) {
+	if onPostgres {
+		t.Skip("browser tests run once, on SQLite")
+	}
+	s := start(t)
+	ctx := browsertest.New(t, browsertest.Desktop)
+	signIn(t, ctx, s)
+	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/settings#users"),
+		chromedp.WaitVisible(`[data-testid="add-user"]`),
+		chromedp.SendKeys(`[data-testid="add-user"] input[name="email"]`, "helper@example.com"),
+		chromedp.SetValue(`[data-testid="add-user"] select[name="role"]`, "admin"),
+		chromedp.Click(`[data-testid="add-user"] button[type="submit"]`),
+		browsertest.WaitText(`[data-testid="new-user"]`, "helper@example.com added as admin"))
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('[data-testid="user-row"]').length`); n != 2 {
+		t.Errorf("%d user rows, want 2", n)
+	}
+	browsertest.Do(t, ctx, chromedp.ScrollIntoView(`#users`))
+	browsertest.Screenshot(t, ctx, "settings-users-desktop")
+}

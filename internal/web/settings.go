@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -34,6 +35,12 @@ func (d *Dashboard) renderSettings(w http.ResponseWriter, r *http.Request, statu
 		}
 		data["Keys"] = keys.Items
 	}
+	users, err := d.Accounts.ListUsers(r.Context(), viewerOf(r.Context()).User)
+	if err != nil {
+		d.renderError(w, r, err)
+		return
+	}
+	data["Users"], data["Roles"] = users, []string{account.RoleOwner, account.RoleAdmin, account.RoleAgent}
 	prices, err := d.Assistants.ListPrices(r.Context(), ws)
 	if err != nil {
 		d.renderError(w, r, err)
@@ -131,4 +138,44 @@ func (d *Dashboard) deletePrice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/settings#prices")
+}
+
+// addUser adds a user to the workspace; a generated password is shown on
+// this response only.
+func (d *Dashboard) addUser(w http.ResponseWriter, r *http.Request) {
+	f := r.PostFormValue
+	u, generated, err := d.Accounts.AddUser(r.Context(), viewerOf(r.Context()).User, f("email"), f("password"), f("role"))
+	if fe := fieldErrors(err); fe != nil {
+		d.renderSettings(w, r, http.StatusUnprocessableEntity, map[string]any{"UserErrors": fe,
+			"UserForm": map[string]string{"email": f("email"), "role": f("role")}})
+		return
+	}
+	if fe := (*fault.Error)(nil); errors.As(err, &fe) && fe.Code == fault.CodeConflict {
+		d.renderSettings(w, r, http.StatusConflict, map[string]any{"UserErrors": map[string]string{"email": fe.Message},
+			"UserForm": map[string]string{"email": f("email"), "role": f("role")}})
+		return
+	}
+	if err != nil {
+		d.renderError(w, r, err)
+		return
+	}
+	d.renderSettings(w, r, http.StatusOK, map[string]any{"NewUser": u, "NewPassword": generated})
+}
+
+func (d *Dashboard) changeUserRole(w http.ResponseWriter, r *http.Request) {
+	if _, err := d.Accounts.ChangeRole(r.Context(), viewerOf(r.Context()).User, r.PathValue("id"), r.PostFormValue("role")); err != nil {
+		d.renderError(w, r, err)
+		return
+	}
+	redirect(w, r, "/settings#users")
+}
+
+// removeUser deletes a user of the workspace; their sessions end with
+// them, so they are signed out at once.
+func (d *Dashboard) removeUser(w http.ResponseWriter, r *http.Request) {
+	if err := d.Accounts.RemoveUser(r.Context(), viewerOf(r.Context()).User, r.PathValue("id")); err != nil {
+		d.renderError(w, r, err)
+		return
+	}
+	redirect(w, r, "/settings#users")
 }

@@ -104,6 +104,11 @@ func (d *Dashboard) Handler() (http.Handler, error) {
 	mux.HandleFunc("POST /settings/keys/{id}/revoke", d.auth(account.RoleAdmin, d.revokeKey))
 	mux.HandleFunc("POST /settings/prices", d.auth(account.RoleAdmin, d.createPrice))
 	mux.HandleFunc("POST /settings/prices/{id}/delete", d.auth(account.RoleAdmin, d.deletePrice))
+	// The users forms admit every role: the account service decides who
+	// may manage whom (admins cannot touch owners, agents nothing).
+	mux.HandleFunc("POST /settings/users", d.auth(account.RoleAgent, d.addUser))
+	mux.HandleFunc("POST /settings/users/{id}/role", d.auth(account.RoleAgent, d.changeUserRole))
+	mux.HandleFunc("POST /settings/users/{id}/remove", d.auth(account.RoleAgent, d.removeUser))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		d.renderError(w, r, fault.NotFound("page"))

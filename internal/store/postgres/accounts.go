@@ -333,3 +333,88 @@ func (db *DB) VisitorConversation(ctx context.Context, workspaceID, assistantID,
 	}
 	return id, nil
 }
+
+const userCols = `id, workspace_id, email, password_hash, role, created_at`
+
+func scanUser(row pgx.Row) (*account.User, error) {
+	var u account.User
+	if err := row.Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.PasswordHash, &u.Role, &u.CreatedAt); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = utc(u.CreatedAt)
+	return &u, nil
+}
+
+// ListUsers implements account.Store.
+func (db *DB) ListUsers(ctx context.Context, workspaceID string) ([]*account.User, error) {
+	rows, err := db.conn(ctx).Query(ctx, `SELECT `+userCols+` FROM users WHERE workspace_id = $1 ORDER BY created_at, id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*account.User, error) { return scanUser(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// GetUser implements account.Store.
+func (db *DB) GetUser(ctx context.Context, workspaceID, id string) (*account.User, error) {
+	u, err := scanUser(db.conn(ctx).QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	if err != nil {
+		return nil, notFound(err, "user")
+	}
+	return u, nil
+}
+
+// SetUserRole implements account.Store.
+func (db *DB) SetUserRole(ctx context.Context, workspaceID, id, role string) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if err := keepOwner(ctx, tx, workspaceID, id, role != account.RoleOwner); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE users SET role = $1 WHERE workspace_id = $2 AND id = $3`, role, workspaceID, id)
+		return affected(tag, err, "user")
+	})
+}
+
+// DeleteUser implements account.Store.
+func (db *DB) DeleteUser(ctx context.Context, workspaceID, id string) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if err := keepOwner(ctx, tx, workspaceID, id, true); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE workspace_id = $1 AND user_id = $2`, workspaceID, id); err != nil {
+			return fmt.Errorf("end user sessions: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		return affected(tag, err, "user")
+	})
+}
+
+// keepOwner refuses, when losing is true, to take the owner role from
+// user id if they are the workspace's only owner. It first locks the
+// workspace row, so concurrent role changes of one workspace run one
+// after another and each counts the owners the other left.
+func keepOwner(ctx context.Context, tx pgx.Tx, workspaceID, id string, losing bool) error {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE`, workspaceID); err != nil {
+		return fmt.Errorf("lock workspace: %w", err)
+	}
+	var role string
+	err := tx.QueryRow(ctx, `SELECT role FROM users WHERE workspace_id = $1 AND id = $2`, workspaceID, id).Scan(&role)
+	if err != nil {
+		return notFound(err, "user")
+	}
+	if !losing || role != account.RoleOwner {
+		return nil
+	}
+	var owners int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE workspace_id = $1 AND role = $2`,
+		workspaceID, account.RoleOwner).Scan(&owners); err != nil {
+		return fmt.Errorf("count owners: %w", err)
+	}
+	if owners <= 1 {
+		return fault.New(fault.CodeConflict, "the workspace must keep at least one owner")
+	}
+	return nil
+}

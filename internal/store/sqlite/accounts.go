@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -195,4 +196,87 @@ func queryAll[T any](ctx context.Context, q interface {
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+const userCols = `id, workspace_id, email, password_hash, role, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*account.User, error) {
+	var u account.User
+	var created int64
+	if err := row.Scan(&u.ID, &u.WorkspaceID, &u.Email, &u.PasswordHash, &u.Role, &created); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMS(created)
+	return &u, nil
+}
+
+// ListUsers implements account.Store.
+func (db *DB) ListUsers(ctx context.Context, workspaceID string) ([]*account.User, error) {
+	out, err := queryAll(ctx, db.reader(ctx), `SELECT `+userCols+` FROM users WHERE workspace_id = ? ORDER BY created_at, id`,
+		[]any{workspaceID}, scanUser)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// GetUser implements account.Store.
+func (db *DB) GetUser(ctx context.Context, workspaceID, id string) (*account.User, error) {
+	u, err := scanUser(db.reader(ctx).QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE workspace_id = ? AND id = ?`, workspaceID, id))
+	if err != nil {
+		return nil, db.notFound(err, "user")
+	}
+	return u, nil
+}
+
+// SetUserRole implements account.Store. SQLite has one writer, so the
+// owner count read inside the transaction cannot change before the write.
+func (db *DB) SetUserRole(ctx context.Context, workspaceID, id, role string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if err := keepOwner(ctx, tx, workspaceID, id, role != account.RoleOwner); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE users SET role = ? WHERE workspace_id = ? AND id = ?`, role, workspaceID, id)
+		return affected(res, err, "user")
+	})
+}
+
+// DeleteUser implements account.Store.
+func (db *DB) DeleteUser(ctx context.Context, workspaceID, id string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if err := keepOwner(ctx, tx, workspaceID, id, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE workspace_id = ? AND user_id = ?`, workspaceID, id); err != nil {
+			return fmt.Errorf("end user sessions: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		return affected(res, err, "user")
+	})
+}
+
+// keepOwner refuses, when losing is true, to take the owner role from
+// user id if they are the workspace's only owner. A user of another
+// workspace is not found.
+func keepOwner(ctx context.Context, tx *sql.Tx, workspaceID, id string, losing bool) error {
+	var role string
+	err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE workspace_id = ? AND id = ?`, workspaceID, id).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fault.NotFound("user")
+	}
+	if err != nil {
+		return fmt.Errorf("read user role: %w", err)
+	}
+	if !losing || role != account.RoleOwner {
+		return nil
+	}
+	var owners int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE workspace_id = ? AND role = ?`,
+		workspaceID, account.RoleOwner).Scan(&owners); err != nil {
+		return fmt.Errorf("count owners: %w", err)
+	}
+	if owners <= 1 {
+		return fault.New(fault.CodeConflict, "the workspace must keep at least one owner")
+	}
+	return nil
 }

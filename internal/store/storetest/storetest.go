@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Accounts", testAccounts},
 		{"APIKeys", testAPIKeys},
 		{"Sessions", testSessions},
+		{"Users", testUsers},
 		{"Assistants", testAssistants},
 		{"Prices", testPrices},
 		{"PriceConflicts", testPriceConflicts},
