@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -101,6 +102,15 @@ const UnavailableRetryAfter = "5"
 // failures with their cause. An outage is not logged here: the store
 // logs it once per interval, not once per request.
 func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client hung up (for example while its write waited for
+		// the writer): nobody reads this answer, and it is no server
+		// error. 499 (nginx's "client closed request") keeps it apart
+		// from real failures in logs and metrics.
+		slog.DebugContext(r.Context(), "client went away", "method", r.Method, "route", r.Pattern)
+		w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
 	p := ProblemFor(err)
 	p.RequestID = RequestID(r.Context())
 	if p.Status >= 500 && p.Code != fault.CodeUnavailable {
@@ -118,6 +128,10 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
+
+// StatusClientClosedRequest is the status recorded for a request whose
+// client left before its answer was ready (nginx's 499).
+const StatusClientClosedRequest = 499
 
 // WriteJSON answers with v as JSON, never cached: API answers are
 // per-key and change.
