@@ -34,6 +34,51 @@ func (f *Feed) Live(ctx context.Context, workspaceID, what string) (*Subscriptio
 	return sub, nil
 }
 
+// Follow hands send the events of q after q.After, each once and in
+// order: first those in the table, a page (q.Limit, default 100) at a
+// time, then the live ones of sub, which the caller subscribed before, so
+// that no event falls between the two (live events already handed over
+// are skipped). It returns when ctx ends, when send reports false (the
+// client is gone), when a table read fails, or when the hub drops sub for
+// falling behind: in each case the client resumes after the last event it
+// got.
+func (f *Feed) Follow(ctx context.Context, sub *Subscription, q Query, send func(Event) bool) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	hand := func(e Event) bool {
+		q.After = e.Pos
+		return send(e)
+	}
+	for {
+		evs, err := f.Store.Events(ctx, q)
+		if err != nil {
+			return
+		}
+		for _, e := range evs {
+			if !hand(e) {
+				return
+			}
+		}
+		if len(evs) < q.Limit {
+			break
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			if q.After.Less(e.Pos) && q.Matches(e) && !hand(e) {
+				return
+			}
+		}
+	}
+}
+
 // Check validates q's filters and its resume point: a point before the
 // pruning horizon answers cursor_expired, since events after it are gone.
 // The zero After (no resume point) starts at the oldest event kept.

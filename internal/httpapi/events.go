@@ -122,44 +122,12 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, q events.Quer
 	defer sub.Close()
 	sse := httpx.NewSSE(w, r)
 	defer sse.Close()
-	send := func(e events.Event) bool {
-		q.After = e.Pos
-		return sse.SendID(e.ID, e.Type, eventView(e)) == nil
-	}
 	if sse.Start() != nil {
 		return
 	}
 	sse.Heartbeat(eventHeartbeat)
-	// Catch up from the table.
 	q.Limit = page.MaxLimit
-	for {
-		evs, err := a.Events.Store.Events(ctx, q)
-		if err != nil {
-			return // the client reconnects and resumes
-		}
-		for _, e := range evs {
-			if !send(e) {
-				return
-			}
-		}
-		if len(evs) < q.Limit {
-			break
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-sub.C:
-			if !ok {
-				return
-			}
-			if !q.After.Less(e.Pos) || !q.Matches(e) {
-				continue
-			}
-			if !send(e) {
-				return
-			}
-		}
-	}
+	a.Events.Follow(ctx, sub, q, func(e events.Event) bool {
+		return sse.SendID(e.ID, e.Type, eventView(e)) == nil
+	})
 }

@@ -529,8 +529,7 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	sse.Heartbeat(heartbeat)
-	send := func(e events.Event) bool {
-		q.After = e.Pos
+	a.Events.Follow(ctx, sub, q, func(e events.Event) bool {
 		switch e.Type {
 		case events.ConversationEnded:
 			return sse.SendID(e.ID, "ended", map[string]string{"conversation_id": e.ConversationID}) == nil
@@ -545,34 +544,5 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, s *session) {
 			return sse.SendID(e.ID, "message", messageView(m)) == nil
 		}
 		return true
-	}
-	for { // catch up from the table
-		evs, err := a.Events.Store.Events(ctx, q)
-		if err != nil {
-			return
-		}
-		for _, e := range evs {
-			if !send(e) {
-				return
-			}
-		}
-		if len(evs) < q.Limit {
-			break
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-sub.C:
-			if !ok {
-				return // dropped: the widget reconnects and resumes
-			}
-			if q.After.Less(e.Pos) && q.Matches(e) {
-				if !send(e) {
-					return
-				}
-			}
-		}
-	}
+	})
 }
