@@ -9,37 +9,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/store"
 )
-
-// activityCols are the counted columns of analytics_days, in the order of
-// activityValues.
-var activityCols = []string{"conversations_started", "conversations_ended",
-	"user_messages", "assistant_messages", "operator_messages", "system_messages",
-	"input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "total_tokens",
-	"cost", "unpriced_messages", "latency_ms_sum", "latency_count"}
-
-func activityValues(a *conversation.Activity) []any {
-	return []any{a.ConversationsStarted, a.ConversationsEnded,
-		a.UserMessages, a.AssistantMessages, a.OperatorMessages, a.SystemMessages,
-		a.Usage.InputTokens, a.Usage.OutputTokens, a.Usage.CachedInputTokens, a.Usage.ReasoningTokens, a.Usage.TotalTokens,
-		int64(a.Cost), a.UnpricedMessages, a.LatencyMSSum, a.LatencyCount}
-}
-
-func activityTargets(a *conversation.Activity) []any {
-	return []any{&a.ConversationsStarted, &a.ConversationsEnded,
-		&a.UserMessages, &a.AssistantMessages, &a.OperatorMessages, &a.SystemMessages,
-		&a.Usage.InputTokens, &a.Usage.OutputTokens, &a.Usage.CachedInputTokens, &a.Usage.ReasoningTokens, &a.Usage.TotalTokens,
-		&a.Cost, &a.UnpricedMessages, &a.LatencyMSSum, &a.LatencyCount}
-}
 
 // addActivitySQL adds one row of an ActivityDelta to analytics_days.
 var addActivitySQL = func() string {
 	var set, params []string
-	for i, c := range activityCols {
+	for i, c := range store.ActivityColumns {
 		set = append(set, c+" = analytics_days."+c+" + excluded."+c)
 		params = append(params, "$"+strconv.Itoa(i+5))
 	}
-	return `INSERT INTO analytics_days (workspace_id, day, assistant_id, type, ` + strings.Join(activityCols, ", ") + `)
+	return `INSERT INTO analytics_days (workspace_id, day, assistant_id, type, ` + strings.Join(store.ActivityColumns, ", ") + `)
 		VALUES ($1, $2, $3, $4, ` + strings.Join(params, ", ") + `)
 		ON CONFLICT (workspace_id, day, assistant_id, type) DO UPDATE SET ` + strings.Join(set, ", ")
 }()
@@ -50,7 +30,7 @@ var addActivitySQL = func() string {
 func queueActivity(batch *pgx.Batch, workspaceID string, d conversation.ActivityDelta) {
 	for _, k := range d.Sorted() {
 		a := d[k]
-		batch.Queue(addActivitySQL, append([]any{workspaceID, k.Day, k.AssistantID, k.Type}, activityValues(&a)...)...)
+		batch.Queue(addActivitySQL, append([]any{workspaceID, k.Day, k.AssistantID, k.Type}, store.ActivityValues(&a)...)...)
 	}
 }
 
@@ -71,7 +51,7 @@ func addActivity(ctx context.Context, tx pgx.Tx, workspaceID string, d conversat
 func (db *DB) ActivityRows(ctx context.Context, workspaceID string, f conversation.ActivityFilter) ([]conversation.ActivityRow, error) {
 	var a args
 	var b strings.Builder
-	b.WriteString(`SELECT d.day, d.assistant_id, coalesce(s.name, ''), d.type, d.` + strings.Join(activityCols, ", d.") + `
+	b.WriteString(`SELECT d.day, d.assistant_id, coalesce(s.name, ''), d.type, d.` + strings.Join(store.ActivityColumns, ", d.") + `
 		FROM analytics_days d LEFT JOIN assistants s ON s.id = d.assistant_id AND s.workspace_id = d.workspace_id
 		WHERE d.workspace_id = ` + a.add(workspaceID) + ` AND d.day BETWEEN ` + a.add(f.FromDay) + ` AND ` + a.add(f.ToDay))
 	if f.AssistantID != "" {
@@ -86,7 +66,7 @@ func (db *DB) ActivityRows(ctx context.Context, workspaceID string, f conversati
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (conversation.ActivityRow, error) {
 		var r conversation.ActivityRow
-		err := row.Scan(append([]any{&r.Day, &r.AssistantID, &r.AssistantName, &r.Type}, activityTargets(&r.Activity)...)...)
+		err := row.Scan(append([]any{&r.Day, &r.AssistantID, &r.AssistantName, &r.Type}, store.ActivityTargets(&r.Activity)...)...)
 		return r, err
 	})
 	if err != nil {
