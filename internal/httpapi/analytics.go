@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/parley-dev/parley/internal/conversation"
@@ -16,13 +15,7 @@ func (a *API) getAnalytics(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var v fault.Validation
 	aq := conversation.AnalyticsQuery{AssistantID: q.Get("assistant_id"), Interval: q.Get("interval")}
-	for _, t := range q["type"] {
-		for _, part := range strings.Split(t, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				aq.Types = append(aq.Types, part)
-			}
-		}
-	}
+	aq.Types = listParam(q, "type")
 	for _, p := range []struct {
 		name string
 		dst  *time.Time

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,3 +184,17 @@ const (
 	defaultBodyLimit   = 1 << 20 // 1 MiB
 	assistantBodyLimit = 8 << 20 // knowledge texts are large
 )
+
+// listParam reads a query parameter that may repeat and may hold several
+// comma-separated values (?type=a&type=b or ?type=a,b), blanks dropped.
+func listParam(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}

@@ -87,13 +87,7 @@ func filterParams(q url.Values, v *fault.Validation) conversation.Filter {
 		WhatsAppSenderPhone: q.Get("whatsapp_sender_phone"),
 		Query:               q.Get("q"),
 	}
-	for _, t := range q["type"] {
-		for _, part := range strings.Split(t, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				f.Types = append(f.Types, part)
-			}
-		}
-	}
+	f.Types = listParam(q, "type")
 	for _, p := range []struct {
 		name string
 		dst  **time.Time

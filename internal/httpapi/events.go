@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/parley-dev/parley/internal/events"
@@ -36,13 +35,7 @@ func eventQuery(r *http.Request) (q events.Query, resume bool, err error) {
 	query := r.URL.Query()
 	var v fault.Validation
 	eq := events.Query{WorkspaceID: workspaceID(r.Context()), ConversationID: query.Get("conversation_id"), Limit: page.DefaultLimit}
-	for _, t := range query["type"] {
-		for _, part := range strings.Split(t, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				eq.Types = append(eq.Types, part)
-			}
-		}
-	}
+	eq.Types = listParam(query, "type")
 	if query.Has("per_page") {
 		n, err := strconv.Atoi(query.Get("per_page"))
 		if err != nil || n < 1 || n > page.MaxLimit {
