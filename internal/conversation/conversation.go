@@ -346,6 +346,24 @@ func (c *Counts) AddBounded(typ string, limit int) bool {
 	return true
 }
 
+// Bound cuts counts that a store read up to limit+1 matches (0: no
+// bound) to the limit, taking the excess off the types in reverse order,
+// and marks the total a lower bound; it reports whether it did.
+func (c *Counts) Bound(limit int) bool {
+	if limit <= 0 || c.Total <= int64(limit) {
+		return false
+	}
+	over := c.Total - int64(limit)
+	for i := len(Types) - 1; i >= 0 && over > 0; i-- {
+		n := min(c.ByType[Types[i]], over)
+		c.ByType[Types[i]] -= n
+		c.Total -= n
+		over -= n
+	}
+	c.TotalIsLowerBound = true
+	return true
+}
+
 // NewCounts returns zero counts with every type present.
 func NewCounts() Counts {
 	c := Counts{ByType: make(map[string]int64, len(Types))}

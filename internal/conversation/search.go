@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -265,5 +266,45 @@ func foldLatin(m map[rune]rune, r rune) {
 // conversation by any of them or their parts ("ada@example.com" is "ada",
 // "example", "com").
 func CustomerSearchText(c *Conversation) string {
-	return SearchText(c.Customer.Name + " " + c.Customer.Phone + " " + c.Customer.Email + " " + c.ExternalIdentifier)
+	return SearchText(CustomerText(c))
+}
+
+// CustomerText is the text of a conversation's searchable customer fields
+// (name, phone, email, external identifier), before normalisation.
+func CustomerText(c *Conversation) string {
+	return c.Customer.Name + " " + c.Customer.Phone + " " + c.Customer.Email + " " + c.ExternalIdentifier
+}
+
+// DistinctSearchTerms returns the distinct index terms of texts (the
+// terms SearchTerms makes of each), sorted: what a store records of which
+// terms a conversation holds, so that a count of the conversations with a
+// word reads one entry per conversation instead of one per message.
+func DistinctSearchTerms(texts ...string) []string {
+	seen := map[string]struct{}{}
+	for _, text := range texts {
+		eachSearchWord(text, func(w []rune) {
+			eachTerm(w, false, func(t []rune) { seen[clip(string(t))] = struct{}{} })
+		})
+	}
+	out := make([]string, 0, len(seen))
+	for t := range seen {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SingleTerm returns the one index term a search for query asks for, when
+// it is a single whole word: not a prefix, and not a CJK word of several
+// terms that must stand side by side. A conversation matches such a search
+// exactly when one of its messages or its customer fields holds the term,
+// so a store can count the matches from its per-conversation terms
+// (DistinctSearchTerms). Several words must appear in one message, which
+// per-conversation terms cannot tell, so they report false.
+func SingleTerm(query string) (string, bool) {
+	words := SearchWords(query)
+	if len(words) != 1 || words[0].Prefix || len(words[0].Terms) != 1 {
+		return "", false
+	}
+	return words[0].Terms[0], true
 }

@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -213,5 +214,43 @@ func BenchmarkSearchText(b *testing.B) {
 				_ = SearchText(tc.text)
 			}
 		})
+	}
+}
+
+func TestDistinctSearchTermsAndSingleTerm(t *testing.T) {
+	got := DistinctSearchTerms("Order order ORDER", "Straße café", "")
+	want := []string{"cafe", "order", "strasse"}
+	if !slices.Equal(got, want) {
+		t.Errorf("DistinctSearchTerms = %q, want %q", got, want)
+	}
+	for q, want := range map[string]string{"Order": "order", " café ": "cafe", "配送": "配送"} {
+		if got, ok := SingleTerm(q); !ok || got != want {
+			t.Errorf("SingleTerm(%q) = %q, %v; want %q", q, got, ok, want)
+		}
+	}
+	// Prefixes, several words and CJK words of several terms need the
+	// full-text index.
+	for _, q := range []string{"ord*", "two words", "東京駅", "", "!!"} {
+		if got, ok := SingleTerm(q); ok {
+			t.Errorf("SingleTerm(%q) = %q, true; want false", q, got)
+		}
+	}
+}
+
+func TestCountsBound(t *testing.T) {
+	c := NewCounts()
+	c.Add(TypeTest, 3)
+	c.Add(TypeAPI, 4)
+	if c.Bound(0) || c.Bound(7) || c.TotalIsLowerBound {
+		t.Fatalf("bounded within the limit: %+v", c)
+	}
+	if !c.Bound(5) || c.Total != 5 || !c.TotalIsLowerBound || c.ByType[TypeAPI] != 2 || c.ByType[TypeTest] != 3 {
+		t.Errorf("Bound(5) = %+v, want total 5 (test 3, api 2), a lower bound", c)
+	}
+	c = NewCounts()
+	c.Add(TypeTest, 6)
+	c.Add(TypeAPI, 1)
+	if !c.Bound(2) || c.Total != 2 || c.ByType[TypeAPI] != 0 || c.ByType[TypeTest] != 2 {
+		t.Errorf("Bound(2) = %+v, want the excess taken off api first, then test", c)
 	}
 }

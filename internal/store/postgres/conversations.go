@@ -109,6 +109,9 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		if err != nil {
 			return fmt.Errorf("insert conversation: %w", err)
 		}
+		if err := addTerms(ctx, tx, c, conversation.DistinctSearchTerms(conversation.CustomerText(c))); err != nil {
+			return err
+		}
 		if err := addActivity(ctx, tx, c.WorkspaceID, conversation.ConversationActivity([]*conversation.Conversation{c}, nil)); err != nil {
 			return err
 		}
@@ -177,6 +180,11 @@ func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation
 			errCode, errMsg, m.Template, null(m.ExternalID), tsvector(conversation.SearchText(m.Content)),
 			ch.category, ch.typ, ch.cost, ch.data)
 	}
+	texts := make([]string, len(msgs))
+	for i, m := range msgs {
+		texts[i] = m.Content
+	}
+	queueTerms(batch, c, conversation.DistinctSearchTerms(texts...))
 	u := c.Usage
 	batch.Queue(`UPDATE conversations SET message_count = $1, input_tokens = $2, output_tokens = $3,
 		cached_input_tokens = $4, reasoning_tokens = $5, total_tokens = $6, total_cost = $7, cost_complete = $8,
@@ -212,7 +220,7 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		}
 		was := *c
 		before = &was
-		c.Apply(u) // the customer search document is rewritten below either way
+		reindex := c.Apply(u) // the customer search document is rewritten below either way
 		_, err = tx.Exec(ctx, `UPDATE conversations SET ai_enabled = $1, customer_name = $2, customer_phone = $3,
 			customer_email = $4, external_identifier = $5, status = $6, ended_at = $7, variables = $8, updated_at = $9,
 			search_tsv = $11::tsvector, customer_whatsapp_user_id = $12, customer_whatsapp_username = $13,
@@ -223,6 +231,11 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 			optTime(c.CustomerMessageAt))
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
+		}
+		if reindex {
+			if err := reindexCustomerTerms(ctx, tx, c, before); err != nil {
+				return err
+			}
 		}
 		// An end counts on the day it happened.
 		if err := addActivity(ctx, tx, c.WorkspaceID,
@@ -240,13 +253,15 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 	var deleted []*conversation.Conversation
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `DELETE FROM conversations WHERE workspace_id = $1 AND id = ANY($2)
-			RETURNING seq, id, assistant_id, type, status, created_at`, workspaceID, ids)
+			RETURNING seq, id, assistant_id, type, status, created_at, coalesce(customer_name, ''),
+				coalesce(customer_phone, ''), coalesce(customer_email, ''), coalesce(external_identifier, '')`, workspaceID, ids)
 		if err != nil {
 			return fmt.Errorf("delete conversations: %w", err)
 		}
 		deleted, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*conversation.Conversation, error) {
 			c := &conversation.Conversation{WorkspaceID: workspaceID}
-			err := r.Scan(&c.Seq, &c.ID, &c.AssistantID, &c.Type, &c.Status, &c.CreatedAt)
+			err := r.Scan(&c.Seq, &c.ID, &c.AssistantID, &c.Type, &c.Status, &c.CreatedAt,
+				&c.Customer.Name, &c.Customer.Phone, &c.Customer.Email, &c.ExternalIdentifier)
 			c.CreatedAt = utc(c.CreatedAt)
 			return c, err
 		})
@@ -254,6 +269,9 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 			return err
 		}
 		for _, c := range deleted {
+			if err := dropConversationTerms(ctx, tx, c); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, `DELETE FROM messages WHERE seq BETWEEN $1 AND $2`,
 				conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation)); err != nil {
 				return fmt.Errorf("delete messages: %w", err)
@@ -510,6 +528,9 @@ func (db *DB) countConversations(ctx context.Context, workspaceID string, f conv
 	case f.BucketCountable():
 		return db.countFromBuckets(ctx, workspaceID, f)
 	case f.Query != "":
+		if counts, ok, err := db.countTerms(ctx, workspaceID, f); ok {
+			return counts, err
+		}
 		where, ok, err := db.filterSQL(ctx, &a, workspaceID, f)
 		if err != nil || !ok {
 			return counts, err

@@ -97,6 +97,9 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		if err := indexCustomer(ctx, tx, c); err != nil {
 			return err
 		}
+		if err := db.addTerms(ctx, tx, c, conversation.DistinctSearchTerms(conversation.CustomerText(c))); err != nil {
+			return err
+		}
 		if err := db.addActivity(ctx, tx, c.WorkspaceID, conversation.ConversationActivity([]*conversation.Conversation{c}, nil)); err != nil {
 			return err
 		}
@@ -166,7 +169,7 @@ const (
 		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`
 )
 
-var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, rollupSQL, addActivitySQL, insertEventSQL,
+var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, addTermsSQL, rollupSQL, addActivitySQL, insertEventSQL,
 	savepointSQL, releaseSQL, rollbackToSQL}
 
 const maxMessagesPerConversation = conversation.MaxMessages
@@ -231,6 +234,13 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 			return nil, fmt.Errorf("index message: %w", err)
 		}
 	}
+	texts := make([]string, len(msgs))
+	for i, m := range msgs {
+		texts[i] = m.Content
+	}
+	if err := db.addTerms(ctx, tx, c, conversation.DistinctSearchTerms(texts...)); err != nil {
+		return nil, err
+	}
 	rollup, err := db.stmt(ctx, tx, rollupSQL)
 	if err != nil {
 		return nil, err
@@ -277,6 +287,9 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 			if err := indexCustomer(ctx, tx, c); err != nil {
 				return err
 			}
+			if err := db.reindexCustomerTerms(ctx, tx, c, before); err != nil {
+				return err
+			}
 		}
 		// An end counts on the day it happened.
 		if err := db.addActivity(ctx, tx, c.WorkspaceID,
@@ -296,10 +309,12 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 		deleted = nil
 		for _, id := range ids {
 			var seq, created int64
+			var name, phone, email, ext sql.NullString
 			c := &conversation.Conversation{ID: id, WorkspaceID: workspaceID}
 			err := tx.QueryRowContext(ctx, `DELETE FROM conversations WHERE workspace_id = ? AND id = ?
-				RETURNING seq, assistant_id, type, status, created_at`,
-				workspaceID, id).Scan(&seq, &c.AssistantID, &c.Type, &c.Status, &created)
+				RETURNING seq, assistant_id, type, status, created_at, customer_name, customer_phone, customer_email,
+					external_identifier`,
+				workspaceID, id).Scan(&seq, &c.AssistantID, &c.Type, &c.Status, &created, &name, &phone, &email, &ext)
 			if err == sql.ErrNoRows {
 				continue
 			}
@@ -307,6 +322,10 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 				return fmt.Errorf("delete conversation: %w", err)
 			}
 			c.Seq, c.CreatedAt = seq, time.UnixMilli(created).UTC()
+			c.Customer.Name, c.Customer.Phone, c.Customer.Email, c.ExternalIdentifier = name.String, phone.String, email.String, ext.String
+			if err := db.dropConversationTerms(ctx, tx, c); err != nil {
+				return err
+			}
 			lo, hi := conversation.MessageSeq(seq, 0), conversation.MessageSeq(seq, maxMessagesPerConversation)
 			if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE seq BETWEEN ? AND ?`, lo, hi); err != nil {
 				return fmt.Errorf("delete messages: %w", err)
@@ -496,6 +515,9 @@ func (db *DB) countConversations(ctx context.Context, workspaceID string, f conv
 	case f.BucketCountable():
 		return db.countFromBuckets(ctx, workspaceID, f)
 	case f.Query != "":
+		if counts, ok, err := db.countTerms(ctx, workspaceID, f); ok {
+			return counts, err
+		}
 		return db.countSearch(ctx, workspaceID, f)
 	default:
 		q, args = countRowsSQL(workspaceID, f)

@@ -73,3 +73,48 @@ func (db *DB) ApplyEarly(ctx context.Context, version int) error {
 	}
 	return errors.New("no such migration")
 }
+
+// ConversationTerms lists the rows of conversation_terms, sorted, as text.
+func (db *DB) ConversationTerms(ctx context.Context) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT workspace_seq || '|' || term || '|' || type || '|' || conversation_seq
+		FROM conversation_terms ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RebuildConversationTerms empties conversation_terms and fills it again
+// with the backfill of migration 0018, so tests can hold that SQL to the
+// rows the writes keep.
+func (db *DB) RebuildConversationTerms(ctx context.Context) error {
+	all, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range all {
+		if m.Version != 18 {
+			continue
+		}
+		i := strings.Index(m.SQL, "INSERT OR IGNORE INTO conversation_terms")
+		if i < 0 {
+			return errors.New("migration 0018 has no backfill")
+		}
+		for _, q := range []string{`DELETE FROM conversation_terms`, m.SQL[i:]} {
+			if _, err := db.write.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return errors.New("no migration 0018")
+}

@@ -94,6 +94,14 @@ func TestMigrationRebuildsSearch(t *testing.T) {
 			if n := found(f); n != 1 {
 				t.Errorf("after migrating, q=%q phone=%q found %d conversations, want 1", q, f.CustomerPhone, n)
 			}
+			// Counts of one word read the terms migration 0018 fills.
+			counts, err := db.CountConversations(ctx, w.ID, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts.Total != 1 {
+				t.Errorf("after migrating, count q=%q phone=%q = %d, want 1", q, f.CustomerPhone, counts.Total)
+			}
 		}
 	}
 }

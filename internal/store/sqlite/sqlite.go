@@ -33,9 +33,11 @@ type DB struct {
 	write *conns // exactly one connection: SQLite has one writer anyway
 	read  *conns
 	stmts sync.Map // SQL text → *sql.Stmt prepared on write
-	group *store.Group[*sql.Tx]
-	errs  *store.Errors
-	opts  store.Options // with defaults filled in
+	// wsSeqs remembers workspace ids' integer keys (workspaceSeq).
+	wsSeqs sync.Map
+	group  *store.Group[*sql.Tx]
+	errs   *store.Errors
+	opts   store.Options // with defaults filled in
 	// stop ends optimizeLoop, which closes done when it has.
 	stop, done chan struct{}
 	closeOnce  sync.Once

@@ -23,6 +23,8 @@ func RunSearch(t *testing.T, open Opener) {
 		{"ConversationSearchFilters", testSearchFilters},
 		{"ConversationCountQueryBound", testCountQueryBound},
 		{"ConversationSearchLanguages", testSearchLanguages},
+		{"ConversationCountTermsKept", testCountTermsKept},
+		{"ConversationCountTermsRandom", testCountTermsRandom},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -63,6 +63,8 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationSearch", testSearch},
 		{"ConversationSearchFilters", testSearchFilters},
 		{"ConversationSearchLanguages", testSearchLanguages},
+		{"ConversationCountTermsKept", testCountTermsKept},
+		{"ConversationCountTermsRandom", testCountTermsRandom},
 		{"Messages", testMessages},
 		{"Delete", testDelete},
 		{"Jobs", testJobs},

@@ -1,0 +1,344 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"modernc.org/sqlite"
+
+	"github.com/parley-dev/parley/internal/conversation"
+)
+
+// conversation_terms (migration 0018) holds each term a conversation's
+// messages and customer fields contain once, keyed by workspace, term,
+// type and conversation, so that a count of the conversations with a word
+// reads one index entry per counted conversation; the full-text index has
+// one per message, and a common word is in most of a conversation's
+// messages. Every write that changes a conversation's text keeps it.
+
+func init() {
+	// The terms of a text as a JSON array, for json_each: the writes pass
+	// the terms they computed, and migration 0018 computes them in SQL.
+	sqlite.MustRegisterDeterministicScalarFunction("parley_search_terms", 1,
+		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			switch v := args[0].(type) {
+			case string:
+				return termsJSON(conversation.DistinctSearchTerms(v)), nil
+			case []byte:
+				return termsJSON(conversation.DistinctSearchTerms(string(v))), nil
+			case nil:
+				return "[]", nil
+			}
+			return nil, fmt.Errorf("parley_search_terms: want text, got %T", args[0])
+		})
+}
+
+// termsJSON renders terms as a JSON array.
+func termsJSON(terms []string) string {
+	b, _ := json.Marshal(terms) // strings always marshal
+	return string(b)
+}
+
+const (
+	addTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, type, conversation_seq)
+		SELECT ?, value, ?, ? FROM json_each(?)`
+	workspaceSeqSQL = `SELECT seq FROM workspaces WHERE id = ?`
+)
+
+// workspaceSeq returns the integer key of a workspace (its seq), which
+// never changes, so it is remembered.
+func (db *DB) workspaceSeq(ctx context.Context, q querier, workspaceID string) (int64, error) {
+	if v, ok := db.wsSeqs.Load(workspaceID); ok {
+		return v.(int64), nil
+	}
+	var seq sql.NullInt64
+	if err := q.QueryRowContext(ctx, workspaceSeqSQL, workspaceID).Scan(&seq); err != nil {
+		return 0, db.notFound(err, "workspace")
+	}
+	if !seq.Valid {
+		return 0, fmt.Errorf("workspace %s has no seq", workspaceID)
+	}
+	db.wsSeqs.Store(workspaceID, seq.Int64)
+	return seq.Int64, nil
+}
+
+// addTerms records that conversation c holds terms.
+func (db *DB) addTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, terms []string) error {
+	if len(terms) == 0 {
+		return nil
+	}
+	ws, err := db.workspaceSeq(ctx, tx, c.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	st, err := db.stmt(ctx, tx, addTermsSQL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.ExecContext(ctx, ws, c.Type, c.Seq, termsJSON(terms)); err != nil {
+		return fmt.Errorf("index conversation terms: %w", err)
+	}
+	return nil
+}
+
+// dropTerms forgets that conversation c holds terms.
+func (db *DB) dropTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, terms []string) error {
+	if len(terms) == 0 {
+		return nil
+	}
+	ws, err := db.workspaceSeq(ctx, tx, c.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM conversation_terms
+		WHERE workspace_seq = ? AND type = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
+		ws, c.Type, c.Seq, termsJSON(terms)); err != nil {
+		return fmt.Errorf("unindex conversation terms: %w", err)
+	}
+	return nil
+}
+
+// reindexCustomerTerms updates the terms of c after its customer fields
+// changed from those of before: terms only the old fields had are
+// dropped unless a message still holds them.
+func (db *DB) reindexCustomerTerms(ctx context.Context, tx *sql.Tx, c, before *conversation.Conversation) error {
+	now := conversation.DistinctSearchTerms(conversation.CustomerText(c))
+	var gone []string
+	for _, t := range conversation.DistinctSearchTerms(conversation.CustomerText(before)) {
+		if _, found := slices.BinarySearch(now, t); found {
+			continue
+		}
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM search WHERE search MATCH ? AND rowid BETWEEN ? AND ? LIMIT 1)`,
+			`"`+t+`"`, searchRowid(c.Seq, 1), searchRowid(c.Seq, maxMessagesPerConversation)).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("unindex customer terms: %w", err)
+		}
+		if n == 0 {
+			gone = append(gone, t)
+		}
+	}
+	if err := db.dropTerms(ctx, tx, c, gone); err != nil {
+		return err
+	}
+	return db.addTerms(ctx, tx, c, now)
+}
+
+// dropConversationTerms forgets every term of conversation c, whose
+// messages are about to be deleted: they and its customer fields say
+// which.
+func (db *DB) dropConversationTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversation) error {
+	texts, err := messageTexts(ctx, tx, c.Seq)
+	if err != nil {
+		return fmt.Errorf("unindex conversation terms: %w", err)
+	}
+	return db.dropTerms(ctx, tx, c, conversation.DistinctSearchTerms(append(texts, conversation.CustomerText(c))...))
+}
+
+// messageTexts returns the contents of a conversation's messages.
+func messageTexts(ctx context.Context, tx *sql.Tx, convSeq int64) ([]string, error) {
+	lo, hi := conversation.MessageSeq(convSeq, 0), conversation.MessageSeq(convSeq, maxMessagesPerConversation)
+	rows, err := tx.QueryContext(ctx, `SELECT content FROM messages WHERE seq BETWEEN ? AND ?`, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var texts []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		texts = append(texts, s)
+	}
+	return texts, rows.Err()
+}
+
+// countTerms counts the conversations that match f when its query is one
+// whole term (conversation.SingleTerm), from conversation_terms, up to
+// f.CountLimit as countSearch does; ok is false for any other query.
+// Without other filters than types it reads the term's entries of each
+// type, at most the bound in all. With other filters it races, as search
+// does, the walk of the term's entries (each checked against the filter
+// through its conversation row) against the walk of the filter's
+// conversations (each checked for the term by one index probe).
+func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, bool, error) {
+	counts := conversation.NewCounts()
+	term, ok := conversation.SingleTerm(f.Query)
+	if !ok {
+		return counts, false, nil
+	}
+	tx, done, err := db.readTx(ctx)
+	if err != nil {
+		return counts, true, err
+	}
+	defer done()
+	ws, err := db.workspaceSeq(ctx, tx, workspaceID)
+	if err != nil {
+		return counts, true, err
+	}
+	types := termTypes(f.Types)
+	rest := f
+	rest.Types, rest.Query = nil, ""
+	if rest.IsZero() {
+		for _, typ := range types {
+			want := remaining(counts, f.CountLimit)
+			var n int64
+			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM conversation_terms
+				WHERE workspace_seq = ? AND term = ? AND type = ? LIMIT ?)`, ws, term, typ, want).Scan(&n)
+			if err != nil {
+				return counts, true, fmt.Errorf("count conversations: %w", err)
+			}
+			counts.Add(typ, n)
+			if counts.Bound(f.CountLimit) {
+				break
+			}
+		}
+		return counts.Only(f.Types), true, nil
+	}
+	hits := &termHitWalk{tx: tx, ws: ws, term: term, types: types, limit: f.CountLimit,
+		counts: conversation.NewCounts(), last: 1<<63 - 1, batch: searchBatch}
+	hits.where, hits.args = filterSQLPrefixed(workspaceID, rest, "+c.")
+	filtered := &termFilterWalk{tx: tx, ws: ws, term: term, limit: f.CountLimit,
+		counts: conversation.NewCounts(), batch: filterBatch}
+	filtered.where, filtered.args = filterSQL(workspaceID, f)
+	walks := walksFor(f, hits, filtered)
+	won, err := race(ctx, walks...)
+	if err != nil {
+		return counts, true, err
+	}
+	if walks[won] == searchWalk(hits) {
+		return hits.counts.Only(f.Types), true, nil
+	}
+	return filtered.counts.Only(f.Types), true, nil
+}
+
+// termTypes returns the distinct types of a filter, every type when it
+// names none.
+func termTypes(types []string) []string {
+	if len(types) == 0 {
+		return conversation.Types
+	}
+	out := slices.Clone(types)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// remaining is how many more matches a count bounded by limit reads: up to
+// one past the bound, which marks the total a lower bound (-1: no bound,
+// as SQLite's LIMIT takes it).
+func remaining(c conversation.Counts, limit int) int64 {
+	if limit <= 0 {
+		return -1
+	}
+	return int64(limit) + 1 - c.Total
+}
+
+// termHitWalk walks a term's conversation_terms entries, type after type,
+// newest conversation first, a batch at a time, counting those whose
+// conversation passes the filter (where, on alias c, kept off the
+// filter's indexes so each is one lookup by seq).
+type termHitWalk struct {
+	tx     querier
+	ws     int64
+	term   string
+	types  []string
+	where  string
+	args   []any
+	limit  int
+	counts conversation.Counts
+	last   int64
+	batch  int
+}
+
+func (w *termHitWalk) step(ctx context.Context) (bool, error) {
+	if len(w.types) == 0 {
+		return true, nil
+	}
+	typ := w.types[0]
+	args := append([]any{}, w.args...)
+	args = append(args, w.ws, w.term, typ, w.last, w.batch)
+	var scanned, matched int64
+	var lowest sql.NullInt64
+	err := w.tx.QueryRowContext(ctx, `SELECT count(*), min(s), coalesce(sum(m), 0) FROM (
+		SELECT t.conversation_seq AS s,
+			EXISTS (SELECT 1 FROM conversations c WHERE c.seq = t.conversation_seq AND `+w.where+`) AS m
+		FROM conversation_terms t
+		WHERE t.workspace_seq = ? AND t.term = ? AND t.type = ? AND t.conversation_seq < ?
+		ORDER BY t.conversation_seq DESC LIMIT ?)`, args...).Scan(&scanned, &lowest, &matched)
+	if err != nil {
+		return false, fmt.Errorf("count conversations: %w", err)
+	}
+	w.counts.Add(typ, matched)
+	if w.counts.Bound(w.limit) {
+		return true, nil
+	}
+	if scanned < int64(w.batch) { // this type's entries are done
+		w.types, w.last, w.batch = w.types[1:], 1<<63-1, searchBatch
+		return len(w.types) == 0, nil
+	}
+	w.last = lowest.Int64
+	w.batch = min(w.batch*2, searchBatch*batchGrowth)
+	return false, nil
+}
+
+// termFilterWalk walks the conversations a filter selects (where, with
+// the types), newest first, a batch at a time, counting those that hold
+// the term: one probe of conversation_terms each.
+type termFilterWalk struct {
+	tx     querier
+	ws     int64
+	term   string
+	where  string
+	args   []any
+	limit  int
+	counts conversation.Counts
+	after  *[2]int64 // created_at, seq of the last conversation read
+	batch  int
+}
+
+func (w *termFilterWalk) step(ctx context.Context) (bool, error) {
+	args := append([]any{w.ws, w.term}, w.args...)
+	q := `SELECT c.created_at, c.seq, c.type, EXISTS (SELECT 1 FROM conversation_terms t
+			WHERE t.workspace_seq = ? AND t.term = ? AND t.type = c.type AND t.conversation_seq = c.seq)
+		FROM conversations c WHERE ` + w.where
+	if w.after != nil {
+		q += ` AND (c.created_at, c.seq) < (?, ?)`
+		args = append(args, w.after[0], w.after[1])
+	}
+	q += ` ORDER BY c.created_at DESC, c.seq DESC LIMIT ?`
+	args = append(args, w.batch)
+	rows, err := w.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("count conversations: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var at, seq int64
+		var typ string
+		var hit bool
+		if err := rows.Scan(&at, &seq, &typ, &hit); err != nil {
+			return false, fmt.Errorf("count conversations: %w", err)
+		}
+		n++
+		w.after = &[2]int64{at, seq}
+		if hit {
+			w.counts.Add(typ, 1)
+			if w.counts.Bound(w.limit) {
+				return true, nil
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("count conversations: %w", err)
+	}
+	exhausted := n < w.batch
+	w.batch = min(w.batch*2, filterBatch*batchGrowth)
+	return exhausted, nil
+}
