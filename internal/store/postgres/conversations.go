@@ -232,6 +232,11 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
+		if c.Status != before.Status {
+			if err := moveTermsStatus(ctx, tx, c, before); err != nil {
+				return err
+			}
+		}
 		if reindex {
 			if err := reindexCustomerTerms(ctx, tx, c, before); err != nil {
 				return err

@@ -12,21 +12,21 @@ import (
 
 // conversation_terms (migration 0018) holds each term a conversation's
 // messages and customer fields contain once, keyed by workspace, term,
-// type and conversation, so that a count of the conversations with a word
+// type, status and conversation, so that a count of the conversations with a word
 // reads one index entry per counted conversation instead of probing the
 // messages' index, which has one per message. Every write that changes a
 // conversation's text keeps it.
 
-// addTermsSQL records that a conversation ($3, $4: type, seq) of workspace
-// $1 holds the terms $2.
-const addTermsSQL = `INSERT INTO conversation_terms (workspace_seq, term, type, conversation_seq)
-	SELECT w.seq, t, $3, $4 FROM workspaces w, unnest($2::text[]) t WHERE w.id = $1
+// addTermsSQL records that a conversation ($3, $4, $5: type, status, seq)
+// of workspace $1 holds the terms $2.
+const addTermsSQL = `INSERT INTO conversation_terms (workspace_seq, term, type, status, conversation_seq)
+	SELECT w.seq, t, $3, $4, $5 FROM workspaces w, unnest($2::text[]) t WHERE w.id = $1
 	ON CONFLICT DO NOTHING`
 
 // queueTerms queues the recording of terms of conversation c in batch.
 func queueTerms(batch *pgx.Batch, c *conversation.Conversation, terms []string) {
 	if len(terms) > 0 {
-		batch.Queue(addTermsSQL, c.WorkspaceID, terms, c.Type, c.Seq)
+		batch.Queue(addTermsSQL, c.WorkspaceID, terms, c.Type, c.Status, c.Seq)
 	}
 }
 
@@ -35,7 +35,7 @@ func addTerms(ctx context.Context, tx pgx.Tx, c *conversation.Conversation, term
 	if len(terms) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, addTermsSQL, c.WorkspaceID, terms, c.Type, c.Seq); err != nil {
+	if _, err := tx.Exec(ctx, addTermsSQL, c.WorkspaceID, terms, c.Type, c.Status, c.Seq); err != nil {
 		return fmt.Errorf("index conversation terms: %w", err)
 	}
 	return nil
@@ -54,11 +54,11 @@ func reindexCustomerTerms(ctx context.Context, tx pgx.Tx, c, before *conversatio
 	}
 	if len(gone) > 0 {
 		_, err := tx.Exec(ctx, `DELETE FROM conversation_terms
-			WHERE workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND type = $2 AND conversation_seq = $3
-				AND term = ANY($4)
+			WHERE workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND type = $2 AND status = $7
+				AND conversation_seq = $3 AND term = ANY($4)
 				AND term NOT IN (SELECT u.lexeme FROM messages m, unnest(m.tsv) u WHERE m.seq BETWEEN $5 AND $6)`,
 			c.WorkspaceID, c.Type, c.Seq, gone,
-			conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation))
+			conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation), c.Status)
 		if err != nil {
 			return fmt.Errorf("unindex customer terms: %w", err)
 		}
@@ -66,14 +66,31 @@ func reindexCustomerTerms(ctx context.Context, tx pgx.Tx, c, before *conversatio
 	return addTerms(ctx, tx, c, now)
 }
 
+// moveTermsStatus moves the terms of conversation c to its status now
+// from its status before (whose customer fields may differ).
+func moveTermsStatus(ctx context.Context, tx pgx.Tx, c, before *conversation.Conversation) error {
+	_, err := tx.Exec(ctx, `UPDATE conversation_terms SET status = $7
+		WHERE workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND type = $2 AND status = $3
+			AND conversation_seq = $4
+			AND (term = ANY($5) OR term IN (SELECT u.lexeme FROM messages m, unnest(m.tsv) u WHERE m.seq BETWEEN $6 AND $8))`,
+		c.WorkspaceID, c.Type, before.Status, c.Seq,
+		conversation.DistinctSearchTerms(conversation.CustomerText(c), conversation.CustomerText(before)),
+		conversation.MessageSeq(c.Seq, 0), c.Status, conversation.MessageSeq(c.Seq, maxMessagesPerConversation))
+	if err != nil {
+		return fmt.Errorf("move conversation terms: %w", err)
+	}
+	return nil
+}
+
 // dropConversationTerms forgets every term of conversation c, before its
 // messages are deleted: their tsvectors and its customer fields say which.
 func dropConversationTerms(ctx context.Context, tx pgx.Tx, c *conversation.Conversation) error {
 	_, err := tx.Exec(ctx, `DELETE FROM conversation_terms
-		WHERE workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND type = $2 AND conversation_seq = $3
+		WHERE workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND type = $2 AND status = $7
+			AND conversation_seq = $3
 			AND (term = ANY($4) OR term IN (SELECT u.lexeme FROM messages m, unnest(m.tsv) u WHERE m.seq BETWEEN $5 AND $6))`,
 		c.WorkspaceID, c.Type, c.Seq, conversation.DistinctSearchTerms(conversation.CustomerText(c)),
-		conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation))
+		conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation), c.Status)
 	if err != nil {
 		return fmt.Errorf("unindex conversation terms: %w", err)
 	}
@@ -96,12 +113,16 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	if len(types) == 0 {
 		types = conversation.Types
 	}
+	statuses := []string{conversation.StatusActive, conversation.StatusEnded}
+	if f.Status != "" {
+		statuses = []string{f.Status}
+	}
 	var a args
 	q := `SELECT t.type FROM conversation_terms t`
 	where := ` WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = ` + a.add(workspaceID) + `)
-		AND t.term = ` + a.add(term) + ` AND t.type = ANY(` + a.add(types) + `)`
+		AND t.term = ` + a.add(term) + ` AND t.type = ANY(` + a.add(types) + `) AND t.status = ANY(` + a.add(statuses) + `)`
 	rest := f
-	rest.Types, rest.Query = nil, ""
+	rest.Types, rest.Status, rest.Query = nil, "", ""
 	if !rest.IsZero() {
 		filter, _, err := db.filterSQL(ctx, &a, workspaceID, rest)
 		if err != nil {

@@ -283,6 +283,11 @@ func (db *DB) UpdateConversation(ctx context.Context, workspaceID, id string, u 
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
+		if c.Status != before.Status {
+			if err := db.moveTermsStatus(ctx, tx, c, before); err != nil {
+				return err
+			}
+		}
 		if reindex {
 			if err := indexCustomer(ctx, tx, c); err != nil {
 				return err

@@ -15,7 +15,7 @@ import (
 
 // conversation_terms (migration 0018) holds each term a conversation's
 // messages and customer fields contain once, keyed by workspace, term,
-// type and conversation, so that a count of the conversations with a word
+// type, status and conversation, so that a count of the conversations with a word
 // reads one index entry per counted conversation; the full-text index has
 // one per message, and a common word is in most of a conversation's
 // messages. Every write that changes a conversation's text keeps it.
@@ -44,8 +44,8 @@ func termsJSON(terms []string) string {
 }
 
 const (
-	addTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, type, conversation_seq)
-		SELECT ?, value, ?, ? FROM json_each(?)`
+	addTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, type, status, conversation_seq)
+		SELECT ?, value, ?, ?, ? FROM json_each(?)`
 	workspaceSeqSQL = `SELECT seq FROM workspaces WHERE id = ?`
 )
 
@@ -80,7 +80,7 @@ func (db *DB) addTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversa
 		return err
 	}
 	defer st.Close()
-	if _, err := st.ExecContext(ctx, ws, c.Type, c.Seq, termsJSON(terms)); err != nil {
+	if _, err := st.ExecContext(ctx, ws, c.Type, c.Status, c.Seq, termsJSON(terms)); err != nil {
 		return fmt.Errorf("index conversation terms: %w", err)
 	}
 	return nil
@@ -96,8 +96,8 @@ func (db *DB) dropTerms(ctx context.Context, tx *sql.Tx, c *conversation.Convers
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM conversation_terms
-		WHERE workspace_seq = ? AND type = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
-		ws, c.Type, c.Seq, termsJSON(terms)); err != nil {
+		WHERE workspace_seq = ? AND type = ? AND status = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
+		ws, c.Type, c.Status, c.Seq, termsJSON(terms)); err != nil {
 		return fmt.Errorf("unindex conversation terms: %w", err)
 	}
 	return nil
@@ -127,6 +127,26 @@ func (db *DB) reindexCustomerTerms(ctx context.Context, tx *sql.Tx, c, before *c
 		return err
 	}
 	return db.addTerms(ctx, tx, c, now)
+}
+
+// moveTermsStatus moves the terms of conversation c to its status now
+// from its status before (whose customer fields may differ).
+func (db *DB) moveTermsStatus(ctx context.Context, tx *sql.Tx, c, before *conversation.Conversation) error {
+	texts, err := messageTexts(ctx, tx, c.Seq)
+	if err != nil {
+		return fmt.Errorf("move conversation terms: %w", err)
+	}
+	ws, err := db.workspaceSeq(ctx, tx, c.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	terms := conversation.DistinctSearchTerms(append(texts, conversation.CustomerText(c), conversation.CustomerText(before))...)
+	if _, err := tx.ExecContext(ctx, `UPDATE conversation_terms SET status = ?
+		WHERE workspace_seq = ? AND type = ? AND status = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
+		c.Status, ws, c.Type, before.Status, c.Seq, termsJSON(terms)); err != nil {
+		return fmt.Errorf("move conversation terms: %w", err)
+	}
+	return nil
 }
 
 // dropConversationTerms forgets every term of conversation c, whose
@@ -182,26 +202,26 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	if err != nil {
 		return counts, true, err
 	}
-	types := termTypes(f.Types)
+	ranges := termRanges(f)
 	rest := f
-	rest.Types, rest.Query = nil, ""
+	rest.Types, rest.Status, rest.Query = nil, "", ""
 	if rest.IsZero() {
-		for _, typ := range types {
-			want := remaining(counts, f.CountLimit)
+		for _, r := range ranges {
 			var n int64
 			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM conversation_terms
-				WHERE workspace_seq = ? AND term = ? AND type = ? LIMIT ?)`, ws, term, typ, want).Scan(&n)
+				WHERE workspace_seq = ? AND term = ? AND type = ? AND status = ? LIMIT ?)`,
+				ws, term, r[0], r[1], remaining(counts, f.CountLimit)).Scan(&n)
 			if err != nil {
 				return counts, true, fmt.Errorf("count conversations: %w", err)
 			}
-			counts.Add(typ, n)
+			counts.Add(r[0], n)
 			if counts.Bound(f.CountLimit) {
 				break
 			}
 		}
 		return counts.Only(f.Types), true, nil
 	}
-	hits := &termHitWalk{tx: tx, ws: ws, term: term, types: types, limit: f.CountLimit,
+	hits := &termHitWalk{tx: tx, ws: ws, term: term, ranges: ranges, limit: f.CountLimit,
 		counts: conversation.NewCounts(), last: 1<<63 - 1, batch: searchBatch}
 	hits.where, hits.args = filterSQLPrefixed(workspaceID, rest, "+c.")
 	filtered := &termFilterWalk{tx: tx, ws: ws, term: term, limit: f.CountLimit,
@@ -218,15 +238,25 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	return filtered.counts.Only(f.Types), true, nil
 }
 
-// termTypes returns the distinct types of a filter, every type when it
-// names none.
-func termTypes(types []string) []string {
-	if len(types) == 0 {
-		return conversation.Types
+// termRanges returns the (type, status) pairs of conversation_terms a
+// count with filter f reads: its types (every type when it names none)
+// with its status (both when it names none).
+func termRanges(f conversation.Filter) [][2]string {
+	types := conversation.Types
+	if len(f.Types) > 0 {
+		types = slices.Compact(slices.Sorted(slices.Values(f.Types)))
 	}
-	out := slices.Clone(types)
-	slices.Sort(out)
-	return slices.Compact(out)
+	statuses := []string{conversation.StatusActive, conversation.StatusEnded}
+	if f.Status != "" {
+		statuses = []string{f.Status}
+	}
+	var out [][2]string
+	for _, t := range types {
+		for _, st := range statuses {
+			out = append(out, [2]string{t, st})
+		}
+	}
+	return out
 }
 
 // remaining is how many more matches a count bounded by limit reads: up to
@@ -239,15 +269,15 @@ func remaining(c conversation.Counts, limit int) int64 {
 	return int64(limit) + 1 - c.Total
 }
 
-// termHitWalk walks a term's conversation_terms entries, type after type,
-// newest conversation first, a batch at a time, counting those whose
+// termHitWalk walks a term's conversation_terms entries, range (type and
+// status) after range, newest conversation first, a batch at a time, counting those whose
 // conversation passes the filter (where, on alias c, kept off the
 // filter's indexes so each is one lookup by seq).
 type termHitWalk struct {
 	tx     querier
 	ws     int64
 	term   string
-	types  []string
+	ranges [][2]string
 	where  string
 	args   []any
 	limit  int
@@ -257,30 +287,30 @@ type termHitWalk struct {
 }
 
 func (w *termHitWalk) step(ctx context.Context) (bool, error) {
-	if len(w.types) == 0 {
+	if len(w.ranges) == 0 {
 		return true, nil
 	}
-	typ := w.types[0]
+	r := w.ranges[0]
 	args := append([]any{}, w.args...)
-	args = append(args, w.ws, w.term, typ, w.last, w.batch)
+	args = append(args, w.ws, w.term, r[0], r[1], w.last, w.batch)
 	var scanned, matched int64
 	var lowest sql.NullInt64
 	err := w.tx.QueryRowContext(ctx, `SELECT count(*), min(s), coalesce(sum(m), 0) FROM (
 		SELECT t.conversation_seq AS s,
 			EXISTS (SELECT 1 FROM conversations c WHERE c.seq = t.conversation_seq AND `+w.where+`) AS m
 		FROM conversation_terms t
-		WHERE t.workspace_seq = ? AND t.term = ? AND t.type = ? AND t.conversation_seq < ?
+		WHERE t.workspace_seq = ? AND t.term = ? AND t.type = ? AND t.status = ? AND t.conversation_seq < ?
 		ORDER BY t.conversation_seq DESC LIMIT ?)`, args...).Scan(&scanned, &lowest, &matched)
 	if err != nil {
 		return false, fmt.Errorf("count conversations: %w", err)
 	}
-	w.counts.Add(typ, matched)
+	w.counts.Add(r[0], matched)
 	if w.counts.Bound(w.limit) {
 		return true, nil
 	}
-	if scanned < int64(w.batch) { // this type's entries are done
-		w.types, w.last, w.batch = w.types[1:], 1<<63-1, searchBatch
-		return len(w.types) == 0, nil
+	if scanned < int64(w.batch) { // this range is done
+		w.ranges, w.last, w.batch = w.ranges[1:], 1<<63-1, searchBatch
+		return len(w.ranges) == 0, nil
 	}
 	w.last = lowest.Int64
 	w.batch = min(w.batch*2, searchBatch*batchGrowth)
@@ -303,42 +333,52 @@ type termFilterWalk struct {
 }
 
 func (w *termFilterWalk) step(ctx context.Context) (bool, error) {
+	// One statement a batch: the batch's rows are read and probed inside
+	// SQLite, and only their sums and the last row's key come out.
 	args := append([]any{w.ws, w.term}, w.args...)
-	q := `SELECT c.created_at, c.seq, c.type, EXISTS (SELECT 1 FROM conversation_terms t
-			WHERE t.workspace_seq = ? AND t.term = ? AND t.type = c.type AND t.conversation_seq = c.seq)
+	q := `WITH b AS MATERIALIZED (
+		SELECT c.created_at AS at, c.seq AS seq, c.type AS type, EXISTS (SELECT 1 FROM conversation_terms t
+			WHERE t.workspace_seq = ? AND t.term = ? AND t.type = c.type AND t.status = c.status
+				AND t.conversation_seq = c.seq) AS hit
 		FROM conversations c WHERE ` + w.where
 	if w.after != nil {
 		q += ` AND (c.created_at, c.seq) < (?, ?)`
 		args = append(args, w.after[0], w.after[1])
 	}
-	q += ` ORDER BY c.created_at DESC, c.seq DESC LIMIT ?`
+	q += ` ORDER BY c.created_at DESC, c.seq DESC LIMIT ?)
+		SELECT (SELECT count(*) FROM b), (SELECT at FROM b ORDER BY at, seq LIMIT 1),
+			(SELECT seq FROM b ORDER BY at, seq LIMIT 1)`
+	for range conversation.Types {
+		q += `, (SELECT count(*) FROM b WHERE hit AND type = ?)`
+	}
 	args = append(args, w.batch)
-	rows, err := w.tx.QueryContext(ctx, q, args...)
-	if err != nil {
+	for _, typ := range conversation.Types {
+		args = append(args, typ)
+	}
+	var n int
+	var at, seq sql.NullInt64
+	byType := make([]int64, len(conversation.Types))
+	dest := []any{&n, &at, &seq}
+	for i := range byType {
+		dest = append(dest, &byType[i])
+	}
+	if err := w.tx.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
 		return false, fmt.Errorf("count conversations: %w", err)
 	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var at, seq int64
-		var typ string
-		var hit bool
-		if err := rows.Scan(&at, &seq, &typ, &hit); err != nil {
-			return false, fmt.Errorf("count conversations: %w", err)
-		}
-		n++
-		w.after = &[2]int64{at, seq}
-		if hit {
-			w.counts.Add(typ, 1)
-			if w.counts.Bound(w.limit) {
-				return true, nil
-			}
-		}
+	for i, typ := range conversation.Types {
+		w.counts.Add(typ, byType[i])
 	}
-	if err := rows.Err(); err != nil {
-		return false, fmt.Errorf("count conversations: %w", err)
+	if w.counts.Bound(w.limit) {
+		return true, nil
 	}
-	exhausted := n < w.batch
-	w.batch = min(w.batch*2, filterBatch*batchGrowth)
-	return exhausted, nil
+	if n < w.batch {
+		return true, nil
+	}
+	w.after = &[2]int64{at.Int64, seq.Int64}
+	w.batch = min(w.batch*2, filterBatch*filterGrowth)
+	return false, nil
 }
+
+// filterGrowth is how many times its first batch the filter walk of a
+// count grows to: its batches stay inside SQLite, so they can be large.
+const filterGrowth = 64

@@ -115,7 +115,7 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 	var live [2][]string
 	fx := [2]*fixture{f, other}
 	sec := 100
-	for range 160 {
+	for range 200 {
 		w := rnd.IntN(2)
 		fw := fx[w]
 		sec++
@@ -135,9 +135,17 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 			_, err := s.AppendMessages(ctx, fw.ws, live[w][rnd.IntN(len(live[w]))],
 				[]*conversation.Message{msg(conversation.RoleAssistant, text(), sec)})
 			must(t, err)
-		case op < 9:
+		case op < 8:
 			cust := conversation.Customer{Name: text(), Phone: "+1555000" + strconv.Itoa(rnd.IntN(10))}
 			_, _, err := s.UpdateConversation(ctx, fw.ws, live[w][rnd.IntN(len(live[w]))], conversation.Update{Customer: &cust})
+			must(t, err)
+		case op < 9: // an end, sometimes with a customer change in the same update
+			ended, now := conversation.StatusEnded, at(sec)
+			u := conversation.Update{Status: &ended, EndedAt: &now, UpdatedAt: now}
+			if rnd.IntN(2) == 0 {
+				u.Customer = &conversation.Customer{Name: text()}
+			}
+			_, _, err := s.UpdateConversation(ctx, fw.ws, live[w][rnd.IntN(len(live[w]))], u)
 			must(t, err)
 		default:
 			i := rnd.IntN(len(live[w]))
@@ -150,7 +158,8 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 	for _, fw := range fx {
 		for _, word := range words {
 			for _, flt := range []conversation.Filter{{Query: word}, {Query: word, Types: []string{conversation.TypeAPI, conversation.TypeTest}},
-				{Query: word, Status: conversation.StatusActive}} {
+				{Query: word, Status: conversation.StatusActive}, {Query: word, Status: conversation.StatusEnded},
+				{Query: word, Status: conversation.StatusEnded, AssistantID: fw.asst.ID}} {
 				list, err := s.ListConversations(ctx, fw.ws, flt, desc, page.Request{Limit: 100})
 				must(t, err)
 				flt.CountLimit = conversation.QueryCountLimit

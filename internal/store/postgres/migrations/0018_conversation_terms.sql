@@ -1,8 +1,9 @@
 -- Counting the conversations that match a word probed the messages' GIN
 -- index, which holds one entry per message: a common word cost several
 -- hits per counted conversation. conversation_terms holds each
--- (conversation, term) once, with the conversation's type, so a count
--- reads one index entry per conversation counted (the terms of
+-- (conversation, term) once, with the conversation's type and status (the
+-- filters a dashboard sets most), so a count reads one index entry per
+-- conversation counted (the terms of
 -- conversation.SearchTerms, the lexemes of the tsvectors the store
 -- writes; the store keeps it with every write).
 --
@@ -15,19 +16,20 @@ CREATE TABLE conversation_terms (
     workspace_seq    bigint NOT NULL,
     term             text NOT NULL,
     type             text NOT NULL,
+    status           text NOT NULL,
     conversation_seq bigint NOT NULL,
-    PRIMARY KEY (workspace_seq, term, type, conversation_seq)
+    PRIMARY KEY (workspace_seq, term, type, status, conversation_seq)
 );
 
 -- The tsvectors hold exactly the terms Go made, so the backfill is SQL.
-INSERT INTO conversation_terms (workspace_seq, term, type, conversation_seq)
-SELECT w.seq, u.lexeme, c.type, c.seq
+INSERT INTO conversation_terms (workspace_seq, term, type, status, conversation_seq)
+SELECT w.seq, u.lexeme, c.type, c.status, c.seq
 FROM conversations c
 JOIN workspaces w ON w.id = c.workspace_id
 JOIN messages m ON m.seq BETWEEN c.seq << 24 AND (c.seq << 24) | 16777215
 CROSS JOIN LATERAL unnest(m.tsv) u
 UNION
-SELECT w.seq, u.lexeme, c.type, c.seq
+SELECT w.seq, u.lexeme, c.type, c.status, c.seq
 FROM conversations c
 JOIN workspaces w ON w.id = c.workspace_id
 CROSS JOIN LATERAL unnest(c.search_tsv) u;

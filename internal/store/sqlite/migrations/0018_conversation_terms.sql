@@ -2,9 +2,10 @@
 -- index, which holds one entry per message: a common word cost several
 -- hits per counted conversation, hundreds of milliseconds at the count's
 -- bound. conversation_terms holds each (conversation, term) once, with the
--- conversation's type, so a count reads one index entry per conversation
--- counted (conversation.SearchTerms of its messages and customer fields;
--- the store keeps it with every write).
+-- conversation's type and status (the filters a dashboard sets most), so a
+-- count reads one index entry per conversation counted (the terms
+-- conversation.SearchTerms makes of its messages and customer fields; the
+-- store keeps them with every write).
 --
 -- Workspaces get a small integer key for it: their text ids would make
 -- most of every row.
@@ -21,25 +22,26 @@ CREATE TABLE conversation_terms (
     workspace_seq    INTEGER NOT NULL,
     term             TEXT NOT NULL,
     type             TEXT NOT NULL,
+    status           TEXT NOT NULL,
     conversation_seq INTEGER NOT NULL,
-    PRIMARY KEY (workspace_seq, term, type, conversation_seq)
+    PRIMARY KEY (workspace_seq, term, type, status, conversation_seq)
 ) STRICT, WITHOUT ROWID;
 
 -- The backfill computes the terms with the Go function the writes use
 -- (parley_search_terms: a JSON array of a text's distinct terms), sorted
 -- into the key's order so the table is written front to back.
-INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, type, conversation_seq)
-SELECT w.seq, j.value, c.type, c.seq
+INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, type, status, conversation_seq)
+SELECT w.seq, j.value, c.type, c.status, c.seq
 FROM conversations c
 JOIN workspaces w ON w.id = c.workspace_id
 JOIN messages m ON m.seq BETWEEN c.seq << 24 AND (c.seq << 24) | 16777215
 JOIN json_each(parley_search_terms(m.content)) j
-ORDER BY 1, 2, 3, 4;
+ORDER BY 1, 2, 3, 4, 5;
 
-INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, type, conversation_seq)
-SELECT w.seq, j.value, c.type, c.seq
+INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, type, status, conversation_seq)
+SELECT w.seq, j.value, c.type, c.status, c.seq
 FROM conversations c
 JOIN workspaces w ON w.id = c.workspace_id
 JOIN json_each(parley_search_terms(coalesce(c.customer_name, '') || ' ' || coalesce(c.customer_phone, '') || ' ' ||
     coalesce(c.customer_email, '') || ' ' || coalesce(c.external_identifier, ''))) j
-ORDER BY 1, 2, 3, 4;
+ORDER BY 1, 2, 3, 4, 5;
