@@ -55,7 +55,7 @@ func (db *DB) RebuildAnalytics(ctx context.Context) error {
 
 // ConversationTerms lists the rows of conversation_terms, sorted, as text.
 func (db *DB) ConversationTerms(ctx context.Context) ([]string, error) {
-	rows, err := db.pool.Query(ctx, `SELECT workspace_seq || '|' || term || '|' || type || '|' || conversation_seq
+	rows, err := db.pool.Query(ctx, `SELECT workspace_seq || '|' || term || '|' || kind || '|' || conversation_seq
 		FROM conversation_terms`)
 	if err != nil {
 		return nil, err

@@ -76,7 +76,7 @@ func (db *DB) ApplyEarly(ctx context.Context, version int) error {
 
 // ConversationTerms lists the rows of conversation_terms, sorted, as text.
 func (db *DB) ConversationTerms(ctx context.Context) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT workspace_seq || '|' || term || '|' || type || '|' || conversation_seq
+	rows, err := db.read.QueryContext(ctx, `SELECT workspace_seq || '|' || term || '|' || kind || '|' || conversation_seq
 		FROM conversation_terms ORDER BY 1`)
 	if err != nil {
 		return nil, err

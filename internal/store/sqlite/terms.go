@@ -11,11 +11,12 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 // conversation_terms (migration 0018) holds each term a conversation's
 // messages and customer fields contain once, keyed by workspace, term,
-// type, status and conversation, so that a count of the conversations with a word
+// kind (type and status, store.TermKind) and conversation, so that a count of the conversations with a word
 // reads one index entry per counted conversation; the full-text index has
 // one per message, and a common word is in most of a conversation's
 // messages. Every write that changes a conversation's text keeps it.
@@ -44,8 +45,8 @@ func termsJSON(terms []string) string {
 }
 
 const (
-	addTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, type, status, conversation_seq)
-		SELECT ?, value, ?, ?, ? FROM json_each(?)`
+	addTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, kind, conversation_seq)
+		SELECT ?, value, ?, ? FROM json_each(?)`
 	workspaceSeqSQL = `SELECT seq FROM workspaces WHERE id = ?`
 )
 
@@ -80,7 +81,7 @@ func (db *DB) addTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversa
 		return err
 	}
 	defer st.Close()
-	if _, err := st.ExecContext(ctx, ws, c.Type, c.Status, c.Seq, termsJSON(terms)); err != nil {
+	if _, err := st.ExecContext(ctx, ws, store.TermKind(c.Type, c.Status), c.Seq, termsJSON(terms)); err != nil {
 		return fmt.Errorf("index conversation terms: %w", err)
 	}
 	return nil
@@ -96,8 +97,8 @@ func (db *DB) dropTerms(ctx context.Context, tx *sql.Tx, c *conversation.Convers
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM conversation_terms
-		WHERE workspace_seq = ? AND type = ? AND status = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
-		ws, c.Type, c.Status, c.Seq, termsJSON(terms)); err != nil {
+		WHERE workspace_seq = ? AND kind = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
+		ws, store.TermKind(c.Type, c.Status), c.Seq, termsJSON(terms)); err != nil {
 		return fmt.Errorf("unindex conversation terms: %w", err)
 	}
 	return nil
@@ -141,9 +142,9 @@ func (db *DB) moveTermsStatus(ctx context.Context, tx *sql.Tx, c, before *conver
 		return err
 	}
 	terms := conversation.DistinctSearchTerms(append(texts, conversation.CustomerText(c), conversation.CustomerText(before))...)
-	if _, err := tx.ExecContext(ctx, `UPDATE conversation_terms SET status = ?
-		WHERE workspace_seq = ? AND type = ? AND status = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
-		c.Status, ws, c.Type, before.Status, c.Seq, termsJSON(terms)); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE conversation_terms SET kind = ?
+		WHERE workspace_seq = ? AND kind = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
+		store.TermKind(c.Type, c.Status), ws, store.TermKind(before.Type, before.Status), c.Seq, termsJSON(terms)); err != nil {
 		return fmt.Errorf("move conversation terms: %w", err)
 	}
 	return nil
@@ -202,26 +203,26 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	if err != nil {
 		return counts, true, err
 	}
-	ranges := termRanges(f)
+	kinds := store.TermKinds(f)
 	rest := f
 	rest.Types, rest.Status, rest.Query = nil, "", ""
 	if rest.IsZero() {
-		for _, r := range ranges {
+		for _, k := range kinds {
 			var n int64
 			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM conversation_terms
-				WHERE workspace_seq = ? AND term = ? AND type = ? AND status = ? LIMIT ?)`,
-				ws, term, r[0], r[1], remaining(counts, f.CountLimit)).Scan(&n)
+				WHERE workspace_seq = ? AND term = ? AND kind = ? LIMIT ?)`,
+				ws, term, k, remaining(counts, f.CountLimit)).Scan(&n)
 			if err != nil {
 				return counts, true, fmt.Errorf("count conversations: %w", err)
 			}
-			counts.Add(r[0], n)
+			counts.Add(store.TermKindType(k), n)
 			if counts.Bound(f.CountLimit) {
 				break
 			}
 		}
 		return counts.Only(f.Types), true, nil
 	}
-	hits := &termHitWalk{tx: tx, ws: ws, term: term, ranges: ranges, limit: f.CountLimit,
+	hits := &termHitWalk{tx: tx, ws: ws, term: term, kinds: kinds, limit: f.CountLimit,
 		counts: conversation.NewCounts(), last: 1<<63 - 1, batch: searchBatch}
 	hits.where, hits.args = filterSQLPrefixed(workspaceID, rest, "+c.")
 	filtered := &termFilterWalk{tx: tx, ws: ws, term: term, limit: f.CountLimit,
@@ -238,27 +239,6 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	return filtered.counts.Only(f.Types), true, nil
 }
 
-// termRanges returns the (type, status) pairs of conversation_terms a
-// count with filter f reads: its types (every type when it names none)
-// with its status (both when it names none).
-func termRanges(f conversation.Filter) [][2]string {
-	types := conversation.Types
-	if len(f.Types) > 0 {
-		types = slices.Compact(slices.Sorted(slices.Values(f.Types)))
-	}
-	statuses := []string{conversation.StatusActive, conversation.StatusEnded}
-	if f.Status != "" {
-		statuses = []string{f.Status}
-	}
-	var out [][2]string
-	for _, t := range types {
-		for _, st := range statuses {
-			out = append(out, [2]string{t, st})
-		}
-	}
-	return out
-}
-
 // remaining is how many more matches a count bounded by limit reads: up to
 // one past the bound, which marks the total a lower bound (-1: no bound,
 // as SQLite's LIMIT takes it).
@@ -269,15 +249,15 @@ func remaining(c conversation.Counts, limit int) int64 {
 	return int64(limit) + 1 - c.Total
 }
 
-// termHitWalk walks a term's conversation_terms entries, range (type and
-// status) after range, newest conversation first, a batch at a time, counting those whose
+// termHitWalk walks a term's conversation_terms entries, kind after kind,
+// newest conversation first, a batch at a time, counting those whose
 // conversation passes the filter (where, on alias c, kept off the
 // filter's indexes so each is one lookup by seq).
 type termHitWalk struct {
 	tx     querier
 	ws     int64
 	term   string
-	ranges [][2]string
+	kinds  []int
 	where  string
 	args   []any
 	limit  int
@@ -287,30 +267,30 @@ type termHitWalk struct {
 }
 
 func (w *termHitWalk) step(ctx context.Context) (bool, error) {
-	if len(w.ranges) == 0 {
+	if len(w.kinds) == 0 {
 		return true, nil
 	}
-	r := w.ranges[0]
+	k := w.kinds[0]
 	args := append([]any{}, w.args...)
-	args = append(args, w.ws, w.term, r[0], r[1], w.last, w.batch)
+	args = append(args, w.ws, w.term, k, w.last, w.batch)
 	var scanned, matched int64
 	var lowest sql.NullInt64
 	err := w.tx.QueryRowContext(ctx, `SELECT count(*), min(s), coalesce(sum(m), 0) FROM (
 		SELECT t.conversation_seq AS s,
 			EXISTS (SELECT 1 FROM conversations c WHERE c.seq = t.conversation_seq AND `+w.where+`) AS m
 		FROM conversation_terms t
-		WHERE t.workspace_seq = ? AND t.term = ? AND t.type = ? AND t.status = ? AND t.conversation_seq < ?
+		WHERE t.workspace_seq = ? AND t.term = ? AND t.kind = ? AND t.conversation_seq < ?
 		ORDER BY t.conversation_seq DESC LIMIT ?)`, args...).Scan(&scanned, &lowest, &matched)
 	if err != nil {
 		return false, fmt.Errorf("count conversations: %w", err)
 	}
-	w.counts.Add(r[0], matched)
+	w.counts.Add(store.TermKindType(k), matched)
 	if w.counts.Bound(w.limit) {
 		return true, nil
 	}
-	if scanned < int64(w.batch) { // this range is done
-		w.ranges, w.last, w.batch = w.ranges[1:], 1<<63-1, searchBatch
-		return len(w.ranges) == 0, nil
+	if scanned < int64(w.batch) { // this kind is done
+		w.kinds, w.last, w.batch = w.kinds[1:], 1<<63-1, searchBatch
+		return len(w.kinds) == 0, nil
 	}
 	w.last = lowest.Int64
 	w.batch = min(w.batch*2, searchBatch*batchGrowth)
@@ -338,7 +318,7 @@ func (w *termFilterWalk) step(ctx context.Context) (bool, error) {
 	args := append([]any{w.ws, w.term}, w.args...)
 	q := `WITH b AS MATERIALIZED (
 		SELECT c.created_at AS at, c.seq AS seq, c.type AS type, EXISTS (SELECT 1 FROM conversation_terms t
-			WHERE t.workspace_seq = ? AND t.term = ? AND t.type = c.type AND t.status = c.status
+			WHERE t.workspace_seq = ? AND t.term = ? AND t.kind = ` + store.TermKindSQL("c.type", "c.status") + `
 				AND t.conversation_seq = c.seq) AS hit
 		FROM conversations c WHERE ` + w.where
 	if w.after != nil {

@@ -2,10 +2,11 @@
 -- index, which holds one entry per message: a common word cost several
 -- hits per counted conversation. conversation_terms holds each
 -- (conversation, term) once, with the conversation's type and status (the
--- filters a dashboard sets most), so a count reads one index entry per
--- conversation counted (the terms of
--- conversation.SearchTerms, the lexemes of the tsvectors the store
--- writes; the store keeps it with every write).
+-- filters a dashboard sets most) packed into a kind (store.TermKind: the
+-- type's position in conversation.Types times two, plus one when ended),
+-- so a count reads one index entry per conversation counted. Its terms are
+-- those conversation.SearchTerms makes, the lexemes of the tsvectors the
+-- store writes; the store keeps them with every write.
 --
 -- Workspaces get a small integer key for it: their text ids would make
 -- most of every row.
@@ -15,21 +16,22 @@ ALTER TABLE workspaces ADD CONSTRAINT workspaces_seq UNIQUE (seq);
 CREATE TABLE conversation_terms (
     workspace_seq    bigint NOT NULL,
     term             text NOT NULL,
-    type             text NOT NULL,
-    status           text NOT NULL,
+    kind             smallint NOT NULL,
     conversation_seq bigint NOT NULL,
-    PRIMARY KEY (workspace_seq, term, type, status, conversation_seq)
+    PRIMARY KEY (workspace_seq, term, kind, conversation_seq)
 );
 
 -- The tsvectors hold exactly the terms Go made, so the backfill is SQL.
-INSERT INTO conversation_terms (workspace_seq, term, type, status, conversation_seq)
-SELECT w.seq, u.lexeme, c.type, c.status, c.seq
+INSERT INTO conversation_terms (workspace_seq, term, kind, conversation_seq)
+SELECT w.seq, u.lexeme, (CASE c.type WHEN 'test' THEN 0 WHEN 'widget' THEN 2 WHEN 'whatsapp' THEN 4 WHEN 'api' THEN 6 END
+    + CASE WHEN c.status = 'ended' THEN 1 ELSE 0 END), c.seq
 FROM conversations c
 JOIN workspaces w ON w.id = c.workspace_id
 JOIN messages m ON m.seq BETWEEN c.seq << 24 AND (c.seq << 24) | 16777215
 CROSS JOIN LATERAL unnest(m.tsv) u
 UNION
-SELECT w.seq, u.lexeme, c.type, c.status, c.seq
+SELECT w.seq, u.lexeme, (CASE c.type WHEN 'test' THEN 0 WHEN 'widget' THEN 2 WHEN 'whatsapp' THEN 4 WHEN 'api' THEN 6 END
+    + CASE WHEN c.status = 'ended' THEN 1 ELSE 0 END), c.seq
 FROM conversations c
 JOIN workspaces w ON w.id = c.workspace_id
 CROSS JOIN LATERAL unnest(c.search_tsv) u;
