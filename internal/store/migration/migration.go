@@ -45,3 +45,21 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	}
 	return out, nil
 }
+
+// Backfill returns the SQL of migration version from the first statement
+// that starts with marker to its end: the part that fills a table from
+// the rows already there, which tests run again to hold it to the rows
+// the writes keep.
+func Backfill(ms []Migration, version int, marker string) (string, error) {
+	for _, m := range ms {
+		if m.Version != version {
+			continue
+		}
+		i := strings.Index(m.SQL, marker)
+		if i < 0 {
+			return "", fmt.Errorf("migration %04d has no %q", version, marker)
+		}
+		return m.SQL[i:], nil
+	}
+	return "", fmt.Errorf("no migration %04d", version)
+}

@@ -2,11 +2,11 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/parley-dev/parley/internal/store/migration"
 )
 
 // SetRareLimit changes how many hits make a search word common, so tests
@@ -31,26 +31,7 @@ func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 // the backfill of migration 0012, so tests can hold that SQL to the
 // maintained rows.
 func (db *DB) RebuildAnalytics(ctx context.Context) error {
-	all, err := loadMigrations()
-	if err != nil {
-		return err
-	}
-	for _, m := range all {
-		if m.Version != 12 {
-			continue
-		}
-		i := strings.Index(m.SQL, "INSERT INTO analytics_days")
-		if i < 0 {
-			return errors.New("migration 0012 has no backfill")
-		}
-		for _, q := range []string{`DELETE FROM analytics_days`, m.SQL[i:]} {
-			if _, err := db.pool.Exec(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return errors.New("no migration 0012")
+	return db.rerunBackfill(ctx, 12, "INSERT INTO analytics_days", "analytics_days")
 }
 
 // ConversationTerms lists the rows of conversation_terms, sorted, as text.
@@ -69,24 +50,24 @@ func (db *DB) ConversationTerms(ctx context.Context) ([]string, error) {
 // with the backfill of migration 0018, so tests can hold that SQL to the
 // rows the writes keep.
 func (db *DB) RebuildConversationTerms(ctx context.Context) error {
+	return db.rerunBackfill(ctx, 18, "INSERT INTO conversation_terms", "conversation_terms")
+}
+
+// rerunBackfill empties table and runs the backfill of migration version
+// (from its statement that starts with marker) again.
+func (db *DB) rerunBackfill(ctx context.Context, version int, marker, table string) error {
 	all, err := loadMigrations()
 	if err != nil {
 		return err
 	}
-	for _, m := range all {
-		if m.Version != 18 {
-			continue
-		}
-		i := strings.Index(m.SQL, "INSERT INTO conversation_terms")
-		if i < 0 {
-			return errors.New("migration 0018 has no backfill")
-		}
-		for _, q := range []string{`DELETE FROM conversation_terms`, m.SQL[i:]} {
-			if _, err := db.pool.Exec(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
+	fill, err := migration.Backfill(all, version, marker)
+	if err != nil {
+		return err
 	}
-	return errors.New("no migration 0018")
+	for _, q := range []string{`DELETE FROM ` + table, fill} {
+		if _, err := db.pool.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,7 +3,8 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"strings"
+
+	"github.com/parley-dev/parley/internal/store/migration"
 )
 
 // SetSearchBatches shrinks the first batches of the hit walk and the
@@ -31,26 +32,7 @@ func (db *DB) MigrateTo(ctx context.Context, last int) error { return db.migrate
 // the backfill of migration 0012, so tests can hold that SQL to the
 // maintained rows.
 func (db *DB) RebuildAnalytics(ctx context.Context) error {
-	all, err := loadMigrations()
-	if err != nil {
-		return err
-	}
-	for _, m := range all {
-		if m.Version != 12 {
-			continue
-		}
-		i := strings.Index(m.SQL, "INSERT INTO analytics_days")
-		if i < 0 {
-			return errors.New("migration 0012 has no backfill")
-		}
-		for _, q := range []string{`DELETE FROM analytics_days`, m.SQL[i:]} {
-			if _, err := db.write.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return errors.New("no migration 0012")
+	return db.rerunBackfill(ctx, 12, "INSERT INTO analytics_days", "analytics_days")
 }
 
 // ApplyEarly applies migration version alone and records it as applied,
@@ -97,24 +79,24 @@ func (db *DB) ConversationTerms(ctx context.Context) ([]string, error) {
 // with the backfill of migration 0018, so tests can hold that SQL to the
 // rows the writes keep.
 func (db *DB) RebuildConversationTerms(ctx context.Context) error {
+	return db.rerunBackfill(ctx, 18, "INSERT OR IGNORE INTO conversation_terms", "conversation_terms")
+}
+
+// rerunBackfill empties table and runs the backfill of migration version
+// (from its statement that starts with marker) again.
+func (db *DB) rerunBackfill(ctx context.Context, version int, marker, table string) error {
 	all, err := loadMigrations()
 	if err != nil {
 		return err
 	}
-	for _, m := range all {
-		if m.Version != 18 {
-			continue
-		}
-		i := strings.Index(m.SQL, "INSERT OR IGNORE INTO conversation_terms")
-		if i < 0 {
-			return errors.New("migration 0018 has no backfill")
-		}
-		for _, q := range []string{`DELETE FROM conversation_terms`, m.SQL[i:]} {
-			if _, err := db.write.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
+	fill, err := migration.Backfill(all, version, marker)
+	if err != nil {
+		return err
 	}
-	return errors.New("no migration 0018")
+	for _, q := range []string{`DELETE FROM ` + table, fill} {
+		if _, err := db.write.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }
