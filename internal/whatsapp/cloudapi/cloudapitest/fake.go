@@ -54,16 +54,27 @@ type Fake struct {
 	deleted   []string
 	pageSize  int
 	n         int
+	srv       *httptest.Server
 }
 
-// Start starts a fake accepting token.
+// Start starts a fake accepting token, stopped when the test ends.
 func Start(t testing.TB, token string) *Fake {
-	f := &Fake{Token: token, media: map[string][]byte{}, pageSize: 2}
-	srv := httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL + "/v26.0"
+	f := New(token)
+	t.Cleanup(f.Close)
 	return f
 }
+
+// New starts a fake accepting token outside a test (the benchmark's);
+// Close stops it.
+func New(token string) *Fake {
+	f := &Fake{Token: token, media: map[string][]byte{}, pageSize: 2}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.URL = f.srv.URL + "/v26.0"
+	return f
+}
+
+// Close stops the fake.
+func (f *Fake) Close() { f.srv.Close() }
 
 // FailNext makes the next sends fail with these errors, in order.
 func (f *Fake) FailNext(faults ...Fault) {
