@@ -26,12 +26,15 @@ var errThreadRace = errors.New("whatsapp: a concurrent delivery opened the threa
 // messages and template status changes. It returns only once all of it
 // is committed, so Meta's retry covers any failure before.
 func (s *Service) Ingest(ctx context.Context, changes []Change) error {
-	var err error
+	routes, err := s.routes(ctx, changes)
+	if err != nil {
+		return fmt.Errorf("route whatsapp webhook: %w", err)
+	}
 	for range 3 {
 		err = s.Store.Within(ctx, func(ctx context.Context) error {
 			var evs []events.Event
 			for i := range changes {
-				e, err := s.ingestChange(ctx, &changes[i])
+				e, err := s.ingestChange(ctx, &changes[i], routes[changes[i].PhoneNumberID])
 				if err != nil {
 					return err
 				}
@@ -50,7 +53,45 @@ func (s *Service) Ingest(ctx context.Context, changes []Change) error {
 	return nil
 }
 
-func (s *Service) ingestChange(ctx context.Context, ch *Change) ([]events.Event, error) {
+// route is where the changes of one business number go: its sender, or
+// none (kept for inspection) when the number is unknown or its assistant
+// is gone.
+type route struct {
+	snd  *Sender
+	gone bool // the sender's assistant was deleted
+}
+
+// routes finds the sender of every number the changes name, before the
+// write transaction: these reads run on the read pool, in parallel with
+// other deliveries, instead of inside the single writer's turn. A sender
+// deleted in between still gets this delivery, as it would had the
+// delivery come a moment earlier.
+func (s *Service) routes(ctx context.Context, changes []Change) (map[string]route, error) {
+	out := map[string]route{}
+	for i := range changes {
+		ch := &changes[i]
+		if _, done := out[ch.PhoneNumberID]; done || ch.Template != nil || (len(ch.Messages) == 0 && len(ch.Statuses) == 0) {
+			continue
+		}
+		snd, err := s.Store.SenderByPhoneNumberID(ctx, ch.PhoneNumberID)
+		if fault.Is(err, fault.CodeNotFound) {
+			out[ch.PhoneNumberID] = route{}
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if _, err := s.Assistants.Get(ctx, snd.WorkspaceID, snd.AssistantID); fault.Is(err, fault.CodeNotFound) {
+			out[ch.PhoneNumberID] = route{gone: true}
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out[ch.PhoneNumberID] = route{snd: snd}
+	}
+	return out, nil
+}
+
+func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]events.Event, error) {
 	if ch.Template != nil {
 		return nil, s.templateUpdate(ctx, ch)
 	}
@@ -64,20 +105,15 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change) ([]events.Event,
 		}
 		return nil, nil
 	}
-	snd, err := s.Store.SenderByPhoneNumberID(ctx, ch.PhoneNumberID)
-	if fault.Is(err, fault.CodeNotFound) {
+	snd := rt.snd
+	if rt.gone {
+		s.log().WarnContext(ctx, "whatsapp sender's assistant is gone: change kept for inspection", "phone_number_id", ch.PhoneNumberID)
+		return nil, s.Store.SaveUnrouted(ctx, ch.PhoneNumberID, ch.Raw, s.now())
+	}
+	if snd == nil {
 		s.log().WarnContext(ctx, "whatsapp webhook for an unknown number: kept for inspection",
 			"phone_number_id", ch.PhoneNumberID, "messages", len(ch.Messages), "statuses", len(ch.Statuses))
 		return nil, s.Store.SaveUnrouted(ctx, ch.PhoneNumberID, ch.Raw, s.now())
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.Assistants.Get(ctx, snd.WorkspaceID, snd.AssistantID); fault.Is(err, fault.CodeNotFound) {
-		s.log().WarnContext(ctx, "whatsapp sender's assistant is gone: change kept for inspection", "sender", snd.ID)
-		return nil, s.Store.SaveUnrouted(ctx, ch.PhoneNumberID, ch.Raw, s.now())
-	} else if err != nil {
-		return nil, err
 	}
 	var evs []events.Event
 	for i := range ch.Messages {
