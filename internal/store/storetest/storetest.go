@@ -74,6 +74,12 @@ func Run(t *testing.T, open Opener) {
 		{"Errors", testErrors},
 		{"Bootstrap", testBootstrap},
 		{"Widget", testWidget},
+		{"WhatsAppSenders", testWhatsAppSenders},
+		{"WhatsAppWamids", testWhatsAppWamids},
+		{"WhatsAppThreads", testWhatsAppThreads},
+		{"WhatsAppStatuses", testWhatsAppStatuses},
+		{"WhatsAppTemplates", testWhatsAppTemplates},
+		{"WhatsAppRates", testWhatsAppRates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
