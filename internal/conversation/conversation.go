@@ -164,6 +164,11 @@ type ChannelData struct {
 	Reactions []Reaction `json:"reactions,omitempty"`
 	// ReplyTo is the channel id of the message this one answers.
 	ReplyTo string `json:"reply_to,omitempty"`
+	// NoReply marks a customer message the assistant does not answer (a
+	// WhatsApp message Meta could not pass on, a stray reaction): it is
+	// not a turn, so it neither gets a reply nor keeps the reply to the
+	// customer's message before it from being written.
+	NoReply bool `json:"no_reply,omitempty"`
 }
 
 // Message is one entry of a transcript.

@@ -386,6 +386,46 @@ func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 			t.Errorf("reaction stored as a message: %v", m)
 		}
 	}
+	// The assistant cannot read the unsupported message: it answered the
+	// image only, once, even when the unsupported message came first.
+	if n := len(e.graph.Sent()); n != 1 {
+		t.Errorf("%d messages sent, want the one reply to the image", n)
+	}
+	assistant := 0
+	for _, m := range msgs(r) {
+		if m["role"] == "assistant" {
+			assistant++
+		}
+	}
+	if assistant != 1 {
+		t.Errorf("%d assistant replies, want 1: %v", assistant, msgs(r))
+	}
+}
+
+// TestWhatsAppUnsupportedAlone: a customer whose only message Meta could
+// not pass on gets no AI reply; the message is stored with Meta's error
+// and the next readable message is answered as usual.
+func TestWhatsAppUnsupportedAlone(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	body, _ := e.inbound("16315551182", "", "", time.Now(), map[string]any{"type": "unsupported",
+		"errors": []any{map[string]any{"code": 131051, "title": "Message type unknown", "message": "Message type unknown",
+			"error_data": map[string]any{"details": "Message type is currently not supported."}}}})
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("webhook: %d", got)
+	}
+	id := e.conversations()[0].(map[string]any)["id"].(string)
+	body, _ = e.inbound("16315551182", "", "", time.Now(), text("did you get my poll?"))
+	e.post(body, "")
+	sent := e.waitSent(1)
+	r := waitFor(t, s, id, func(r *apptest.Response) bool { return len(msgs(r)) >= 3 })
+	m := msgs(r)
+	if m[0]["error"].(map[string]any)["code"] != "131051" || m[1]["content"] != "did you get my poll?" || m[2]["role"] != "assistant" {
+		t.Errorf("transcript: %v", m)
+	}
+	if len(sent) != 1 || len(e.graph.Sent()) != 1 {
+		t.Errorf("sent %d, want the one reply to the text", len(e.graph.Sent()))
+	}
 }
 
 func TestWhatsAppWindowAndMetaErrors(t *testing.T) {
@@ -521,4 +561,93 @@ func TestWhatsAppSendersAPI(t *testing.T) {
 		{name: "delete", method: "DELETE", path: base + "/" + e.sender, key: "own", status: 204},
 		{name: "gone", method: "GET", path: base + "/" + e.sender, key: "own", status: 404},
 	})
+}
+
+// TestWhatsAppUnrouted: a change for a number no sender has is kept and
+// listed, paged, to the workspace whose senders share its WhatsApp
+// Business Account; another workspace, or a change of another account,
+// is not shown.
+func TestWhatsAppUnrouted(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	for i := range 3 {
+		body := delivery("1999000000"+strconv.Itoa(i), map[string]any{
+			"contacts": []any{map[string]any{"profile": map[string]any{"name": "Lost"}, "wa_id": "16505550000"}},
+			"messages": []any{map[string]any{"from": "16505550000", "id": "wamid.LOST" + strconv.Itoa(i),
+				"timestamp": strconv.FormatInt(time.Now().Unix(), 10), "type": "text", "text": map[string]any{"body": "hello?"}}}})
+		if got := e.post(body, ""); got != 200 {
+			t.Fatalf("webhook for an unknown number: %d", got)
+		}
+	}
+	foreign := bytes.Replace(delivery("1888000000", map[string]any{"statuses": []any{map[string]any{
+		"id": "wamid.X", "status": "sent", "timestamp": "1739321024", "recipient_id": "16505550000"}}}),
+		[]byte(waAccount), []byte("55501"), 1)
+	if got := e.post(foreign, ""); got != 200 {
+		t.Fatalf("webhook of another account: %d", got)
+	}
+	if list := e.conversations(); len(list) != 0 {
+		t.Errorf("an unrouted change opened %d conversations", len(list))
+	}
+	first := s.Do("GET", "/api/v1/whatsapp/unrouted?per_page=2", s.Key, nil).Want(200)
+	data := first.Get("data").([]any)
+	if len(data) != 2 || first.Get("next_cursor") == nil {
+		t.Fatalf("first page: %s", first.Body)
+	}
+	u := data[0].(map[string]any)
+	if u["reason"] != "unknown_number" || u["waba_id"] != waAccount || u["phone_number_id"] != "19990000000" ||
+		!strings.HasPrefix(u["id"].(string), "unr_") {
+		t.Errorf("unrouted change: %v", u)
+	}
+	var change struct {
+		Field string `json:"field"`
+		Value struct {
+			Messages []struct {
+				ID string `json:"id"`
+			} `json:"messages"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(u["payload"].(string)), &change); err != nil || change.Field != "messages" ||
+		len(change.Value.Messages) != 1 || change.Value.Messages[0].ID != "wamid.LOST0" {
+		t.Errorf("payload not kept as sent (%v): %v", err, u["payload"])
+	}
+	next := s.Do("GET", "/api/v1/whatsapp/unrouted?per_page=2&cursor="+first.Str("next_cursor"), s.Key, nil).Want(200)
+	if data := next.Get("data").([]any); len(data) != 1 || next.Get("next_cursor") != nil {
+		t.Errorf("second page: %s", next.Body)
+	}
+	other := s.Do("GET", "/api/v1/whatsapp/unrouted", s.OtherKey, nil).Want(200)
+	if data := other.Get("data").([]any); len(data) != 0 {
+		t.Errorf("another workspace sees %d unrouted changes", len(data))
+	}
+	s.Do("GET", "/api/v1/whatsapp/unrouted?per_page=0", s.Key, nil).Want(422)
+}
+
+// TestWhatsAppRefreshSender: the number's status and quality rating are
+// read from the Graph API on demand and with a template sync; another
+// workspace's sender is not found; a refused token changes nothing.
+func TestWhatsAppRefreshSender(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	e.graph.SetNumber("FLAGGED", "YELLOW")
+	r := s.Do("POST", "/api/v1/whatsapp/senders/"+e.sender+"/refresh", s.Key, nil).Want(200)
+	if r.Str("status") != "FLAGGED" || r.Str("quality_rating") != "YELLOW" {
+		t.Errorf("refreshed sender: %s", r.Body)
+	}
+	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "YELLOW" {
+		t.Errorf("refresh not stored: %s", got.Body)
+	}
+	s.Do("POST", "/api/v1/whatsapp/senders/"+e.sender+"/refresh", s.OtherKey, nil).Want(404)
+	s.Do("POST", "/api/v1/whatsapp/senders/wa_01J0000000000000000000000/refresh", s.Key, nil).Want(404)
+
+	e.graph.SetNumber("CONNECTED", "GREEN")
+	s.Do("POST", "/api/v1/whatsapp/templates/sync", s.Key, map[string]any{"sender_id": e.sender}).Want(200)
+	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "GREEN" {
+		t.Errorf("the template sync did not refresh the number: %s", got.Body)
+	}
+
+	s.Do("PATCH", "/api/v1/whatsapp/senders/"+e.sender, s.Key, map[string]any{"access_token": "revoked"}).Want(200)
+	e.graph.SetNumber("FLAGGED", "RED")
+	s.Do("POST", "/api/v1/whatsapp/senders/"+e.sender+"/refresh", s.Key, nil).Want(502)
+	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "GREEN" {
+		t.Errorf("a failed refresh changed the sender: %s", got.Body)
+	}
 }

@@ -58,7 +58,7 @@ func (s *Service) Ingest(ctx context.Context, changes []Change) error {
 // is gone.
 type route struct {
 	snd  *Sender
-	gone bool // the sender's assistant was deleted
+	gone bool // snd's assistant was deleted
 }
 
 // routes finds the sender of every number the changes name, before the
@@ -81,7 +81,7 @@ func (s *Service) routes(ctx context.Context, changes []Change) (map[string]rout
 			return nil, err
 		}
 		if _, err := s.Assistants.Get(ctx, snd.WorkspaceID, snd.AssistantID); fault.Is(err, fault.CodeNotFound) {
-			out[ch.PhoneNumberID] = route{gone: true}
+			out[ch.PhoneNumberID] = route{snd: snd, gone: true}
 			continue
 		} else if err != nil {
 			return nil, err
@@ -107,13 +107,13 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]eve
 	}
 	snd := rt.snd
 	if rt.gone {
-		s.log().WarnContext(ctx, "whatsapp sender's assistant is gone: change kept for inspection", "phone_number_id", ch.PhoneNumberID)
-		return nil, s.Store.SaveUnrouted(ctx, ch.PhoneNumberID, ch.Raw, s.now())
+		s.log().WarnContext(ctx, "whatsapp sender's assistant is gone: change kept for inspection", "sender", snd.ID)
+		return nil, s.unrouted(ctx, ch, snd.WorkspaceID, UnroutedAssistantGone)
 	}
 	if snd == nil {
 		s.log().WarnContext(ctx, "whatsapp webhook for an unknown number: kept for inspection",
-			"phone_number_id", ch.PhoneNumberID, "messages", len(ch.Messages), "statuses", len(ch.Statuses))
-		return nil, s.Store.SaveUnrouted(ctx, ch.PhoneNumberID, ch.Raw, s.now())
+			"phone_number_id", ch.PhoneNumberID, "waba", ch.WABAID, "messages", len(ch.Messages), "statuses", len(ch.Statuses))
+		return nil, s.unrouted(ctx, ch, "", UnroutedUnknownNumber)
 	}
 	var evs []events.Event
 	for i := range ch.Messages {
@@ -137,6 +137,13 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]eve
 		}
 	}
 	return evs, nil
+}
+
+// unrouted keeps a change no sender takes.
+func (s *Service) unrouted(ctx context.Context, ch *Change, workspaceID, reason string) error {
+	now := s.now()
+	return s.Store.SaveUnrouted(ctx, &Unrouted{ID: ids.NewAt(ids.Unrouted, now), WorkspaceID: workspaceID, WABAID: ch.WABAID,
+		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Payload: ch.Raw, ReceivedAt: now})
 }
 
 // contactOf finds the contact of a message's sender.
@@ -183,8 +190,8 @@ func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbou
 		return s.identityChange(ctx, snd, m, who, msgID, at)
 	}
 	if m.Type == "unknown" || m.Type == "unsupported" || len(m.Errors) > 0 {
-		s.log().WarnContext(ctx, "whatsapp message of an unsupported type stored", "sender", snd.ID, "type", m.Type,
-			"errors", len(m.Errors))
+		s.log().WarnContext(ctx, "whatsapp message Meta could not pass on: stored, not answered by the assistant",
+			"sender", snd.ID, "type", m.Type, "errors", len(m.Errors))
 	}
 	c, evs, err := s.thread(ctx, snd, who, at)
 	if err != nil {
@@ -205,7 +212,8 @@ func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbou
 		}
 	}
 	msg := &conversation.Message{ID: msgID, Role: conversation.RoleUser, Content: m.Content, CreatedAt: at,
-		ExternalID: m.ID, Channel: &conversation.ChannelData{Kind: m.Type, Media: m.Media, ReplyTo: m.Context}}
+		ExternalID: m.ID, Channel: &conversation.ChannelData{Kind: m.Type, Media: m.Media, ReplyTo: m.Context,
+			NoReply: !m.Conversational()}}
 	if len(m.Errors) > 0 {
 		e := m.Errors[0]
 		msg.Error = &conversation.MessageError{Code: strconv.Itoa(e.Code), Message: errorText(e)}
@@ -313,7 +321,7 @@ func (s *Service) thread(ctx context.Context, snd *Sender, who Contact, at time.
 	if err != nil {
 		return nil, nil, err
 	}
-	th = &Thread{ID: ids.NewAt("wath", s.now()), WorkspaceID: ws, SenderID: snd.ID, Phone: who.Phone,
+	th = &Thread{ID: ids.NewAt(ids.Thread, s.now()), WorkspaceID: ws, SenderID: snd.ID, Phone: who.Phone,
 		UserID: who.UserID, ConversationID: c.ID, CreatedAt: s.now()}
 	ok, err := s.Store.InsertThread(ctx, th)
 	if err != nil {

@@ -170,6 +170,12 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 	if err != nil {
 		return nil, graphFault(err, "cannot read the templates")
 	}
+	// The number's status and quality change with its templates' (a
+	// paused template lowers the rating): read them with the sync.
+	refreshed := s.readNumber(ctx, snd, tok) == nil
+	if !refreshed {
+		s.log().WarnContext(ctx, "whatsapp: cannot read the number's status during the template sync", "sender", snd.ID)
+	}
 	now := s.now()
 	err = s.Store.Within(ctx, func(ctx context.Context) error {
 		for _, rt := range remote {
@@ -182,6 +188,9 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 			if err := s.Store.UpsertTemplate(ctx, t); err != nil {
 				return err
 			}
+		}
+		if refreshed {
+			return s.storeNumber(ctx, snd)
 		}
 		return nil
 	})

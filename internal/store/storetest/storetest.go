@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 		{"WhatsAppStatuses", testWhatsAppStatuses},
 		{"WhatsAppTemplates", testWhatsAppTemplates},
 		{"WhatsAppRates", testWhatsAppRates},
+		{"WhatsAppUnrouted", testWhatsAppUnrouted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
 	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/page"
 	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/whatsapp"
 )
@@ -478,5 +479,52 @@ func testWhatsAppRates(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(rates) != 3 {
 		t.Errorf("%d rates after delete, want 3", len(rates))
+	}
+}
+
+// testWhatsAppUnrouted: unrouted changes are kept byte for byte and
+// listed, by id and paged, to the workspaces that may see them: the one
+// named on them, and those with a sender in their WhatsApp Business
+// Account; no other.
+func testWhatsAppUnrouted(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	other := newWorkspace(t, s, "Other")
+	third := newWorkspace(t, s, "Third")
+	newSender(t, s, f.ws, f.asst.ID, "3001") // WABA 1022901293
+	save := func(sec int, ws, waba, reason, payload string) *whatsapp.Unrouted {
+		u := &whatsapp.Unrouted{ID: ids.NewAt(ids.Unrouted, at(sec)), WorkspaceID: ws, WABAID: waba, PhoneNumberID: "9" + waba,
+			Reason: reason, Payload: json.RawMessage(payload), ReceivedAt: at(sec)}
+		must(t, s.SaveUnrouted(ctx, u))
+		return u
+	}
+	a := save(1, "", "1022901293", whatsapp.UnroutedUnknownNumber, `{"field":"messages","value":{"messages":[{"id":"wamid.1"}]}}`)
+	b := save(2, "", "1022901293", whatsapp.UnroutedUnknownNumber, `{ "field": "messages",  "value": {} }`)
+	gone := save(3, other, "4444", whatsapp.UnroutedAssistantGone, `{"field":"messages","value":{}}`)
+	save(4, "", "5555", whatsapp.UnroutedUnknownNumber, `{}`)
+
+	list := func(ws string, req page.Request) []*whatsapp.Unrouted {
+		t.Helper()
+		rows, err := s.ListUnrouted(ctx, ws, req)
+		must(t, err)
+		return rows
+	}
+	got := list(f.ws, page.Request{Limit: 10})
+	if diff := cmp.Diff([]*whatsapp.Unrouted{a, b}, got); diff != "" {
+		t.Errorf("the workspace's unrouted changes (-want +got):\n%s", diff)
+	}
+	if rows := list(other, page.Request{Limit: 10}); len(rows) != 1 || rows[0].ID != gone.ID || rows[0].WorkspaceID != other {
+		t.Errorf("the other workspace sees %v, want only its sender's change", rows)
+	}
+	if rows := list(third, page.Request{Limit: 10}); len(rows) != 0 {
+		t.Errorf("a workspace without senders sees %d changes", len(rows))
+	}
+	// Paged by id: a limit of 1 returns 2 rows (one to tell a next page),
+	// the next page starts after the cursor.
+	if rows := list(f.ws, page.Request{Limit: 1}); len(rows) != 2 || rows[0].ID != a.ID {
+		t.Errorf("first page of 1: %v", rows)
+	}
+	if rows := list(f.ws, page.Request{Limit: 1, Cursor: &page.Cursor{Key: a.ID}}); len(rows) != 1 || rows[0].ID != b.ID {
+		t.Errorf("page after %s: %v", a.ID, rows)
 	}
 }
