@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/apptest"
 	"github.com/parley-dev/parley/internal/config"
+	"github.com/parley-dev/parley/internal/whatsapp"
 	"github.com/parley-dev/parley/internal/whatsapp/cloudapi"
 	"github.com/parley-dev/parley/internal/whatsapp/cloudapi/cloudapitest"
 )
@@ -649,5 +650,55 @@ func TestWhatsAppRefreshSender(t *testing.T) {
 	s.Do("POST", "/api/v1/whatsapp/senders/"+e.sender+"/refresh", s.Key, nil).Want(502)
 	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "GREEN" {
 		t.Errorf("a failed refresh changed the sender: %s", got.Body)
+	}
+}
+
+// TestWhatsAppPacing: a send past the customer's pair limit waits, its
+// job snoozed for the time the pacer names (River's schedule, not a
+// sleeping worker), while another customer's reply goes at once.
+func TestWhatsAppPacing(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	s.App.WhatsApp.Pacer = &whatsapp.Pacer{PairInterval: time.Hour, PairBurst: 1}
+	body, _ := e.inbound("16315551190", "", "", time.Now(), text("first question"))
+	e.post(body, "")
+	e.waitSent(1) // the assistant's reply: the pair's one message this hour
+	id := e.conversations()[0].(map[string]any)["id"].(string)
+	op := s.Do("POST", "/api/v1/conversations/"+id+"/messages", s.Key, map[string]any{"role": "operator",
+		"content": "A person here: one more thing."}).Want(201)
+	opID := op.Str("message.id")
+	// Another customer is not held up.
+	body, _ = e.inbound("16315551191", "", "", time.Now(), text("hello"))
+	e.post(body, "")
+	sent := e.waitSent(2)
+	if to := sent[1].Body["to"]; to != "16315551191" {
+		t.Errorf("second send went to %v, want the other customer", to)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		counts, err := s.App.Jobs.Backlog(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		snoozed := false
+		for _, c := range counts {
+			snoozed = snoozed || (c.Kind == whatsapp.JobSend && c.State == "scheduled" && c.N == 1)
+		}
+		if snoozed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the operator's send is not snoozed: %v", counts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(e.graph.Sent()); n != 2 {
+		t.Errorf("%d sends, want 2 (the paced one waits)", n)
+	}
+	r := s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)
+	for _, m := range msgs(r) {
+		if m["id"] == opID && m["status"] != "pending" {
+			t.Errorf("the paced message is %v, want pending", m["status"])
+		}
 	}
 }

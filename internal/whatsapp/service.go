@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-dev/parley/internal/conversation"
@@ -31,7 +32,21 @@ type Service struct {
 	// IdleAfter is how long a thread may be quiet before the customer's
 	// next message starts a new conversation (default WindowLength).
 	IdleAfter time.Duration
-	Log       *slog.Logger
+	// Pacer spaces sends out within Meta's limits (nil: Meta's defaults).
+	Pacer *Pacer
+	Log   *slog.Logger
+
+	pacerOnce sync.Once
+}
+
+// pacer is Pacer, or one with Meta's defaults.
+func (s *Service) pacer() *Pacer {
+	s.pacerOnce.Do(func() {
+		if s.Pacer == nil {
+			s.Pacer = &Pacer{}
+		}
+	})
+	return s.Pacer
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
