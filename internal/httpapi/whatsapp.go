@@ -277,6 +277,18 @@ func (a *API) sendTemplate(w http.ResponseWriter, r *http.Request) {
 		Template string   `json:"template"`
 		Language string   `json:"language"`
 		Params   []string `json:"params"`
+		Header   *struct {
+			Type     string `json:"type"`
+			Text     string `json:"text"`
+			Link     string `json:"link"`
+			MediaID  string `json:"media_id"`
+			Filename string `json:"filename"`
+		} `json:"header"`
+		Buttons []struct {
+			Index   int    `json:"index"`
+			SubType string `json:"sub_type"`
+			Value   string `json:"value"`
+		} `json:"buttons"`
 	}
 	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
 		httpx.WriteProblem(w, r, err)
@@ -286,8 +298,15 @@ func (a *API) sendTemplate(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, fault.Invalid("sender_id", "is required"))
 		return
 	}
-	c, m, err := a.WhatsApp.SendTemplate(r.Context(), workspaceID(r.Context()), whatsapp.TemplateSend{
-		SenderID: in.SenderID, To: in.To, Template: in.Template, Language: in.Language, Params: in.Params})
+	send := whatsapp.TemplateSend{SenderID: in.SenderID, To: in.To, Template: in.Template, Language: in.Language,
+		Params: in.Params}
+	if h := in.Header; h != nil {
+		send.Header = &conversation.TemplateHeader{Type: h.Type, Text: h.Text, Link: h.Link, MediaID: h.MediaID, Filename: h.Filename}
+	}
+	for _, b := range in.Buttons {
+		send.Buttons = append(send.Buttons, conversation.TemplateButton{Index: b.Index, SubType: b.SubType, Value: b.Value})
+	}
+	c, m, err := a.WhatsApp.SendTemplate(r.Context(), workspaceID(r.Context()), send)
 	if err != nil {
 		httpx.WriteProblem(w, r, err)
 		return

@@ -702,3 +702,89 @@ func TestWhatsAppPacing(t *testing.T) {
 		}
 	}
 }
+
+// TestWhatsAppTemplateHeaderButtons: a template with a media header, a
+// dynamic URL button, a copy-code button and a quick reply is sent with
+// Meta's component shapes; missing or mismatched parameters are 422 and
+// send nothing.
+func TestWhatsAppTemplateHeaderButtons(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	e.graph.AddTemplates(
+		cloudapitest.Template{ID: "7", Name: "order_ready", Language: "en", Status: "APPROVED", Category: "UTILITY",
+			Components: []map[string]any{
+				{"type": "HEADER", "format": "IMAGE"},
+				{"type": "BODY", "text": "Order {{1}} is ready."},
+				{"type": "BUTTONS", "buttons": []map[string]any{
+					{"type": "URL", "text": "Track", "url": "https://shop.example/track/{{1}}"},
+					{"type": "COPY_CODE", "example": "SAVE10"},
+					{"type": "QUICK_REPLY", "text": "Stop"},
+					{"type": "URL", "text": "Help", "url": "https://shop.example/help"},
+				}},
+			}},
+		cloudapitest.Template{ID: "8", Name: "hello_name", Language: "en", Status: "APPROVED", Category: "UTILITY",
+			Components: []map[string]any{{"type": "HEADER", "format": "TEXT", "text": "Hello {{1}}"}, {"type": "BODY", "text": "Welcome."}}},
+	)
+	s.Do("POST", "/api/v1/whatsapp/templates/sync", s.Key, map[string]any{"sender_id": e.sender}).Want(200)
+	send := "/api/v1/whatsapp/messages/template"
+	req := func(mod func(map[string]any)) map[string]any {
+		b := map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "order_ready", "language": "en",
+			"params": []string{"#42"}, "header": map[string]any{"type": "image", "link": "https://shop.example/42.jpg"},
+			"buttons": []map[string]any{{"index": 0, "sub_type": "url", "value": "42?t=abc"},
+				{"index": 1, "sub_type": "copy_code", "value": "SAVE10"}, {"index": 2, "sub_type": "quick_reply", "value": "STOP_42"}}}
+		if mod != nil {
+			mod(b)
+		}
+		return b
+	}
+	runScenarios(t, s, []scenario{
+		{name: "no header", method: "POST", path: send, key: "own", body: req(func(b map[string]any) { delete(b, "header") }), status: 422, code: "validation_failed", field: "header"},
+		{name: "header of another type", method: "POST", path: send, key: "own", body: req(func(b map[string]any) { b["header"] = map[string]any{"type": "video", "link": "https://x.example/v.mp4"} }), status: 422, code: "validation_failed", field: "header.type"},
+		{name: "header over http", method: "POST", path: send, key: "own", body: req(func(b map[string]any) { b["header"] = map[string]any{"type": "image", "link": "http://x.example/a.jpg"} }), status: 422, code: "validation_failed", field: "header.link"},
+		{name: "link and media id", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "https://x.example/a.jpg", "media_id": "123"}
+		}), status: 422, code: "validation_failed", field: "header"},
+		{name: "dynamic URL without its suffix", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"] = []map[string]any{{"index": 1, "sub_type": "copy_code", "value": "SAVE10"}}
+		}), status: 422, code: "validation_failed", field: "buttons"},
+		{name: "wrong sub_type", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"] = []map[string]any{{"index": 0, "sub_type": "quick_reply", "value": "x"}, {"index": 1, "sub_type": "copy_code", "value": "SAVE10"}}
+		}), status: 422, code: "validation_failed", field: "buttons[0].sub_type"},
+		{name: "fixed URL given a value", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"] = append(b["buttons"].([]map[string]any), map[string]any{"index": 3, "sub_type": "url", "value": "x"})
+		}), status: 422, code: "validation_failed", field: "buttons[3]"},
+		{name: "no such button", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"] = append(b["buttons"].([]map[string]any), map[string]any{"index": 9, "sub_type": "url", "value": "x"})
+		}), status: 422, code: "validation_failed", field: "buttons[3].index"},
+		{name: "coupon too long", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"].([]map[string]any)[1]["value"] = "A-VERY-LONG-COUPON"
+		}), status: 422, code: "validation_failed", field: "buttons[1].value"},
+		{name: "text header missing", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "hello_name", "language": "en"}, status: 422, code: "validation_failed", field: "header"},
+	})
+	if n := len(e.conversations()); n != 0 {
+		t.Fatalf("refused sends opened %d conversations", n)
+	}
+	ok := s.Do("POST", send, s.Key, req(nil)).Want(201)
+	if ok.Str("message.template.header.link") != "https://shop.example/42.jpg" || len(ok.Get("message.template.buttons").([]any)) != 3 {
+		t.Errorf("the message does not keep its header and buttons: %s", ok.Body)
+	}
+	sent := e.waitSent(1)
+	wire, _ := json.Marshal(sent[0].Body["template"])
+	want := `{"components":[` +
+		`{"parameters":[{"image":{"link":"https://shop.example/42.jpg"},"type":"image"}],"type":"header"},` +
+		`{"parameters":[{"text":"#42","type":"text"}],"type":"body"},` +
+		`{"index":"0","parameters":[{"text":"42?t=abc","type":"text"}],"sub_type":"url","type":"button"},` +
+		`{"index":"1","parameters":[{"coupon_code":"SAVE10","type":"coupon_code"}],"sub_type":"copy_code","type":"button"},` +
+		`{"index":"2","parameters":[{"payload":"STOP_42","type":"payload"}],"sub_type":"quick_reply","type":"button"}],` +
+		`"language":{"code":"en"},"name":"order_ready"}`
+	if string(wire) != want {
+		t.Errorf("template on the wire:\n%s\nwant\n%s", wire, want)
+	}
+	s.Do("POST", send, s.Key, map[string]any{"sender_id": e.sender, "to": "+14155550101", "template": "hello_name",
+		"language": "en", "header": map[string]any{"type": "text", "text": "Ada"}}).Want(201)
+	sent = e.waitSent(2)
+	hdr, _ := json.Marshal(sent[1].Body["template"].(map[string]any)["components"])
+	if string(hdr) != `[{"parameters":[{"text":"Ada","type":"text"}],"type":"header"}]` {
+		t.Errorf("text header on the wire: %s", hdr)
+	}
+}
