@@ -739,8 +739,12 @@ func TestWhatsAppTemplateHeaderButtons(t *testing.T) {
 	}
 	runScenarios(t, s, []scenario{
 		{name: "no header", method: "POST", path: send, key: "own", body: req(func(b map[string]any) { delete(b, "header") }), status: 422, code: "validation_failed", field: "header"},
-		{name: "header of another type", method: "POST", path: send, key: "own", body: req(func(b map[string]any) { b["header"] = map[string]any{"type": "video", "link": "https://x.example/v.mp4"} }), status: 422, code: "validation_failed", field: "header.type"},
-		{name: "header over http", method: "POST", path: send, key: "own", body: req(func(b map[string]any) { b["header"] = map[string]any{"type": "image", "link": "http://x.example/a.jpg"} }), status: 422, code: "validation_failed", field: "header.link"},
+		{name: "header of another type", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "video", "link": "https://x.example/v.mp4"}
+		}), status: 422, code: "validation_failed", field: "header.type"},
+		{name: "header over http", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "http://x.example/a.jpg"}
+		}), status: 422, code: "validation_failed", field: "header.link"},
 		{name: "link and media id", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
 			b["header"] = map[string]any{"type": "image", "link": "https://x.example/a.jpg", "media_id": "123"}
 		}), status: 422, code: "validation_failed", field: "header"},
