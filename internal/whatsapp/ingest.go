@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
@@ -58,6 +59,7 @@ func (s *Service) Ingest(ctx context.Context, changes []Change) error {
 // is gone.
 type route struct {
 	snd  *Sender
+	asst *assistant.Assistant
 	gone bool // snd's assistant was deleted
 }
 
@@ -80,13 +82,14 @@ func (s *Service) routes(ctx context.Context, changes []Change) (map[string]rout
 		} else if err != nil {
 			return nil, err
 		}
-		if _, err := s.Assistants.Get(ctx, snd.WorkspaceID, snd.AssistantID); fault.Is(err, fault.CodeNotFound) {
+		a, err := s.Assistants.Get(ctx, snd.WorkspaceID, snd.AssistantID)
+		if fault.Is(err, fault.CodeNotFound) {
 			out[ch.PhoneNumberID] = route{snd: snd, gone: true}
 			continue
 		} else if err != nil {
 			return nil, err
 		}
-		out[ch.PhoneNumberID] = route{snd: snd}
+		out[ch.PhoneNumberID] = route{snd: snd, asst: a}
 	}
 	return out, nil
 }
@@ -115,6 +118,9 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]eve
 			"phone_number_id", ch.PhoneNumberID, "waba", ch.WABAID, "messages", len(ch.Messages), "statuses", len(ch.Statuses))
 		return nil, s.unrouted(ctx, ch, "", UnroutedUnknownNumber)
 	}
+	// The assistant read with the route serves every message of the
+	// change: it is not read again inside the write transaction.
+	ctx = conversation.WithAssistant(ctx, rt.asst)
 	var evs []events.Event
 	for i := range ch.Messages {
 		e, err := s.inbound(ctx, snd, ch, &ch.Messages[i])
