@@ -20,7 +20,7 @@ func TestStatementCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := sql.OpenDB(c)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	db.SetMaxOpenConns(1)
 	must := func(err error) {
 		t.Helper()
@@ -52,6 +52,7 @@ func TestStatementCache(t *testing.T) {
 	must(err)
 	rows, err := conn.QueryContext(ctx, q, 5)
 	must(err)
+	defer rows.Close()
 	var outer []int
 	for rows.Next() {
 		var a int
