@@ -136,7 +136,7 @@ func (s *Service) RefreshSender(ctx context.Context, workspaceID, id string) (*S
 // storeNumber writes a sender's refreshed status and quality.
 func (s *Service) storeNumber(ctx context.Context, snd *Sender) error {
 	snd.UpdatedAt = s.now()
-	return s.Store.UpdateSender(ctx, snd)
+	return s.Store.SetSenderNumber(ctx, snd.WorkspaceID, snd.ID, snd.Status, snd.QualityRating, snd.UpdatedAt)
 }
 
 // ListUnrouted pages the webhook changes no sender took that the

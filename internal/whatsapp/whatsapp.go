@@ -195,6 +195,10 @@ type Store interface {
 	ListSenders(ctx context.Context, workspaceID string) ([]*Sender, error)
 	UpdateSender(ctx context.Context, s *Sender) error
 	DeleteSender(ctx context.Context, workspaceID, id string) error
+	// SetSenderNumber writes only a sender's status and quality rating
+	// (read from the Graph API), so a refresh never undoes a change made
+	// to the sender's other fields meanwhile.
+	SetSenderNumber(ctx context.Context, workspaceID, id, status, quality string, at time.Time) error
 	// SenderByPhoneNumberID routes a webhook change to its sender.
 	SenderByPhoneNumberID(ctx context.Context, phoneNumberID string) (*Sender, error)
 	// SendersByWABA routes a template status webhook to the senders of

@@ -87,6 +87,13 @@ func (db *DB) UpdateSender(ctx context.Context, s *whatsapp.Sender) error {
 	})
 }
 
+// SetSenderNumber implements whatsapp.Store.
+func (db *DB) SetSenderNumber(ctx context.Context, workspaceID, id, status, quality string, at time.Time) error {
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE whatsapp_senders SET status = $1, quality_rating = $2, updated_at = $3
+		WHERE workspace_id = $4 AND id = $5`, status, quality, ts(at), workspaceID, id)
+	return affected(tag, err, "sender")
+}
+
 // DeleteSender implements whatsapp.Store.
 func (db *DB) DeleteSender(ctx context.Context, workspaceID, id string) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {

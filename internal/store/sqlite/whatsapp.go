@@ -86,6 +86,15 @@ func (db *DB) UpdateSender(ctx context.Context, s *whatsapp.Sender) error {
 	})
 }
 
+// SetSenderNumber implements whatsapp.Store.
+func (db *DB) SetSenderNumber(ctx context.Context, workspaceID, id, status, quality string, at time.Time) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE whatsapp_senders SET status = ?, quality_rating = ?, updated_at = ?
+			WHERE workspace_id = ? AND id = ?`, status, quality, ms(at), workspaceID, id)
+		return affected(res, err, "sender")
+	})
+}
+
 // DeleteSender implements whatsapp.Store.
 func (db *DB) DeleteSender(ctx context.Context, workspaceID, id string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {

@@ -94,6 +94,17 @@ func testWhatsAppSenders(t *testing.T, s store.Store) {
 	taken.PhoneNumberID = theirs.PhoneNumberID
 	wantCode(t, s.UpdateSender(ctx, &taken), fault.CodeValidation)
 
+	// A refresh writes the status and rating only, and only in the
+	// sender's workspace.
+	must(t, s.SetSenderNumber(ctx, f.ws, snd.ID, "CONNECTED", "GREEN", at(12)))
+	got, err = s.GetSender(ctx, f.ws, snd.ID)
+	must(t, err)
+	if got.Status != "CONNECTED" || got.QualityRating != "GREEN" || got.UpdatedAt != at(12) || got.Name != "Support" ||
+		got.SealedToken != snd.SealedToken {
+		t.Errorf("after the number refresh: %+v", got)
+	}
+	wantCode(t, s.SetSenderNumber(ctx, f.ws, theirs.ID, "BANNED", "RED", at(13)), fault.CodeNotFound)
+
 	must(t, s.DeleteSender(ctx, f.ws, snd.ID))
 	_, err = s.GetSender(ctx, f.ws, snd.ID)
 	wantCode(t, err, fault.CodeNotFound)
