@@ -11,6 +11,7 @@
 //	parley-bench verify --database-url bench.db   (counters against the rows)
 //	parley-bench load --database-url bench.db --posters 32   (through HTTP, under concurrency; see load.go)
 //	parley-bench jobs --database-url jobs.db --conversations 2000   (kill -9 harness, see jobs.go)
+//	parley-bench whatsapp --database-url wa.db --messages 50000 --clients 32   (webhook ingest, see whatsapp.go)
 package main
 
 import (
@@ -45,6 +46,12 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) >= 2 && os.Args[1] == "whatsapp" {
+		if err := whatsappMain(os.Args[2:]); err != nil {
+			fail(err)
+		}
+		return
+	}
 	if len(os.Args) >= 2 && (os.Args[1] == "jobs" || os.Args[1] == "jobs-work") {
 		run := jobsMain
 		if os.Args[1] == "jobs-work" {
@@ -56,7 +63,7 @@ func main() {
 		return
 	}
 	if len(os.Args) < 2 || (os.Args[1] != "seed" && os.Args[1] != "run" && os.Args[1] != "verify") {
-		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|verify|load|jobs [flags]   (parley-bench seed -h for flags)")
+		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|verify|load|jobs|whatsapp [flags]   (parley-bench seed -h for flags)")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("parley-bench "+os.Args[1], flag.ExitOnError)
@@ -106,6 +113,11 @@ func main() {
 // open opens, migrates and bootstraps the database and returns the app,
 // its default workspace and first assistant.
 func open(ctx context.Context, dbURL string) (*app.App, string, *assistant.Assistant, func(), error) {
+	return openWith(ctx, dbURL, nil)
+}
+
+// openWith is open with the configuration changed by tweak first.
+func openWith(ctx context.Context, dbURL string, tweak func(*config.Config)) (*app.App, string, *assistant.Assistant, func(), error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := app.OpenStore(ctx, dbURL)
 	if err != nil {
@@ -119,8 +131,12 @@ func open(ctx context.Context, dbURL string) (*app.App, string, *assistant.Assis
 	if err := st.Migrate(ctx); err != nil {
 		return fin(err)
 	}
-	a, err := app.Build(&config.Config{DatabaseURL: dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password",
-		APIRateLimit: "0"}, st, log, jobs.Config{})
+	cfg := &config.Config{DatabaseURL: dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password",
+		APIRateLimit: "0"}
+	if tweak != nil {
+		tweak(cfg)
+	}
+	a, err := app.Build(cfg, st, log, jobs.Config{})
 	if err != nil {
 		return fin(err)
 	}

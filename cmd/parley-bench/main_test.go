@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/page"
@@ -140,5 +141,33 @@ func testSeedShape(t *testing.T, dbURL string) {
 	}
 	if strings.Contains(out.String(), "query_timeout") {
 		t.Errorf("a request timed out:\n%s", out.String())
+	}
+}
+
+// TestWhatsAppBench runs the webhook ingest benchmark at a tiny size on
+// both stores, with the workers on, and fails unless every message is
+// stored once in one thread per customer.
+func TestWhatsAppBench(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testWhatsAppBench(t, filepath.Join(t.TempDir(), "wa.db")) })
+	t.Run("postgres", func(t *testing.T) { testWhatsAppBench(t, pgtest.SchemaURL(t)) })
+}
+
+func testWhatsAppBench(t *testing.T, dbURL string) {
+	o := waOptions{Messages: 300, Customers: 40, Clients: 8, Redeliver: 0.1, Workers: true, Drain: 20 * time.Second, Seed: 7}
+	r, err := whatsappBench(context.Background(), dbURL, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	r.write(&out, dbURL, o)
+	t.Log(out.String())
+	if r.Deliveries != 330 || len(r.Ack) != 330 {
+		t.Errorf("%d deliveries, %d acknowledged, want 330", r.Deliveries, len(r.Ack))
+	}
+	if r.Lost+r.Duplicated+r.Unexpected+r.SplitThreads > 0 || r.Conversations != 40 {
+		t.Errorf("stored wrongly: %+v", r)
+	}
+	if r.Sent == 0 {
+		t.Error("the workers sent no reply through the fake Graph API")
 	}
 }

@@ -126,6 +126,31 @@ type Template struct {
 	Name     string   `json:"name"`
 	Language string   `json:"language"`
 	Params   []string `json:"params"`
+	// Header fills the template's header: its {{1}} (type text) or its
+	// image, video or document.
+	Header *TemplateHeader `json:"header,omitempty"`
+	// Buttons fill the template's dynamic buttons, by position.
+	Buttons []TemplateButton `json:"buttons,omitempty"`
+}
+
+// TemplateHeader is the header parameter of a template message: Text for
+// a text header, else a media file by public HTTPS Link or by the
+// MediaID of an upload (Filename names a document).
+type TemplateHeader struct {
+	Type     string `json:"type"` // text, image, video, document
+	Text     string `json:"text,omitempty"`
+	Link     string `json:"link,omitempty"`
+	MediaID  string `json:"media_id,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// TemplateButton is the parameter of one of a template's buttons: the
+// payload a quick reply returns, the suffix of a dynamic URL, or the
+// code a copy-code button copies.
+type TemplateButton struct {
+	Index   int    `json:"index"`    // the button's position in the template, from 0
+	SubType string `json:"sub_type"` // quick_reply, url, copy_code
+	Value   string `json:"value"`
 }
 
 // Pricing is how WhatsApp prices an outbound message, from its status
@@ -164,6 +189,11 @@ type ChannelData struct {
 	Reactions []Reaction `json:"reactions,omitempty"`
 	// ReplyTo is the channel id of the message this one answers.
 	ReplyTo string `json:"reply_to,omitempty"`
+	// NoReply marks a customer message the assistant does not answer (a
+	// WhatsApp message Meta could not pass on, a stray reaction): it is
+	// not a turn, so it neither gets a reply nor keeps the reply to the
+	// customer's message before it from being written.
+	NoReply bool `json:"no_reply,omitempty"`
 }
 
 // Message is one entry of a transcript.

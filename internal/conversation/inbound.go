@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
@@ -20,7 +21,7 @@ import (
 // OpenThread creates a conversation for a channel thread, without a
 // greeting (the customer spoke first, or a template opens it).
 func (s *Service) OpenThread(ctx context.Context, workspaceID string, in CreateInput) (*Conversation, []events.Event, error) {
-	a, err := s.Assistants.Get(ctx, workspaceID, in.AssistantID)
+	a, err := s.channelAssistant(ctx, workspaceID, in.AssistantID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open thread: assistant: %w", err)
 	}
@@ -66,7 +67,7 @@ func (s *Service) AppendChannel(ctx context.Context, c *Conversation, msgs []*Me
 		return nil, nil, err
 	}
 	if replyTo != nil && after.AIEnabled {
-		a, err := s.Assistants.Get(ctx, c.WorkspaceID, after.AssistantID)
+		a, err := s.channelAssistant(ctx, c.WorkspaceID, after.AssistantID)
 		switch {
 		case fault.Is(err, fault.CodeNotFound):
 		case err != nil:
@@ -129,4 +130,23 @@ func (s *Service) markPending(c *Conversation, msgs ...*Message) {
 			m.Status = MessagePending
 		}
 	}
+}
+
+type assistantKey struct{}
+
+// WithAssistant returns ctx carrying a, which the caller has just read:
+// the channel calls made with it (OpenThread, AppendChannel) use it
+// instead of reading the assistant again for every message of a
+// delivery, inside the write transaction.
+func WithAssistant(ctx context.Context, a *assistant.Assistant) context.Context {
+	return context.WithValue(ctx, assistantKey{}, a)
+}
+
+// channelAssistant is the assistant ctx carries (WithAssistant), when it
+// is this one, or else the stored one.
+func (s *Service) channelAssistant(ctx context.Context, workspaceID, id string) (*assistant.Assistant, error) {
+	if a, ok := ctx.Value(assistantKey{}).(*assistant.Assistant); ok && a != nil && a.WorkspaceID == workspaceID && a.ID == id {
+		return a, nil
+	}
+	return s.Assistants.Get(ctx, workspaceID, id)
 }

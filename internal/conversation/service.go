@@ -602,16 +602,17 @@ func (s *Service) extractAgain(ctx context.Context, c *Conversation) (*Conversat
 func ptr[T any](v T) *T { return &v }
 
 // lastSpoken returns a conversation's newest message that is not a system
-// note (failure notes and extraction notes are not turns), or nil: the
-// message a reply would answer, when it is the customer's.
+// note (failure notes and extraction notes are not turns) nor a channel
+// message marked NoReply, or nil: the message a reply would answer, when
+// it is the customer's.
 func (s *Service) lastSpoken(ctx context.Context, workspaceID, id string) (*Message, error) {
 	recent, err := s.Store.RecentMessages(ctx, workspaceID, id, 20)
 	if err != nil {
 		return nil, err
 	}
 	for i := len(recent) - 1; i >= 0; i-- {
-		if recent[i].Role != RoleSystem {
-			return recent[i], nil
+		if m := recent[i]; m.Role != RoleSystem && (m.Channel == nil || !m.Channel.NoReply) {
+			return m, nil
 		}
 	}
 	return nil, nil

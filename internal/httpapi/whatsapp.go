@@ -21,6 +21,8 @@ func (a *API) registerWhatsApp(h func(pattern string, fn http.HandlerFunc)) {
 	h("GET /api/v1/whatsapp/senders/{id}", a.getSender)
 	h("PATCH /api/v1/whatsapp/senders/{id}", a.updateSender)
 	h("DELETE /api/v1/whatsapp/senders/{id}", a.deleteSender)
+	h("POST /api/v1/whatsapp/senders/{id}/refresh", a.refreshSender)
+	h("GET /api/v1/whatsapp/unrouted", a.listUnrouted)
 	h("GET /api/v1/whatsapp/templates", a.listTemplates)
 	h("POST /api/v1/whatsapp/templates", a.createTemplate)
 	h("POST /api/v1/whatsapp/templates/sync", a.syncTemplates)
@@ -125,6 +127,48 @@ func (a *API) deleteSender(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// refreshSender reads the number's status and quality rating from the
+// Graph API now.
+func (a *API) refreshSender(w http.ResponseWriter, r *http.Request) {
+	s, err := a.WhatsApp.RefreshSender(r.Context(), workspaceID(r.Context()), r.PathValue("id"))
+	if err != nil {
+		httpx.WriteProblem(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, senderView(s))
+}
+
+// unroutedJSON is a webhook change no sender took; its payload is the
+// change's JSON text as Meta sent it, byte for byte.
+type unroutedJSON struct {
+	ID            string   `json:"id"`
+	Reason        string   `json:"reason"`
+	WABAID        string   `json:"waba_id"`
+	PhoneNumberID string   `json:"phone_number_id"`
+	Payload       string   `json:"payload"`
+	ReceivedAt    jsonTime `json:"received_at"`
+}
+
+func unroutedView(u *whatsapp.Unrouted) unroutedJSON {
+	return unroutedJSON{ID: u.ID, Reason: u.Reason, WABAID: u.WABAID, PhoneNumberID: u.PhoneNumberID,
+		Payload: string(u.Payload), ReceivedAt: jsonTime(u.ReceivedAt)}
+}
+
+// listUnrouted pages the webhook changes no sender took that this
+// workspace may see, oldest first. API keys act as the workspace's owner.
+func (a *API) listUnrouted(w http.ResponseWriter, r *http.Request) {
+	req, ok := a.listRequest(w, r, nil)
+	if !ok {
+		return
+	}
+	res, err := a.WhatsApp.ListUnrouted(r.Context(), workspaceID(r.Context()), req)
+	if err != nil {
+		httpx.WriteProblem(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, newList(res, unroutedView, a.cursorWriter(r)))
 }
 
 type templateJSON struct {
@@ -233,6 +277,18 @@ func (a *API) sendTemplate(w http.ResponseWriter, r *http.Request) {
 		Template string   `json:"template"`
 		Language string   `json:"language"`
 		Params   []string `json:"params"`
+		Header   *struct {
+			Type     string `json:"type"`
+			Text     string `json:"text"`
+			Link     string `json:"link"`
+			MediaID  string `json:"media_id"`
+			Filename string `json:"filename"`
+		} `json:"header"`
+		Buttons []struct {
+			Index   int    `json:"index"`
+			SubType string `json:"sub_type"`
+			Value   string `json:"value"`
+		} `json:"buttons"`
 	}
 	if err := httpx.Decode(w, r, defaultBodyLimit, &in); err != nil {
 		httpx.WriteProblem(w, r, err)
@@ -242,8 +298,15 @@ func (a *API) sendTemplate(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, fault.Invalid("sender_id", "is required"))
 		return
 	}
-	c, m, err := a.WhatsApp.SendTemplate(r.Context(), workspaceID(r.Context()), whatsapp.TemplateSend{
-		SenderID: in.SenderID, To: in.To, Template: in.Template, Language: in.Language, Params: in.Params})
+	send := whatsapp.TemplateSend{SenderID: in.SenderID, To: in.To, Template: in.Template, Language: in.Language,
+		Params: in.Params}
+	if h := in.Header; h != nil {
+		send.Header = &conversation.TemplateHeader{Type: h.Type, Text: h.Text, Link: h.Link, MediaID: h.MediaID, Filename: h.Filename}
+	}
+	for _, b := range in.Buttons {
+		send.Buttons = append(send.Buttons, conversation.TemplateButton{Index: b.Index, SubType: b.SubType, Value: b.Value})
+	}
+	c, m, err := a.WhatsApp.SendTemplate(r.Context(), workspaceID(r.Context()), send)
 	if err != nil {
 		httpx.WriteProblem(w, r, err)
 		return

@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/apptest"
 	"github.com/parley-dev/parley/internal/config"
+	"github.com/parley-dev/parley/internal/whatsapp"
 	"github.com/parley-dev/parley/internal/whatsapp/cloudapi"
 	"github.com/parley-dev/parley/internal/whatsapp/cloudapi/cloudapitest"
 )
@@ -386,6 +387,46 @@ func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 			t.Errorf("reaction stored as a message: %v", m)
 		}
 	}
+	// The assistant cannot read the unsupported message: it answered the
+	// image only, once, even when the unsupported message came first.
+	if n := len(e.graph.Sent()); n != 1 {
+		t.Errorf("%d messages sent, want the one reply to the image", n)
+	}
+	assistant := 0
+	for _, m := range msgs(r) {
+		if m["role"] == "assistant" {
+			assistant++
+		}
+	}
+	if assistant != 1 {
+		t.Errorf("%d assistant replies, want 1: %v", assistant, msgs(r))
+	}
+}
+
+// TestWhatsAppUnsupportedAlone: a customer whose only message Meta could
+// not pass on gets no AI reply; the message is stored with Meta's error
+// and the next readable message is answered as usual.
+func TestWhatsAppUnsupportedAlone(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	body, _ := e.inbound("16315551182", "", "", time.Now(), map[string]any{"type": "unsupported",
+		"errors": []any{map[string]any{"code": 131051, "title": "Message type unknown", "message": "Message type unknown",
+			"error_data": map[string]any{"details": "Message type is currently not supported."}}}})
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("webhook: %d", got)
+	}
+	id := e.conversations()[0].(map[string]any)["id"].(string)
+	body, _ = e.inbound("16315551182", "", "", time.Now(), text("did you get my poll?"))
+	e.post(body, "")
+	sent := e.waitSent(1)
+	r := waitFor(t, s, id, func(r *apptest.Response) bool { return len(msgs(r)) >= 3 })
+	m := msgs(r)
+	if m[0]["error"].(map[string]any)["code"] != "131051" || m[1]["content"] != "did you get my poll?" || m[2]["role"] != "assistant" {
+		t.Errorf("transcript: %v", m)
+	}
+	if len(sent) != 1 || len(e.graph.Sent()) != 1 {
+		t.Errorf("sent %d, want the one reply to the text", len(e.graph.Sent()))
+	}
 }
 
 func TestWhatsAppWindowAndMetaErrors(t *testing.T) {
@@ -521,4 +562,233 @@ func TestWhatsAppSendersAPI(t *testing.T) {
 		{name: "delete", method: "DELETE", path: base + "/" + e.sender, key: "own", status: 204},
 		{name: "gone", method: "GET", path: base + "/" + e.sender, key: "own", status: 404},
 	})
+}
+
+// TestWhatsAppUnrouted: a change for a number no sender has is kept and
+// listed, paged, to the workspace whose senders share its WhatsApp
+// Business Account; another workspace, or a change of another account,
+// is not shown.
+func TestWhatsAppUnrouted(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	for i := range 3 {
+		body := delivery("1999000000"+strconv.Itoa(i), map[string]any{
+			"contacts": []any{map[string]any{"profile": map[string]any{"name": "Lost"}, "wa_id": "16505550000"}},
+			"messages": []any{map[string]any{"from": "16505550000", "id": "wamid.LOST" + strconv.Itoa(i),
+				"timestamp": strconv.FormatInt(time.Now().Unix(), 10), "type": "text", "text": map[string]any{"body": "hello?"}}}})
+		if got := e.post(body, ""); got != 200 {
+			t.Fatalf("webhook for an unknown number: %d", got)
+		}
+	}
+	foreign := bytes.Replace(delivery("1888000000", map[string]any{"statuses": []any{map[string]any{
+		"id": "wamid.X", "status": "sent", "timestamp": "1739321024", "recipient_id": "16505550000"}}}),
+		[]byte(waAccount), []byte("55501"), 1)
+	if got := e.post(foreign, ""); got != 200 {
+		t.Fatalf("webhook of another account: %d", got)
+	}
+	if list := e.conversations(); len(list) != 0 {
+		t.Errorf("an unrouted change opened %d conversations", len(list))
+	}
+	first := s.Do("GET", "/api/v1/whatsapp/unrouted?per_page=2", s.Key, nil).Want(200)
+	data := first.Get("data").([]any)
+	if len(data) != 2 || first.Get("next_cursor") == nil {
+		t.Fatalf("first page: %s", first.Body)
+	}
+	u := data[0].(map[string]any)
+	if u["reason"] != "unknown_number" || u["waba_id"] != waAccount || u["phone_number_id"] != "19990000000" ||
+		!strings.HasPrefix(u["id"].(string), "unr_") {
+		t.Errorf("unrouted change: %v", u)
+	}
+	var change struct {
+		Field string `json:"field"`
+		Value struct {
+			Messages []struct {
+				ID string `json:"id"`
+			} `json:"messages"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(u["payload"].(string)), &change); err != nil || change.Field != "messages" ||
+		len(change.Value.Messages) != 1 || change.Value.Messages[0].ID != "wamid.LOST0" {
+		t.Errorf("payload not kept as sent (%v): %v", err, u["payload"])
+	}
+	next := s.Do("GET", "/api/v1/whatsapp/unrouted?per_page=2&cursor="+first.Str("next_cursor"), s.Key, nil).Want(200)
+	if data := next.Get("data").([]any); len(data) != 1 || next.Get("next_cursor") != nil {
+		t.Errorf("second page: %s", next.Body)
+	}
+	other := s.Do("GET", "/api/v1/whatsapp/unrouted", s.OtherKey, nil).Want(200)
+	if data := other.Get("data").([]any); len(data) != 0 {
+		t.Errorf("another workspace sees %d unrouted changes", len(data))
+	}
+	s.Do("GET", "/api/v1/whatsapp/unrouted?per_page=0", s.Key, nil).Want(422)
+}
+
+// TestWhatsAppRefreshSender: the number's status and quality rating are
+// read from the Graph API on demand and with a template sync; another
+// workspace's sender is not found; a refused token changes nothing.
+func TestWhatsAppRefreshSender(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	e.graph.SetNumber("FLAGGED", "YELLOW")
+	r := s.Do("POST", "/api/v1/whatsapp/senders/"+e.sender+"/refresh", s.Key, nil).Want(200)
+	if r.Str("status") != "FLAGGED" || r.Str("quality_rating") != "YELLOW" {
+		t.Errorf("refreshed sender: %s", r.Body)
+	}
+	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "YELLOW" {
+		t.Errorf("refresh not stored: %s", got.Body)
+	}
+	s.Do("POST", "/api/v1/whatsapp/senders/"+e.sender+"/refresh", s.OtherKey, nil).Want(404)
+	s.Do("POST", "/api/v1/whatsapp/senders/wa_01J0000000000000000000000/refresh", s.Key, nil).Want(404)
+
+	e.graph.SetNumber("CONNECTED", "GREEN")
+	s.Do("POST", "/api/v1/whatsapp/templates/sync", s.Key, map[string]any{"sender_id": e.sender}).Want(200)
+	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "GREEN" {
+		t.Errorf("the template sync did not refresh the number: %s", got.Body)
+	}
+
+	s.Do("PATCH", "/api/v1/whatsapp/senders/"+e.sender, s.Key, map[string]any{"access_token": "revoked"}).Want(200)
+	e.graph.SetNumber("FLAGGED", "RED")
+	s.Do("POST", "/api/v1/whatsapp/senders/"+e.sender+"/refresh", s.Key, nil).Want(502)
+	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "GREEN" {
+		t.Errorf("a failed refresh changed the sender: %s", got.Body)
+	}
+}
+
+// TestWhatsAppPacing: a send past the customer's pair limit waits, its
+// job snoozed for the time the pacer names (River's schedule, not a
+// sleeping worker), while another customer's reply goes at once.
+func TestWhatsAppPacing(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	s.App.WhatsApp.Pacer = &whatsapp.Pacer{PairInterval: time.Hour, PairBurst: 1}
+	body, _ := e.inbound("16315551190", "", "", time.Now(), text("first question"))
+	e.post(body, "")
+	e.waitSent(1) // the assistant's reply: the pair's one message this hour
+	id := e.conversations()[0].(map[string]any)["id"].(string)
+	op := s.Do("POST", "/api/v1/conversations/"+id+"/messages", s.Key, map[string]any{"role": "operator",
+		"content": "A person here: one more thing."}).Want(201)
+	opID := op.Str("message.id")
+	// Another customer is not held up.
+	body, _ = e.inbound("16315551191", "", "", time.Now(), text("hello"))
+	e.post(body, "")
+	sent := e.waitSent(2)
+	if to := sent[1].Body["to"]; to != "16315551191" {
+		t.Errorf("second send went to %v, want the other customer", to)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		counts, err := s.App.Jobs.Backlog(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		snoozed := false
+		for _, c := range counts {
+			snoozed = snoozed || (c.Kind == whatsapp.JobSend && c.State == "scheduled" && c.N == 1)
+		}
+		if snoozed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the operator's send is not snoozed: %v", counts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(e.graph.Sent()); n != 2 {
+		t.Errorf("%d sends, want 2 (the paced one waits)", n)
+	}
+	r := s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)
+	for _, m := range msgs(r) {
+		if m["id"] == opID && m["status"] != "pending" {
+			t.Errorf("the paced message is %v, want pending", m["status"])
+		}
+	}
+}
+
+// TestWhatsAppTemplateHeaderButtons: a template with a media header, a
+// dynamic URL button, a copy-code button and a quick reply is sent with
+// Meta's component shapes; missing or mismatched parameters are 422 and
+// send nothing.
+func TestWhatsAppTemplateHeaderButtons(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	e.graph.AddTemplates(
+		cloudapitest.Template{ID: "7", Name: "order_ready", Language: "en", Status: "APPROVED", Category: "UTILITY",
+			Components: []map[string]any{
+				{"type": "HEADER", "format": "IMAGE"},
+				{"type": "BODY", "text": "Order {{1}} is ready."},
+				{"type": "BUTTONS", "buttons": []map[string]any{
+					{"type": "URL", "text": "Track", "url": "https://shop.example/track/{{1}}"},
+					{"type": "COPY_CODE", "example": "SAVE10"},
+					{"type": "QUICK_REPLY", "text": "Stop"},
+					{"type": "URL", "text": "Help", "url": "https://shop.example/help"},
+				}},
+			}},
+		cloudapitest.Template{ID: "8", Name: "hello_name", Language: "en", Status: "APPROVED", Category: "UTILITY",
+			Components: []map[string]any{{"type": "HEADER", "format": "TEXT", "text": "Hello {{1}}"}, {"type": "BODY", "text": "Welcome."}}},
+	)
+	s.Do("POST", "/api/v1/whatsapp/templates/sync", s.Key, map[string]any{"sender_id": e.sender}).Want(200)
+	send := "/api/v1/whatsapp/messages/template"
+	req := func(mod func(map[string]any)) map[string]any {
+		b := map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "order_ready", "language": "en",
+			"params": []string{"#42"}, "header": map[string]any{"type": "image", "link": "https://shop.example/42.jpg"},
+			"buttons": []map[string]any{{"index": 0, "sub_type": "url", "value": "42?t=abc"},
+				{"index": 1, "sub_type": "copy_code", "value": "SAVE10"}, {"index": 2, "sub_type": "quick_reply", "value": "STOP_42"}}}
+		if mod != nil {
+			mod(b)
+		}
+		return b
+	}
+	runScenarios(t, s, []scenario{
+		{name: "no header", method: "POST", path: send, key: "own", body: req(func(b map[string]any) { delete(b, "header") }), status: 422, code: "validation_failed", field: "header"},
+		{name: "header of another type", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "video", "link": "https://x.example/v.mp4"}
+		}), status: 422, code: "validation_failed", field: "header.type"},
+		{name: "header over http", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "http://x.example/a.jpg"}
+		}), status: 422, code: "validation_failed", field: "header.link"},
+		{name: "link and media id", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "https://x.example/a.jpg", "media_id": "123"}
+		}), status: 422, code: "validation_failed", field: "header"},
+		{name: "dynamic URL without its suffix", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"] = []map[string]any{{"index": 1, "sub_type": "copy_code", "value": "SAVE10"}}
+		}), status: 422, code: "validation_failed", field: "buttons"},
+		{name: "wrong sub_type", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"] = []map[string]any{{"index": 0, "sub_type": "quick_reply", "value": "x"}, {"index": 1, "sub_type": "copy_code", "value": "SAVE10"}}
+		}), status: 422, code: "validation_failed", field: "buttons[0].sub_type"},
+		{name: "fixed URL given a value", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"] = append(b["buttons"].([]map[string]any), map[string]any{"index": 3, "sub_type": "url", "value": "x"})
+		}), status: 422, code: "validation_failed", field: "buttons[3]"},
+		{name: "no such button", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"] = append(b["buttons"].([]map[string]any), map[string]any{"index": 9, "sub_type": "url", "value": "x"})
+		}), status: 422, code: "validation_failed", field: "buttons[3].index"},
+		{name: "coupon too long", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["buttons"].([]map[string]any)[1]["value"] = "A-VERY-LONG-COUPON"
+		}), status: 422, code: "validation_failed", field: "buttons[1].value"},
+		{name: "text header missing", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "hello_name", "language": "en"}, status: 422, code: "validation_failed", field: "header"},
+	})
+	if n := len(e.conversations()); n != 0 {
+		t.Fatalf("refused sends opened %d conversations", n)
+	}
+	ok := s.Do("POST", send, s.Key, req(nil)).Want(201)
+	if ok.Str("message.template.header.link") != "https://shop.example/42.jpg" || len(ok.Get("message.template.buttons").([]any)) != 3 {
+		t.Errorf("the message does not keep its header and buttons: %s", ok.Body)
+	}
+	sent := e.waitSent(1)
+	wire, _ := json.Marshal(sent[0].Body["template"])
+	want := `{"components":[` +
+		`{"parameters":[{"image":{"link":"https://shop.example/42.jpg"},"type":"image"}],"type":"header"},` +
+		`{"parameters":[{"text":"#42","type":"text"}],"type":"body"},` +
+		`{"index":"0","parameters":[{"text":"42?t=abc","type":"text"}],"sub_type":"url","type":"button"},` +
+		`{"index":"1","parameters":[{"coupon_code":"SAVE10","type":"coupon_code"}],"sub_type":"copy_code","type":"button"},` +
+		`{"index":"2","parameters":[{"payload":"STOP_42","type":"payload"}],"sub_type":"quick_reply","type":"button"}],` +
+		`"language":{"code":"en"},"name":"order_ready"}`
+	if string(wire) != want {
+		t.Errorf("template on the wire:\n%s\nwant\n%s", wire, want)
+	}
+	s.Do("POST", send, s.Key, map[string]any{"sender_id": e.sender, "to": "+14155550101", "template": "hello_name",
+		"language": "en", "header": map[string]any{"type": "text", "text": "Ada"}}).Want(201)
+	sent = e.waitSent(2)
+	hdr, _ := json.Marshal(sent[1].Body["template"].(map[string]any)["components"])
+	if string(hdr) != `[{"parameters":[{"text":"Ada","type":"text"}],"type":"header"}]` {
+		t.Errorf("text header on the wire: %s", hdr)
+	}
 }

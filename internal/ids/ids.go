@@ -26,6 +26,11 @@ const (
 	Webhook      = "whk"
 	PublicKey    = "pub"
 	Session      = "sess"
+	// Thread, Rate and Unrouted are the WhatsApp channel's customer
+	// threads, rate card rows and unrouted webhook changes.
+	Thread   = "thr"
+	Rate     = "rate"
+	Unrouted = "unr"
 )
 
 var (

@@ -56,12 +56,21 @@ type Inbound struct {
 	Errors  []APIError
 }
 
-// Conversational reports whether the message is something the assistant
-// should answer: anything but a reaction or a system notice (an
-// unsupported message is answered too: the customer is waiting, and the
-// assistant sees the placeholder saying it could not be read).
+// Conversational reports whether the assistant should answer the
+// message: a customer message it can read. Reactions and system notices
+// are not; neither are messages Meta could not pass on (type
+// "unsupported", "unknown" before v24, or any message carrying errors,
+// such as a view-once photo or a poll): the assistant would only see the
+// placeholder and answer beside the point. Those are stored, logged and
+// shown to operators, who can answer them.
 func (m *Inbound) Conversational() bool {
-	return m.Type != KindReaction && m.Type != KindSystem && m.System == nil
+	switch {
+	case m.Type == KindReaction, m.Type == KindSystem, m.System != nil:
+		return false
+	case m.Type == "unsupported", m.Type == "unknown", len(m.Errors) > 0:
+		return false
+	}
+	return true
 }
 
 // SystemChange is a user_changed_number / user_changed_user_id notice.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/events"
 	"github.com/parley-dev/parley/internal/fault"
@@ -26,12 +27,15 @@ var errThreadRace = errors.New("whatsapp: a concurrent delivery opened the threa
 // messages and template status changes. It returns only once all of it
 // is committed, so Meta's retry covers any failure before.
 func (s *Service) Ingest(ctx context.Context, changes []Change) error {
-	var err error
+	routes, err := s.routes(ctx, changes)
+	if err != nil {
+		return fmt.Errorf("route whatsapp webhook: %w", err)
+	}
 	for range 3 {
 		err = s.Store.Within(ctx, func(ctx context.Context) error {
 			var evs []events.Event
 			for i := range changes {
-				e, err := s.ingestChange(ctx, &changes[i])
+				e, err := s.ingestChange(ctx, &changes[i], routes[changes[i].PhoneNumberID])
 				if err != nil {
 					return err
 				}
@@ -50,7 +54,47 @@ func (s *Service) Ingest(ctx context.Context, changes []Change) error {
 	return nil
 }
 
-func (s *Service) ingestChange(ctx context.Context, ch *Change) ([]events.Event, error) {
+// route is where the changes of one business number go: its sender, or
+// none (kept for inspection) when the number is unknown or its assistant
+// is gone.
+type route struct {
+	snd  *Sender
+	asst *assistant.Assistant
+	gone bool // snd's assistant was deleted
+}
+
+// routes finds the sender of every number the changes name, before the
+// write transaction: these reads run on the read pool, in parallel with
+// other deliveries, instead of inside the single writer's turn. A sender
+// deleted in between still gets this delivery, as it would had the
+// delivery come a moment earlier.
+func (s *Service) routes(ctx context.Context, changes []Change) (map[string]route, error) {
+	out := map[string]route{}
+	for i := range changes {
+		ch := &changes[i]
+		if _, done := out[ch.PhoneNumberID]; done || ch.Template != nil || (len(ch.Messages) == 0 && len(ch.Statuses) == 0) {
+			continue
+		}
+		snd, err := s.Store.SenderByPhoneNumberID(ctx, ch.PhoneNumberID)
+		if fault.Is(err, fault.CodeNotFound) {
+			out[ch.PhoneNumberID] = route{}
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		a, err := s.Assistants.Get(ctx, snd.WorkspaceID, snd.AssistantID)
+		if fault.Is(err, fault.CodeNotFound) {
+			out[ch.PhoneNumberID] = route{snd: snd, gone: true}
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out[ch.PhoneNumberID] = route{snd: snd, asst: a}
+	}
+	return out, nil
+}
+
+func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]events.Event, error) {
 	if ch.Template != nil {
 		return nil, s.templateUpdate(ctx, ch)
 	}
@@ -64,21 +108,19 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change) ([]events.Event,
 		}
 		return nil, nil
 	}
-	snd, err := s.Store.SenderByPhoneNumberID(ctx, ch.PhoneNumberID)
-	if fault.Is(err, fault.CodeNotFound) {
-		s.log().WarnContext(ctx, "whatsapp webhook for an unknown number: kept for inspection",
-			"phone_number_id", ch.PhoneNumberID, "messages", len(ch.Messages), "statuses", len(ch.Statuses))
-		return nil, s.Store.SaveUnrouted(ctx, ch.PhoneNumberID, ch.Raw, s.now())
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.Assistants.Get(ctx, snd.WorkspaceID, snd.AssistantID); fault.Is(err, fault.CodeNotFound) {
+	snd := rt.snd
+	if rt.gone {
 		s.log().WarnContext(ctx, "whatsapp sender's assistant is gone: change kept for inspection", "sender", snd.ID)
-		return nil, s.Store.SaveUnrouted(ctx, ch.PhoneNumberID, ch.Raw, s.now())
-	} else if err != nil {
-		return nil, err
+		return nil, s.unrouted(ctx, ch, snd.WorkspaceID, UnroutedAssistantGone)
 	}
+	if snd == nil {
+		s.log().WarnContext(ctx, "whatsapp webhook for an unknown number: kept for inspection",
+			"phone_number_id", ch.PhoneNumberID, "waba", ch.WABAID, "messages", len(ch.Messages), "statuses", len(ch.Statuses))
+		return nil, s.unrouted(ctx, ch, "", UnroutedUnknownNumber)
+	}
+	// The assistant read with the route serves every message of the
+	// change: it is not read again inside the write transaction.
+	ctx = conversation.WithAssistant(ctx, rt.asst)
 	var evs []events.Event
 	for i := range ch.Messages {
 		e, err := s.inbound(ctx, snd, ch, &ch.Messages[i])
@@ -101,6 +143,13 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change) ([]events.Event,
 		}
 	}
 	return evs, nil
+}
+
+// unrouted keeps a change no sender takes.
+func (s *Service) unrouted(ctx context.Context, ch *Change, workspaceID, reason string) error {
+	now := s.now()
+	return s.Store.SaveUnrouted(ctx, &Unrouted{ID: ids.NewAt(ids.Unrouted, now), WorkspaceID: workspaceID, WABAID: ch.WABAID,
+		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Payload: ch.Raw, ReceivedAt: now})
 }
 
 // contactOf finds the contact of a message's sender.
@@ -147,8 +196,8 @@ func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbou
 		return s.identityChange(ctx, snd, m, who, msgID, at)
 	}
 	if m.Type == "unknown" || m.Type == "unsupported" || len(m.Errors) > 0 {
-		s.log().WarnContext(ctx, "whatsapp message of an unsupported type stored", "sender", snd.ID, "type", m.Type,
-			"errors", len(m.Errors))
+		s.log().WarnContext(ctx, "whatsapp message Meta could not pass on: stored, not answered by the assistant",
+			"sender", snd.ID, "type", m.Type, "errors", len(m.Errors))
 	}
 	c, evs, err := s.thread(ctx, snd, who, at)
 	if err != nil {
@@ -169,7 +218,8 @@ func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbou
 		}
 	}
 	msg := &conversation.Message{ID: msgID, Role: conversation.RoleUser, Content: m.Content, CreatedAt: at,
-		ExternalID: m.ID, Channel: &conversation.ChannelData{Kind: m.Type, Media: m.Media, ReplyTo: m.Context}}
+		ExternalID: m.ID, Channel: &conversation.ChannelData{Kind: m.Type, Media: m.Media, ReplyTo: m.Context,
+			NoReply: !m.Conversational()}}
 	if len(m.Errors) > 0 {
 		e := m.Errors[0]
 		msg.Error = &conversation.MessageError{Code: strconv.Itoa(e.Code), Message: errorText(e)}
@@ -277,7 +327,7 @@ func (s *Service) thread(ctx context.Context, snd *Sender, who Contact, at time.
 	if err != nil {
 		return nil, nil, err
 	}
-	th = &Thread{ID: ids.NewAt("wath", s.now()), WorkspaceID: ws, SenderID: snd.ID, Phone: who.Phone,
+	th = &Thread{ID: ids.NewAt(ids.Thread, s.now()), WorkspaceID: ws, SenderID: snd.ID, Phone: who.Phone,
 		UserID: who.UserID, ConversationID: c.ID, CreatedAt: s.now()}
 	ok, err := s.Store.InsertThread(ctx, th)
 	if err != nil {

@@ -37,6 +37,9 @@ type SnoozeError struct {
 func (e *SnoozeError) Error() string { return fmt.Sprintf("retry in %s: %v", e.After, e.Err) }
 func (e *SnoozeError) Unwrap() error { return e.Err }
 
+// errPaced is why a send waits for its turn under Meta's limits.
+var errPaced = errors.New("paced: the number's throughput or the customer's pair limit is used up for now")
+
 // Channel is the conversation.Channel of WhatsApp conversations.
 type Channel struct{ S *Service }
 
@@ -130,6 +133,11 @@ func (s *Service) SendJob(ctx context.Context, args SendArgs) error {
 		out.To = c.Customer.Phone
 	} else {
 		out.Recipient = c.Customer.WhatsAppUserID
+	}
+	// Our own pacing first: a send Meta would throttle waits (the job is
+	// snoozed) instead of being refused.
+	if wait := s.pacer().Reserve(s.Now(), snd.PhoneNumberID, out.To+out.Recipient); wait > 0 {
+		return &SnoozeError{After: wait, Err: errPaced}
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	wamid, err := s.Graph.Send(sctx, tok, snd.PhoneNumberID, out)

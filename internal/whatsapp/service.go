@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
 	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/page"
 	"github.com/parley-dev/parley/internal/seal"
 )
 
@@ -30,7 +32,21 @@ type Service struct {
 	// IdleAfter is how long a thread may be quiet before the customer's
 	// next message starts a new conversation (default WindowLength).
 	IdleAfter time.Duration
-	Log       *slog.Logger
+	// Pacer spaces sends out within Meta's limits (nil: Meta's defaults).
+	Pacer *Pacer
+	Log   *slog.Logger
+
+	pacerOnce sync.Once
+}
+
+// pacer is Pacer, or one with Meta's defaults.
+func (s *Service) pacer() *Pacer {
+	s.pacerOnce.Do(func() {
+		if s.Pacer == nil {
+			s.Pacer = &Pacer{}
+		}
+	})
+	return s.Pacer
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
@@ -79,17 +95,58 @@ func (s *Service) CreateSender(ctx context.Context, workspaceID string, in Sende
 
 // refreshNumber reads the number's status and quality, best effort.
 func (s *Service) refreshNumber(ctx context.Context, snd *Sender, token string) {
+	if err := s.readNumber(ctx, snd, token); err != nil {
+		s.log().WarnContext(ctx, "whatsapp: cannot read the number's status", "sender", snd.ID, "err", err)
+	}
+}
+
+// readNumber sets snd's status and quality rating from the Graph API.
+func (s *Service) readNumber(ctx context.Context, snd *Sender, token string) error {
 	if s.Graph == nil {
-		return
+		return errors.New("no Graph API client")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	info, err := s.Graph.PhoneNumber(ctx, token, snd.PhoneNumberID)
 	if err != nil {
-		s.log().WarnContext(ctx, "whatsapp: cannot read the number's status", "sender", snd.ID, "err", err)
-		return
+		return err
 	}
 	snd.Status, snd.QualityRating = info.Status, info.QualityRating
+	return nil
+}
+
+// RefreshSender reads the number's status and quality rating from the
+// Graph API now and stores them; when Meta does not answer nothing
+// changes (502 channel_failed).
+func (s *Service) RefreshSender(ctx context.Context, workspaceID, id string) (*Sender, error) {
+	snd, err := s.GetSender(ctx, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := s.token(ctx, snd)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.readNumber(ctx, snd, tok); err != nil {
+		return nil, graphFault(err, "cannot read the number's status")
+	}
+	return snd, s.storeNumber(ctx, snd)
+}
+
+// storeNumber writes a sender's refreshed status and quality.
+func (s *Service) storeNumber(ctx context.Context, snd *Sender) error {
+	snd.UpdatedAt = s.now()
+	return s.Store.SetSenderNumber(ctx, snd.WorkspaceID, snd.ID, snd.Status, snd.QualityRating, snd.UpdatedAt)
+}
+
+// ListUnrouted pages the webhook changes no sender took that the
+// workspace may see (see Store.ListUnrouted), oldest first.
+func (s *Service) ListUnrouted(ctx context.Context, workspaceID string, req page.Request) (page.Result[*Unrouted], error) {
+	rows, err := s.Store.ListUnrouted(ctx, workspaceID, req)
+	if err != nil {
+		return page.Result[*Unrouted]{}, err
+	}
+	return page.Build(rows, req, func(u *Unrouted) page.Cursor { return page.Cursor{Key: u.ID} }), nil
 }
 
 func (s *Service) applySender(ctx context.Context, snd *Sender, in SenderInput, create bool) error {
@@ -244,7 +301,7 @@ func (s *Service) CreateRate(ctx context.Context, workspaceID string, in RateInp
 		return nil, err
 	}
 	now := s.now()
-	r := &Rate{ID: ids.NewAt("warate", now), WorkspaceID: workspaceID, Category: cat, Market: market,
+	r := &Rate{ID: ids.NewAt(ids.Rate, now), WorkspaceID: workspaceID, Category: cat, Market: market,
 		Price: *in.Price, EffectiveFrom: time.Unix(0, 0).UTC(), CreatedAt: now}
 	if in.EffectiveFrom != nil {
 		r.EffectiveFrom = in.EffectiveFrom.UTC().Truncate(time.Millisecond)
@@ -262,7 +319,8 @@ func (s *Service) ListRates(ctx context.Context, workspaceID string) ([]*Rate, e
 
 // DeleteRate removes a rate.
 func (s *Service) DeleteRate(ctx context.Context, workspaceID, id string) error {
-	if !ids.HasPrefix(id, "warate") {
+	// "warate" ids were given before the prefix was registered.
+	if !ids.HasPrefix(id, ids.Rate) && !ids.HasPrefix(id, "warate") {
 		return fault.NotFound("rate")
 	}
 	return s.Store.DeleteRate(ctx, workspaceID, id)

@@ -170,6 +170,12 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 	if err != nil {
 		return nil, graphFault(err, "cannot read the templates")
 	}
+	// The number's status and quality change with its templates' (a
+	// paused template lowers the rating): read them with the sync.
+	refreshed := s.readNumber(ctx, snd, tok) == nil
+	if !refreshed {
+		s.log().WarnContext(ctx, "whatsapp: cannot read the number's status during the template sync", "sender", snd.ID)
+	}
 	now := s.now()
 	err = s.Store.Within(ctx, func(ctx context.Context) error {
 		for _, rt := range remote {
@@ -182,6 +188,9 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 			if err := s.Store.UpsertTemplate(ctx, t); err != nil {
 				return err
 			}
+		}
+		if refreshed {
+			return s.storeNumber(ctx, snd)
 		}
 		return nil
 	})
@@ -215,6 +224,8 @@ type TemplateSend struct {
 	Template string // name
 	Language string
 	Params   []string
+	Header   *conversation.TemplateHeader
+	Buttons  []conversation.TemplateButton
 }
 
 // SendTemplate sends an approved template to a phone number, opening or
@@ -255,7 +266,14 @@ func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in Templ
 		return nil, nil, fault.New(fault.CodeTemplateNotApproved, "template %q (%s) is %s, not approved", t.Name, t.Language, t.Status)
 	}
 	if want := t.ParamCount(); want != len(in.Params) {
-		return nil, nil, fault.Invalid("params", "template %q takes %d parameters, %d given", t.Name, want, len(in.Params))
+		v.Add("params", "template %q takes %d parameters, %d given", t.Name, want, len(in.Params))
+	}
+	if in.Header != nil {
+		in.Header.Type = strings.ToLower(in.Header.Type)
+	}
+	checkTemplateParams(t, in.Header, in.Buttons, &v)
+	if err := v.Err(); err != nil {
+		return nil, nil, err
 	}
 	if _, err := s.Assistants.Get(ctx, workspaceID, snd.AssistantID); err != nil {
 		return nil, nil, err
@@ -263,7 +281,8 @@ func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in Templ
 	now := s.now()
 	msg := &conversation.Message{ID: ids.NewAt(ids.Message, now), Role: conversation.RoleOperator,
 		Content: t.Render(in.Params), CreatedAt: now,
-		Template: &conversation.Template{Name: t.Name, Language: t.Language, Params: nonNil(in.Params)}}
+		Template: &conversation.Template{Name: t.Name, Language: t.Language, Params: nonNil(in.Params),
+			Header: in.Header, Buttons: in.Buttons}}
 	var c *conversation.Conversation
 	for range 3 {
 		err = s.Store.Within(ctx, func(ctx context.Context) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/page"
 )
 
 // Sender is a WhatsApp business number connected to an assistant.
@@ -194,6 +195,10 @@ type Store interface {
 	ListSenders(ctx context.Context, workspaceID string) ([]*Sender, error)
 	UpdateSender(ctx context.Context, s *Sender) error
 	DeleteSender(ctx context.Context, workspaceID, id string) error
+	// SetSenderNumber writes only a sender's status and quality rating
+	// (read from the Graph API), so a refresh never undoes a change made
+	// to the sender's other fields meanwhile.
+	SetSenderNumber(ctx context.Context, workspaceID, id, status, quality string, at time.Time) error
 	// SenderByPhoneNumberID routes a webhook change to its sender.
 	SenderByPhoneNumberID(ctx context.Context, phoneNumberID string) (*Sender, error)
 	// SendersByWABA routes a template status webhook to the senders of
@@ -233,9 +238,29 @@ type Store interface {
 	AttachWamid(ctx context.Context, workspaceID, wamid, conversationID string) error
 	// LookupWamid finds the message of a wamid.
 	LookupWamid(ctx context.Context, workspaceID, wamid string) (conversationID, messageID string, outbound bool, err error)
-	// SaveUnrouted keeps a webhook change no sender claims, for an
+	// SaveUnrouted keeps a webhook change no sender takes, for an
 	// operator to inspect.
-	SaveUnrouted(ctx context.Context, phoneNumberID string, payload []byte, at time.Time) error
+	SaveUnrouted(ctx context.Context, u *Unrouted) error
+	// ListUnrouted pages, by id, the unrouted changes a workspace may
+	// see: those it is named on, and those of the WABAs of its senders.
+	ListUnrouted(ctx context.Context, workspaceID string, req page.Request) ([]*Unrouted, error)
+}
+
+// Why a webhook change was not routed.
+const (
+	UnroutedUnknownNumber = "unknown_number" // no sender has its phone_number_id
+	UnroutedAssistantGone = "assistant_gone" // its sender's assistant was deleted
+)
+
+// Unrouted is a webhook change no sender took, kept as received.
+type Unrouted struct {
+	ID            string
+	WorkspaceID   string // known when the sender is (UnroutedAssistantGone)
+	WABAID        string // entry[].id of the delivery
+	PhoneNumberID string
+	Reason        string
+	Payload       json.RawMessage // the change's value, as Meta sent it
+	ReceivedAt    time.Time
 }
 
 // Graph is Meta's Graph API, as the channel uses it.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/page"
 	"github.com/parley-dev/parley/internal/whatsapp"
 )
 
@@ -84,6 +85,13 @@ func (db *DB) UpdateSender(ctx context.Context, s *whatsapp.Sender) error {
 		}
 		return affected(tag, err, "sender")
 	})
+}
+
+// SetSenderNumber implements whatsapp.Store.
+func (db *DB) SetSenderNumber(ctx context.Context, workspaceID, id, status, quality string, at time.Time) error {
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE whatsapp_senders SET status = $1, quality_rating = $2, updated_at = $3
+		WHERE workspace_id = $4 AND id = $5`, status, quality, ts(at), workspaceID, id)
+	return affected(tag, err, "sender")
 }
 
 // DeleteSender implements whatsapp.Store.
@@ -323,13 +331,39 @@ func (db *DB) LookupWamid(ctx context.Context, workspaceID, wamid string) (strin
 }
 
 // SaveUnrouted implements whatsapp.Store.
-func (db *DB) SaveUnrouted(ctx context.Context, phoneNumberID string, payload []byte, at time.Time) error {
+func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO whatsapp_unrouted (phone_number_id, payload, received_at) VALUES ($1, $2, $3)`,
-			phoneNumberID, string(payload), ts(at))
+		_, err := tx.Exec(ctx, `INSERT INTO whatsapp_unrouted (id, workspace_id, waba_id, phone_number_id, reason,
+			payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, null(u.WorkspaceID), u.WABAID, u.PhoneNumberID,
+			u.Reason, string(u.Payload), ts(u.ReceivedAt))
 		if err != nil {
 			return fmt.Errorf("keep unrouted webhook: %w", err)
 		}
 		return nil
+	})
+}
+
+// ListUnrouted implements whatsapp.Store.
+func (db *DB) ListUnrouted(ctx context.Context, workspaceID string, req page.Request) ([]*whatsapp.Unrouted, error) {
+	a := args{workspaceID}
+	q := a.pageByID(`SELECT id, workspace_id, waba_id, phone_number_id, reason, payload, received_at
+		FROM whatsapp_unrouted WHERE (workspace_id = $1 OR waba_id IN (
+			SELECT waba_id FROM whatsapp_senders WHERE workspace_id = $1))`, req)
+	rows, err := db.conn(ctx).Query(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("list unrouted webhooks: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*whatsapp.Unrouted, error) {
+		var u whatsapp.Unrouted
+		var ws *string
+		var payload string
+		if err := r.Scan(&u.ID, &ws, &u.WABAID, &u.PhoneNumberID, &u.Reason, &payload, &u.ReceivedAt); err != nil {
+			return nil, err
+		}
+		if ws != nil {
+			u.WorkspaceID = *ws
+		}
+		u.Payload, u.ReceivedAt = json.RawMessage(payload), u.ReceivedAt.UTC()
+		return &u, nil
 	})
 }

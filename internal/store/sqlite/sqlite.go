@@ -152,10 +152,11 @@ func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error)
 		q.Add("_pragma", p)
 	}
 	dsn := func(extra string) string { return "file:" + file + "?" + q.Encode() + extra }
-	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	wc, err := newCachingConnector(dsn("&_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
+	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/money"
+	"github.com/parley-dev/parley/internal/page"
 	"github.com/parley-dev/parley/internal/whatsapp"
 )
 
@@ -81,6 +82,15 @@ func (db *DB) UpdateSender(ctx context.Context, s *whatsapp.Sender) error {
 		if isUnique(err) {
 			return fault.Invalid("phone_number_id", "this phone number id is already connected")
 		}
+		return affected(res, err, "sender")
+	})
+}
+
+// SetSenderNumber implements whatsapp.Store.
+func (db *DB) SetSenderNumber(ctx context.Context, workspaceID, id, status, quality string, at time.Time) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE whatsapp_senders SET status = ?, quality_rating = ?, updated_at = ?
+			WHERE workspace_id = ? AND id = ?`, status, quality, ms(at), workspaceID, id)
 		return affected(res, err, "sender")
 	})
 }
@@ -321,13 +331,36 @@ func (db *DB) LookupWamid(ctx context.Context, workspaceID, wamid string) (strin
 }
 
 // SaveUnrouted implements whatsapp.Store.
-func (db *DB) SaveUnrouted(ctx context.Context, phoneNumberID string, payload []byte, at time.Time) error {
+func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO whatsapp_unrouted (phone_number_id, payload, received_at) VALUES (?, ?, ?)`,
-			phoneNumberID, string(payload), ms(at))
+		_, err := tx.ExecContext(ctx, `INSERT INTO whatsapp_unrouted (id, workspace_id, waba_id, phone_number_id, reason,
+			payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`, u.ID, null(u.WorkspaceID), u.WABAID, u.PhoneNumberID, u.Reason,
+			string(u.Payload), ms(u.ReceivedAt))
 		if err != nil {
 			return fmt.Errorf("keep unrouted webhook: %w", err)
 		}
 		return nil
 	})
+}
+
+// ListUnrouted implements whatsapp.Store.
+func (db *DB) ListUnrouted(ctx context.Context, workspaceID string, req page.Request) ([]*whatsapp.Unrouted, error) {
+	q, args := pageByID(`SELECT id, workspace_id, waba_id, phone_number_id, reason, payload, received_at
+		FROM whatsapp_unrouted WHERE (workspace_id = ? OR waba_id IN (
+			SELECT waba_id FROM whatsapp_senders WHERE workspace_id = ?))`, []any{workspaceID, workspaceID}, req)
+	out, err := queryAll(ctx, db.reader(ctx), q, args, func(row interface{ Scan(...any) error }) (*whatsapp.Unrouted, error) {
+		var u whatsapp.Unrouted
+		var ws sql.NullString
+		var payload string
+		var at int64
+		if err := row.Scan(&u.ID, &ws, &u.WABAID, &u.PhoneNumberID, &u.Reason, &payload, &at); err != nil {
+			return nil, err
+		}
+		u.WorkspaceID, u.Payload, u.ReceivedAt = ws.String, json.RawMessage(payload), fromMS(at)
+		return &u, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list unrouted webhooks: %w", err)
+	}
+	return out, nil
 }

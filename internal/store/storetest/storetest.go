@@ -76,6 +76,13 @@ func Run(t *testing.T, open Opener) {
 		{"Errors", testErrors},
 		{"Bootstrap", testBootstrap},
 		{"Widget", testWidget},
+		{"WhatsAppSenders", testWhatsAppSenders},
+		{"WhatsAppWamids", testWhatsAppWamids},
+		{"WhatsAppThreads", testWhatsAppThreads},
+		{"WhatsAppStatuses", testWhatsAppStatuses},
+		{"WhatsAppTemplates", testWhatsAppTemplates},
+		{"WhatsAppRates", testWhatsAppRates},
+		{"WhatsAppUnrouted", testWhatsAppUnrouted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/whatsapp"
 )
 
@@ -138,12 +139,69 @@ type sendTemplate struct {
 
 type templateComponent struct {
 	Type       string              `json:"type"`
+	SubType    string              `json:"sub_type,omitempty"`
+	Index      string              `json:"index,omitempty"`
 	Parameters []templateParameter `json:"parameters"`
 }
 
+// templateParameter is one parameter of a component, as Meta's send
+// message reference shapes it: text, a media object, a quick reply's
+// payload or a coupon code.
 type templateParameter struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type       string       `json:"type"`
+	Text       string       `json:"text,omitempty"`
+	Payload    string       `json:"payload,omitempty"`
+	CouponCode string       `json:"coupon_code,omitempty"`
+	Image      *mediaObject `json:"image,omitempty"`
+	Video      *mediaObject `json:"video,omitempty"`
+	Document   *mediaObject `json:"document,omitempty"`
+}
+
+type mediaObject struct {
+	ID       string `json:"id,omitempty"`
+	Link     string `json:"link,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// templateComponents are the header, body and button parameters of a
+// template message.
+func templateComponents(t *conversation.Template) []templateComponent {
+	var out []templateComponent
+	if h := t.Header; h != nil {
+		p := templateParameter{Type: h.Type}
+		media := &mediaObject{ID: h.MediaID, Link: h.Link}
+		switch h.Type {
+		case "text":
+			p.Text = h.Text
+		case "image":
+			p.Image = media
+		case "video":
+			p.Video = media
+		case "document":
+			media.Filename = h.Filename
+			p.Document = media
+		}
+		out = append(out, templateComponent{Type: "header", Parameters: []templateParameter{p}})
+	}
+	if len(t.Params) > 0 {
+		comp := templateComponent{Type: "body"}
+		for _, p := range t.Params {
+			comp.Parameters = append(comp.Parameters, templateParameter{Type: "text", Text: p})
+		}
+		out = append(out, comp)
+	}
+	for _, b := range t.Buttons {
+		p := templateParameter{Type: "text", Text: b.Value}
+		switch b.SubType {
+		case "quick_reply":
+			p = templateParameter{Type: "payload", Payload: b.Value}
+		case "copy_code":
+			p = templateParameter{Type: "coupon_code", CouponCode: b.Value}
+		}
+		out = append(out, templateComponent{Type: "button", SubType: b.SubType, Index: strconv.Itoa(b.Index),
+			Parameters: []templateParameter{p}})
+	}
+	return out
 }
 
 // Send implements whatsapp.Graph.
@@ -163,13 +221,7 @@ func (c *Client) Send(ctx context.Context, token, phoneNumberID string, m whatsa
 		req.Type = "template"
 		st := &sendTemplate{Name: t.Name}
 		st.Language.Code = t.Language
-		if len(t.Params) > 0 {
-			comp := templateComponent{Type: "body"}
-			for _, p := range t.Params {
-				comp.Parameters = append(comp.Parameters, templateParameter{Type: "text", Text: p})
-			}
-			st.Components = []templateComponent{comp}
-		}
+		st.Components = templateComponents(t)
 		req.Template = st
 	} else {
 		req.Type = "text"

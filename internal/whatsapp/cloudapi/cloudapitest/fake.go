@@ -54,22 +54,42 @@ type Fake struct {
 	deleted   []string
 	pageSize  int
 	n         int
+	srv       *httptest.Server
+	status    string // the number's, as GET /{phone-number-id} reports it
+	quality   string
 }
 
-// Start starts a fake accepting token.
+// Start starts a fake accepting token, stopped when the test ends.
 func Start(t testing.TB, token string) *Fake {
-	f := &Fake{Token: token, media: map[string][]byte{}, pageSize: 2}
-	srv := httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL + "/v26.0"
+	f := New(token)
+	t.Cleanup(f.Close)
 	return f
 }
+
+// New starts a fake accepting token outside a test (the benchmark's);
+// Close stops it.
+func New(token string) *Fake {
+	f := &Fake{Token: token, media: map[string][]byte{}, pageSize: 2, status: "CONNECTED", quality: "GREEN"}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.URL = f.srv.URL + "/v26.0"
+	return f
+}
+
+// Close stops the fake.
+func (f *Fake) Close() { f.srv.Close() }
 
 // FailNext makes the next sends fail with these errors, in order.
 func (f *Fake) FailNext(faults ...Fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.faults = append(f.faults, faults...)
+}
+
+// SetNumber sets the status and quality rating the numbers report.
+func (f *Fake) SetNumber(status, quality string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status, f.quality = status, quality
 }
 
 // AddTemplates adds templates to the account.
@@ -152,8 +172,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		writeJSON(w, map[string]any{"success": true})
 	case len(parts) == 1 && r.Method == http.MethodGet && r.URL.Query().Get("fields") != "":
+		f.mu.Lock()
+		status, quality := f.status, f.quality
+		f.mu.Unlock()
 		writeJSON(w, map[string]any{"display_phone_number": "15550001111", "verified_name": "Parley Test",
-			"quality_rating": "GREEN", "status": "CONNECTED", "id": parts[0]})
+			"quality_rating": quality, "status": status, "id": parts[0]})
 	case len(parts) == 1 && r.Method == http.MethodGet:
 		f.mu.Lock()
 		data, ok := f.media[parts[0]]

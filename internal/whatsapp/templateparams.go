@@ -1,0 +1,120 @@
+package whatsapp
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parley-dev/parley/internal/conversation"
+	"github.com/parley-dev/parley/internal/fault"
+)
+
+// templateShape is what a template's HEADER and BUTTONS components ask
+// of a message sending it.
+type templateShape struct {
+	headerFormat string // TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION; empty: no header
+	headerParams int    // the {{n}} of a text header
+	buttons      []templateButtonShape
+}
+
+type templateButtonShape struct {
+	kind    string // quick_reply, url, copy_code, phone_number, …: Meta's type, lower case
+	dynamic bool   // a URL with {{1}}: the send gives its suffix
+}
+
+func (t *Template) shape() templateShape {
+	var comps []struct {
+		Type    string `json:"type"`
+		Format  string `json:"format"`
+		Text    string `json:"text"`
+		Buttons []struct {
+			Type string `json:"type"`
+			URL  string `json:"url"`
+		} `json:"buttons"`
+	}
+	var sh templateShape
+	if json.Unmarshal(t.Components, &comps) != nil {
+		return sh
+	}
+	for _, c := range comps {
+		switch strings.ToUpper(c.Type) {
+		case "HEADER":
+			sh.headerFormat = strings.ToUpper(c.Format)
+			if sh.headerFormat == "" {
+				sh.headerFormat = "TEXT"
+			}
+			sh.headerParams = paramCount(c.Text)
+		case "BUTTONS":
+			for _, b := range c.Buttons {
+				sh.buttons = append(sh.buttons, templateButtonShape{kind: strings.ToLower(b.Type),
+					dynamic: strings.Contains(b.URL, "{{")})
+			}
+		}
+	}
+	return sh
+}
+
+// checkTemplateParams checks a send's header and button parameters
+// against the template's components, as Meta would (132000, 132012 and
+// 132018 otherwise), adding what is wrong to v.
+func checkTemplateParams(t *Template, h *conversation.TemplateHeader, buttons []conversation.TemplateButton, v *fault.Validation) {
+	sh := t.shape()
+	switch {
+	case h == nil && sh.headerFormat == "TEXT" && sh.headerParams > 0:
+		v.Add("header", "template %q has a text header with a parameter: give {\"type\": \"text\", \"text\": …}", t.Name)
+	case h == nil && (sh.headerFormat == "IMAGE" || sh.headerFormat == "VIDEO" || sh.headerFormat == "DOCUMENT"):
+		v.Add("header", "template %q has a %s header: give its link or media_id", t.Name, strings.ToLower(sh.headerFormat))
+	case h == nil:
+	case sh.headerFormat == "" || (sh.headerFormat == "TEXT" && sh.headerParams == 0):
+		v.Add("header", "template %q has no header parameter to fill", t.Name)
+	case !strings.EqualFold(h.Type, sh.headerFormat):
+		v.Add("header.type", "template %q has a %s header", t.Name, strings.ToLower(sh.headerFormat))
+	case h.Type == "text":
+		if n := utf8.RuneCountInString(h.Text); strings.TrimSpace(h.Text) == "" || n > 60 {
+			v.Add("header.text", "must have 1 to 60 characters")
+		}
+	default:
+		if (h.Link == "") == (h.MediaID == "") {
+			v.Add("header", "give one of link and media_id")
+		} else if h.Link != "" && (!strings.HasPrefix(h.Link, "https://") || len(h.Link) > 2000) {
+			v.Add("header.link", "must be a public https:// URL")
+		} else if h.MediaID != "" && strings.Trim(h.MediaID, "0123456789") != "" {
+			v.Add("header.media_id", "must be the id of an uploaded media")
+		}
+		if h.Filename != "" && h.Type != "document" {
+			v.Add("header.filename", "names a document only")
+		}
+	}
+	given := map[int]bool{}
+	for i, b := range buttons {
+		field := fmt.Sprintf("buttons[%d]", i)
+		if b.Index < 0 || b.Index >= len(sh.buttons) {
+			v.Add(field+".index", "template %q has %d buttons", t.Name, len(sh.buttons))
+			continue
+		}
+		if given[b.Index] {
+			v.Add(field+".index", "button %d is given twice", b.Index)
+			continue
+		}
+		given[b.Index] = true
+		want := sh.buttons[b.Index]
+		switch {
+		case b.SubType != want.kind:
+			v.Add(field+".sub_type", "button %d of template %q is %s", b.Index, t.Name, want.kind)
+		case b.SubType == "url" && !want.dynamic:
+			v.Add(field, "button %d has a fixed URL: it takes no parameter", b.Index)
+		case b.SubType != "quick_reply" && b.SubType != "url" && b.SubType != "copy_code":
+			v.Add(field+".sub_type", "a %s button takes no parameter", b.SubType)
+		case strings.TrimSpace(b.Value) == "" || utf8.RuneCountInString(b.Value) > 2000:
+			v.Add(field+".value", "must have 1 to 2000 characters")
+		case b.SubType == "copy_code" && utf8.RuneCountInString(b.Value) > 15:
+			v.Add(field+".value", "a coupon code has at most 15 characters")
+		}
+	}
+	for i, want := range sh.buttons {
+		if !given[i] && ((want.kind == "url" && want.dynamic) || want.kind == "copy_code") {
+			v.Add("buttons", "button %d (%s) of template %q needs a value", i, want.kind, t.Name)
+		}
+	}
+}
