@@ -19,7 +19,7 @@ import (
 var templateFS embed.FS
 
 // pageNames are the page templates; each is parsed with the layout.
-var pageNames = []string{"login", "error", "conversations", "conversation", "testchat", "assistants", "assistant", "settings", "analytics"}
+var pageNames = []string{"login", "error", "conversations", "conversation", "testchat", "assistants", "assistant", "settings", "analytics", "whatsapp"}
 
 func parsePages(a *assets) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -40,6 +40,7 @@ func parsePages(a *assets) (map[string]*template.Template, error) {
 		"int64":     func(p *int64) int64 { return *p },
 		"initial":   initial,
 		"hasPrefix": strings.HasPrefix,
+		"lower":     strings.ToLower,
 		"index_":    func(m map[string]string, k string) string { return m[k] },
 		"join":      strings.Join,
 		"add":       func(a, b int) int { return a + b },

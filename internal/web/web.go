@@ -23,6 +23,7 @@ import (
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/whatsapp"
 )
 
 // startTime is the Last-Modified of embedded files.
@@ -33,6 +34,10 @@ type Dashboard struct {
 	Accounts      *account.Service
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
+	WhatsApp      *whatsapp.Service
+	// WhatsAppSetup describes the webhook's configuration for the
+	// /whatsapp page.
+	WhatsAppSetup WhatsAppSetup
 	Events        *events.Feed
 	Cursors       *page.Codec
 	// SecureCookies marks the session cookie Secure even on plain HTTP
@@ -98,6 +103,18 @@ func (d *Dashboard) Handler() (http.Handler, error) {
 
 	mux.HandleFunc("GET /analytics", d.auth(account.RoleAgent, d.analytics))
 
+	// Agents see the WhatsApp page; senders, templates and rates are
+	// managed by admins and owners.
+	mux.HandleFunc("GET /whatsapp", d.auth(account.RoleAgent, d.whatsappPage))
+	mux.HandleFunc("POST /whatsapp/senders", d.auth(account.RoleAdmin, d.createSender))
+	mux.HandleFunc("POST /whatsapp/senders/{id}", d.auth(account.RoleAdmin, d.updateSender))
+	mux.HandleFunc("POST /whatsapp/senders/{id}/delete", d.auth(account.RoleAdmin, d.deleteSender))
+	mux.HandleFunc("POST /whatsapp/templates", d.auth(account.RoleAdmin, d.createTemplate))
+	mux.HandleFunc("POST /whatsapp/templates/sync", d.auth(account.RoleAdmin, d.syncTemplates))
+	mux.HandleFunc("POST /whatsapp/templates/{id}/delete", d.auth(account.RoleAdmin, d.deleteTemplate))
+	mux.HandleFunc("POST /whatsapp/rates", d.auth(account.RoleAdmin, d.createRate))
+	mux.HandleFunc("POST /whatsapp/rates/{id}/delete", d.auth(account.RoleAdmin, d.deleteRate))
+
 	mux.HandleFunc("GET /settings", d.auth(account.RoleAgent, d.settings))
 	mux.HandleFunc("POST /settings/workspace", d.auth(account.RoleAdmin, d.renameWorkspace))
 	mux.HandleFunc("POST /settings/keys", d.auth(account.RoleAdmin, d.createKey))
@@ -124,7 +141,7 @@ func (d *Dashboard) Handler() (http.Handler, error) {
 // beside the API on one mux.
 func Paths() []string {
 	return []string{"/{$}", "/static/", "/login", "/logout", "/events", "/conversations", "/conversations/",
-		"/test-chat", "/test-chat/", "/assistants", "/assistants/", "/analytics", "/settings", "/settings/"}
+		"/test-chat", "/test-chat/", "/assistants", "/assistants/", "/analytics", "/whatsapp", "/whatsapp/", "/settings", "/settings/"}
 }
 
 type ctxKey struct{}
