@@ -23,27 +23,29 @@ var pageNames = []string{"login", "error", "conversations", "conversation", "tes
 
 func parsePages(a *assets) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"asset":     a.URL,
-		"usd":       usd,
-		"usdp":      usdPtr,
-		"num":       num,
-		"typeLabel": typeLabel,
-		"truncate":  truncate,
-		"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"utcp":      func(t *time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"value":     varValue,
-		"bySource":  bySource,
-		"json":      toJSON,
-		"has":       func(list []string, s string) bool { return contains(list, s) },
-		"dict":      dict,
-		"int64":     func(p *int64) int64 { return *p },
-		"initial":   initial,
-		"hasPrefix": strings.HasPrefix,
-		"lower":     strings.ToLower,
-		"index_":    func(m map[string]string, k string) string { return m[k] },
-		"join":      strings.Join,
-		"add":       func(a, b int) int { return a + b },
+		"asset":         a.URL,
+		"usd":           usd,
+		"usdp":          usdPtr,
+		"num":           num,
+		"typeLabel":     typeLabel,
+		"truncate":      truncate,
+		"rfc3339":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"utc":           func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"utcp":          func(t *time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"value":         varValue,
+		"bySource":      bySource,
+		"json":          toJSON,
+		"has":           func(list []string, s string) bool { return contains(list, s) },
+		"dict":          dict,
+		"int64":         func(p *int64) int64 { return *p },
+		"initial":       initial,
+		"hasPrefix":     strings.HasPrefix,
+		"lower":         strings.ToLower,
+		"windowText":    windowText,
+		"deliveryLabel": deliveryLabel,
+		"index_":        func(m map[string]string, k string) string { return m[k] },
+		"join":          strings.Join,
+		"add":           func(a, b int) int { return a + b },
 		"add64": func(xs ...int64) int64 {
 			var t int64
 			for _, x := range xs {
@@ -223,4 +225,19 @@ func initial(s string) string {
 		return "?"
 	}
 	return strings.ToUpper(string(r))
+}
+
+// deliveryLabel is a message's delivery status as the transcript shows it.
+func deliveryLabel(status string) string {
+	switch status {
+	case conversation.MessagePending:
+		return "sending…"
+	case "sent":
+		return "✓ sent"
+	case "delivered":
+		return "✓✓ delivered"
+	case "read":
+		return "✓✓ read"
+	}
+	return status
 }

@@ -84,6 +84,9 @@ func (d *Dashboard) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /conversations/{id}", d.auth(account.RoleAgent, d.conversation))
 	mux.HandleFunc("GET /conversations/{id}/messages", d.auth(account.RoleAgent, d.messages))
 	mux.HandleFunc("POST /conversations/{id}/messages", d.auth(account.RoleAgent, d.postOperator))
+	mux.HandleFunc("GET /conversations/{id}/messages/{mid}", d.auth(account.RoleAgent, d.message))
+	mux.HandleFunc("GET /conversations/{id}/compose", d.auth(account.RoleAgent, d.compose))
+	mux.HandleFunc("POST /conversations/{id}/template", d.auth(account.RoleAgent, d.sendTemplate))
 	mux.HandleFunc("POST /conversations/{id}/ai", d.auth(account.RoleAgent, d.setAI))
 	mux.HandleFunc("POST /conversations/{id}/end", d.auth(account.RoleAgent, d.end))
 	mux.HandleFunc("POST /conversations/{id}/delete", d.auth(account.RoleAgent, d.deleteConversation))
@@ -252,6 +255,12 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	tmpl := "page"
 	if frag, ok := data["Fragment"].(string); ok && frag != "" {
 		tmpl = frag
+	}
+	if v := viewerOf(r.Context()); v != nil && tmpl == "page" && d.Events != nil {
+		// The page's live updates start right after what it shows.
+		if p, err := d.Events.Store.LastEventPos(r.Context()); err == nil {
+			data["EventsAfter"] = p.ID()
+		}
 	}
 	if err := t.ExecuteTemplate(&buf, tmpl, data); err != nil {
 		d.Log.ErrorContext(r.Context(), "dashboard: render", "template", name, "err", err)

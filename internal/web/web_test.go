@@ -168,7 +168,7 @@ func TestSignInFlow(t *testing.T) {
 	}
 	c.login(ownerEmail, ownerPassword)
 	home := c.do("GET", "/conversations", nil)
-	want(t, home, 200, `data-testid="nav-conversations-count"`, `sse-connect="/events"`)
+	want(t, home, 200, `data-testid="nav-conversations-count"`, `sse-connect="/events?after=evt_`)
 	if csp := home.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("CSP %q", csp)
 	}

@@ -267,3 +267,115 @@ func TestWhatsAppPageAgentsAndCSRF(t *testing.T) {
 	// Another workspace's sender is not found.
 	want(t, o.post("/whatsapp/senders/wa_01jxxxxxxxxxxxxxxxxxxxxxxx/delete", nil), 404)
 }
+
+// sentTemplate waits for a template send at the fake and returns it.
+func (e *waEnv) sentTemplate() cloudapitest.Sent {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, s := range e.graph.Sent() {
+			if s.Body["type"] == "template" {
+				return s
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("no template sent: %v", e.graph.Sent())
+	return cloudapitest.Sent{}
+}
+
+// approvedTemplate puts an approved two-parameter template in the fake's
+// account and syncs it.
+func (e *waEnv) approvedTemplate(sender string) {
+	e.t.Helper()
+	e.graph.AddTemplates(cloudapitest.Template{ID: "7", Name: "order_update", Language: "en_US", Status: "APPROVED", Category: "UTILITY",
+		Components: []map[string]any{{"type": "BODY", "text": "Hi {{1}}, order {{2}} has shipped."}}})
+	e.s.Do("POST", "/api/v1/whatsapp/templates/sync", e.s.Key, map[string]any{"sender_id": sender}).Want(200)
+}
+
+var templateOption = regexp.MustCompile(`<option value="(tpl_[^"]+)" selected>order_update \(en_US\)`)
+
+func TestWhatsAppTranscriptWindowAndTemplates(t *testing.T) {
+	e := startWA(t)
+	s := e.s
+	sender := e.addSender()
+	e.approvedTemplate(sender)
+	s.Do("POST", "/api/v1/whatsapp/rates", s.Key, map[string]any{"category": "utility", "market": "*", "price_per_message": "0.0125"}).Want(201)
+	base := time.Now().UTC().Truncate(time.Second)
+	s.App.Now = func() time.Time { return base }
+	id := e.inbound("447700900123", "GB.1234567890", "kerry_f", "Where is my order?", base.Add(-20*time.Hour-48*time.Minute))
+
+	c := newClient(t, s)
+	c.login(ownerEmail, ownerPassword)
+	r := c.do("GET", "/conversations/"+id, nil)
+	want(t, r, 200, `data-testid="window-status"`, `data-window-state="open"`, "Window open · 3 h 12 min left",
+		`data-expires="`+base.Add(3*time.Hour+12*time.Minute).Format(time.RFC3339)+`"`, `data-testid="composer"`,
+		"GB.1234567890", "@kerry_f", `data-testid="wa-side"`, "Support line")
+	if strings.Contains(r.body, `data-testid="template-composer"`) {
+		t.Error("the template composer shows while the window is open")
+	}
+
+	// Four hours later the window has closed: only templates may go out.
+	s.App.Now = func() time.Time { return base.Add(4 * time.Hour) }
+	r = c.do("GET", "/conversations/"+id, nil)
+	want(t, r, 200, `data-window-state="closed"`, "Window closed — send a template", `data-testid="template-composer"`,
+		"Hi {{1}}, order {{2}} has shipped.", `data-testid="template-param"`)
+	if strings.Contains(r.body, `data-testid="composer"`) {
+		t.Error("the free-form composer shows while the window is closed")
+	}
+	if n := strings.Count(r.body, `data-testid="template-param"`); n != 2 {
+		t.Errorf("%d placeholder inputs, want 2", n)
+	}
+	m := templateOption.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no template option: %s", r.body)
+	}
+	tpl := m[1]
+	want(t, c.do("GET", "/conversations/"+id+"/compose?template_id="+tpl, nil, "HX-Request", "true"), 200, `id="compose"`, `data-testid="template-composer"`)
+
+	// Refusals show in the composer; nothing is sent.
+	want(t, c.post("/conversations/"+id+"/template", url.Values{"template_id": {"tpl_nope"}, "param": {"a", "b"}}), 422, "Pick an approved template")
+	want(t, c.post("/conversations/"+id+"/template", url.Values{"template_id": {tpl}, "param": {"Kerry"}}), 422, "takes 2 parameters", `value="Kerry"`)
+	want(t, c.post("/conversations/"+id+"/template", url.Values{"template_id": {tpl}, "param": {"Kerry", "#1042"}}, "Origin", "https://evil.example"), 403)
+	want(t, c.do("POST", "/conversations/"+id+"/template", url.Values{"template_id": {tpl}, "param": {"Kerry", "#1042"}}), 403)
+	for _, snt := range e.graph.Sent() {
+		if snt.Body["type"] == "template" {
+			t.Fatal("a refused template was sent")
+		}
+	}
+
+	r = c.post("/conversations/"+id+"/template", url.Values{"template_id": {tpl}, "param": {"Kerry", "#1042"}}, "HX-Request", "true")
+	want(t, r, 200, `data-testid="template-sent"`, "order_update")
+	if r.header.Get("HX-Trigger") != "tail-refresh" {
+		t.Errorf("HX-Trigger %q", r.header.Get("HX-Trigger"))
+	}
+	sent := e.sentTemplate()
+	body, _ := json.Marshal(sent.Body)
+	if !strings.Contains(string(body), `"name":"order_update"`) || !strings.Contains(string(body), `"text":"#1042"`) {
+		t.Errorf("sent %s", body)
+	}
+	r = c.do("GET", "/conversations/"+id, nil)
+	want(t, r, 200, "Hi Kerry, order #1042 has shipped.", `template <span class="mono">order_update</span>`)
+
+	// A signed status webhook moves its delivery status and prices it.
+	msgID := regexp.MustCompile(`id="(msg_[^"]+)"\s+hx-get="/conversations/` + id + `/messages/msg_[^"]+" hx-trigger="sse:msg_[^"]+"[^>]*>\s*<header class="msg-head">\s*<span class="who">operator`).FindStringSubmatch(r.body)
+	if msgID == nil {
+		t.Fatalf("no live operator message: %s", r.body)
+	}
+	want(t, c.do("GET", "/conversations/"+id+"/messages/"+msgID[1], nil), 200, "✓ sent")
+	e.status(sent.WAMID, "447700900123", "delivered", map[string]any{"pricing": map[string]any{"billable": true, "pricing_model": "PMP", "category": "utility", "type": "regular"}})
+	want(t, c.do("GET", "/conversations/"+id+"/messages/"+msgID[1], nil), 200, "✓✓ delivered", `data-testid="channel-cost"`, "fee $0.0125")
+	want(t, c.do("GET", "/conversations/"+id, nil), 200, `data-testid="conversation-channel-cost"`)
+
+	// A customer whose window closed long ago is written to with a template too.
+	s.App.Now = func() time.Time { return base }
+	other := e.inbound("447700900999", "", "", "hi", base.Add(-30*time.Hour))
+	want(t, c.do("GET", "/conversations/"+other, nil), 200, `data-window-state="closed"`)
+	want(t, c.post("/conversations/"+other+"/template", url.Values{"template_id": {tpl}, "param": {"a", "b"}}), 200, `data-testid="template-sent"`)
+	// API conversations have no window.
+	api := apiConversation(t, s, s.Key, "api", nil)
+	if r := c.do("GET", "/conversations/"+api, nil); strings.Contains(r.body, `data-testid="window-status"`) {
+		t.Error("an API conversation shows a WhatsApp window")
+	}
+	want(t, c.post("/conversations/"+api+"/template", url.Values{"template_id": {tpl}}), 422)
+}

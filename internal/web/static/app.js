@@ -38,7 +38,7 @@
   document.addEventListener("htmx:configRequest", function (e) {
     e.detail.headers["X-CSRF-Token"] = csrf();
   });
-  document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); scrollTranscript(); });
+  document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); scrollTranscript(); tickWindows(); });
   document.addEventListener("htmx:load", function (e) { localTimes(e.target); });
 
   document.addEventListener("change", function (e) {
@@ -199,5 +199,53 @@
       });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { localTimes(document); scrollTranscript(); });
+  // WhatsApp's 24-hour window: count down from data-expires on the
+  // viewer's clock; when it ends, or a customer message arrives while it
+  // is closed, ask the server for the composer that fits (templates only
+  // while closed).
+  function leftText(ms) {
+    var min = Math.floor(ms / 60000);
+    if (min < 1) return "less than a minute left";
+    if (min < 60) return min + " min left";
+    return Math.floor(min / 60) + " h " + (min % 60) + " min left";
+  }
+  function windowChanged(el) {
+    if (el.dataset.asked) return;
+    el.dataset.asked = "1";
+    var box = el.closest("#compose");
+    if (box && window.htmx) window.htmx.trigger(box, "window-changed");
+  }
+  function tickWindows() {
+    document.querySelectorAll('[data-testid="window-status"][data-window-state="open"][data-expires]').forEach(function (el) {
+      var left = Date.parse(el.dataset.expires) - Date.now();
+      var text = el.querySelector("[data-window-text]");
+      if (isNaN(left) || !text) return;
+      if (left > 0) { text.textContent = "Window open · " + leftText(left); return; }
+      text.textContent = "Window closed — send a template";
+      el.classList.remove("window-open"); el.classList.add("window-closed");
+      windowChanged(el);
+    });
+  }
+  setInterval(tickWindows, 15000);
+  document.addEventListener("htmx:afterSettle", function (e) {
+    // A customer message arrived (the tail loaded one): a closed window
+    // has opened again.
+    var closed = document.querySelector('[data-testid="window-status"][data-window-state="closed"]');
+    var t = e.target, tr = document.getElementById("transcript");
+    if (closed && tr && t.matches && t.matches('[data-testid="message"][data-role="user"]') && tr.contains(t)) windowChanged(closed);
+  });
+
+  // Live updates resume where they left off: the server marks each
+  // event's end with a "pos" message; a new connection that the htmx
+  // extension opens after a failed one asks for what came after it.
+  document.addEventListener("htmx:sseOpen", function (e) {
+    var src = e.detail && e.detail.source;
+    if (!src || src.parleyPos) return;
+    src.parleyPos = true;
+    src.addEventListener("pos", function (m) {
+      if (m.lastEventId) document.body.setAttribute("sse-connect", "/events?after=" + encodeURIComponent(m.lastEventId));
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { localTimes(document); scrollTranscript(); tickWindows(); });
 })();
