@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -189,13 +190,61 @@ func (d *Dashboard) conversations(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data["SelfURL"] = "/conversations?" + q.values(true).Encode()
+	self := q.values(true).Encode()
+	data["SelfURL"] = "/conversations?" + self
 	data["ExportQuery"] = q.values(false).Encode()
-	data["Live"] = q.Cursor == ""
+	d.liveState(r, data, ws, q, f, self)
 	if isHX(r) && r.Header.Get("HX-Target") == "results" {
 		data["Fragment"] = "results"
 	}
 	d.render(w, r, http.StatusOK, "conversations", data)
+}
+
+// liveState sets what the list's live refresh needs. Every page refreshes
+// in place: the first shows the newest rows; a later page keeps its
+// cursor, so its rows stay put, and says how many conversations of the
+// filter arrived since it was opened ("N new — show newest"), leaving the
+// reader where they are. The rows checked for bulk deletion are sent with
+// each refresh (id=…) and stay checked, those that moved off the page
+// included.
+func (d *Dashboard) liveState(r *http.Request, data map[string]any, ws string, q listQuery, f conversation.Filter, self string) {
+	qv := r.URL.Query()
+	checked := map[string]bool{}
+	for _, id := range qv["id"] {
+		checked[id] = true
+	}
+	rows, _ := data["Rows"].([]*conversation.Conversation)
+	var away []string
+	for id := range checked {
+		found := false
+		for _, c := range rows {
+			found = found || c.ID == id
+		}
+		if !found {
+			away = append(away, id)
+		}
+	}
+	sort.Strings(away)
+	data["Checked"], data["CheckedAway"] = checked, away
+	if q.Cursor == "" {
+		data["RefreshURL"] = data["SelfURL"]
+		return
+	}
+	since := d.Now().UTC()
+	if ms, err := strconv.ParseInt(qv.Get("since"), 10, 64); err == nil && ms > 0 {
+		since = time.UnixMilli(ms).UTC()
+	}
+	data["RefreshURL"] = "/conversations?" + self + "&since=" + strconv.FormatInt(since.UnixMilli(), 10)
+	if _, bad := data["Errors"]; bad {
+		return
+	}
+	nf := f
+	if nf.CreatedFrom == nil || nf.CreatedFrom.Before(since) {
+		nf.CreatedFrom = &since
+	}
+	if n, err := d.Conversations.Count(r.Context(), ws, nf); err == nil && n.Total > 0 {
+		data["NewCount"], data["NewestURL"] = n.Total, "/conversations?"+q.values(false).Encode()
+	}
 }
 
 // bulkDelete deletes the checked conversations (the page asked for

@@ -57,7 +57,7 @@ func TestGolden(t *testing.T) {
 		name, page, tmpl string
 		data             any
 	}{
-		{"row", "conversations", "row", conv},
+		{"row", "conversations", "row", map[string]any{"C": conv, "Checked": true}},
 		{"message", "conversation", "message", msg},
 		{"message-whatsapp", "conversation", "message", &conversation.Message{ID: "msg_02golden", ConversationID: conv.ID,
 			Role: conversation.RoleOperator, Content: "Hi Kerry, order #1042 has shipped.", CreatedAt: at, Status: "delivered",

@@ -42,6 +42,8 @@ func parsePages(a *assets) (map[string]*template.Template, error) {
 		"hasPrefix":     strings.HasPrefix,
 		"lower":         strings.ToLower,
 		"windowText":    windowText,
+		"compact":       compact,
+		"someVars":      someVars,
 		"deliveryLabel": deliveryLabel,
 		"index_":        func(m map[string]string, k string) string { return m[k] },
 		"join":          strings.Join,
@@ -240,4 +242,45 @@ func deliveryLabel(status string) string {
 		return "✓✓ read"
 	}
 	return status
+}
+
+// compact renders a count briefly for table cells: 987, 12.3k, 4.5M.
+func compact(n int64) string {
+	abs := n
+	if abs < 0 {
+		abs = -abs
+	}
+	switch {
+	case abs < 10_000:
+		return groupDigits(n)
+	case abs < 1_000_000:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', 1, 64) + "k"
+	case abs < 1_000_000_000:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + "M"
+	}
+	return strconv.FormatFloat(float64(n)/1e9, 'f', 1, 64) + "B"
+}
+
+// varsShown is the first variables of a conversation, by name, and how
+// many more it has: what a table cell has room for.
+type varsShown struct {
+	Vars []namedVar
+	More int
+}
+
+func someVars(n int, vars map[string]conversation.Variable) varsShown {
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out varsShown
+	for i, k := range names {
+		if i == n {
+			out.More = len(names) - n
+			break
+		}
+		out.Vars = append(out.Vars, namedVar{Name: k, Variable: vars[k]})
+	}
+	return out
 }

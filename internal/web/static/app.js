@@ -17,12 +17,17 @@
   // Times: <time datetime> in the viewer's zone, full time on hover.
   var short = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   var full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
+  // Table cells (data-compact): the day and time this year, the date before.
+  var thisYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+  var otherYear = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
   function localTimes(scope) {
     (scope || document).querySelectorAll("time[datetime]").forEach(function (el) {
       if (el.dataset.local) return;
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d)) return;
-      el.textContent = short.format(d);
+      var fmt = short;
+      if (el.hasAttribute("data-compact")) fmt = d.getFullYear() === new Date().getFullYear() ? thisYear : otherYear;
+      el.textContent = fmt.format(d);
       el.title = full.format(d);
       el.dataset.local = "1";
     });
