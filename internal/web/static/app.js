@@ -232,6 +232,18 @@
     });
   }
   setInterval(tickWindows, 15000);
+  // A message's status may change between the server reading it and the
+  // page listening for its changes (an operator's message is often sent
+  // to WhatsApp within that gap): a message that arrives in flight is
+  // read once more shortly after.
+  var rechecked = {};
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var t = e.target;
+    if (!t.matches || !t.matches('[data-testid="message"][hx-get]') || rechecked[t.id]) return;
+    if (!t.querySelector(".delivery-pending, .delivery-sent")) return;
+    rechecked[t.id] = true;
+    setTimeout(function () { var m = document.getElementById(t.id); if (m && window.htmx) window.htmx.trigger(m, "recheck"); }, 1500);
+  });
   document.addEventListener("htmx:afterSettle", function (e) {
     // A customer message arrived (the tail loaded one): a closed window
     // has opened again.
