@@ -98,11 +98,10 @@ func TestBrowserWhatsApp(t *testing.T) {
 	m := browsertest.New(t, browsertest.Mobile)
 	signIn(t, m, s)
 	browsertest.Do(t, m, chromedp.Navigate(s.URL+"/conversations/"+closed), chromedp.WaitVisible(`[data-testid="window-status"]`))
+	noSideways(t, m, "the WhatsApp transcript")
 	browsertest.Screenshot(t, m, "whatsapp-transcript-mobile")
 	browsertest.Do(t, m, chromedp.Navigate(s.URL+"/whatsapp"), chromedp.WaitVisible(`[data-testid="sender-row"]`))
-	if sw := browsertest.Eval[bool](t, m, `document.documentElement.scrollWidth <= window.innerWidth`); !sw {
-		t.Errorf("the WhatsApp page scrolls sideways at 390 px: %v", browsertest.Eval[[]string](t, m, `[...document.querySelectorAll('body *')].filter(e=>e.getBoundingClientRect().right>window.innerWidth+1 && !e.closest('.table-wrap,nav')).slice(0,8).map(e=>e.tagName+"."+e.className+" "+Math.round(e.getBoundingClientRect().right))`))
-	}
+	noSideways(t, m, "the WhatsApp page")
 	browsertest.Screenshot(t, m, "whatsapp-mobile")
 	browsertest.Eval[bool](t, ctx, `(localStorage.setItem("parley-theme", "dark"), true)`)
 	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/whatsapp"), chromedp.WaitVisible(`[data-testid="sender-row"]`))
@@ -171,4 +170,14 @@ func TestBrowserConversationsFit(t *testing.T) {
 		t.Error("the page scrolls sideways at 390 px (only the table may)")
 	}
 	browsertest.Screenshot(t, m, "conversations-mobile")
+}
+
+// noSideways fails unless the page fits the window's width; it names the
+// elements that stick out (tables and the navigation scroll inside).
+func noSideways(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	out := browsertest.Eval[[]string](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth ? [] : [...document.querySelectorAll('body *')].filter(e=>e.getBoundingClientRect().right>window.innerWidth+1 && !e.closest('.table-wrap,nav')).slice(0,8).map(e=>e.tagName+"."+e.className+" "+Math.round(e.getBoundingClientRect().right))`)
+	if len(out) > 0 {
+		t.Errorf("%s scrolls sideways: %v", what, out)
+	}
 }

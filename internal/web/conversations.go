@@ -83,8 +83,9 @@ func (q listQuery) values(withCursor bool) url.Values {
 	return v
 }
 
-// filter turns the state into the service's filter; dates are UTC days.
-func (q listQuery) filter(now time.Time) (conversation.Filter, conversation.Order, error) {
+// filter turns the state into the service's filter; dates are days of
+// the viewer's time zone (loc): "today" starts at their midnight.
+func (q listQuery) filter(now time.Time, loc *time.Location) (conversation.Filter, conversation.Order, error) {
 	f := conversation.Filter{Types: q.Types, AssistantID: q.Assistant, Status: q.Status, Query: q.Q}
 	var v fault.Validation
 	if q.Phone != "" {
@@ -97,7 +98,8 @@ func (q listQuery) filter(now time.Time) (conversation.Filter, conversation.Orde
 	if q.Identifier != "" {
 		f.ExternalIdentifier = q.Identifier
 	}
-	day := now.UTC().Truncate(24 * time.Hour)
+	y, m, dd := now.In(loc).Date()
+	day := time.Date(y, m, dd, 0, 0, 0, 0, loc)
 	since := func(days int) *time.Time { t := day.AddDate(0, 0, -days+1); return &t }
 	switch q.Preset {
 	case "":
@@ -111,7 +113,7 @@ func (q listQuery) filter(now time.Time) (conversation.Filter, conversation.Orde
 		f.CreatedFrom = since(90)
 	case "custom":
 		if q.From != "" {
-			t, err := time.Parse(time.DateOnly, q.From)
+			t, err := time.ParseInLocation(time.DateOnly, q.From, loc)
 			if err != nil {
 				v.Add("from", "must be a date")
 			} else {
@@ -119,7 +121,7 @@ func (q listQuery) filter(now time.Time) (conversation.Filter, conversation.Orde
 			}
 		}
 		if q.To != "" {
-			t, err := time.Parse(time.DateOnly, q.To)
+			t, err := time.ParseInLocation(time.DateOnly, q.To, loc)
 			if err != nil {
 				v.Add("to", "must be a date")
 			} else {
@@ -144,14 +146,14 @@ const pageSize = 25
 func (d *Dashboard) conversations(w http.ResponseWriter, r *http.Request) {
 	ws := workspace(r)
 	q := readListQuery(r.URL.Query())
-	data := map[string]any{"Q": q, "Types": conversation.Types}
+	data := map[string]any{"Q": q, "Types": conversation.Types, "Zone": viewerZone(r).String()}
 	asst, err := d.Assistants.List(r.Context(), ws, page.Request{Limit: page.MaxLimit})
 	if err != nil {
 		d.renderError(w, r, err)
 		return
 	}
 	data["Assistants"] = asst.Items
-	f, o, err := q.filter(d.Now())
+	f, o, err := q.filter(d.Now(), viewerZone(r))
 	req := page.Request{Limit: pageSize}
 	if err == nil && q.Cursor != "" {
 		c, cerr := d.Cursors.Decode(q.scope(ws), q.Cursor)
@@ -274,7 +276,7 @@ func (d *Dashboard) bulkDelete(w http.ResponseWriter, r *http.Request) {
 // (with transcripts), like the API's export.
 func (d *Dashboard) export(w http.ResponseWriter, r *http.Request) {
 	q := readListQuery(r.URL.Query())
-	f, o, err := q.filter(d.Now())
+	f, o, err := q.filter(d.Now(), viewerZone(r))
 	if err != nil {
 		d.renderError(w, r, err)
 		return

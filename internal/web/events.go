@@ -11,8 +11,9 @@ import (
 
 // events streams live changes of the viewer's workspace to the page, as
 // triggers only (no data worth hiding): "conversations" on any change,
-// the conversation's id for changes to one conversation, the message's id
-// when a message changed (its delivery status, say), and "count" when the
+// the conversation's id for changes to one conversation,
+// "message-updated" with the ids of a message that changed (its delivery
+// status, say; app.js reloads it if shown), and "count" when the
 // total may have changed. Pages then fetch what they show with the
 // viewer's own session, so nothing reaches a page that its user could not
 // load.
@@ -90,7 +91,7 @@ func sendTriggers(sse *httpx.SSE, e events.Event) error {
 		}
 	}
 	if e.Type == events.MessageUpdated && e.MessageID != "" {
-		if err := sse.Send(e.MessageID, e.Type); err != nil {
+		if err := sse.Send("message-updated", map[string]string{"conversation": e.ConversationID, "message": e.MessageID}); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var (
@@ -88,5 +89,39 @@ func TestConversationsLiveRefresh(t *testing.T) {
 	}
 	if strings.Contains(r.body, `data-testid="new-bar"`) {
 		t.Error("the first page shows the new-conversations bar")
+	}
+}
+
+// TestDateFiltersInViewerZone: "today" and custom dates are days of the
+// time zone the browser reports (cookie parley_tz), not UTC days; the URL
+// is the same for every viewer.
+func TestDateFiltersInViewerZone(t *testing.T) {
+	s := start(t)
+	// 23:30 UTC is already tomorrow in Tokyo (UTC+9) and still today in
+	// Los Angeles.
+	at := time.Date(2026, 6, 10, 23, 30, 0, 0, time.UTC)
+	s.App.Now = func() time.Time { return at }
+	apiConversation(t, s, s.Key, "api", nil) // created 2026-06-10 23:30 UTC
+	c := newClient(t, s)
+	c.login(ownerEmail, ownerPassword)
+	count := func(path, zone string) string {
+		t.Helper()
+		r := c.do("GET", path, nil, "Cookie", c.cookie.Name+"="+c.cookie.Value+"; parley_tz="+url.QueryEscape(zone))
+		m := filterCount.FindStringSubmatch(r.body)
+		if m == nil {
+			t.Fatalf("%s (%s): no count: %.300s", path, zone, r.body)
+		}
+		return m[1]
+	}
+	s.App.Now = func() time.Time { return at.Add(2 * time.Hour) } // 01:30 UTC on the 11th
+	for zone, want := range map[string]string{"UTC": "0", "Asia/Tokyo": "1", "America/Los_Angeles": "1", "Nowhere/Bogus": "0"} {
+		if got := count("/conversations?preset=today", zone); got != want {
+			t.Errorf("today in %s: %s, want %s", zone, got, want)
+		}
+	}
+	for zone, want := range map[string]string{"UTC": "1", "Asia/Tokyo": "0", "America/Los_Angeles": "1"} {
+		if got := count("/conversations?preset=custom&from=2026-06-10&to=2026-06-10", zone); got != want {
+			t.Errorf("2026-06-10 in %s: %s, want %s", zone, got, want)
+		}
 	}
 }

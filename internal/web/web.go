@@ -322,3 +322,25 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 var zeroFilter = conversation.Filter{}
 
 var _ = fmt.Sprintf
+
+// zoneCookie holds the viewer's IANA time zone, which app.js sets from
+// the browser; date filters count days in it. The URL stays the same for
+// everyone: "today" is each viewer's own.
+const zoneCookie = "parley_tz"
+
+// viewerZone is the time zone the viewer's browser reported, or UTC.
+func viewerZone(r *http.Request) *time.Location {
+	c, err := r.Cookie(zoneCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 64 || strings.Contains(c.Value, "..") {
+		return time.UTC
+	}
+	name, err := url.QueryUnescape(c.Value)
+	if err != nil {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return time.UTC
+	}
+	return loc
+}

@@ -358,7 +358,7 @@ func TestWhatsAppTranscriptWindowAndTemplates(t *testing.T) {
 	want(t, r, 200, "Hi Kerry, order #1042 has shipped.", `template <span class="mono">order_update</span>`)
 
 	// A signed status webhook moves its delivery status and prices it.
-	msgID := regexp.MustCompile(`id="(msg_[^"]+)"\s+hx-get="/conversations/` + id + `/messages/msg_[^"]+" hx-trigger="sse:msg_[^"]+"[^>]*>\s*<header class="msg-head">\s*<span class="who">operator`).FindStringSubmatch(r.body)
+	msgID := regexp.MustCompile(`id="(msg_[^"]+)" data-live="` + id + `">\s*<header class="msg-head">\s*<span class="who">operator`).FindStringSubmatch(r.body)
 	if msgID == nil {
 		t.Fatalf("no live operator message: %s", r.body)
 	}

@@ -9,6 +9,14 @@
     if (saved === "light" || saved === "dark") root.setAttribute("data-theme", saved);
   } catch (e) { /* storage may be off */ }
 
+  // The viewer's time zone, for date filters counted in their days.
+  try {
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz && document.cookie.indexOf("parley_tz=" + encodeURIComponent(tz)) < 0) {
+      document.cookie = "parley_tz=" + encodeURIComponent(tz) + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* no Intl time zone: UTC */ }
+
   function csrf() {
     var m = document.querySelector('meta[name="csrf-token"]');
     return m ? m.getAttribute("content") : "";
@@ -232,17 +240,39 @@
     });
   }
   setInterval(tickWindows, 15000);
-  // A message's status may change between the server reading it and the
-  // page listening for its changes (an operator's message is often sent
-  // to WhatsApp within that gap): a message that arrives in flight is
-  // read once more shortly after.
-  var rechecked = {};
+  // Messages that can still change (delivery status, fee, reactions;
+  // data-live names their conversation) are reloaded when the stream says
+  // they changed. The listener lives on the stream itself, so no change
+  // is lost while a message is being swapped; of several reloads of one
+  // message, only the newest answer is shown.
+  var asked = {}, shown = {}, rechecked = {};
+  function reloadMessage(id) {
+    var m = document.getElementById(id);
+    if (!m || !m.dataset.live) return;
+    var n = (asked[id] || 0) + 1;
+    asked[id] = n;
+    fetch("/conversations/" + encodeURIComponent(m.dataset.live) + "/messages/" + encodeURIComponent(id),
+      { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (res) { return res.ok ? res.text() : null; })
+      .then(function (html) {
+        var old = document.getElementById(id);
+        if (!html || !old || n < (shown[id] || 0)) return;
+        shown[id] = n;
+        var node = el(html);
+        old.replaceWith(node);
+        localTimes(node);
+        if (window.htmx) window.htmx.process(node);
+      })
+      .catch(function () { /* the next change or a reload shows it */ });
+  }
+  // A message that arrives in flight may have changed between the server
+  // reading it and the page listening: it is read once more shortly after.
   document.addEventListener("htmx:afterSettle", function (e) {
     var t = e.target;
-    if (!t.matches || !t.matches('[data-testid="message"][hx-get]') || rechecked[t.id]) return;
+    if (!t.matches || !t.matches('[data-testid="message"][data-live]') || rechecked[t.id]) return;
     if (!t.querySelector(".delivery-pending, .delivery-sent")) return;
     rechecked[t.id] = true;
-    setTimeout(function () { var m = document.getElementById(t.id); if (m && window.htmx) window.htmx.trigger(m, "recheck"); }, 1500);
+    setTimeout(function () { reloadMessage(t.id); }, 1500);
   });
   document.addEventListener("htmx:afterSettle", function (e) {
     // A customer message arrived (the tail loaded one): a closed window
@@ -259,6 +289,9 @@
     var src = e.detail && e.detail.source;
     if (!src || src.parleyPos) return;
     src.parleyPos = true;
+    src.addEventListener("message-updated", function (m) {
+      try { reloadMessage(JSON.parse(m.data).message); } catch (err) { /* not ours */ }
+    });
     src.addEventListener("pos", function (m) {
       if (m.lastEventId) document.body.setAttribute("sse-connect", "/events?after=" + encodeURIComponent(m.lastEventId));
     });
