@@ -28,12 +28,12 @@ func (c *client) stream(ctx context.Context, path string, header ...string) <-ch
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	c.t.Cleanup(func() { _ = res.Body.Close() })
 	if res.StatusCode != 200 {
 		c.t.Fatalf("events: %d", res.StatusCode)
 	}
 	out := make(chan sseEvent, 256)
 	go func() {
-		defer res.Body.Close()
 		defer close(out)
 		sc := bufio.NewScanner(res.Body)
 		var e sseEvent

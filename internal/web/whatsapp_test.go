@@ -114,18 +114,6 @@ func (e *waEnv) status(wamid, phone, status string, extra map[string]any) {
 	e.post(change(map[string]any{"statuses": []any{st}}))
 }
 
-func (e *waEnv) waitSent(n int) []cloudapitest.Sent {
-	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for len(e.graph.Sent()) < n {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%d sends, want %d", len(e.graph.Sent()), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return e.graph.Sent()
-}
-
 var senderRow = regexp.MustCompile(`data-testid="sender-row" data-id="([^"]+)"`)
 
 func TestWhatsAppPage(t *testing.T) {
