@@ -282,6 +282,23 @@
     if (closed && tr && t.matches && t.matches('[data-testid="message"][data-role="user"]') && tr.contains(t)) windowChanged(closed);
   });
 
+  // Parts of a page that follow the stream (data-live-on names the event)
+  // are refreshed through one listener on the stream and found by id when
+  // the refresh runs, so a refresh never lands on a part already replaced.
+  // A burst refreshes at once, then at most once a second, and always once
+  // more after its last event; a refresh still loading waits.
+  function liveRefresh(id) {
+    var timer = null, again = false;
+    function fire() {
+      var node = document.getElementById(id);
+      if (node && node.classList.contains("htmx-request")) { timer = setTimeout(fire, 250); return; }
+      again = false;
+      if (node && window.htmx) window.htmx.trigger(node, "refresh");
+      timer = setTimeout(function () { timer = null; if (again) fire(); }, 1000);
+    }
+    return function () { if (timer) again = true; else fire(); };
+  }
+
   // Live updates resume where they left off: the server marks each
   // event's end with a "pos" message; a new connection that the htmx
   // extension opens after a failed one asks for what came after it.
@@ -289,6 +306,9 @@
     var src = e.detail && e.detail.source;
     if (!src || src.parleyPos) return;
     src.parleyPos = true;
+    document.querySelectorAll("[data-live-on]").forEach(function (node) {
+      src.addEventListener(node.dataset.liveOn, liveRefresh(node.id));
+    });
     src.addEventListener("message-updated", function (m) {
       try { reloadMessage(JSON.parse(m.data).message); } catch (err) { /* not ours */ }
     });
