@@ -112,7 +112,7 @@ func TestBrowserWhatsApp(t *testing.T) {
 
 // TestBrowserWhatsAppWindowCloses: a window that ends while the page is
 // open flips to closed on the viewer's clock and the composer locks to
-// templates without a reload.
+// templates without a reload; a new customer message opens it again.
 func TestBrowserWhatsAppWindowCloses(t *testing.T) {
 	if onPostgres {
 		t.Skip("browser tests run once, on SQLite")
@@ -132,6 +132,12 @@ func TestBrowserWhatsAppWindowCloses(t *testing.T) {
 	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('[data-testid="composer"]').length`); n != 0 {
 		t.Error("the free-form composer stayed after the window closed")
 	}
+	// The customer writes again: the window opens and the free-form
+	// composer comes back, live.
+	e.inbound("447700900789", "", "", "Still there?", time.Now())
+	browsertest.Do(t, ctx, browsertest.WaitText(`#transcript`, "Still there?"),
+		browsertest.WaitText(`[data-testid="window-status"]`, "Window open · 23 h 59 min left"),
+		chromedp.WaitVisible(`[data-testid="composer"]`))
 }
 
 // TestBrowserConversationsFit: the Conversations table fits a 1366 px
