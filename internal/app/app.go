@@ -273,6 +273,8 @@ func (a *App) Handler() http.Handler {
 		VerifyToken: a.Config.WhatsAppVerifyToken, Log: a.Log}
 	wh.Register(mux)
 	dash := &web.Dashboard{Accounts: a.Accounts, Assistants: a.Assistants, Conversations: a.Conversations,
+		WhatsApp: a.WhatsApp, WhatsAppSetup: web.WhatsAppSetup{BaseURL: a.Config.BaseURL,
+			AppSecretSet: a.Config.WhatsAppAppSecret != "", VerifyTokenSet: a.Config.WhatsAppVerifyToken != ""},
 		Events: &events.Feed{Store: a.Store, Hub: a.Events}, Cursors: page.NewCodec(a.cursorSecret()),
 		SecureCookies: strings.HasPrefix(a.Config.BaseURL, "https://"), Log: a.Log, Now: a.now}
 	dh, err := dash.Handler()

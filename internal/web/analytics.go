@@ -21,7 +21,10 @@ func (d *Dashboard) analytics(w http.ResponseWriter, r *http.Request) {
 		preset = "30d"
 	}
 	q := conversation.AnalyticsQuery{AssistantID: qv.Get("assistant"), Types: qv["type"], Interval: qv.Get("interval")}
-	today := d.Now().UTC().Truncate(24 * time.Hour)
+	// The aggregates are kept per UTC day: the range ends on the UTC
+	// day of the viewer's today.
+	y, m, dd := d.Now().In(viewerZone(r)).Date()
+	today := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
 	var v fault.Validation
 	switch preset {
 	case "7d":

@@ -28,7 +28,12 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request) {
 		d.renderError(w, r, err)
 		return
 	}
-	data := map[string]any{"C": c, "Messages": res.Items, "Composer": map[string]any{}}
+	wa, err := d.whatsAppView(r, c, "")
+	if err != nil {
+		d.renderError(w, r, err)
+		return
+	}
+	data := map[string]any{"C": c, "Messages": res.Items, "Composer": map[string]any{}, "WA": wa}
 	data["Older"], data["Tail"] = olderOf(res), tailOf(res.Items, 0)
 	if isHX(r) && r.Header.Get("HX-Target") == "conv-side" {
 		data["Fragment"] = "side"
@@ -95,6 +100,17 @@ func (d *Dashboard) messages(w http.ResponseWriter, r *http.Request) {
 		data["Fragment"] = "tail"
 	}
 	d.render(w, r, http.StatusOK, "conversation", data)
+}
+
+// message answers one message, for a live refresh of its delivery
+// status, fee or reactions.
+func (d *Dashboard) message(w http.ResponseWriter, r *http.Request) {
+	m, err := d.Conversations.Message(r.Context(), workspace(r), r.PathValue("id"), r.PathValue("mid"))
+	if err != nil {
+		d.renderError(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "conversation", map[string]any{"Fragment": "onemessage", "M": m})
 }
 
 // postOperator sends the composer's text as an operator message on the

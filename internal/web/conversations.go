@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -82,8 +83,9 @@ func (q listQuery) values(withCursor bool) url.Values {
 	return v
 }
 
-// filter turns the state into the service's filter; dates are UTC days.
-func (q listQuery) filter(now time.Time) (conversation.Filter, conversation.Order, error) {
+// filter turns the state into the service's filter; dates are days of
+// the viewer's time zone (loc): "today" starts at their midnight.
+func (q listQuery) filter(now time.Time, loc *time.Location) (conversation.Filter, conversation.Order, error) {
 	f := conversation.Filter{Types: q.Types, AssistantID: q.Assistant, Status: q.Status, Query: q.Q}
 	var v fault.Validation
 	if q.Phone != "" {
@@ -96,7 +98,8 @@ func (q listQuery) filter(now time.Time) (conversation.Filter, conversation.Orde
 	if q.Identifier != "" {
 		f.ExternalIdentifier = q.Identifier
 	}
-	day := now.UTC().Truncate(24 * time.Hour)
+	y, m, dd := now.In(loc).Date()
+	day := time.Date(y, m, dd, 0, 0, 0, 0, loc)
 	since := func(days int) *time.Time { t := day.AddDate(0, 0, -days+1); return &t }
 	switch q.Preset {
 	case "":
@@ -110,7 +113,7 @@ func (q listQuery) filter(now time.Time) (conversation.Filter, conversation.Orde
 		f.CreatedFrom = since(90)
 	case "custom":
 		if q.From != "" {
-			t, err := time.Parse(time.DateOnly, q.From)
+			t, err := time.ParseInLocation(time.DateOnly, q.From, loc)
 			if err != nil {
 				v.Add("from", "must be a date")
 			} else {
@@ -118,7 +121,7 @@ func (q listQuery) filter(now time.Time) (conversation.Filter, conversation.Orde
 			}
 		}
 		if q.To != "" {
-			t, err := time.Parse(time.DateOnly, q.To)
+			t, err := time.ParseInLocation(time.DateOnly, q.To, loc)
 			if err != nil {
 				v.Add("to", "must be a date")
 			} else {
@@ -143,14 +146,14 @@ const pageSize = 25
 func (d *Dashboard) conversations(w http.ResponseWriter, r *http.Request) {
 	ws := workspace(r)
 	q := readListQuery(r.URL.Query())
-	data := map[string]any{"Q": q, "Types": conversation.Types}
+	data := map[string]any{"Q": q, "Types": conversation.Types, "Zone": viewerZone(r).String()}
 	asst, err := d.Assistants.List(r.Context(), ws, page.Request{Limit: page.MaxLimit})
 	if err != nil {
 		d.renderError(w, r, err)
 		return
 	}
 	data["Assistants"] = asst.Items
-	f, o, err := q.filter(d.Now())
+	f, o, err := q.filter(d.Now(), viewerZone(r))
 	req := page.Request{Limit: pageSize}
 	if err == nil && q.Cursor != "" {
 		c, cerr := d.Cursors.Decode(q.scope(ws), q.Cursor)
@@ -189,13 +192,61 @@ func (d *Dashboard) conversations(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data["SelfURL"] = "/conversations?" + q.values(true).Encode()
+	self := q.values(true).Encode()
+	data["SelfURL"] = "/conversations?" + self
 	data["ExportQuery"] = q.values(false).Encode()
-	data["Live"] = q.Cursor == ""
+	d.liveState(r, data, ws, q, f, self)
 	if isHX(r) && r.Header.Get("HX-Target") == "results" {
 		data["Fragment"] = "results"
 	}
 	d.render(w, r, http.StatusOK, "conversations", data)
+}
+
+// liveState sets what the list's live refresh needs. Every page refreshes
+// in place: the first shows the newest rows; a later page keeps its
+// cursor, so its rows stay put, and says how many conversations of the
+// filter arrived since it was opened ("N new — show newest"), leaving the
+// reader where they are. The rows checked for bulk deletion are sent with
+// each refresh (id=…) and stay checked, those that moved off the page
+// included.
+func (d *Dashboard) liveState(r *http.Request, data map[string]any, ws string, q listQuery, f conversation.Filter, self string) {
+	qv := r.URL.Query()
+	checked := map[string]bool{}
+	for _, id := range qv["id"] {
+		checked[id] = true
+	}
+	rows, _ := data["Rows"].([]*conversation.Conversation)
+	var away []string
+	for id := range checked {
+		found := false
+		for _, c := range rows {
+			found = found || c.ID == id
+		}
+		if !found {
+			away = append(away, id)
+		}
+	}
+	sort.Strings(away)
+	data["Checked"], data["CheckedAway"] = checked, away
+	if q.Cursor == "" {
+		data["RefreshURL"] = data["SelfURL"]
+		return
+	}
+	since := d.Now().UTC()
+	if ms, err := strconv.ParseInt(qv.Get("since"), 10, 64); err == nil && ms > 0 {
+		since = time.UnixMilli(ms).UTC()
+	}
+	data["RefreshURL"] = "/conversations?" + self + "&since=" + strconv.FormatInt(since.UnixMilli(), 10)
+	if _, bad := data["Errors"]; bad {
+		return
+	}
+	nf := f
+	if nf.CreatedFrom == nil || nf.CreatedFrom.Before(since) {
+		nf.CreatedFrom = &since
+	}
+	if n, err := d.Conversations.Count(r.Context(), ws, nf); err == nil && n.Total > 0 {
+		data["NewCount"], data["NewestURL"] = n.Total, "/conversations?"+q.values(false).Encode()
+	}
 }
 
 // bulkDelete deletes the checked conversations (the page asked for
@@ -225,7 +276,7 @@ func (d *Dashboard) bulkDelete(w http.ResponseWriter, r *http.Request) {
 // (with transcripts), like the API's export.
 func (d *Dashboard) export(w http.ResponseWriter, r *http.Request) {
 	q := readListQuery(r.URL.Query())
-	f, o, err := q.filter(d.Now())
+	f, o, err := q.filter(d.Now(), viewerZone(r))
 	if err != nil {
 		d.renderError(w, r, err)
 		return

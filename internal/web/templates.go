@@ -19,30 +19,35 @@ import (
 var templateFS embed.FS
 
 // pageNames are the page templates; each is parsed with the layout.
-var pageNames = []string{"login", "error", "conversations", "conversation", "testchat", "assistants", "assistant", "settings", "analytics"}
+var pageNames = []string{"login", "error", "conversations", "conversation", "testchat", "assistants", "assistant", "settings", "analytics", "whatsapp"}
 
 func parsePages(a *assets) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"asset":     a.URL,
-		"usd":       usd,
-		"usdp":      usdPtr,
-		"num":       num,
-		"typeLabel": typeLabel,
-		"truncate":  truncate,
-		"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"utcp":      func(t *time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"value":     varValue,
-		"bySource":  bySource,
-		"json":      toJSON,
-		"has":       func(list []string, s string) bool { return contains(list, s) },
-		"dict":      dict,
-		"int64":     func(p *int64) int64 { return *p },
-		"initial":   initial,
-		"hasPrefix": strings.HasPrefix,
-		"index_":    func(m map[string]string, k string) string { return m[k] },
-		"join":      strings.Join,
-		"add":       func(a, b int) int { return a + b },
+		"asset":         a.URL,
+		"usd":           usd,
+		"usdp":          usdPtr,
+		"num":           num,
+		"typeLabel":     typeLabel,
+		"truncate":      truncate,
+		"rfc3339":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"utc":           func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"utcp":          func(t *time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"value":         varValue,
+		"bySource":      bySource,
+		"json":          toJSON,
+		"has":           func(list []string, s string) bool { return contains(list, s) },
+		"dict":          dict,
+		"int64":         func(p *int64) int64 { return *p },
+		"initial":       initial,
+		"hasPrefix":     strings.HasPrefix,
+		"lower":         strings.ToLower,
+		"windowText":    windowText,
+		"compact":       compact,
+		"someVars":      someVars,
+		"deliveryLabel": deliveryLabel,
+		"index_":        func(m map[string]string, k string) string { return m[k] },
+		"join":          strings.Join,
+		"add":           func(a, b int) int { return a + b },
 		"add64": func(xs ...int64) int64 {
 			var t int64
 			for _, x := range xs {
@@ -222,4 +227,60 @@ func initial(s string) string {
 		return "?"
 	}
 	return strings.ToUpper(string(r))
+}
+
+// deliveryLabel is a message's delivery status as the transcript shows it.
+func deliveryLabel(status string) string {
+	switch status {
+	case conversation.MessagePending:
+		return "sending…"
+	case "sent":
+		return "✓ sent"
+	case "delivered":
+		return "✓✓ delivered"
+	case "read":
+		return "✓✓ read"
+	}
+	return status
+}
+
+// compact renders a count briefly for table cells: 987, 12.3k, 4.5M.
+func compact(n int64) string {
+	abs := n
+	if abs < 0 {
+		abs = -abs
+	}
+	switch {
+	case abs < 10_000:
+		return groupDigits(n)
+	case abs < 1_000_000:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', 1, 64) + "k"
+	case abs < 1_000_000_000:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + "M"
+	}
+	return strconv.FormatFloat(float64(n)/1e9, 'f', 1, 64) + "B"
+}
+
+// varsShown is the first variables of a conversation, by name, and how
+// many more it has: what a table cell has room for.
+type varsShown struct {
+	Vars []namedVar
+	More int
+}
+
+func someVars(n int, vars map[string]conversation.Variable) varsShown {
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out varsShown
+	for i, k := range names {
+		if i == n {
+			out.More = len(names) - n
+			break
+		}
+		out.Vars = append(out.Vars, namedVar{Name: k, Variable: vars[k]})
+	}
+	return out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/httpx"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/whatsapp"
 )
 
 // startTime is the Last-Modified of embedded files.
@@ -33,6 +34,10 @@ type Dashboard struct {
 	Accounts      *account.Service
 	Assistants    *assistant.Service
 	Conversations *conversation.Service
+	WhatsApp      *whatsapp.Service
+	// WhatsAppSetup describes the webhook's configuration for the
+	// /whatsapp page.
+	WhatsAppSetup WhatsAppSetup
 	Events        *events.Feed
 	Cursors       *page.Codec
 	// SecureCookies marks the session cookie Secure even on plain HTTP
@@ -79,6 +84,9 @@ func (d *Dashboard) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /conversations/{id}", d.auth(account.RoleAgent, d.conversation))
 	mux.HandleFunc("GET /conversations/{id}/messages", d.auth(account.RoleAgent, d.messages))
 	mux.HandleFunc("POST /conversations/{id}/messages", d.auth(account.RoleAgent, d.postOperator))
+	mux.HandleFunc("GET /conversations/{id}/messages/{mid}", d.auth(account.RoleAgent, d.message))
+	mux.HandleFunc("GET /conversations/{id}/compose", d.auth(account.RoleAgent, d.compose))
+	mux.HandleFunc("POST /conversations/{id}/template", d.auth(account.RoleAgent, d.sendTemplate))
 	mux.HandleFunc("POST /conversations/{id}/ai", d.auth(account.RoleAgent, d.setAI))
 	mux.HandleFunc("POST /conversations/{id}/end", d.auth(account.RoleAgent, d.end))
 	mux.HandleFunc("POST /conversations/{id}/delete", d.auth(account.RoleAgent, d.deleteConversation))
@@ -97,6 +105,18 @@ func (d *Dashboard) Handler() (http.Handler, error) {
 	mux.HandleFunc("POST /assistants/{id}/delete", d.auth(account.RoleAdmin, d.deleteAssistant))
 
 	mux.HandleFunc("GET /analytics", d.auth(account.RoleAgent, d.analytics))
+
+	// Agents see the WhatsApp page; senders, templates and rates are
+	// managed by admins and owners.
+	mux.HandleFunc("GET /whatsapp", d.auth(account.RoleAgent, d.whatsappPage))
+	mux.HandleFunc("POST /whatsapp/senders", d.auth(account.RoleAdmin, d.createSender))
+	mux.HandleFunc("POST /whatsapp/senders/{id}", d.auth(account.RoleAdmin, d.updateSender))
+	mux.HandleFunc("POST /whatsapp/senders/{id}/delete", d.auth(account.RoleAdmin, d.deleteSender))
+	mux.HandleFunc("POST /whatsapp/templates", d.auth(account.RoleAdmin, d.createTemplate))
+	mux.HandleFunc("POST /whatsapp/templates/sync", d.auth(account.RoleAdmin, d.syncTemplates))
+	mux.HandleFunc("POST /whatsapp/templates/{id}/delete", d.auth(account.RoleAdmin, d.deleteTemplate))
+	mux.HandleFunc("POST /whatsapp/rates", d.auth(account.RoleAdmin, d.createRate))
+	mux.HandleFunc("POST /whatsapp/rates/{id}/delete", d.auth(account.RoleAdmin, d.deleteRate))
 
 	mux.HandleFunc("GET /settings", d.auth(account.RoleAgent, d.settings))
 	mux.HandleFunc("POST /settings/workspace", d.auth(account.RoleAdmin, d.renameWorkspace))
@@ -124,7 +144,7 @@ func (d *Dashboard) Handler() (http.Handler, error) {
 // beside the API on one mux.
 func Paths() []string {
 	return []string{"/{$}", "/static/", "/login", "/logout", "/events", "/conversations", "/conversations/",
-		"/test-chat", "/test-chat/", "/assistants", "/assistants/", "/analytics", "/settings", "/settings/"}
+		"/test-chat", "/test-chat/", "/assistants", "/assistants/", "/analytics", "/whatsapp", "/whatsapp/", "/settings", "/settings/"}
 }
 
 type ctxKey struct{}
@@ -236,6 +256,12 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	if frag, ok := data["Fragment"].(string); ok && frag != "" {
 		tmpl = frag
 	}
+	if v := viewerOf(r.Context()); v != nil && tmpl == "page" && d.Events != nil {
+		// The page's live updates start right after what it shows.
+		if p, err := d.Events.Store.LastEventPos(r.Context()); err == nil {
+			data["EventsAfter"] = p.ID()
+		}
+	}
 	if err := t.ExecuteTemplate(&buf, tmpl, data); err != nil {
 		d.Log.ErrorContext(r.Context(), "dashboard: render", "template", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -296,3 +322,25 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 var zeroFilter = conversation.Filter{}
 
 var _ = fmt.Sprintf
+
+// zoneCookie holds the viewer's IANA time zone, which app.js sets from
+// the browser; date filters count days in it. The URL stays the same for
+// everyone: "today" is each viewer's own.
+const zoneCookie = "parley_tz"
+
+// viewerZone is the time zone the viewer's browser reported, or UTC.
+func viewerZone(r *http.Request) *time.Location {
+	c, err := r.Cookie(zoneCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 64 || strings.Contains(c.Value, "..") {
+		return time.UTC
+	}
+	name, err := url.QueryUnescape(c.Value)
+	if err != nil {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return time.UTC
+	}
+	return loc
+}

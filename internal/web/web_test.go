@@ -168,7 +168,7 @@ func TestSignInFlow(t *testing.T) {
 	}
 	c.login(ownerEmail, ownerPassword)
 	home := c.do("GET", "/conversations", nil)
-	want(t, home, 200, `data-testid="nav-conversations-count"`, `sse-connect="/events"`)
+	want(t, home, 200, `data-testid="nav-conversations-count"`, `sse-connect="/events?after=evt_`)
 	if csp := home.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("CSP %q", csp)
 	}
@@ -282,7 +282,7 @@ func TestConversationDetail(t *testing.T) {
 	s.Do("POST", "/api/v1/conversations/"+id+"/messages", s.Key, map[string]any{"content": "What are your opening hours?", "role": "user"}).Want(201)
 	page := c.do("GET", "/conversations/"+id, nil)
 	want(t, page, 200, `data-testid="message" data-role="user"`, `data-role="assistant"`, `data-testid="composer"`,
-		`name="content"`, "Set by API", "gold", "sse:"+id)
+		`name="content"`, "Set by API", "gold", `data-live-on="`+id+`"`)
 
 	// Another workspace's conversation is not found, whatever the id.
 	other := apiConversation(t, s, s.OtherKey, "api", nil)

@@ -9,6 +9,14 @@
     if (saved === "light" || saved === "dark") root.setAttribute("data-theme", saved);
   } catch (e) { /* storage may be off */ }
 
+  // The viewer's time zone, for date filters counted in their days.
+  try {
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz && document.cookie.indexOf("parley_tz=" + encodeURIComponent(tz)) < 0) {
+      document.cookie = "parley_tz=" + encodeURIComponent(tz) + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* no Intl time zone: UTC */ }
+
   function csrf() {
     var m = document.querySelector('meta[name="csrf-token"]');
     return m ? m.getAttribute("content") : "";
@@ -17,12 +25,17 @@
   // Times: <time datetime> in the viewer's zone, full time on hover.
   var short = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   var full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
+  // Table cells (data-compact): the day and time this year, the date before.
+  var thisYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+  var otherYear = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
   function localTimes(scope) {
     (scope || document).querySelectorAll("time[datetime]").forEach(function (el) {
       if (el.dataset.local) return;
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d)) return;
-      el.textContent = short.format(d);
+      var fmt = short;
+      if (el.hasAttribute("data-compact")) fmt = d.getFullYear() === new Date().getFullYear() ? thisYear : otherYear;
+      el.textContent = fmt.format(d);
       el.title = full.format(d);
       el.dataset.local = "1";
     });
@@ -38,7 +51,7 @@
   document.addEventListener("htmx:configRequest", function (e) {
     e.detail.headers["X-CSRF-Token"] = csrf();
   });
-  document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); scrollTranscript(); });
+  document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); scrollTranscript(); tickWindows(); });
   document.addEventListener("htmx:load", function (e) { localTimes(e.target); });
 
   document.addEventListener("change", function (e) {
@@ -199,5 +212,110 @@
       });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { localTimes(document); scrollTranscript(); });
+  // WhatsApp's 24-hour window: count down from data-expires on the
+  // viewer's clock; when it ends, or a customer message arrives while it
+  // is closed, ask the server for the composer that fits (templates only
+  // while closed).
+  function leftText(ms) {
+    var min = Math.floor(ms / 60000);
+    if (min < 1) return "less than a minute left";
+    if (min < 60) return min + " min left";
+    return Math.floor(min / 60) + " h " + (min % 60) + " min left";
+  }
+  function windowChanged(el) {
+    if (el.dataset.asked) return;
+    el.dataset.asked = "1";
+    var box = el.closest("#compose");
+    if (box && window.htmx) window.htmx.trigger(box, "window-changed");
+  }
+  function tickWindows() {
+    document.querySelectorAll('[data-testid="window-status"][data-window-state="open"][data-expires]').forEach(function (el) {
+      var left = Date.parse(el.dataset.expires) - Date.now();
+      var text = el.querySelector("[data-window-text]");
+      if (isNaN(left) || !text) return;
+      if (left > 0) { text.textContent = "Window open · " + leftText(left); return; }
+      text.textContent = "Window closed — send a template";
+      el.classList.remove("window-open"); el.classList.add("window-closed");
+      windowChanged(el);
+    });
+  }
+  setInterval(tickWindows, 15000);
+  // Messages that can still change (delivery status, fee, reactions;
+  // data-live names their conversation) are reloaded when the stream says
+  // they changed. The listener lives on the stream itself, so no change
+  // is lost while a message is being swapped; of several reloads of one
+  // message, only the newest answer is shown.
+  var asked = {}, shown = {}, rechecked = {};
+  function reloadMessage(id) {
+    var m = document.getElementById(id);
+    if (!m || !m.dataset.live) return;
+    var n = (asked[id] || 0) + 1;
+    asked[id] = n;
+    fetch("/conversations/" + encodeURIComponent(m.dataset.live) + "/messages/" + encodeURIComponent(id),
+      { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (res) { return res.ok ? res.text() : null; })
+      .then(function (html) {
+        var old = document.getElementById(id);
+        if (!html || !old || n < (shown[id] || 0)) return;
+        shown[id] = n;
+        var node = el(html);
+        old.replaceWith(node);
+        localTimes(node);
+        if (window.htmx) window.htmx.process(node);
+      })
+      .catch(function () { /* the next change or a reload shows it */ });
+  }
+  // A message that arrives in flight may have changed between the server
+  // reading it and the page listening: it is read once more shortly after.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var t = e.target;
+    if (!t.matches || !t.matches('[data-testid="message"][data-live]') || rechecked[t.id]) return;
+    if (!t.querySelector(".delivery-pending, .delivery-sent")) return;
+    rechecked[t.id] = true;
+    setTimeout(function () { reloadMessage(t.id); }, 1500);
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    // A customer message arrived (the tail loaded one): a closed window
+    // has opened again.
+    var closed = document.querySelector('[data-testid="window-status"][data-window-state="closed"]');
+    var t = e.target, tr = document.getElementById("transcript");
+    if (closed && tr && t.matches && t.matches('[data-testid="message"][data-role="user"]') && tr.contains(t)) windowChanged(closed);
+  });
+
+  // Parts of a page that follow the stream (data-live-on names the event)
+  // are refreshed through one listener on the stream and found by id when
+  // the refresh runs, so a refresh never lands on a part already replaced.
+  // A burst refreshes at once, then at most once a second, and always once
+  // more after its last event; a refresh still loading waits.
+  function liveRefresh(id) {
+    var timer = null, again = false;
+    function fire() {
+      var node = document.getElementById(id);
+      if (node && node.classList.contains("htmx-request")) { timer = setTimeout(fire, 250); return; }
+      again = false;
+      if (node && window.htmx) window.htmx.trigger(node, "refresh");
+      timer = setTimeout(function () { timer = null; if (again) fire(); }, 1000);
+    }
+    return function () { if (timer) again = true; else fire(); };
+  }
+
+  // Live updates resume where they left off: the server marks each
+  // event's end with a "pos" message; a new connection that the htmx
+  // extension opens after a failed one asks for what came after it.
+  document.addEventListener("htmx:sseOpen", function (e) {
+    var src = e.detail && e.detail.source;
+    if (!src || src.parleyPos) return;
+    src.parleyPos = true;
+    document.querySelectorAll("[data-live-on]").forEach(function (node) {
+      src.addEventListener(node.dataset.liveOn, liveRefresh(node.id));
+    });
+    src.addEventListener("message-updated", function (m) {
+      try { reloadMessage(JSON.parse(m.data).message); } catch (err) { /* not ours */ }
+    });
+    src.addEventListener("pos", function (m) {
+      if (m.lastEventId) document.body.setAttribute("sse-connect", "/events?after=" + encodeURIComponent(m.lastEventId));
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { localTimes(document); scrollTranscript(); tickWindows(); });
 })();
