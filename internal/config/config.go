@@ -27,6 +27,7 @@ type Config struct {
 	LLMCompat           string
 	LLMTimeout          string
 	LLMIdleTimeout      string
+	LLMTranscription    string
 	SecretKey           string
 	WhatsAppAppSecret   string
 	WhatsAppVerifyToken string
@@ -98,6 +99,7 @@ var options = []option{
 	{"llm-compat", "PARLEY_LLM_COMPAT", "auto", "the server's dialect of the OpenAI API (auto: from the base URL; see docs/MODELS.md)", false, func(c *Config) *string { return &c.LLMCompat }},
 	{"llm-timeout", "PARLEY_LLM_TIMEOUT", "5m", "longest one model reply or extraction may take, retries included", false, func(c *Config) *string { return &c.LLMTimeout }},
 	{"llm-idle-timeout", "PARLEY_LLM_IDLE_TIMEOUT", "60s", "longest a streaming reply may stay silent (before its first word and between chunks)", false, func(c *Config) *string { return &c.LLMIdleTimeout }},
+	{"llm-transcription-model", "PARLEY_LLM_TRANSCRIPTION_MODEL", DefaultTranscriptionModel, "speech-to-text model of the OpenAI-compatible server ({base}/audio/transcriptions), for voice_chat widgets in browsers without speech recognition; off: none (unused without PARLEY_LLM_BASE_URL)", false, func(c *Config) *string { return &c.LLMTranscription }},
 	{"secret-key", "PARLEY_SECRET_KEY", "", "key for encrypting stored secrets and signing sessions (default: generated into the database)", true, func(c *Config) *string { return &c.SecretKey }},
 	{"whatsapp-app-secret", "PARLEY_WHATSAPP_APP_SECRET", "", "Meta app secret, to check webhook signatures", true, func(c *Config) *string { return &c.WhatsAppAppSecret }},
 	{"whatsapp-verify-token", "PARLEY_WHATSAPP_VERIFY_TOKEN", "", "token Meta sends to verify the webhook", true, func(c *Config) *string { return &c.WhatsAppVerifyToken }},
@@ -267,6 +269,25 @@ func (c *Config) LLMTimeouts() (reply, idle time.Duration) {
 	reply, _ = time.ParseDuration(c.LLMTimeout)
 	idle, _ = time.ParseDuration(c.LLMIdleTimeout)
 	return reply, idle
+}
+
+// DefaultTranscriptionModel is OpenAI's speech-to-text model; other
+// servers name theirs differently (Groq: whisper-large-v3).
+const DefaultTranscriptionModel = "whisper-1"
+
+// TranscriptionModel returns the speech-to-text model the widget sends
+// recordings to, or "" when there is none: no PARLEY_LLM_BASE_URL, or
+// PARLEY_LLM_TRANSCRIPTION_MODEL=off. Unset (a configuration built by
+// hand) is the default model.
+func (c *Config) TranscriptionModel() string {
+	m := strings.TrimSpace(c.LLMTranscription)
+	switch {
+	case c.LLMBaseURL == "" || strings.EqualFold(m, "off"):
+		return ""
+	case m == "":
+		return DefaultTranscriptionModel
+	}
+	return m
 }
 
 // Readers returns PARLEY_SQLITE_READERS; 0 when unset (the store picks).

@@ -36,7 +36,7 @@ func TestPrecedence(t *testing.T) {
 		t.Errorf("cfg %+v", cfg)
 	}
 	if cfg.LogFormat != "text" || cfg.AdminEmail != "admin@localhost" || cfg.RateLimit() != (Rate{N: 100, Per: time.Second}) ||
-		cfg.WhatsAppGraphURL != "https://graph.facebook.com/v26.0" || cfg.LLMCompat != "auto" {
+		cfg.WhatsAppGraphURL != "https://graph.facebook.com/v26.0" || cfg.LLMCompat != "auto" || cfg.TranscriptionModel() != "" {
 		t.Errorf("defaults %+v", cfg)
 	}
 	if reply, idle := cfg.LLMTimeouts(); reply != 5*time.Minute || idle != time.Minute {
@@ -116,5 +116,26 @@ func TestRateLimitUnits(t *testing.T) {
 		if got := cfg.RateLimit(); got != want {
 			t.Errorf("%s: %+v, want %+v", in, got, want)
 		}
+	}
+}
+
+func TestTranscriptionModel(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, ""},
+		{map[string]string{"PARLEY_LLM_BASE_URL": "https://api.openai.com/v1"}, "whisper-1"},
+		{map[string]string{"PARLEY_LLM_BASE_URL": "https://api.groq.com/openai/v1", "PARLEY_LLM_TRANSCRIPTION_MODEL": "whisper-large-v3"}, "whisper-large-v3"},
+		{map[string]string{"PARLEY_LLM_BASE_URL": "http://localhost:11434/v1", "PARLEY_LLM_TRANSCRIPTION_MODEL": "off"}, ""},
+		{map[string]string{"PARLEY_LLM_TRANSCRIPTION_MODEL": "whisper-1"}, ""},
+	} {
+		cfg, err := load(t, nil, c.env)
+		if err != nil || cfg.TranscriptionModel() != c.want {
+			t.Errorf("%v: %q, %v; want %q", c.env, cfg.TranscriptionModel(), err, c.want)
+		}
+	}
+	if got := (&Config{LLMBaseURL: "https://api.openai.com/v1"}).TranscriptionModel(); got != DefaultTranscriptionModel {
+		t.Errorf("a configuration built by hand: %q", got)
 	}
 }

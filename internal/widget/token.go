@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/seal"
 )
 
@@ -23,6 +24,10 @@ type session struct {
 	// User is the verified user id, "" for an anonymous visitor.
 	User    string `json:"u,omitempty"`
 	Expires int64  `json:"e"` // Unix seconds
+
+	// assistant is the token's assistant, as the request found it (not
+	// part of the token).
+	assistant *assistant.Assistant
 }
 
 // errToken is any token that is not one this instance issued, unaltered

@@ -59,6 +59,11 @@ type Server struct {
 	Model string
 	// FinishReason is reported instead of "stop" (e.g. "content_filter").
 	FinishReason string
+	// Transcript returns the text of a transcription request (default:
+	// DefaultTranscript).
+	Transcript func(TranscriptionRequest) string
+
+	transcriptions []TranscriptionRequest
 }
 
 // Request is what the fake received.
@@ -134,6 +139,10 @@ func (s *Server) Release() {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/v1/audio/transcriptions" {
+		s.transcribe(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
 		writeError(w, http.StatusNotFound, "unknown endpoint "+r.URL.Path)
 		return
@@ -244,12 +253,20 @@ func writeError(w http.ResponseWriter, status int, msg string) { writeErrorCode(
 
 // writeErrorCode writes OpenAI's error body, with a code when given.
 func writeErrorCode(w http.ResponseWriter, status int, msg, code string) {
-	var c any
-	if code != "" {
-		c = code
+	writeOpenAIError(w, status, msg, "fake_error", code, "")
+}
+
+// writeOpenAIError writes {"error": {"message", "type", "param", "code"}},
+// null for what is not given.
+func writeOpenAIError(w http.ResponseWriter, status int, msg, typ, code, param string) {
+	null := func(v string) any {
+		if v == "" {
+			return nil
+		}
+		return v
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-		"message": msg, "type": "fake_error", "code": c, "param": nil}})
+		"message": msg, "type": typ, "code": null(code), "param": null(param)}})
 }
