@@ -11,6 +11,7 @@
 //	parley-bench verify --database-url bench.db   (counters against the rows)
 //	parley-bench load --database-url bench.db --posters 32   (through HTTP, under concurrency; see load.go)
 //	parley-bench jobs --database-url jobs.db --conversations 2000   (kill -9 harness, see jobs.go)
+//	parley-bench widget --parley ./parley   (widget streams and chat against a parley serve child, see widget.go)
 package main
 
 import (
@@ -45,6 +46,12 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) >= 2 && os.Args[1] == "widget" {
+		if err := widgetMain(os.Args[2:]); err != nil {
+			fail(err)
+		}
+		return
+	}
 	if len(os.Args) >= 2 && (os.Args[1] == "jobs" || os.Args[1] == "jobs-work") {
 		run := jobsMain
 		if os.Args[1] == "jobs-work" {
@@ -56,7 +63,7 @@ func main() {
 		return
 	}
 	if len(os.Args) < 2 || (os.Args[1] != "seed" && os.Args[1] != "run" && os.Args[1] != "verify") {
-		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|verify|load|jobs [flags]   (parley-bench seed -h for flags)")
+		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|verify|load|jobs|widget [flags]   (parley-bench seed -h for flags)")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("parley-bench "+os.Args[1], flag.ExitOnError)

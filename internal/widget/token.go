@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/seal"
 )
 
@@ -25,9 +24,12 @@ type session struct {
 	User    string `json:"u,omitempty"`
 	Expires int64  `json:"e"` // Unix seconds
 
-	// assistant is the token's assistant, as the request found it (not
-	// part of the token).
-	assistant *assistant.Assistant
+	// transcribes is whether the token's assistant has its recordings
+	// transcribed, as the request found it (not part of the token). Only
+	// this is kept, not the assistant: an event stream holds its session
+	// for hours, and the assistant with its prompt and knowledge would
+	// cost every open stream kilobytes.
+	transcribes bool
 }
 
 // errToken is any token that is not one this instance issued, unaltered

@@ -89,7 +89,7 @@ var (
 // answers {"text": …}. The widget puts the text in the visitor's input,
 // to be read and sent. Nothing is stored: the recording is not kept.
 func (a *API) transcribe(w http.ResponseWriter, r *http.Request, s *session) {
-	if !a.transcribes(s.assistant) {
+	if !s.transcribes {
 		httpx.WriteProblem(w, r, errNoTranscription)
 		return
 	}

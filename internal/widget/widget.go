@@ -210,7 +210,7 @@ func (a *API) visitor(h func(http.ResponseWriter, *http.Request, *session)) http
 			httpx.WriteProblem(w, r, errSession)
 			return
 		}
-		s.assistant = as
+		s.transcribes = a.transcribes(as)
 		h(w, r, s)
 	}
 }
@@ -532,7 +532,7 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		q.After = p
 	}
-	sub, err := a.Events.Live(ctx, s.Workspace, "live messages")
+	sub, err := a.Events.LiveConversation(ctx, s.Workspace, s.Conversation, "live messages")
 	if err != nil {
 		httpx.WriteProblem(w, r, err)
 		return
