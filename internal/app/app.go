@@ -293,7 +293,7 @@ func (a *App) Handler() http.Handler {
 	if timeout <= 0 {
 		timeout = config.DefaultBodyReadTimeout
 	}
-	return httpx.BodyDeadline(httpx.SecurityHeaders(httpx.Observe(mux, a.Metrics, a.Log)), timeout)
+	return httpx.BodyDeadline(httpx.TrustedProxies(httpx.SecurityHeaders(httpx.Observe(mux, a.Metrics, a.Log)), a.Config.TrustedProxies()), timeout)
 }
 
 // Serve migrates, bootstraps an empty database, runs background jobs and

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -38,6 +39,7 @@ type Config struct {
 	EventRetention      string
 	SQLiteReaders       string
 	QueryTimeout        string
+	TrustedProxiesList  string
 
 	// BodyReadTimeout bounds reading a request body, from the handler's
 	// start to the body's end; zero means DefaultBodyReadTimeout. It is no
@@ -108,6 +110,7 @@ var options = []option{
 	{"event-retention", "PARLEY_EVENT_RETENTION", "7d", "how long events (GET /api/v1/events) are kept: a duration like 72h, or days like 7d; at least 1m", false, func(c *Config) *string { return &c.EventRetention }},
 	{"sqlite-readers", "PARLEY_SQLITE_READERS", "", "SQLite reader connections (default: twice the CPUs, at least 4)", false, func(c *Config) *string { return &c.SQLiteReaders }},
 	{"query-timeout", "PARLEY_QUERY_TIMEOUT", "10s", "time budget of one list or search; past it the query is stopped and the API answers 503 query_timeout", false, func(c *Config) *string { return &c.QueryTimeout }},
+	{"trusted-proxies", "PARLEY_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address rate limits); unset: the connection's address, headers ignored", false, func(c *Config) *string { return &c.TrustedProxiesList }},
 	{"log-format", "PARLEY_LOG_FORMAT", "text", "log format: text or json", false, func(c *Config) *string { return &c.LogFormat }},
 	{"metrics-token", "PARLEY_METRICS_TOKEN", "", "bearer token /metrics requires (it shows the models and costs of every workspace); unset: /metrics is open, so keep it off the public network", true, func(c *Config) *string { return &c.MetricsToken }},
 }
@@ -195,7 +198,40 @@ func (c *Config) validate() error {
 	if v, err := time.ParseDuration(c.QueryTimeout); err != nil || v < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("PARLEY_QUERY_TIMEOUT %q: must be a duration of at least 100ms, like 10s", c.QueryTimeout))
 	}
+	if _, err := ParseProxies(c.TrustedProxiesList); err != nil {
+		errs = append(errs, fmt.Errorf("PARLEY_TRUSTED_PROXIES %q: %w", c.TrustedProxiesList, err))
+	}
 	return errors.Join(errs...)
+}
+
+// ParseProxies reads a comma-separated list of addresses (10.0.0.1, ::1)
+// and CIDRs (10.0.0.0/8); an address stands for itself alone.
+func ParseProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR such as 10.0.0.0/8", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// TrustedProxies returns PARLEY_TRUSTED_PROXIES (nil when unset or
+// invalid; validate refuses an invalid one).
+func (c *Config) TrustedProxies() []netip.Prefix {
+	p, _ := ParseProxies(c.TrustedProxiesList)
+	return p
 }
 
 // Usage writes the environment variables and what they mean.

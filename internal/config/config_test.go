@@ -139,3 +139,23 @@ func TestTranscriptionModel(t *testing.T) {
 		t.Errorf("a configuration built by hand: %q", got)
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := load(t, nil, map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7,::1, ::ffff:172.16.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.TrustedProxies() {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.7/32 ::1/128 172.16.0.1/32" {
+		t.Errorf("proxies %v", got)
+	}
+	if _, err := load(t, nil, map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}); err == nil || !strings.Contains(err.Error(), "proxy.local") {
+		t.Errorf("a host name was taken: %v", err)
+	}
+	if cfg, _ := load(t, nil, nil); cfg.TrustedProxies() != nil {
+		t.Errorf("default %v", cfg.TrustedProxies())
+	}
+}

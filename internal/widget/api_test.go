@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -375,5 +376,31 @@ func TestWidgetScript(t *testing.T) {
 	t.Logf("widget.js %d bytes (%d gzipped), panel %d bytes (%d gzipped)", l, lz, pn, pz)
 	if lz+pz > 30<<10 {
 		t.Errorf("the widget is %d bytes gzipped, over 30 KB", lz+pz)
+	}
+}
+
+// Behind a trusted proxy each visitor's address (X-Forwarded-For) has its
+// own limits; from any other peer the header is ignored.
+func TestWidgetRateLimitsBehindProxy(t *testing.T) {
+	limits := config.WidgetLimits{PerIP: 600, PerVisitor: 30, Starts: 1}
+	for _, c := range []struct {
+		proxies string
+		want    int // the status of a start from a second forwarded address
+	}{{"127.0.0.1, ::1", 201}, {"", 429}, {"10.0.0.0/8", 429}} {
+		e := start(t, map[string]any{"prechat_form": []any{}}, limits)
+		e.App.Config.TrustedProxiesList = c.proxies // read when the handler is built
+		srv := httptest.NewServer(e.App.Handler())
+		e.URL = srv.URL
+		var last *resp
+		for range 12 { // bursts of at least 10
+			last = e.call(t, "POST", e.w("/sessions"), site, "", map[string]any{}, "X-Forwarded-For", "198.51.100.1")
+		}
+		if last.status != 429 {
+			t.Fatalf("proxies %q: the first address was not limited: %d", c.proxies, last.status)
+		}
+		if r := e.call(t, "POST", e.w("/sessions"), site, "", map[string]any{}, "X-Forwarded-For", "198.51.100.2"); r.status != c.want {
+			t.Errorf("proxies %q: a second forwarded address got %d, want %d", c.proxies, r.status, c.want)
+		}
+		srv.Close()
 	}
 }
