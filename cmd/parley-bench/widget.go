@@ -20,6 +20,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -175,7 +176,7 @@ func startServer(o *widgetOptions) (func(), error) {
 	}
 	if err != nil || len(list.Data) == 0 {
 		stop()
-		return nil, fmt.Errorf("find the assistant: %v", err)
+		return nil, fmt.Errorf("find the assistant (%d found): %w", len(list.Data), cmp.Or(err, errors.New("none")))
 	}
 	o.publicKey = list.Data[0].PublicKey
 	fmt.Printf("server: %s serve, pid %d, %s, database %s\n", o.parley, o.pid, o.url, filepath.Join(dir, "parley.db"))
@@ -231,7 +232,7 @@ func (b *widgetBench) start(ctx context.Context, n int) (*visitor, error) {
 		Token string `json:"token"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&s); err != nil || res.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("start session %d: status %d %v", n, res.StatusCode, err)
+		return nil, fmt.Errorf("start session %d: status %d: %w", n, res.StatusCode, cmp.Or(err, errors.New("refused")))
 	}
 	v.token = s.Token
 	return v, nil
@@ -243,7 +244,7 @@ func (b *widgetBench) stream(ctx context.Context, v *visitor) error {
 	req, _ := http.NewRequestWithContext(ctx, "GET", b.base+"/widget/v1/"+b.o.publicKey+"/session/events", nil)
 	req.Header.Set("Authorization", "Bearer "+v.token)
 	req.Header.Set("Accept", "text/event-stream")
-	res, err := v.client.Do(req)
+	res, err := v.client.Do(req) //nolint:bodyclose // closed by the reader below, when ctx ends the stream
 	if err != nil {
 		return err
 	}
@@ -471,5 +472,5 @@ func (b *widgetBench) send(ctx context.Context, v *visitor, text string) (time.D
 			return 0, errors.New("the reply failed")
 		}
 	}
-	return 0, fmt.Errorf("the stream ended without done: %v", sc.Err())
+	return 0, fmt.Errorf("the stream ended without done: %w", cmp.Or(sc.Err(), io.ErrUnexpectedEOF))
 }

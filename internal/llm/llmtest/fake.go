@@ -167,22 +167,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	holdAfter, release := s.holdAfter, s.release
 	s.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if fail != nil {
-		if fail.RetryAfter != "" {
-			w.Header().Set("Retry-After", fail.RetryAfter)
-		}
-		msg := fail.Message
-		if msg == "" {
-			msg = fmt.Sprintf("scripted failure %d", fail.Status)
-		}
-		writeErrorCode(w, fail.Status, msg, fail.Code)
+	if !wait(r, delay) || answerFailure(w, fail) {
 		return
 	}
 	if reply == nil {
@@ -247,6 +232,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			"choices": []any{}, "usage": usage})
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
+}
+
+// wait sleeps d, reporting false if the client left meanwhile.
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// answerFailure writes the scripted failure f, if any, and reports
+// whether it did.
+func answerFailure(w http.ResponseWriter, f *Failure) bool {
+	if f == nil {
+		return false
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	msg := f.Message
+	if msg == "" {
+		msg = fmt.Sprintf("scripted failure %d", f.Status)
+	}
+	writeErrorCode(w, f.Status, msg, f.Code)
+	return true
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) { writeErrorCode(w, status, msg, "") }

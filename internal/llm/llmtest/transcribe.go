@@ -10,7 +10,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"time"
 )
 
 // TranscriptionRequest is what the fake received at /audio/transcriptions.
@@ -107,22 +106,7 @@ func (s *Server) transcribe(w http.ResponseWriter, r *http.Request) {
 	}
 	transcript, delay := s.Transcript, s.Delay
 	s.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if fail != nil {
-		if fail.RetryAfter != "" {
-			w.Header().Set("Retry-After", fail.RetryAfter)
-		}
-		msg := fail.Message
-		if msg == "" {
-			msg = fmt.Sprintf("scripted failure %d", fail.Status)
-		}
-		writeErrorCode(w, fail.Status, msg, fail.Code)
+	if !wait(r, delay) || answerFailure(w, fail) {
 		return
 	}
 	text := DefaultTranscript
