@@ -44,6 +44,7 @@ import (
 
 type widgetOptions struct {
 	parley, url, publicKey string
+	serverEnv              []string
 	pid                    int
 	steps                  []int
 	visitors, perAddress   int
@@ -64,6 +65,13 @@ func widgetMain(args []string) error {
 	fs.DurationVar(&o.interval, "interval", 3*time.Second, "mean time between one visitor's messages (each waits ±50% of it)")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "measured chat time")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "chat time before measuring")
+	fs.Func("server-env", "KEY=VALUE for the started server's environment (repeatable), e.g. GOMEMLIMIT=250MiB", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return errors.New("must be KEY=VALUE")
+		}
+		o.serverEnv = append(o.serverEnv, v)
+		return nil
+	})
 	_ = fs.Parse(args)
 	for _, s := range strings.Split(*steps, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -122,6 +130,7 @@ func startServer(o *widgetOptions) (func(), error) {
 	_ = l.Close()
 	env := append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATABASE_URL="+filepath.Join(dir, "parley.db"),
 		"PARLEY_ADMIN_EMAIL=bench@example.com", "PARLEY_ADMIN_PASSWORD=bench-password-123", "PARLEY_LOG_FORMAT=text")
+	env = append(env, o.serverEnv...)
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, err
