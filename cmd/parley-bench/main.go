@@ -12,6 +12,7 @@
 //	parley-bench load --database-url bench.db --posters 32   (through HTTP, under concurrency; see load.go)
 //	parley-bench jobs --database-url jobs.db --conversations 2000   (kill -9 harness, see jobs.go)
 //	parley-bench whatsapp --database-url wa.db --messages 50000 --clients 32   (webhook ingest, see whatsapp.go)
+//	parley-bench widget --parley ./parley   (widget streams and chat against a parley serve child, see widget.go)
 package main
 
 import (
@@ -40,30 +41,17 @@ import (
 )
 
 func main() {
-	if len(os.Args) >= 2 && os.Args[1] == "load" {
-		if err := loadMain(os.Args[2:]); err != nil {
-			fail(err)
-		}
-		return
-	}
-	if len(os.Args) >= 2 && os.Args[1] == "whatsapp" {
-		if err := whatsappMain(os.Args[2:]); err != nil {
-			fail(err)
-		}
-		return
-	}
-	if len(os.Args) >= 2 && (os.Args[1] == "jobs" || os.Args[1] == "jobs-work") {
-		run := jobsMain
-		if os.Args[1] == "jobs-work" {
-			run = jobsWork
-		}
-		if err := run(os.Args[2:]); err != nil {
+	// Subcommands with flag sets of their own.
+	subcommands := map[string]func([]string) error{"load": loadMain, "jobs": jobsMain, "jobs-work": jobsWork,
+		"whatsapp": whatsappMain, "widget": widgetMain}
+	if len(os.Args) >= 2 && subcommands[os.Args[1]] != nil {
+		if err := subcommands[os.Args[1]](os.Args[2:]); err != nil {
 			fail(err)
 		}
 		return
 	}
 	if len(os.Args) < 2 || (os.Args[1] != "seed" && os.Args[1] != "run" && os.Args[1] != "verify") {
-		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|verify|load|jobs|whatsapp [flags]   (parley-bench seed -h for flags)")
+		fmt.Fprintln(os.Stderr, "usage: parley-bench seed|run|verify|load|jobs|whatsapp|widget [flags]   (parley-bench seed -h for flags)")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("parley-bench "+os.Args[1], flag.ExitOnError)

@@ -62,6 +62,10 @@ type App struct {
 	// ShutdownTimeout is how long Serve gives in-flight requests to finish
 	// once asked to stop (default 30 s).
 	ShutdownTimeout time.Duration
+
+	// remote is the OpenAI-compatible client, nil without
+	// PARLEY_LLM_BASE_URL; it also transcribes the widget's recordings.
+	remote *openai.Client
 }
 
 // OpenStore opens the store a database URL names: postgres:// or
@@ -137,8 +141,9 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	router := &llm.Router{Offline: offline.New()}
 	if cfg.LLMBaseURL != "" {
 		reply, idle := cfg.LLMTimeouts()
-		router.Remote = openai.New(cfg.LLMBaseURL, cfg.LLMAPIKey, openai.Options{
+		a.remote = openai.New(cfg.LLMBaseURL, cfg.LLMAPIKey, openai.Options{
 			Compat: cfg.LLMCompat, ReplyTimeout: reply, IdleTimeout: idle, Logger: log, HTTPClient: w.llmHTTPClient})
+		router.Remote = a.remote
 	}
 	replyTimeout, _ := cfg.LLMTimeouts()
 	a.Conversations = &conversation.Service{
@@ -268,6 +273,9 @@ func (a *App) Handler() http.Handler {
 		PerIP:      httpx.NewLimiter(wl.PerIP, time.Minute, "this address"),
 		PerVisitor: httpx.NewLimiter(wl.PerVisitor, time.Minute, "this visitor"),
 		Starts:     httpx.NewLimiter(wl.Starts, time.Minute, "this address's new widget sessions")}
+	if m := a.Config.TranscriptionModel(); m != "" && a.remote != nil {
+		wapi.Transcriber, wapi.TranscriptionModel = a.remote, m
+	}
 	wapi.Register(mux)
 	wh := &cloudapi.Webhook{Ingester: a.WhatsApp, AppSecret: a.Config.WhatsAppAppSecret,
 		VerifyToken: a.Config.WhatsAppVerifyToken, Log: a.Log}
@@ -287,7 +295,7 @@ func (a *App) Handler() http.Handler {
 	if timeout <= 0 {
 		timeout = config.DefaultBodyReadTimeout
 	}
-	return httpx.BodyDeadline(httpx.SecurityHeaders(httpx.Observe(mux, a.Metrics, a.Log)), timeout)
+	return httpx.BodyDeadline(httpx.TrustedProxies(httpx.SecurityHeaders(httpx.Observe(mux, a.Metrics, a.Log)), a.Config.TrustedProxies()), timeout)
 }
 
 // Serve migrates, bootstraps an empty database, runs background jobs and

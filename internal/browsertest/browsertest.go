@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -51,11 +53,20 @@ func Path() string {
 	return ""
 }
 
+// FakeMedia are the flags that give the browser a fake microphone and
+// camera (a tone, a test pattern) and grant pages their use without a
+// prompt, for tests of recording.
+var FakeMedia = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("use-fake-device-for-media-stream", true),
+	chromedp.Flag("use-fake-ui-for-media-stream", true),
+}
+
 // New starts a fresh headless browser (its own empty profile) for one
 // test and returns a context for chromedp.Run on its first tab. The
 // browser closes when the test ends. Console errors and uncaught
-// exceptions of the page are logged to the test.
-func New(t testing.TB, vp Viewport) context.Context {
+// exceptions of the page are logged to the test. extra adds to the
+// flags this project runs the browser with (FakeMedia, for one).
+func New(t testing.TB, vp Viewport, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	exe := Path()
 	if exe == "" {
@@ -79,6 +90,7 @@ func New(t testing.TB, vp Viewport) context.Context {
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.WindowSize(int(vp.Width), int(vp.Height)),
 	}
+	opts = append(opts, extra...)
 	base, cancelTimeout := context.WithTimeout(context.Background(), Timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(base, opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
@@ -91,6 +103,16 @@ func New(t testing.TB, vp Viewport) context.Context {
 		t.Fatalf("start Chromium (%s): %v", exe, err)
 	}
 	return ctx
+}
+
+// InitScript runs src in every document the tab opens from now on,
+// before the page's own scripts: a test replaces browser APIs with
+// fakes this way (speech recognition, speech synthesis).
+func InitScript(src string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
+		return err
+	})
 }
 
 // Do runs steps on the browser of ctx, in order, and fails the test, with

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -27,6 +28,7 @@ type Config struct {
 	LLMCompat           string
 	LLMTimeout          string
 	LLMIdleTimeout      string
+	LLMTranscription    string
 	SecretKey           string
 	WhatsAppAppSecret   string
 	WhatsAppVerifyToken string
@@ -37,6 +39,7 @@ type Config struct {
 	EventRetention      string
 	SQLiteReaders       string
 	QueryTimeout        string
+	TrustedProxiesList  string
 
 	// BodyReadTimeout bounds reading a request body, from the handler's
 	// start to the body's end; zero means DefaultBodyReadTimeout. It is no
@@ -98,6 +101,7 @@ var options = []option{
 	{"llm-compat", "PARLEY_LLM_COMPAT", "auto", "the server's dialect of the OpenAI API (auto: from the base URL; see docs/MODELS.md)", false, func(c *Config) *string { return &c.LLMCompat }},
 	{"llm-timeout", "PARLEY_LLM_TIMEOUT", "5m", "longest one model reply or extraction may take, retries included", false, func(c *Config) *string { return &c.LLMTimeout }},
 	{"llm-idle-timeout", "PARLEY_LLM_IDLE_TIMEOUT", "60s", "longest a streaming reply may stay silent (before its first word and between chunks)", false, func(c *Config) *string { return &c.LLMIdleTimeout }},
+	{"llm-transcription-model", "PARLEY_LLM_TRANSCRIPTION_MODEL", DefaultTranscriptionModel, "speech-to-text model of the OpenAI-compatible server ({base}/audio/transcriptions), for voice_chat widgets in browsers without speech recognition; off: none (unused without PARLEY_LLM_BASE_URL)", false, func(c *Config) *string { return &c.LLMTranscription }},
 	{"secret-key", "PARLEY_SECRET_KEY", "", "key for encrypting stored secrets and signing sessions (default: generated into the database)", true, func(c *Config) *string { return &c.SecretKey }},
 	{"whatsapp-app-secret", "PARLEY_WHATSAPP_APP_SECRET", "", "Meta app secret, to check webhook signatures", true, func(c *Config) *string { return &c.WhatsAppAppSecret }},
 	{"whatsapp-verify-token", "PARLEY_WHATSAPP_VERIFY_TOKEN", "", "token Meta sends to verify the webhook", true, func(c *Config) *string { return &c.WhatsAppVerifyToken }},
@@ -106,6 +110,7 @@ var options = []option{
 	{"event-retention", "PARLEY_EVENT_RETENTION", "7d", "how long events (GET /api/v1/events) are kept: a duration like 72h, or days like 7d; at least 1m", false, func(c *Config) *string { return &c.EventRetention }},
 	{"sqlite-readers", "PARLEY_SQLITE_READERS", "", "SQLite reader connections (default: twice the CPUs, at least 4)", false, func(c *Config) *string { return &c.SQLiteReaders }},
 	{"query-timeout", "PARLEY_QUERY_TIMEOUT", "10s", "time budget of one list or search; past it the query is stopped and the API answers 503 query_timeout", false, func(c *Config) *string { return &c.QueryTimeout }},
+	{"trusted-proxies", "PARLEY_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address rate limits); unset: the connection's address, headers ignored", false, func(c *Config) *string { return &c.TrustedProxiesList }},
 	{"log-format", "PARLEY_LOG_FORMAT", "text", "log format: text or json", false, func(c *Config) *string { return &c.LogFormat }},
 	{"metrics-token", "PARLEY_METRICS_TOKEN", "", "bearer token /metrics requires (it shows the models and costs of every workspace); unset: /metrics is open, so keep it off the public network", true, func(c *Config) *string { return &c.MetricsToken }},
 }
@@ -193,7 +198,40 @@ func (c *Config) validate() error {
 	if v, err := time.ParseDuration(c.QueryTimeout); err != nil || v < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("PARLEY_QUERY_TIMEOUT %q: must be a duration of at least 100ms, like 10s", c.QueryTimeout))
 	}
+	if _, err := ParseProxies(c.TrustedProxiesList); err != nil {
+		errs = append(errs, fmt.Errorf("PARLEY_TRUSTED_PROXIES %q: %w", c.TrustedProxiesList, err))
+	}
 	return errors.Join(errs...)
+}
+
+// ParseProxies reads a comma-separated list of addresses (10.0.0.1, ::1)
+// and CIDRs (10.0.0.0/8); an address stands for itself alone.
+func ParseProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR such as 10.0.0.0/8", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// TrustedProxies returns PARLEY_TRUSTED_PROXIES (nil when unset or
+// invalid; validate refuses an invalid one).
+func (c *Config) TrustedProxies() []netip.Prefix {
+	p, _ := ParseProxies(c.TrustedProxiesList)
+	return p
 }
 
 // Usage writes the environment variables and what they mean.
@@ -267,6 +305,25 @@ func (c *Config) LLMTimeouts() (reply, idle time.Duration) {
 	reply, _ = time.ParseDuration(c.LLMTimeout)
 	idle, _ = time.ParseDuration(c.LLMIdleTimeout)
 	return reply, idle
+}
+
+// DefaultTranscriptionModel is OpenAI's speech-to-text model; other
+// servers name theirs differently (Groq: whisper-large-v3).
+const DefaultTranscriptionModel = "whisper-1"
+
+// TranscriptionModel returns the speech-to-text model the widget sends
+// recordings to, or "" when there is none: no PARLEY_LLM_BASE_URL, or
+// PARLEY_LLM_TRANSCRIPTION_MODEL=off. Unset (a configuration built by
+// hand) is the default model.
+func (c *Config) TranscriptionModel() string {
+	m := strings.TrimSpace(c.LLMTranscription)
+	switch {
+	case c.LLMBaseURL == "" || strings.EqualFold(m, "off"):
+		return ""
+	case m == "":
+		return DefaultTranscriptionModel
+	}
+	return m
 }
 
 // Readers returns PARLEY_SQLITE_READERS; 0 when unset (the store picks).

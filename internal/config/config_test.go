@@ -36,7 +36,7 @@ func TestPrecedence(t *testing.T) {
 		t.Errorf("cfg %+v", cfg)
 	}
 	if cfg.LogFormat != "text" || cfg.AdminEmail != "admin@localhost" || cfg.RateLimit() != (Rate{N: 100, Per: time.Second}) ||
-		cfg.WhatsAppGraphURL != "https://graph.facebook.com/v26.0" || cfg.LLMCompat != "auto" {
+		cfg.WhatsAppGraphURL != "https://graph.facebook.com/v26.0" || cfg.LLMCompat != "auto" || cfg.TranscriptionModel() != "" {
 		t.Errorf("defaults %+v", cfg)
 	}
 	if reply, idle := cfg.LLMTimeouts(); reply != 5*time.Minute || idle != time.Minute {
@@ -116,5 +116,46 @@ func TestRateLimitUnits(t *testing.T) {
 		if got := cfg.RateLimit(); got != want {
 			t.Errorf("%s: %+v, want %+v", in, got, want)
 		}
+	}
+}
+
+func TestTranscriptionModel(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, ""},
+		{map[string]string{"PARLEY_LLM_BASE_URL": "https://api.openai.com/v1"}, "whisper-1"},
+		{map[string]string{"PARLEY_LLM_BASE_URL": "https://api.groq.com/openai/v1", "PARLEY_LLM_TRANSCRIPTION_MODEL": "whisper-large-v3"}, "whisper-large-v3"},
+		{map[string]string{"PARLEY_LLM_BASE_URL": "http://localhost:11434/v1", "PARLEY_LLM_TRANSCRIPTION_MODEL": "off"}, ""},
+		{map[string]string{"PARLEY_LLM_TRANSCRIPTION_MODEL": "whisper-1"}, ""},
+	} {
+		cfg, err := load(t, nil, c.env)
+		if err != nil || cfg.TranscriptionModel() != c.want {
+			t.Errorf("%v: %q, %v; want %q", c.env, cfg.TranscriptionModel(), err, c.want)
+		}
+	}
+	if got := (&Config{LLMBaseURL: "https://api.openai.com/v1"}).TranscriptionModel(); got != DefaultTranscriptionModel {
+		t.Errorf("a configuration built by hand: %q", got)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := load(t, nil, map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7,::1, ::ffff:172.16.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.TrustedProxies() {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.7/32 ::1/128 172.16.0.1/32" {
+		t.Errorf("proxies %v", got)
+	}
+	if _, err := load(t, nil, map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}); err == nil || !strings.Contains(err.Error(), "proxy.local") {
+		t.Errorf("a host name was taken: %v", err)
+	}
+	if cfg, _ := load(t, nil, nil); cfg.TrustedProxies() != nil {
+		t.Errorf("default %v", cfg.TrustedProxies())
 	}
 }

@@ -34,6 +34,18 @@ func (f *Feed) Live(ctx context.Context, workspaceID, what string) (*Subscriptio
 	return sub, nil
 }
 
+// LiveConversation is Live for the events of one conversation only (see
+// Hub.SubscribeConversation).
+func (f *Feed) LiveConversation(ctx context.Context, workspaceID, conversationID, what string) (*Subscription, error) {
+	subCtx, cancel := context.WithTimeout(ctx, subscribeWait)
+	defer cancel()
+	sub, err := f.Hub.SubscribeConversation(subCtx, workspaceID, conversationID)
+	if err != nil {
+		return nil, fault.New(fault.CodeUnavailable, "%s are not available yet; try again", what)
+	}
+	return sub, nil
+}
+
 // Follow hands send the events of q after q.After, each once and in
 // order: first those in the table, a page (q.Limit, default 100) at a
 // time, then the live ones of sub, which the caller subscribed before, so

@@ -34,8 +34,12 @@ type Hub struct {
 	// Log receives read failures (nil: slog.Default).
 	Log *slog.Logger
 
-	mu      sync.Mutex
-	subs    map[*Subscription]struct{}
+	mu   sync.Mutex
+	subs map[*Subscription]struct{} // to a whole workspace
+	// conv holds the subscribers to one conversation, by its id, so an
+	// event is handed only to those of its conversation: a node holding
+	// thousands of widget streams does not wake each for every event.
+	conv    map[string]map[*Subscription]struct{}
 	wakeC   chan struct{}
 	started chan struct{} // closed once Run knows where to start
 	once    sync.Once
@@ -48,15 +52,17 @@ const batch = 500
 type Subscription struct {
 	// C delivers the events in order; it is closed when the subscriber
 	// is dropped or closes.
-	C         <-chan Event
-	c         chan Event
-	workspace string
-	hub       *Hub
+	C            <-chan Event
+	c            chan Event
+	workspace    string
+	conversation string // "" for the whole workspace
+	hub          *Hub
 }
 
 func (h *Hub) init() {
 	h.once.Do(func() {
 		h.subs = make(map[*Subscription]struct{})
+		h.conv = make(map[string]map[*Subscription]struct{})
 		h.wakeC = make(chan struct{}, 1)
 		h.started = make(chan struct{})
 	})
@@ -68,20 +74,43 @@ func (h *Hub) init() {
 // already in the table, and after it what the hub delivers, misses
 // nothing in between.
 func (h *Hub) Subscribe(ctx context.Context, workspaceID string) (*Subscription, error) {
+	return h.subscribe(ctx, workspaceID, "", h.Buffer)
+}
+
+// ConversationBuffer is the buffer of a subscription to one
+// conversation: its events come a few at a time (a message, its reply),
+// and a subscriber dropped for falling behind resumes from the table, so
+// a small buffer loses nothing and keeps many idle streams cheap.
+const ConversationBuffer = 16
+
+// SubscribeConversation is Subscribe to the events of one conversation
+// only, with a buffer of ConversationBuffer events (the web widget's
+// streams).
+func (h *Hub) SubscribeConversation(ctx context.Context, workspaceID, conversationID string) (*Subscription, error) {
+	return h.subscribe(ctx, workspaceID, conversationID, ConversationBuffer)
+}
+
+func (h *Hub) subscribe(ctx context.Context, workspaceID, conversationID string, n int) (*Subscription, error) {
 	h.init()
 	select {
 	case <-h.started:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("subscribe to events: %w", context.Cause(ctx))
 	}
-	n := h.Buffer
 	if n <= 0 {
 		n = 256
 	}
 	c := make(chan Event, n)
-	s := &Subscription{C: c, c: c, workspace: workspaceID, hub: h}
+	s := &Subscription{C: c, c: c, workspace: workspaceID, conversation: conversationID, hub: h}
 	h.mu.Lock()
-	h.subs[s] = struct{}{}
+	if conversationID == "" {
+		h.subs[s] = struct{}{}
+	} else {
+		if h.conv[conversationID] == nil {
+			h.conv[conversationID] = map[*Subscription]struct{}{}
+		}
+		h.conv[conversationID][s] = struct{}{}
+	}
 	h.mu.Unlock()
 	return s, nil
 }
@@ -95,8 +124,15 @@ func (s *Subscription) Close() {
 
 // drop removes s and closes its channel; h.mu is held.
 func (h *Hub) drop(s *Subscription) {
-	if _, ok := h.subs[s]; ok {
-		delete(h.subs, s)
+	set := h.subs
+	if s.conversation != "" {
+		set = h.conv[s.conversation]
+	}
+	if _, ok := set[s]; ok {
+		delete(set, s)
+		if len(set) == 0 && s.conversation != "" {
+			delete(h.conv, s.conversation)
+		}
 		close(s.c)
 	}
 }
@@ -106,7 +142,11 @@ func (h *Hub) Subscribers() int {
 	h.init()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.subs)
+	n := len(h.subs)
+	for _, set := range h.conv {
+		n += len(set)
+	}
+	return n
 }
 
 // Wake tells the hub that events may have committed. It never blocks.
@@ -174,14 +214,22 @@ func (h *Hub) Run(ctx context.Context) {
 func (h *Hub) deliver(ev Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for s := range h.subs {
+	hand := func(s *Subscription) {
 		if s.workspace != ev.WorkspaceID {
-			continue
+			return
 		}
 		select {
 		case s.c <- ev:
 		default:
 			h.drop(s)
+		}
+	}
+	for s := range h.subs {
+		hand(s)
+	}
+	if ev.ConversationID != "" {
+		for s := range h.conv[ev.ConversationID] {
+			hand(s)
 		}
 	}
 }
@@ -194,5 +242,10 @@ func (h *Hub) CloseAll() {
 	defer h.mu.Unlock()
 	for s := range h.subs {
 		h.drop(s)
+	}
+	for _, set := range h.conv {
+		for s := range set {
+			h.drop(s)
+		}
 	}
 }

@@ -167,3 +167,49 @@ func TestParseID(t *testing.T) {
 		}
 	}
 }
+
+// A conversation's subscriber gets that conversation's events only (and
+// only in its workspace), next to the workspace's subscribers; closing
+// and CloseAll drop it.
+func TestHubConversationSubscriber(t *testing.T) {
+	m := &memory{}
+	h := &Hub{Source: m, Poll: time.Hour}
+	startHub(t, h)
+	ctx := context.Background()
+	conv, _ := h.SubscribeConversation(ctx, "ws_a", "conv_1")
+	other, _ := h.SubscribeConversation(ctx, "ws_a", "conv_1")
+	all, _ := h.Subscribe(ctx, "ws_a")
+	if h.Subscribers() != 3 || cap(conv.c) != ConversationBuffer {
+		t.Fatalf("%d subscribers, buffer %d", h.Subscribers(), cap(conv.c))
+	}
+	m.mu.Lock()
+	for i, c := range []struct{ ws, conv string }{{"ws_a", "conv_2"}, {"ws_a", "conv_1"}, {"ws_b", "conv_1"}, {"ws_a", ""}} {
+		p := Pos{Seq: int64(i + 1)}
+		m.evs = append(m.evs, Event{ID: p.ID(), Pos: p, WorkspaceID: c.ws, ConversationID: c.conv, Type: MessageCreated})
+	}
+	m.mu.Unlock()
+	h.Wake()
+	if got := receive(t, all, 3); got[0].Pos.Seq != 1 || got[1].Pos.Seq != 2 || got[2].Pos.Seq != 4 {
+		t.Errorf("workspace subscriber got %+v", got)
+	}
+	if got := receive(t, conv, 1); got[0].Pos.Seq != 2 {
+		t.Errorf("conversation subscriber got %+v", got)
+	}
+	select {
+	case e := <-conv.C:
+		t.Errorf("extra event %+v", e)
+	case <-time.After(50 * time.Millisecond):
+	}
+	conv.Close()
+	if _, ok := <-conv.C; ok || h.Subscribers() != 2 {
+		t.Errorf("after Close: open channel or %d subscribers", h.Subscribers())
+	}
+	h.CloseAll()
+	n := 0
+	for range other.C { // the event it had, then closed
+		n++
+	}
+	if h.Subscribers() != 0 || n != 1 {
+		t.Errorf("after CloseAll: %d subscribers, %d events left", h.Subscribers(), n)
+	}
+}

@@ -44,6 +44,9 @@ const (
 	// CodeChannelFailed: the channel's provider (Meta's Graph API)
 	// refused or failed a request made on the caller's behalf.
 	CodeChannelFailed = "channel_failed"
+	// CodeUnsupportedMedia: a body of a media type the endpoint does not
+	// take (the widget's recordings).
+	CodeUnsupportedMedia = "unsupported_media_type"
 )
 
 // FieldError names one invalid input field and says what is wrong with it.

@@ -31,7 +31,7 @@ const maxSafeInteger = 1<<53 - 1
 // naming the field. The limit is the caller's: each endpoint knows how
 // large its bodies may be.
 func Decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
-	body, err := readBody(w, r, limit)
+	body, err := ReadBody(w, r, limit)
 	if err != nil {
 		return err
 	}
@@ -44,15 +44,16 @@ func Decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 // DecodeOptional is Decode for endpoints whose body may be left out: an
 // empty body leaves dst as it is, anything else must be a valid object.
 func DecodeOptional(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
-	body, err := readBody(w, r, limit)
+	body, err := ReadBody(w, r, limit)
 	if err != nil || len(bytes.TrimSpace(body)) == 0 {
 		return err
 	}
 	return decodeJSON(r, body, dst)
 }
 
-// readBody reads the whole body, up to limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// ReadBody reads the whole body, up to limit bytes: over it is 413
+// payload_too_large.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	// The body's read deadline is set around the whole handler tree, from
 	// the request's start to the body's end (BodyDeadline): lifting
 	// it here would let a client that sends a bad start and then nothing

@@ -42,6 +42,7 @@ var statusOf = map[string]int{
 	fault.CodeTemplateNotApproved:  http.StatusUnprocessableEntity,
 	fault.CodeInvalidPhone:         http.StatusUnprocessableEntity,
 	fault.CodeChannelFailed:        http.StatusBadGateway,
+	fault.CodeUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	fault.CodeInternal:             http.StatusInternalServerError,
 }
 

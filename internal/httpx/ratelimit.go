@@ -94,13 +94,20 @@ func (l *Limiter) Limited(w http.ResponseWriter, r *http.Request, key string) bo
 	return true
 }
 
-// ClientIP returns the address of the peer that sent r, to key a Limiter
-// by. It is the connection's address (RemoteAddr), never X-Forwarded-For
-// or Forwarded: any client can send those, so trusting them would let it
-// pick its own bucket. Behind a reverse proxy every client therefore
-// shares the proxy's address; reading the forwarded address needs a
-// trusted-proxy setting, which Parley does not have yet.
+// ClientIP returns the address of the client that sent r, to key a
+// Limiter by: the one TrustedProxies found in X-Forwarded-For when the
+// connection came from a trusted proxy, else the connection's own address
+// (RemoteAddr). Forwarding headers from anyone else are ignored: any
+// client can send them, so trusting them would let it pick its own bucket.
 func ClientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(clientIPKey{}).(string); ok {
+		return ip
+	}
+	return peerIP(r)
+}
+
+// peerIP is the address of the connection's other end.
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr // no port (a test, a Unix socket)

@@ -24,15 +24,14 @@ type SSE struct {
 	started bool
 	failed  error
 
-	beat     sync.Once
-	stopOnce sync.Once
-	stop     chan struct{}
-	done     chan struct{} // closed when the heartbeat goroutine has ended; nil without one
+	beat    sync.Once
+	timer   *time.Timer // the next heartbeat; nil without one
+	stopped bool        // Close was called: nothing more is written by the heartbeat
 }
 
 // NewSSE returns a stream answering r on w.
 func NewSSE(w http.ResponseWriter, r *http.Request) *SSE {
-	return &SSE{w: w, rc: http.NewResponseController(w), ctx: r.Context(), stop: make(chan struct{})}
+	return &SSE{w: w, rc: http.NewResponseController(w), ctx: r.Context()}
 }
 
 // errBadField refuses an id or event name that would break the framing
@@ -115,42 +114,36 @@ var ping = []byte(": ping\n\n")
 // called, the request ends or a write fails, so that idle connections are
 // not closed by proxies and a client that went away is noticed. It starts
 // the stream if no event has. Only the first call has an effect.
+//
+// The beat is a timer, not a goroutine: a node holding ten thousand idle
+// streams (the web widget's) keeps no extra stack per stream for it.
 func (s *SSE) Heartbeat(every time.Duration) {
 	if every <= 0 {
 		return
 	}
 	s.beat.Do(func() {
-		s.done = make(chan struct{})
-		go func() {
-			defer close(s.done)
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				select {
-				case <-s.stop:
-					return
-				case <-s.ctx.Done():
-					return
-				case <-t.C:
-					s.mu.Lock()
-					err := s.write(ping)
-					s.mu.Unlock()
-					if err != nil {
-						return
-					}
-				}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.timer = time.AfterFunc(every, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.stopped || s.ctx.Err() != nil || s.write(ping) != nil {
+				return
 			}
-		}()
+			s.timer.Reset(every)
+		})
 	})
 }
 
-// Close stops the heartbeat and waits until it has, so nothing is written
-// after the handler returns. It does not end the response; returning
-// from the handler does. It is safe to call more than once.
+// Close stops the heartbeat; a beat being written finishes first, so
+// nothing is written after Close returns (and the handler, which returns
+// after it, ends the response). It is safe to call more than once.
 func (s *SSE) Close() {
-	s.stopOnce.Do(func() { close(s.stop) })
 	s.beat.Do(func() {}) // no heartbeat may start after Close
-	if s.done != nil {
-		<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	if s.timer != nil {
+		s.timer.Stop()
 	}
 }

@@ -310,3 +310,22 @@ func (r *Router) Generate(ctx context.Context, req Request, onDelta DeltaFunc) (
 	}
 	return r.Remote.Generate(ctx, req, onDelta)
 }
+
+// Audio is a recording to turn into text.
+type Audio struct {
+	Data []byte
+	// ContentType is the recording's media type (audio/webm, audio/ogg…).
+	ContentType string
+	// Filename names the recording; providers tell the format by its
+	// extension, so it must carry the right one (speech.webm).
+	Filename string
+	// Language is the speaker's language as an ISO-639-1 code ("de"), or
+	// "" to let the model detect it.
+	Language string
+}
+
+// Transcriber turns speech into text with a speech-to-text model. Its
+// failures are *ProviderError like a Model's.
+type Transcriber interface {
+	Transcribe(ctx context.Context, model string, a Audio) (string, error)
+}

@@ -3,9 +3,12 @@ package widget_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -337,4 +340,67 @@ func TestWidgetScript(t *testing.T) {
 		t.Errorf("panel headers %v", p.header)
 	}
 	e.call(t, "GET", "/widget/assets/panel.000000000000.js", "", "", nil).want(t, 404)
+
+	// Compressed when the client takes gzip, with its own length and tag.
+	for _, path := range []string{"/widget.js", name} {
+		raw := e.call(t, "GET", path, "", "", nil, "Accept-Encoding", "identity").want(t, 200)
+		gz := e.call(t, "GET", path, "", "", nil, "Accept-Encoding", "gzip, deflate, br").want(t, 200)
+		off := e.call(t, "GET", path, "", "", nil, "Accept-Encoding", "br, gzip;q=0").want(t, 200)
+		if raw.header.Get("Content-Encoding") != "" || off.header.Get("Content-Encoding") != "" || gz.header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: encodings %q %q %q", path, raw.header.Get("Content-Encoding"), gz.header.Get("Content-Encoding"), off.header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unzipped, _ := io.ReadAll(zr)
+		if !bytes.Equal(unzipped, raw.body) || len(gz.body) >= len(raw.body) {
+			t.Errorf("%s: gzipped body is not the script", path)
+		}
+		for _, r := range []*resp{raw, gz} {
+			if r.header.Get("Content-Length") != strconv.Itoa(len(r.body)) || !strings.Contains(strings.Join(r.header.Values("Vary"), ","), "Accept-Encoding") {
+				t.Errorf("%s: length %s for %d bytes, vary %v", path, r.header.Get("Content-Length"), len(r.body), r.header.Values("Vary"))
+			}
+		}
+		if raw.header.Get("ETag") == "" || raw.header.Get("ETag") == gz.header.Get("ETag") {
+			t.Errorf("%s: tags %q and %q", path, raw.header.Get("ETag"), gz.header.Get("ETag"))
+		}
+		if r := e.call(t, "GET", path, "", "", nil, "Accept-Encoding", "gzip", "If-None-Match", gz.header.Get("ETag")); r.status != 304 || len(r.body) != 0 {
+			t.Errorf("%s: revalidation %d", path, r.status)
+		}
+		if r := e.call(t, "GET", path, "", "", nil, "Accept-Encoding", "identity", "If-None-Match", gz.header.Get("ETag")); r.status != 200 {
+			t.Errorf("%s: the gzip tag matched the plain script: %d", path, r.status)
+		}
+	}
+	l, lz, pn, pz := widget.Sizes()
+	t.Logf("widget.js %d bytes (%d gzipped), panel %d bytes (%d gzipped)", l, lz, pn, pz)
+	if lz+pz > 30<<10 {
+		t.Errorf("the widget is %d bytes gzipped, over 30 KB", lz+pz)
+	}
+}
+
+// Behind a trusted proxy each visitor's address (X-Forwarded-For) has its
+// own limits; from any other peer the header is ignored.
+func TestWidgetRateLimitsBehindProxy(t *testing.T) {
+	limits := config.WidgetLimits{PerIP: 600, PerVisitor: 30, Starts: 1}
+	for _, c := range []struct {
+		proxies string
+		want    int // the status of a start from a second forwarded address
+	}{{"127.0.0.1, ::1", 201}, {"", 429}, {"10.0.0.0/8", 429}} {
+		e := start(t, map[string]any{"prechat_form": []any{}}, limits)
+		e.App.Config.TrustedProxiesList = c.proxies // read when the handler is built
+		srv := httptest.NewServer(e.App.Handler())
+		e.URL = srv.URL
+		var last *resp
+		for range 12 { // bursts of at least 10
+			last = e.call(t, "POST", e.w("/sessions"), site, "", map[string]any{}, "X-Forwarded-For", "198.51.100.1")
+		}
+		if last.status != 429 {
+			t.Fatalf("proxies %q: the first address was not limited: %d", c.proxies, last.status)
+		}
+		if r := e.call(t, "POST", e.w("/sessions"), site, "", map[string]any{}, "X-Forwarded-For", "198.51.100.2"); r.status != c.want {
+			t.Errorf("proxies %q: a second forwarded address got %d, want %d", c.proxies, r.status, c.want)
+		}
+		srv.Close()
+	}
 }

@@ -23,6 +23,13 @@ type session struct {
 	// User is the verified user id, "" for an anonymous visitor.
 	User    string `json:"u,omitempty"`
 	Expires int64  `json:"e"` // Unix seconds
+
+	// transcribes is whether the token's assistant has its recordings
+	// transcribed, as the request found it (not part of the token). Only
+	// this is kept, not the assistant: an event stream holds its session
+	// for hours, and the assistant with its prompt and knowledge would
+	// cost every open stream kilobytes.
+	transcribes bool
 }
 
 // errToken is any token that is not one this instance issued, unaltered

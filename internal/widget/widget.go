@@ -53,7 +53,12 @@ type API struct {
 	PerIP, PerVisitor, Starts *httpx.Limiter
 	// SessionTTL is how long a session token lasts (DefaultSessionTTL).
 	SessionTTL time.Duration
-	Log        *slog.Logger
+	// Transcriber and TranscriptionModel turn the recordings of
+	// voice_chat visitors whose browsers have no speech recognition into
+	// text; without either the widget offers no recording.
+	Transcriber        llm.Transcriber
+	TranscriptionModel string
+	Log                *slog.Logger
 
 	tokens tokens
 	assets *assets
@@ -72,6 +77,14 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /widget/v1/{key}/session/messages", a.visitor(a.postMessage))
 	mux.HandleFunc("GET /widget/v1/{key}/session/events", a.visitor(a.streamEvents))
 	mux.HandleFunc("POST /widget/v1/{key}/session/end", a.visitor(a.end))
+	mux.HandleFunc("POST /widget/v1/{key}/session/transcriptions", a.visitor(a.transcribe))
+}
+
+func (a *API) logger() *slog.Logger {
+	if a.Log == nil {
+		return slog.Default()
+	}
+	return a.Log
 }
 
 func (a *API) now() time.Time {
@@ -197,6 +210,7 @@ func (a *API) visitor(h func(http.ResponseWriter, *http.Request, *session)) http
 			httpx.WriteProblem(w, r, errSession)
 			return
 		}
+		s.transcribes = a.transcribes(as)
 		h(w, r, s)
 	}
 }
@@ -207,6 +221,7 @@ type configJSON struct {
 	Widget           widgetJSON               `json:"widget"`
 	PrechatForm      []assistant.PrechatField `json:"prechat_form"`
 	IdentityRequired bool                     `json:"identity_required"`
+	Voice            voiceJSON                `json:"voice"`
 }
 
 type widgetJSON struct {
@@ -223,7 +238,7 @@ func (a *API) config(w http.ResponseWriter, r *http.Request, as *assistant.Assis
 	wd := as.Widget
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	httpx.WriteJSON(w, http.StatusOK, configJSON{
-		Assistant: as.Name, PrechatForm: as.PrechatForm, IdentityRequired: wd.IdentitySecretSet,
+		Assistant: as.Name, PrechatForm: as.PrechatForm, IdentityRequired: wd.IdentitySecretSet, Voice: a.voice(as),
 		Widget: widgetJSON{Mode: wd.Mode, Title: wd.Title, Color: wd.Color, Position: wd.Position,
 			AvatarURL: wd.AvatarURL, Placeholder: wd.Placeholder, LauncherText: wd.LauncherText},
 	})
@@ -517,7 +532,7 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		q.After = p
 	}
-	sub, err := a.Events.Live(ctx, s.Workspace, "live messages")
+	sub, err := a.Events.LiveConversation(ctx, s.Workspace, s.Conversation, "live messages")
 	if err != nil {
 		httpx.WriteProblem(w, r, err)
 		return

@@ -59,6 +59,11 @@ type Server struct {
 	Model string
 	// FinishReason is reported instead of "stop" (e.g. "content_filter").
 	FinishReason string
+	// Transcript returns the text of a transcription request (default:
+	// DefaultTranscript).
+	Transcript func(TranscriptionRequest) string
+
+	transcriptions []TranscriptionRequest
 }
 
 // Request is what the fake received.
@@ -134,6 +139,10 @@ func (s *Server) Release() {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/v1/audio/transcriptions" {
+		s.transcribe(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
 		writeError(w, http.StatusNotFound, "unknown endpoint "+r.URL.Path)
 		return
@@ -158,22 +167,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	holdAfter, release := s.holdAfter, s.release
 	s.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if fail != nil {
-		if fail.RetryAfter != "" {
-			w.Header().Set("Retry-After", fail.RetryAfter)
-		}
-		msg := fail.Message
-		if msg == "" {
-			msg = fmt.Sprintf("scripted failure %d", fail.Status)
-		}
-		writeErrorCode(w, fail.Status, msg, fail.Code)
+	if !wait(r, delay) || answerFailure(w, fail) {
 		return
 	}
 	if reply == nil {
@@ -240,16 +234,54 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "data: [DONE]\n\n")
 }
 
+// wait sleeps d, reporting false if the client left meanwhile.
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// answerFailure writes the scripted failure f, if any, and reports
+// whether it did.
+func answerFailure(w http.ResponseWriter, f *Failure) bool {
+	if f == nil {
+		return false
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	msg := f.Message
+	if msg == "" {
+		msg = fmt.Sprintf("scripted failure %d", f.Status)
+	}
+	writeErrorCode(w, f.Status, msg, f.Code)
+	return true
+}
+
 func writeError(w http.ResponseWriter, status int, msg string) { writeErrorCode(w, status, msg, "") }
 
 // writeErrorCode writes OpenAI's error body, with a code when given.
 func writeErrorCode(w http.ResponseWriter, status int, msg, code string) {
-	var c any
-	if code != "" {
-		c = code
+	writeOpenAIError(w, status, msg, "fake_error", code, "")
+}
+
+// writeOpenAIError writes {"error": {"message", "type", "param", "code"}},
+// null for what is not given.
+func writeOpenAIError(w http.ResponseWriter, status int, msg, typ, code, param string) {
+	null := func(v string) any {
+		if v == "" {
+			return nil
+		}
+		return v
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-		"message": msg, "type": "fake_error", "code": c, "param": nil}})
+		"message": msg, "type": typ, "code": null(code), "param": null(param)}})
 }

@@ -77,6 +77,7 @@ const azureAPIVersion = "2024-10-21"
 // OpenAI-compatible server. It is safe for concurrent use.
 type Client struct {
 	chat   sdk.ChatCompletionService
+	audio  sdk.AudioTranscriptionService
 	apiKey string
 	prof   profile
 	o      Options
@@ -129,6 +130,7 @@ func New(baseURL, apiKey string, o Options) *Client {
 	opts := []option.RequestOption{option.WithHTTPClient(hc), option.WithMaxRetries(o.MaxRetries)}
 	opts = append(opts, c.target(baseURL)...)
 	c.chat = sdk.NewChatCompletionService(opts...)
+	c.audio = sdk.NewAudioTranscriptionService(opts...)
 	return c
 }
 
@@ -477,18 +479,27 @@ func (c *Client) send(ctx context.Context, p sdk.ChatCompletionNewParams, stream
 		opts = append(opts, option.WithMaxRetryDelay(time.Until(dl)))
 	}
 	_, err := c.chat.New(ctx, p, opts...)
+	if err := x.outcome(ctx, err); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// outcome is the error of an exchange the SDK ended with err: the
+// caller's context ending, else the provider's answer, read from the
+// whole body by parseError (the SDK's *Error keeps only an {"error": {…}}
+// object and fails on other shapes: Ollama's {"error": "…"}, Gemini's
+// list), else what the SDK said (a connection failure).
+func (x *exchange) outcome(ctx context.Context, err error) error {
 	switch {
 	case err == nil:
-		return res, nil
+		return nil
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("model request: %w", ctx.Err())
+		return fmt.Errorf("model request: %w", ctx.Err())
 	case x.failed != nil:
-		// The provider's answer, read from the whole body by parseError:
-		// the SDK's *Error keeps only an {"error": {…}} object and fails
-		// on other shapes (Ollama's {"error": "…"}, Gemini's list).
-		return nil, x.failed
+		return x.failed
 	}
-	return nil, fmt.Errorf("model request: %w", err)
+	return fmt.Errorf("model request: %w", err)
 }
 
 // exchange is one request through the SDK, its retries included. It sees

@@ -35,6 +35,9 @@
       ".note{align-self:center;text-align:center;font-size:13px;color:#6b7280;padding:6px 10px}" +
       ".bar{padding:8px 14px;font-size:13px;display:flex;gap:8px;align-items:center;justify-content:space-between}.bar[hidden]{display:none}" +
       ".err{background:#fef2f2;color:#991b1b}.off{background:#fffbeb;color:#92400e}" +
+      ".recbar{background:#fff1f2;color:#9f1239;font-weight:600}.recbar .time{margin-left:8px;font-variant-numeric:tabular-nums;font-weight:400}" +
+      ".dot{display:inline-block;width:10px;height:10px;margin-right:8px;border-radius:50%;background:#e11d48;animation:pulse 1s infinite alternate}.dot[hidden]{display:none}@keyframes pulse{to{opacity:.3}}" +
+      "@media (prefers-reduced-motion:reduce){.dot{animation:none}}.x[hidden],.link[hidden]{display:none}.x[aria-pressed=true]{background:rgba(255,255,255,.28)}" +
       ".link{all:unset;cursor:pointer;text-decoration:underline;font-weight:600}.link:focus-visible{outline:2px solid currentColor}" +
       ".foot{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff}" +
       "textarea{flex:1;resize:none;max-height:120px;min-height:40px;padding:9px 12px;border:1px solid #d1d5db;border-radius:10px;outline:none;background:#fff;color:#111}textarea:focus{border-color:" + c + ";box-shadow:0 0 0 3px " + c + "33}" +
@@ -51,6 +54,11 @@
     var title = el("h2", { text: w.title, id: "parley-title" });
     var avatar = w.avatar_url ? el("img", { src: w.avatar_url, alt: "" }) : null;
     var closeBtn = el("button", { class: "x", type: "button", "aria-label": t.close, text: "×" });
+    var speaker = el("button", { class: "x", type: "button", "data-parley": "speaker", "aria-label": t.speak, "aria-pressed": "false", hidden: "" });
+    speaker.innerHTML = '<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M4 9v6h4l5 4V5L8 9H4zm12.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z"/></svg>';
+    var recDot = el("span", { class: "dot", "aria-hidden": "true" }), recLabel = el("span"), recTime = el("span", { class: "time" });
+    var recCancel = el("button", { class: "link", type: "button", "data-parley": "record-cancel", text: t.cancel });
+    var recBar = el("div", { class: "bar recbar", role: "status", "data-parley": "recording", hidden: "" }, [el("span", null, [recDot, recLabel, recTime]), recCancel]);
     var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-labelledby": "parley-title" });
     var typing = el("div", { class: "typing", text: t.typing, hidden: "" });
     var errText = el("span"), retryBtn = el("button", { class: "link", type: "button", text: t.retry });
@@ -64,7 +72,7 @@
     var foot = el("div", { class: "foot" }, [input, mic, send]);
     var form = el("form", { "data-parley": "prechat-form", novalidate: "", hidden: "" });
     var panel = el("div", { class: "panel", "data-parley": "panel", role: "dialog", "aria-modal": "true", "aria-labelledby": "parley-title", lang: S.lang, hidden: "" },
-      [el("div", { class: "head" }, [avatar, title, closeBtn]), form, log, errBar, offBar, foot]);
+      [el("div", { class: "head" }, [avatar, title, speaker, closeBtn]), form, log, errBar, offBar, recBar, foot]);
     log.appendChild(typing);
     root.appendChild(panel);
 
@@ -334,27 +342,90 @@
       input.style.height = ""; input.style.height = Math.min(input.scrollHeight, 120) + "px";
     });
 
-    /* Voice: the browser's speech recognition for input, speech synthesis for replies. */
+    /* Voice: the browser's speech recognition for input where it has one; else, when the server transcribes, a recording sent to it. Speech synthesis reads replies aloud while the speaker toggle is on; typing stops it. */
     var Rec = window.SpeechRecognition || window.webkitSpeechRecognition, rec = null;
+    var voice = w.mode === "voice_chat", synth = window.speechSynthesis;
+    var md = navigator.mediaDevices, canRecord = !Rec && !!(cfg.voice && cfg.voice.transcription && window.MediaRecorder && md && md.getUserMedia);
     function speak(text) {
-      if (!speakOn || !window.speechSynthesis || !text) return;
+      if (!speakOn || !synth || !text) return;
       var u = new SpeechSynthesisUtterance(text.replace(/[*`#>_[\]()]/g, ""));
-      u.lang = S.lang; window.speechSynthesis.speak(u);
+      u.lang = S.lang; synth.speak(u);
     }
-    if (w.mode === "voice_chat" && Rec) {
+    function speakState(on) {
+      speakOn = on; if (!on && synth) synth.cancel();
+      speaker.setAttribute("aria-pressed", on ? "true" : "false"); speaker.setAttribute("aria-label", on ? t.mute : t.speak);
+    }
+    if (voice && synth) {
+      speaker.hidden = false;
+      speaker.addEventListener("click", function () { speakState(!speakOn); });
+    }
+    function micState(on) { mic.setAttribute("aria-pressed", on ? "true" : "false"); mic.setAttribute("aria-label", on ? t.stop : t.mic); }
+    function listenSpeech() {
+      if (rec) { rec.stop(); return; }
+      rec = new Rec(); rec.lang = S.lang; rec.interimResults = true;
+      micState(true);
+      rec.onresult = function (e) {
+        var txt = ""; for (var i = 0; i < e.results.length; i++) txt += e.results[i][0].transcript;
+        input.value = txt;
+        if (e.results[e.results.length - 1].isFinal) submit(txt);
+      };
+      rec.onend = rec.onerror = function () { rec = null; micState(false); };
+      rec.start();
+    }
+    /* Recording: press to start, again to send it for transcription; at most cfg.voice.max_seconds. */
+    var recorder = null, recTimer = null, recStart = 0, recCancelled = false, maxRec = (cfg.voice && cfg.voice.max_seconds) || 60;
+    function clock(n) { return Math.floor(n / 60) + ":" + ("0" + (n % 60)).slice(-2); }
+    function recType() {
+      var ts = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", "audio/webm", "audio/ogg"];
+      for (var i = 0; i < ts.length; i++) if (MediaRecorder.isTypeSupported && MediaRecorder.isTypeSupported(ts[i])) return ts[i];
+      return "";
+    }
+    function tick() {
+      var n = Math.floor((Date.now() - recStart) / 1000);
+      recTime.textContent = clock(Math.min(n, maxRec)) + " / " + clock(maxRec);
+      if (n >= maxRec) stopRecording(false);
+    }
+    function record() {
+      errBar.hidden = true;
+      md.getUserMedia({ audio: true }).then(function (stream) {
+        var type = recType(), chunks = [], opts = { audioBitsPerSecond: 32000 };
+        if (type) opts.mimeType = type;
+        recorder = new MediaRecorder(stream, opts); recCancelled = false;
+        recorder.ondataavailable = function (e) { if (e.data && e.data.size) chunks.push(e.data); };
+        recorder.onstop = function () {
+          stream.getTracks().forEach(function (tr) { tr.stop(); });
+          clearInterval(recTimer); recorder = null; micState(false);
+          if (recCancelled || !chunks.length) { recBar.hidden = true; return; }
+          transcribe(new Blob(chunks, { type: chunks[0].type || type || "audio/webm" }));
+        };
+        recorder.start(1000);
+        recStart = Date.now(); micState(true);
+        recLabel.textContent = t.recording; recCancel.hidden = false; recDot.hidden = false; recBar.hidden = false;
+        tick(); recTimer = setInterval(tick, 250);
+      }, function () { fail(t.nomic); });
+    }
+    function stopRecording(cancel) { if (!recorder) return; recCancelled = cancel; if (recorder.state !== "inactive") recorder.stop(); }
+    recCancel.addEventListener("click", function () { stopRecording(true); mic.focus(); });
+    function transcribe(blob) {
+      recLabel.textContent = t.transcribing; recTime.textContent = ""; recCancel.hidden = true; recDot.hidden = true; mic.disabled = true;
+      fetch(S.api + "/session/transcriptions?language=" + encodeURIComponent(S.lang), { method: "POST", body: blob, credentials: "omit", mode: "cors",
+        headers: { "Authorization": "Bearer " + token, "Content-Type": blob.type, "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : problem(r); })
+        .then(function (res) {
+          var txt = (res.text || "").trim();
+          if (!txt) { fail(t.notheard); return; }
+          /* Into the input, not sent: the visitor saw no words while speaking, so this is the first chance to catch a mishearing. */
+          input.value = input.value.trim() ? input.value.trim() + " " + txt : txt;
+          input.style.height = ""; input.style.height = Math.min(input.scrollHeight, 120) + "px";
+          input.focus(); input.setSelectionRange(input.value.length, input.value.length);
+        }, function (p) { fail(p.status === 413 ? t.toolong : p.status === 429 ? t.limited : p.status === 422 ? t.notheard : t.error); })
+        .then(function () { recBar.hidden = true; mic.disabled = false; });
+    }
+    if (voice && (Rec || canRecord)) {
       mic.hidden = false;
       mic.addEventListener("click", function () {
-        if (rec) { rec.stop(); return; }
-        speakOn = true;
-        rec = new Rec(); rec.lang = S.lang; rec.interimResults = true;
-        mic.setAttribute("aria-pressed", "true");
-        rec.onresult = function (e) {
-          var txt = ""; for (var i = 0; i < e.results.length; i++) txt += e.results[i][0].transcript;
-          input.value = txt;
-          if (e.results[e.results.length - 1].isFinal) submit(txt);
-        };
-        rec.onend = rec.onerror = function () { rec = null; mic.setAttribute("aria-pressed", "false"); };
-        rec.start();
+        if (synth) speakState(true);
+        if (Rec) listenSpeech(); else if (recorder) stopRecording(false); else record();
       });
     }
 
@@ -380,6 +451,7 @@
       else if (!form.hidden) { var f = form.querySelector("input,select,textarea"); if (f) f.focus(); } else input.focus();
     }
     function close() {
+      stopRecording(true); if (rec && rec.abort) rec.abort();
       opened = false; panel.hidden = true;
       S.launcher.setAttribute("aria-expanded", "false"); S.launcher.focus();
     }
