@@ -745,6 +745,24 @@ func TestWhatsAppTemplateHeaderButtons(t *testing.T) {
 		{name: "header over http", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
 			b["header"] = map[string]any{"type": "image", "link": "http://x.example/a.jpg"}
 		}), status: 422, code: "validation_failed", field: "header.link"},
+		{name: "link without a host", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "https://"}
+		}), status: 422, code: "validation_failed", field: "header.link"},
+		{name: "link with only a path", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "https:///a.jpg"}
+		}), status: 422, code: "validation_failed", field: "header.link"},
+		{name: "link with a space", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "https://x.example/a b.jpg"}
+		}), status: 422, code: "validation_failed", field: "header.link"},
+		{name: "link with a newline", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "https://x.example/a.jpg\n"}
+		}), status: 422, code: "validation_failed", field: "header.link"},
+		{name: "link with a port only", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "https://:443/a.jpg"}
+		}), status: 422, code: "validation_failed", field: "header.link"},
+		{name: "link with user info", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
+			b["header"] = map[string]any{"type": "image", "link": "https://user:pw@x.example/a.jpg"}
+		}), status: 422, code: "validation_failed", field: "header.link"},
 		{name: "link and media id", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
 			b["header"] = map[string]any{"type": "image", "link": "https://x.example/a.jpg", "media_id": "123"}
 		}), status: 422, code: "validation_failed", field: "header"},
