@@ -810,3 +810,38 @@ func TestWhatsAppTemplateHeaderButtons(t *testing.T) {
 		t.Errorf("text header on the wire: %s", hdr)
 	}
 }
+
+// TestWhatsAppHostileIDs: ids and query parameters with NUL, bytes that
+// are not UTF-8 or another workspace's cursor get a problem and change
+// nothing.
+func TestWhatsAppHostileIDs(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	for i := range 3 {
+		body := delivery("1999000000"+strconv.Itoa(i), map[string]any{"statuses": []any{map[string]any{
+			"id": "wamid.Y" + strconv.Itoa(i), "status": "sent", "timestamp": "1739321024", "recipient_id": "16505550000"}}})
+		if got := e.post(body, ""); got != 200 {
+			t.Fatalf("webhook: %d", got)
+		}
+	}
+	first := s.Do("GET", "/api/v1/whatsapp/unrouted?per_page=1", s.Key, nil).Want(200)
+	cur := first.Str("next_cursor")
+	if cur == "" {
+		t.Fatalf("no cursor: %s", first.Body)
+	}
+	refresh := "/api/v1/whatsapp/senders/"
+	runScenarios(t, s, []scenario{
+		{name: "other's cursor", method: "GET", path: "/api/v1/whatsapp/unrouted?cursor=" + cur, key: "other", status: 422, code: "invalid_cursor"},
+		{name: "cursor NUL", method: "GET", path: "/api/v1/whatsapp/unrouted?cursor=%00", key: "own", status: 400, code: "malformed_request"},
+		{name: "cursor not UTF-8", method: "GET", path: "/api/v1/whatsapp/unrouted?cursor=%ff%fe", key: "own", status: 400, code: "malformed_request"},
+		{name: "cursor tampered", method: "GET", path: "/api/v1/whatsapp/unrouted?cursor=" + cur[:len(cur)-2] + "AA", key: "own", status: 422, code: "invalid_cursor"},
+		{name: "per_page NUL", method: "GET", path: "/api/v1/whatsapp/unrouted?per_page=1%00", key: "own", status: 400, code: "malformed_request"},
+		{name: "per_page not UTF-8", method: "GET", path: "/api/v1/whatsapp/unrouted?per_page=%ff", key: "own", status: 400, code: "malformed_request"},
+		{name: "refresh NUL", method: "POST", path: refresh + e.sender + "%00/refresh", key: "own", status: 400, code: "malformed_request"},
+		{name: "refresh not UTF-8", method: "POST", path: refresh + "wa_%ff%fe/refresh", key: "own", status: 400, code: "malformed_request"},
+		{name: "refresh other's", method: "POST", path: refresh + e.sender + "/refresh", key: "other", status: 404, code: "not_found"},
+	})
+	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "GREEN" {
+		t.Errorf("a refused refresh changed the sender: %s", got.Body)
+	}
+}
