@@ -184,6 +184,14 @@ func (d *Dashboard) auth(min string, h http.HandlerFunc) http.HandlerFunc {
 				d.renderError(w, r, fault.New(fault.CodeForbidden, "The form was stale or not from this dashboard. Reload the page and try again."))
 				return
 			}
+			// Form text is not JSON: nothing else refuses NUL or bytes
+			// that are not UTF-8, which PostgreSQL cannot store and SQLite
+			// would keep.
+			_ = r.ParseMultipartForm(32 << 20)
+			if err := httpx.CheckForm(r.PostForm); err != nil {
+				d.renderError(w, r, err)
+				return
+			}
 		}
 		if err := account.RequireRole(sess.User, min); err != nil {
 			d.renderError(w, r, err)
