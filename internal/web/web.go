@@ -166,6 +166,12 @@ func viewerOf(ctx context.Context) *viewer {
 // gets 403.
 func (d *Dashboard) auth(min string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// As the API: PostgreSQL cannot compare NUL or bytes that are not
+		// UTF-8, so they never reach a query.
+		if err := httpx.CheckURL(r.URL); err != nil {
+			d.renderError(w, r, err)
+			return
+		}
 		c, err := r.Cookie(account.SessionCookie)
 		var sess *account.Session
 		if err == nil {
