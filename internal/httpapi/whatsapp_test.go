@@ -829,6 +829,14 @@ func TestWhatsAppHostileIDs(t *testing.T) {
 	if cur == "" {
 		t.Fatalf("no cursor: %s", first.Body)
 	}
+	// Another workspace that names this account's WABA on a sender of its
+	// own (any number and token will do) sees none of its changes.
+	oa := s.Do("POST", "/api/v1/assistants", s.OtherKey, map[string]any{"name": "Theirs", "model": "offline"}).Want(201).Str("id")
+	s.Do("POST", "/api/v1/whatsapp/senders", s.OtherKey, map[string]any{"name": "Claim", "phone": "+15550009999",
+		"phone_number_id": "4242", "waba_id": waAccount, "access_token": "not-a-token", "assistant_id": oa}).Want(201)
+	if data := s.Do("GET", "/api/v1/whatsapp/unrouted", s.OtherKey, nil).Want(200).Get("data").([]any); len(data) != 0 {
+		t.Errorf("a workspace that claims another's WABA sees %d of its unrouted changes", len(data))
+	}
 	refresh := "/api/v1/whatsapp/senders/"
 	runScenarios(t, s, []scenario{
 		{name: "other's cursor", method: "GET", path: "/api/v1/whatsapp/unrouted?cursor=" + cur, key: "other", status: 422, code: "invalid_cursor"},
