@@ -737,7 +737,14 @@ func TestWhatsAppTemplateHeaderButtons(t *testing.T) {
 		}
 		return b
 	}
-	runScenarios(t, s, []scenario{
+	var badLinks []scenario
+	for _, link := range []string{"https://", "https:///a.jpg", "https://x.example/a b.jpg", "https://x.example/a.jpg\n",
+		"https://:443/a.jpg", "https://user:pw@x.example/a.jpg"} {
+		badLinks = append(badLinks, scenario{name: "header link " + link, method: "POST", path: send, key: "own",
+			body:   req(func(b map[string]any) { b["header"] = map[string]any{"type": "image", "link": link} }),
+			status: 422, code: "validation_failed", field: "header.link"})
+	}
+	runScenarios(t, s, append(badLinks, []scenario{
 		{name: "no header", method: "POST", path: send, key: "own", body: req(func(b map[string]any) { delete(b, "header") }), status: 422, code: "validation_failed", field: "header"},
 		{name: "header of another type", method: "POST", path: send, key: "own", body: req(func(b map[string]any) {
 			b["header"] = map[string]any{"type": "video", "link": "https://x.example/v.mp4"}
@@ -764,7 +771,7 @@ func TestWhatsAppTemplateHeaderButtons(t *testing.T) {
 			b["buttons"].([]map[string]any)[1]["value"] = "A-VERY-LONG-COUPON"
 		}), status: 422, code: "validation_failed", field: "buttons[1].value"},
 		{name: "text header missing", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "hello_name", "language": "en"}, status: 422, code: "validation_failed", field: "header"},
-	})
+	}...))
 	if n := len(e.conversations()); n != 0 {
 		t.Fatalf("refused sends opened %d conversations", n)
 	}
@@ -790,5 +797,48 @@ func TestWhatsAppTemplateHeaderButtons(t *testing.T) {
 	hdr, _ := json.Marshal(sent[1].Body["template"].(map[string]any)["components"])
 	if string(hdr) != `[{"parameters":[{"text":"Ada","type":"text"}],"type":"header"}]` {
 		t.Errorf("text header on the wire: %s", hdr)
+	}
+}
+
+// TestWhatsAppHostileIDs: ids and query parameters with NUL, bytes that
+// are not UTF-8 or another workspace's cursor get a problem and change
+// nothing.
+func TestWhatsAppHostileIDs(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	for i := range 3 {
+		body := delivery("1999000000"+strconv.Itoa(i), map[string]any{"statuses": []any{map[string]any{
+			"id": "wamid.Y" + strconv.Itoa(i), "status": "sent", "timestamp": "1739321024", "recipient_id": "16505550000"}}})
+		if got := e.post(body, ""); got != 200 {
+			t.Fatalf("webhook: %d", got)
+		}
+	}
+	first := s.Do("GET", "/api/v1/whatsapp/unrouted?per_page=1", s.Key, nil).Want(200)
+	cur := first.Str("next_cursor")
+	if cur == "" {
+		t.Fatalf("no cursor: %s", first.Body)
+	}
+	// Another workspace that names this account's WABA on a sender of its
+	// own (any number and token will do) sees none of its changes.
+	oa := s.Do("POST", "/api/v1/assistants", s.OtherKey, map[string]any{"name": "Theirs", "model": "offline"}).Want(201).Str("id")
+	s.Do("POST", "/api/v1/whatsapp/senders", s.OtherKey, map[string]any{"name": "Claim", "phone": "+15550009999",
+		"phone_number_id": "4242", "waba_id": waAccount, "access_token": "not-a-token", "assistant_id": oa}).Want(201)
+	if data := s.Do("GET", "/api/v1/whatsapp/unrouted", s.OtherKey, nil).Want(200).Get("data").([]any); len(data) != 0 {
+		t.Errorf("a workspace that claims another's WABA sees %d of its unrouted changes", len(data))
+	}
+	refresh := "/api/v1/whatsapp/senders/"
+	runScenarios(t, s, []scenario{
+		{name: "other's cursor", method: "GET", path: "/api/v1/whatsapp/unrouted?cursor=" + cur, key: "other", status: 422, code: "invalid_cursor"},
+		{name: "cursor NUL", method: "GET", path: "/api/v1/whatsapp/unrouted?cursor=%00", key: "own", status: 400, code: "malformed_request"},
+		{name: "cursor not UTF-8", method: "GET", path: "/api/v1/whatsapp/unrouted?cursor=%ff%fe", key: "own", status: 400, code: "malformed_request"},
+		{name: "cursor tampered", method: "GET", path: "/api/v1/whatsapp/unrouted?cursor=" + cur[:len(cur)-2] + "AA", key: "own", status: 422, code: "invalid_cursor"},
+		{name: "per_page NUL", method: "GET", path: "/api/v1/whatsapp/unrouted?per_page=1%00", key: "own", status: 400, code: "malformed_request"},
+		{name: "per_page not UTF-8", method: "GET", path: "/api/v1/whatsapp/unrouted?per_page=%ff", key: "own", status: 400, code: "malformed_request"},
+		{name: "refresh NUL", method: "POST", path: refresh + e.sender + "%00/refresh", key: "own", status: 400, code: "malformed_request"},
+		{name: "refresh not UTF-8", method: "POST", path: refresh + "wa_%ff%fe/refresh", key: "own", status: 400, code: "malformed_request"},
+		{name: "refresh other's", method: "POST", path: refresh + e.sender + "/refresh", key: "other", status: 404, code: "not_found"},
+	})
+	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "GREEN" {
+		t.Errorf("a refused refresh changed the sender: %s", got.Body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +27,14 @@ func TestTrustedProxies(t *testing.T) {
 		{"trusted proxy, no header", "10.1.2.3:4000", nil, "10.1.2.3"},
 		{"only trusted hops", "10.1.2.3:4000", []string{"10.5.5.5"}, "10.5.5.5"},
 		{"IPv6 proxy, IPv4-mapped client", "[::1]:4000", []string{"::ffff:198.51.100.8"}, "198.51.100.8"},
+		{"spaces and tabs", "10.1.2.3:4000", []string{" 1.2.3.4 ,\t198.51.100.7\t, 10.9.9.9 "}, "198.51.100.7"},
+		{"IPv6 client behind an IPv6 proxy", "[::1]:4000", []string{"2001:db8::1:2, ::1"}, "2001:db8::1:2"},
+		{"garbage before the client", "10.1.2.3:4000", []string{"<script>, ;;, 198.51.100.7"}, "198.51.100.7"},
+		{"empty hop after the client", "10.1.2.3:4000", []string{"198.51.100.7,,10.9.9.9"}, "10.9.9.9"},
+		{"a hop with a port is not believed", "10.1.2.3:4000", []string{"198.51.100.7:555"}, "10.1.2.3"},
+		{"a forged trusted hop left of the client", "10.1.2.3:4000", []string{"10.7.7.7, 198.51.100.7"}, "198.51.100.7"},
+		{"a thousand forged hops", "10.1.2.3:4000", []string{strings.Repeat("1.2.3.4, ", 1000) + "198.51.100.7"}, "198.51.100.7"},
+		{"an untrusted IPv6 peer forges the header", "[2001:db8::9]:4000", []string{"198.51.100.1"}, "2001:db8::9"},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = c.peer

@@ -20,13 +20,24 @@ func CheckURL(u *url.URL) error {
 	if err != nil {
 		return fault.New(fault.CodeMalformed, "the query string is malformed: %v", err)
 	}
-	for name, values := range q {
+	return checkValues(q, "query parameter")
+}
+
+// CheckForm refuses form fields (names or values) holding NUL characters
+// or bytes that are not UTF-8, for the reasons CheckURL gives: a form is
+// not JSON, so nothing else has checked its text.
+func CheckForm(form url.Values) error {
+	return checkValues(form, "form field")
+}
+
+func checkValues(vs url.Values, what string) error {
+	for name, values := range vs {
 		if !cleanText(name) {
-			return fault.New(fault.CodeMalformed, "query parameter names must be UTF-8 text without NUL characters")
+			return fault.New(fault.CodeMalformed, "%s names must be UTF-8 text without NUL characters", what)
 		}
 		for _, val := range values {
 			if !cleanText(val) {
-				return fault.New(fault.CodeMalformed, "query parameter %s must be UTF-8 text without NUL characters", name)
+				return fault.New(fault.CodeMalformed, "%s %s must be UTF-8 text without NUL characters", what, name)
 			}
 		}
 	}

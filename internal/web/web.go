@@ -166,6 +166,12 @@ func viewerOf(ctx context.Context) *viewer {
 // gets 403.
 func (d *Dashboard) auth(min string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// As the API: PostgreSQL cannot compare NUL or bytes that are not
+		// UTF-8, so they never reach a query.
+		if err := httpx.CheckURL(r.URL); err != nil {
+			d.renderError(w, r, err)
+			return
+		}
 		c, err := r.Cookie(account.SessionCookie)
 		var sess *account.Session
 		if err == nil {
@@ -182,6 +188,14 @@ func (d *Dashboard) auth(min string, h http.HandlerFunc) http.HandlerFunc {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if !validCSRF(r, sess.CSRFToken) {
 				d.renderError(w, r, fault.New(fault.CodeForbidden, "The form was stale or not from this dashboard. Reload the page and try again."))
+				return
+			}
+			// Form text is not JSON: nothing else refuses NUL or bytes
+			// that are not UTF-8, which PostgreSQL cannot store and SQLite
+			// would keep.
+			_ = r.ParseMultipartForm(32 << 20)
+			if err := httpx.CheckForm(r.PostForm); err != nil {
+				d.renderError(w, r, err)
 				return
 			}
 		}

@@ -600,3 +600,18 @@ func TestAnalyticsPage(t *testing.T) {
 	want(t, r, 200, `data-testid="stat-conversations">1<`, `id="analytics-data"`, `"conversations":[`)
 	want(t, c.do("GET", "/analytics?preset=custom&from=2026-13-01", nil), 200, "must be a date")
 }
+
+// TestHostileURLs: NUL or bytes that are not UTF-8 in a dashboard URL's
+// path or query are a 400 on both stores, never a database error.
+func TestHostileURLs(t *testing.T) {
+	s := start(t)
+	o := newClient(t, s)
+	o.login(ownerEmail, ownerPassword)
+	for _, p := range []string{"/conversations?q=%00", "/conversations?q=caf%ff", "/conversations/count?q=%00",
+		"/conversations?assistant=%00", "/conversations?assistant=asst_%ff", "/conversations/conv_%00",
+		"/conversations/export?q=%00", "/whatsapp?x=%ff"} {
+		if r := o.do("GET", p, nil); r.status != 400 {
+			t.Errorf("%s: %d, want 400; %.300s", p, r.status, r.body)
+		}
+	}
+}

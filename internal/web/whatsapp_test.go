@@ -367,3 +367,63 @@ func TestWhatsAppTranscriptWindowAndTemplates(t *testing.T) {
 	}
 	want(t, c.post("/conversations/"+api+"/template", url.Values{"template_id": {tpl}}), 422)
 }
+
+// TestWhatsAppFormsHostile: an owner's forms cannot reach another
+// workspace's sender, and text with NUL or bytes that are not UTF-8 is
+// refused and stores nothing.
+func TestWhatsAppFormsHostile(t *testing.T) {
+	e := startWA(t)
+	s := e.s
+	sender := e.addSender()
+	oa := s.Do("POST", "/api/v1/assistants", s.OtherKey, map[string]any{"name": "Theirs", "model": "offline"}).Want(201).Str("id")
+	theirs := s.Do("POST", "/api/v1/whatsapp/senders", s.OtherKey, map[string]any{
+		"name": "Their line", "phone": "+1 555 000 2222", "phone_number_id": "999000111", "waba_id": "888000111",
+		"access_token": waToken, "assistant_id": oa,
+	}).Want(201).Str("id")
+	o := newClient(t, s)
+	o.login(ownerEmail, ownerPassword)
+	want(t, o.post("/whatsapp/senders/"+theirs, url.Values{"name": {"Mine now"}}), 404)
+	want(t, o.post("/whatsapp/senders/"+theirs+"/delete", nil), 404)
+	want(t, o.post("/whatsapp/templates/sync", url.Values{"sender_id": {theirs}}), 422)
+	want(t, o.post("/whatsapp/templates", url.Values{"sender_id": {theirs}, "name": {"x"}, "language": {"en"},
+		"category": {"utility"}, "body": {"Hi"}}), 422)
+	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+theirs, s.OtherKey, nil).Want(200); got.Str("name") != "Their line" {
+		t.Errorf("another workspace's sender changed: %s", got.Body)
+	}
+	if r := o.do("GET", "/whatsapp", nil); strings.Contains(r.body, theirs) || strings.Contains(r.body, "Their line") {
+		t.Error("the page shows another workspace's sender")
+	}
+
+	for name, v := range map[string]string{"NUL": "Sup\x00port", "not UTF-8": "Sup\xffport"} {
+		t.Run(name, func(t *testing.T) {
+			r := o.post("/whatsapp/senders/"+sender, url.Values{"name": {v}})
+			if r.status != 422 && r.status != 400 {
+				t.Errorf("rename: status %d, want 422; %.300s", r.status, r.body)
+			}
+			r = o.post("/whatsapp/senders", url.Values{"name": {v}, "phone": {"+15550003333"}, "phone_number_id": {"777"},
+				"waba_id": {waAccount}, "access_token": {waToken}, "assistant_id": {s.DemoAssistant}})
+			if r.status != 422 && r.status != 400 {
+				t.Errorf("create: status %d, want 422; %.300s", r.status, r.body)
+			}
+			r = o.post("/whatsapp/rates", url.Values{"category": {"utility"}, "market": {v}, "price_per_message": {"0.01"}})
+			if r.status != 422 && r.status != 400 {
+				t.Errorf("rate: status %d, want 422; %.300s", r.status, r.body)
+			}
+			r = o.post("/whatsapp/templates", url.Values{"sender_id": {sender}, "name": {"hello"}, "language": {"en"},
+				"category": {"utility"}, "body": {"Hi " + v}})
+			if r.status != 422 && r.status != 400 {
+				t.Errorf("template: status %d, want 422; %.300s", r.status, r.body)
+			}
+		})
+	}
+	list := s.Do("GET", "/api/v1/whatsapp/senders", s.Key, nil).Want(200).Get("data").([]any)
+	if len(list) != 1 || list[0].(map[string]any)["name"] != "Support line" {
+		t.Errorf("senders after refused forms: %v", list)
+	}
+	if rates := s.Do("GET", "/api/v1/whatsapp/rates", s.Key, nil).Want(200).Get("data").([]any); len(rates) != 0 {
+		t.Errorf("rates after refused forms: %v", rates)
+	}
+	if tpls := s.Do("GET", "/api/v1/whatsapp/templates", s.Key, nil).Want(200).Get("data").([]any); len(tpls) != 0 {
+		t.Errorf("templates after refused forms: %v", tpls)
+	}
+}

@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -77,7 +78,7 @@ func checkTemplateParams(t *Template, h *conversation.TemplateHeader, buttons []
 	default:
 		if (h.Link == "") == (h.MediaID == "") {
 			v.Add("header", "give one of link and media_id")
-		} else if h.Link != "" && (!strings.HasPrefix(h.Link, "https://") || len(h.Link) > 2000) {
+		} else if h.Link != "" && !publicHTTPS(h.Link) {
 			v.Add("header.link", "must be a public https:// URL")
 		} else if h.MediaID != "" && strings.Trim(h.MediaID, "0123456789") != "" {
 			v.Add("header.media_id", "must be the id of an uploaded media")
@@ -117,4 +118,15 @@ func checkTemplateParams(t *Template, h *conversation.TemplateHeader, buttons []
 			v.Add("buttons", "button %d (%s) of template %q needs a value", i, want.kind, t.Name)
 		}
 	}
+}
+
+// publicHTTPS reports whether link is a URL Meta can fetch a header's
+// media from: https, a host, no credentials, and nothing (spaces,
+// control characters) that would only fail later, in the send job.
+func publicHTTPS(link string) bool {
+	if len(link) > 2000 || strings.ContainsFunc(link, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return false
+	}
+	u, err := url.Parse(link)
+	return err == nil && u.Scheme == "https" && u.Hostname() != "" && u.User == nil && u.Opaque == ""
 }

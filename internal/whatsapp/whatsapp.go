@@ -242,7 +242,8 @@ type Store interface {
 	// operator to inspect.
 	SaveUnrouted(ctx context.Context, u *Unrouted) error
 	// ListUnrouted pages, by id, the unrouted changes a workspace may
-	// see: those it is named on, and those of the WABAs of its senders.
+	// see: those it is named on, and those named on no workspace of the
+	// WABAs of its senders that no other workspace's sender names.
 	ListUnrouted(ctx context.Context, workspaceID string, req page.Request) ([]*Unrouted, error)
 }
 

@@ -2,9 +2,13 @@ package widget_test
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-dev/parley/internal/apptest"
 	"github.com/parley-dev/parley/internal/config"
@@ -152,5 +156,74 @@ func TestWidgetTranscriptionRateLimit(t *testing.T) {
 	}
 	if last.status != 429 || last.header.Get("Retry-After") == "" {
 		t.Errorf("transcriptions: %d %s", last.status, last.body)
+	}
+}
+
+// TestWidgetTranscriptionSlowAndUnsizedBodies: a recording that trickles
+// in, or never comes, is cut at the body deadline, and one sent chunked
+// without a length is cut at the limit; neither reaches the provider.
+func TestWidgetTranscriptionSlowAndUnsizedBodies(t *testing.T) {
+	fake := llmtest.New(t)
+	const deadline = 300 * time.Millisecond
+	e := startVoice(t, fake, "voice_chat", func(c *config.Config) { c.BodyReadTimeout = deadline })
+	tok := e.session(t)
+	head := "POST " + e.w("/session/transcriptions") + " HTTP/1.1\r\nHost: parley\r\nOrigin: " + site +
+		"\r\nAuthorization: Bearer " + tok + "\r\nContent-Type: audio/webm\r\n"
+	for name, c := range map[string]struct {
+		head  string
+		drip  bool
+		limit time.Duration
+	}{
+		"announced, never sent": {head + "Content-Length: 100000\r\n\r\n\x1a\x45\xdf\xa3", false, deadline + 2*time.Second},
+		"a byte at a time":      {head + "Content-Length: 100000\r\n\r\n\x1a\x45\xdf\xa3", true, deadline + 2*time.Second},
+		"chunked, silent":       {head + "Transfer-Encoding: chunked\r\n\r\n4\r\n\x1a\x45\xdf\xa3\r\n", false, deadline + 2*time.Second},
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = conn.Close() }()
+			start := time.Now()
+			if _, err := io.WriteString(conn, c.head); err != nil {
+				t.Fatal(err)
+			}
+			if c.drip {
+				go func() {
+					for range 100 {
+						time.Sleep(50 * time.Millisecond)
+						if _, err := conn.Write([]byte{0x42}); err != nil {
+							return
+						}
+					}
+				}()
+			}
+			_ = conn.SetReadDeadline(start.Add(10 * time.Second))
+			_, err = io.Copy(io.Discard, conn)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("the connection was still open after %v", time.Since(start).Round(time.Millisecond))
+			}
+			if d := time.Since(start); d > c.limit {
+				t.Errorf("the connection was closed only after %v", d)
+			}
+		})
+	}
+	// Chunked, no length: read up to the limit, then refused.
+	big := append(append([]byte{}, webm...), make([]byte, widget.MaxAudioBytes)...)
+	req, _ := http.NewRequest("POST", e.URL+e.w("/session/transcriptions"), io.MultiReader(bytes.NewReader(big)))
+	req.Header.Set("Origin", site)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "audio/webm")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge || req.ContentLength > 0 {
+		t.Errorf("an unsized recording over the limit: %d (length %d)", res.StatusCode, req.ContentLength)
+	}
+	if n := len(fake.Transcriptions()); n != 0 {
+		t.Errorf("%d bodies reached the provider", n)
 	}
 }

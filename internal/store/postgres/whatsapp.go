@@ -347,8 +347,9 @@ func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 func (db *DB) ListUnrouted(ctx context.Context, workspaceID string, req page.Request) ([]*whatsapp.Unrouted, error) {
 	a := args{workspaceID}
 	q := a.pageByID(`SELECT id, workspace_id, waba_id, phone_number_id, reason, payload, received_at
-		FROM whatsapp_unrouted WHERE (workspace_id = $1 OR waba_id IN (
-			SELECT waba_id FROM whatsapp_senders WHERE workspace_id = $1))`, req)
+		FROM whatsapp_unrouted u WHERE (workspace_id = $1 OR (workspace_id IS NULL AND waba_id IN (
+			SELECT waba_id FROM whatsapp_senders WHERE workspace_id = $1) AND NOT EXISTS (
+			SELECT 1 FROM whatsapp_senders o WHERE o.waba_id = u.waba_id AND o.workspace_id <> $1)))`, req)
 	rows, err := db.conn(ctx).Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list unrouted webhooks: %w", err)

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode"
 
 	"modernc.org/sqlite"
 
@@ -191,7 +193,11 @@ func messageTexts(ctx context.Context, tx *sql.Tx, convSeq int64) ([]string, err
 func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
 	term, ok := conversation.SingleTerm(f.Query)
-	if !ok {
+	// The full-text index (unicode61, whose words are letters and
+	// digits) splits a word at its combining marks (हिन्दी, مَرْحَبًا), so
+	// the list finds such a term by its fragments; its count must come
+	// from the same search, not from the whole terms kept here.
+	if !ok || strings.ContainsFunc(term, unicode.IsMark) {
 		return counts, false, nil
 	}
 	tx, done, err := db.readTx(ctx)

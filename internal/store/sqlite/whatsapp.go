@@ -346,8 +346,10 @@ func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 // ListUnrouted implements whatsapp.Store.
 func (db *DB) ListUnrouted(ctx context.Context, workspaceID string, req page.Request) ([]*whatsapp.Unrouted, error) {
 	q, args := pageByID(`SELECT id, workspace_id, waba_id, phone_number_id, reason, payload, received_at
-		FROM whatsapp_unrouted WHERE (workspace_id = ? OR waba_id IN (
-			SELECT waba_id FROM whatsapp_senders WHERE workspace_id = ?))`, []any{workspaceID, workspaceID}, req)
+		FROM whatsapp_unrouted u WHERE (workspace_id = ? OR (workspace_id IS NULL AND waba_id IN (
+			SELECT waba_id FROM whatsapp_senders WHERE workspace_id = ?) AND NOT EXISTS (
+			SELECT 1 FROM whatsapp_senders o WHERE o.waba_id = u.waba_id AND o.workspace_id <> ?)))`,
+		[]any{workspaceID, workspaceID, workspaceID}, req)
 	out, err := queryAll(ctx, db.reader(ctx), q, args, func(row interface{ Scan(...any) error }) (*whatsapp.Unrouted, error) {
 		var u whatsapp.Unrouted
 		var ws sql.NullString

@@ -25,6 +25,7 @@ func RunSearch(t *testing.T, open Opener) {
 		{"ConversationSearchLanguages", testSearchLanguages},
 		{"ConversationCountTermsKept", testCountTermsKept},
 		{"ConversationCountTermsRandom", testCountTermsRandom},
+		{"ConversationCountTermsWords", testCountTermsWords},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

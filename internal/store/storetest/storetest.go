@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationSearchFilters", testSearchFilters},
 		{"ConversationSearchLanguages", testSearchLanguages},
 		{"ConversationCountTermsKept", testCountTermsKept},
+		{"ConversationCountTermsWords", testCountTermsWords},
 		{"ConversationCountTermsRandom", testCountTermsRandom},
 		{"Messages", testMessages},
 		{"Delete", testDelete},

@@ -199,3 +199,50 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 		t.Errorf("conversation terms (-kept by the writes +rebuilt by the backfill):\n%s", diff)
 	}
 }
+
+// testCountTermsWords checks one-word counts against the list for words
+// whose normalisation is delicate: accents, Greek with and without its
+// tonos, Cyrillic, CJK, apostrophes, words longer than an index term,
+// and queries holding NUL or bytes that are not UTF-8.
+func testCountTermsWords(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	long := strings.Repeat("é", 200) + "tail" // 400+ bytes: cut at 255
+	texts := []string{"Αθήνα και Θεσσαλονίκη", "café Müller", "O'Brien's order", "東京で会いましょう",
+		"привет й", long, "naïve Straße", "ﬁle ＡＢＣ", "हिन्दी में बात", "ภาษาไทย", "مَرْحَبًا بِكُمْ", "שָׁלוֹם", "abc123 123abc 1e5 0x1f v2"}
+	for i, txt := range texts {
+		f.conv(t, nil, msg(conversation.RoleUser, txt, 10+i))
+	}
+	f.conv(t, func(c *conversation.Conversation) { c.Customer.Name = "Ελένη O'Hara" })
+	// A customer whose old name's words a message still holds: they stay
+	// found when the name changes, whatever the script.
+	kept := "हिन्दी मَرْحَبًا שָׁלוֹם 123abc " + long
+	renamed := f.conv(t, func(c *conversation.Conversation) { c.Customer.Name = kept }, msg(conversation.RoleUser, kept, 30))
+	_, _, err := s.UpdateConversation(ctx, f.ws, renamed.ID, conversation.Update{Customer: &conversation.Customer{Name: "Someone Else"}})
+	must(t, err)
+	ended, now := conversation.StatusEnded, at(40)
+	_, _, err = s.UpdateConversation(ctx, f.ws, renamed.ID, conversation.Update{Status: &ended, EndedAt: &now, UpdatedAt: now,
+		Customer: &conversation.Customer{Name: "Third Name"}})
+	must(t, err)
+	desc := conversation.Order{Sort: conversation.SortCreatedAt, Desc: true}
+	for _, q := range []string{"αθήνα", "αθηνα", "ΑΘΗΝΑ", "θεσσαλονικη", "cafe", "café", "muller", "obrien", "o'brien", "brien",
+		"東京", "会", "привет", "и", "й", long, long[:300], strings.Repeat("e", 200), "naive", "strasse", "file", "abc",
+		"ελενη", "ελένη", "hara", "हिन्दी", "में", "ภาษาไทย", "مرحبا", "مَرْحَبًا", "שלום", "שָׁלוֹם", "abc123", "123abc", "1e5", "0x1f", "v2", "مرحبا", "someone", "third", "caf\x00e", "caf\xffe", "\xff", "\x00"} {
+		for _, flt := range []conversation.Filter{{Query: q}, {Query: q, Status: conversation.StatusActive}} {
+			list, err := s.ListConversations(ctx, f.ws, flt, desc, page.Request{Limit: 100})
+			if err != nil {
+				t.Errorf("list q=%q: %v", q, err)
+				continue
+			}
+			flt.CountLimit = conversation.QueryCountLimit
+			got, err := s.CountConversations(ctx, f.ws, flt)
+			if err != nil {
+				t.Errorf("count q=%q: %v", q, err)
+				continue
+			}
+			if got.Total != int64(len(list)) {
+				t.Errorf("q=%q status=%q: count %d, list %d", q, flt.Status, got.Total, len(list))
+			}
+		}
+	}
+}

@@ -538,4 +538,16 @@ func testWhatsAppUnrouted(t *testing.T, s store.Store) {
 	if rows := list(f.ws, page.Request{Limit: 1, Cursor: &page.Cursor{Key: a.ID}}); len(rows) != 1 || rows[0].ID != b.ID {
 		t.Errorf("page after %s: %v", a.ID, rows)
 	}
+	// Nothing proves that a sender's waba_id is its workspace's: a
+	// workspace naming the same WABA on a sender of its own sees no change
+	// named on another workspace, and a change named on none stops being
+	// shown to either while two workspaces claim its WABA.
+	mine := save(5, f.ws, "1022901293", whatsapp.UnroutedAssistantGone, `{}`)
+	newSender(t, s, third, f.asst.ID, "3002")
+	if rows := list(third, page.Request{Limit: 10}); len(rows) != 0 {
+		t.Errorf("a workspace claiming another's WABA sees %v", rows)
+	}
+	if rows := list(f.ws, page.Request{Limit: 10}); len(rows) != 1 || rows[0].ID != mine.ID {
+		t.Errorf("with its WABA claimed twice, the workspace sees %v, want only the change named on it", rows)
+	}
 }
