@@ -350,7 +350,16 @@ func TestWhatsAppTranscriptWindowAndTemplates(t *testing.T) {
 	if msgID == nil {
 		t.Fatalf("no live operator message: %s", r.body)
 	}
-	want(t, c.do("GET", "/conversations/"+id+"/messages/"+msgID[1], nil), 200, "✓ sent")
+	// The send job runs in the background: the message shows "sending…"
+	// until it has been handed to Meta.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		r := c.do("GET", "/conversations/"+id+"/messages/"+msgID[1], nil)
+		if strings.Contains(r.body, "✓ sent") || time.Now().After(deadline) {
+			want(t, r, 200, "✓ sent")
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	e.status(sent.WAMID, "447700900123", "delivered", map[string]any{"pricing": map[string]any{"billable": true, "pricing_model": "PMP", "category": "utility", "type": "regular"}})
 	want(t, c.do("GET", "/conversations/"+id+"/messages/"+msgID[1], nil), 200, "✓✓ delivered", `data-testid="channel-cost"`, "fee $0.0125")
 	want(t, c.do("GET", "/conversations/"+id, nil), 200, `data-testid="conversation-channel-cost"`)
