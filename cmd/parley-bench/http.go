@@ -435,30 +435,29 @@ func abs(x int64) int64 {
 
 // get builds an authenticated GET of path with query q.
 func (m *matrix) get(path string, q url.Values) (*http.Request, error) {
-	u := m.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
+	req, err := m.newGet(path, q)
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+m.key)
 	}
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+m.key)
-	return req, nil
+	return req, err
 }
 
 // page is a dashboard GET of path with query q, signed in.
 func (m *matrix) page(path string, q url.Values) (*http.Request, error) {
+	req, err := m.newGet(path, q)
+	if err == nil {
+		req.AddCookie(&http.Cookie{Name: account.SessionCookie, Value: m.session})
+	}
+	return req, err
+}
+
+// newGet is a GET of path with query q on the server under test.
+func (m *matrix) newGet(path string, q url.Values) (*http.Request, error) {
 	u := m.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.AddCookie(&http.Cookie{Name: account.SessionCookie, Value: m.session})
-	return req, nil
+	return http.NewRequest(http.MethodGet, u, nil)
 }
 
 // checkSignedIn makes sure the dashboard's pages answer the session
