@@ -308,3 +308,15 @@ func SingleTerm(query string) (string, bool) {
 	}
 	return words[0].Terms[0], true
 }
+
+// SinglePrefix returns the start of term a search for query asks for when
+// it is a single word asked for as a prefix ("ord*", a whole term of its
+// own, not a CJK word): a conversation matches when it holds any term that
+// starts with it.
+func SinglePrefix(query string) (string, bool) {
+	words := SearchWords(query)
+	if len(words) != 1 || !words[0].Prefix || len(words[0].Terms) != 1 {
+		return "", false
+	}
+	return words[0].Terms[0], true
+}

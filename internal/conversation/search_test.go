@@ -228,6 +228,14 @@ func TestDistinctSearchTermsAndSingleTerm(t *testing.T) {
 			t.Errorf("SingleTerm(%q) = %q, %v; want %q", q, got, ok, want)
 		}
 	}
+	if got, ok := SinglePrefix("Ord*"); !ok || got != "ord" {
+		t.Errorf("SinglePrefix(Ord*) = %q, %v", got, ok)
+	}
+	for _, q := range []string{"order", "or*", "two words*", "東京駅*"} {
+		if got, ok := SinglePrefix(q); ok {
+			t.Errorf("SinglePrefix(%q) = %q, true; want false", q, got)
+		}
+	}
 	// Prefixes, several words and CJK words of several terms need the
 	// full-text index.
 	for _, q := range []string{"ord*", "two words", "東京駅", "", "!!"} {

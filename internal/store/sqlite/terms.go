@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 
@@ -193,11 +195,13 @@ func messageTexts(ctx context.Context, tx *sql.Tx, convSeq int64) ([]string, err
 func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
 	term, ok := conversation.SingleTerm(f.Query)
+	prefix, isPrefix := conversation.SinglePrefix(f.Query)
 	// The full-text index (unicode61, whose words are letters and
 	// digits) splits a word at its combining marks (हिन्दी, مَرْحَبًا), so
 	// the list finds such a term by its fragments; its count must come
 	// from the same search, not from the whole terms kept here.
-	if !ok || strings.ContainsFunc(term, unicode.IsMark) {
+	marked := func(t string) bool { return strings.ContainsFunc(t, unicode.IsMark) }
+	if (!ok && !isPrefix) || marked(term) || marked(prefix) {
 		return counts, false, nil
 	}
 	tx, done, err := db.readTx(ctx)
@@ -208,6 +212,13 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	ws, err := db.workspaceSeq(ctx, tx, workspaceID)
 	if err != nil {
 		return counts, true, err
+	}
+	if isPrefix {
+		// A prefix that starts one term of the workspace counts as that
+		// term; one that starts several keeps the full-text path.
+		if term, ok, err = onlyTermWithPrefix(ctx, tx, ws, prefix); err != nil || !ok || marked(term) {
+			return counts, err != nil, err
+		}
 	}
 	kinds := store.TermKinds(f)
 	rest := f
@@ -243,6 +254,32 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 		return hits.counts.Only(f.Types), true, nil
 	}
 	return filtered.counts.Only(f.Types), true, nil
+}
+
+// onlyTermWithPrefix returns the one term of workspace ws that starts with
+// prefix, when exactly one does (two index seeks).
+func onlyTermWithPrefix(ctx context.Context, tx querier, ws int64, prefix string) (string, bool, error) {
+	// Every term that starts with prefix sorts (bytewise) between the
+	// prefix itself and the prefix followed by the largest rune.
+	upper := prefix + string(utf8.MaxRune)
+	const first = `SELECT term FROM conversation_terms WHERE workspace_seq = ? AND term >= ? AND term < ? ORDER BY term LIMIT 1`
+	const next = `SELECT term FROM conversation_terms WHERE workspace_seq = ? AND term > ? AND term < ? ORDER BY term LIMIT 1`
+	var one, two string
+	err := tx.QueryRowContext(ctx, first, ws, prefix, upper).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("count conversations: %w", err)
+	}
+	err = tx.QueryRowContext(ctx, next, ws, one, upper).Scan(&two)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return one, true, nil
+	case err != nil:
+		return "", false, fmt.Errorf("count conversations: %w", err)
+	}
+	return "", false, nil
 }
 
 // remaining is how many more matches a count bounded by limit reads: up to

@@ -103,7 +103,7 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 	f := newFixture(t, s)
 	other := newFixture(t, s)
 	rnd := rand.New(rand.NewPCG(5, 8))
-	words := []string{"parcel", "refund", "café", "Straße", "配送", "zebra", "αθήνα", "ünïcode", "order-12"}
+	words := []string{"parcel", "parcels", "refund", "café", "Straße", "配送", "zebra", "αθήνα", "ünïcode", "order-12"}
 	text := func() string {
 		n := 1 + rnd.IntN(3)
 		var b strings.Builder
@@ -156,7 +156,10 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 	}
 	desc := conversation.Order{Sort: conversation.SortCreatedAt, Desc: true}
 	for _, fw := range fx {
-		for _, word := range words {
+		// Prefixes too: one that starts a single term ("ref*") may be
+		// counted as that term, one that starts several ("parc*") or none
+		// ("xyz*") by the full-text index.
+		for _, word := range append(slices.Clone(words), "ref*", "zeb*", "parc*", "xyz*") {
 			for _, flt := range []conversation.Filter{{Query: word}, {Query: word, Types: []string{conversation.TypeAPI, conversation.TypeTest}},
 				{Query: word, Status: conversation.StatusActive}, {Query: word, Status: conversation.StatusEnded},
 				{Query: word, Status: conversation.StatusEnded, AssistantID: fw.asst.ID}} {
