@@ -213,16 +213,30 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	if err != nil {
 		return counts, true, err
 	}
-	if isPrefix {
-		// A prefix that starts one term of the workspace counts as that
-		// term; one that starts several keeps the full-text path.
-		if term, ok, err = onlyTermWithPrefix(ctx, tx, ws, prefix); err != nil || !ok || marked(term) {
-			return counts, err != nil, err
-		}
-	}
 	kinds := store.TermKinds(f)
 	rest := f
 	rest.Types, rest.Status, rest.Query = nil, "", ""
+	if isPrefix {
+		// A prefix stands for the terms of the workspace it starts: one
+		// is counted as that term; a few, with no filter but types and
+		// status, as their union; more, or other filters, keep the
+		// full-text path.
+		terms, err := termsWithPrefix(ctx, tx, ws, prefix, maxPrefixTerms)
+		switch {
+		case err != nil:
+			return counts, true, err
+		case len(terms) == 0:
+			return counts.Only(f.Types), true, nil
+		case slices.ContainsFunc(terms, marked):
+			return counts, false, nil
+		case len(terms) == 1:
+			term = terms[0]
+		case len(terms) <= maxPrefixTerms && rest.IsZero():
+			return countTermUnion(ctx, tx, ws, terms, kinds, f)
+		default:
+			return counts, false, nil
+		}
+	}
 	if rest.IsZero() {
 		for _, k := range kinds {
 			var n int64
@@ -256,30 +270,52 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	return filtered.counts.Only(f.Types), true, nil
 }
 
-// onlyTermWithPrefix returns the one term of workspace ws that starts with
-// prefix, when exactly one does (two index seeks).
-func onlyTermWithPrefix(ctx context.Context, tx querier, ws int64, prefix string) (string, bool, error) {
+// maxPrefixTerms is how many terms a prefix may start and still be
+// counted from conversation_terms.
+const maxPrefixTerms = 16
+
+// termsWithPrefix returns the terms of workspace ws that start with
+// prefix, in order, one index seek each, or limit+1 of them when there are
+// more than limit.
+func termsWithPrefix(ctx context.Context, tx querier, ws int64, prefix string, limit int) ([]string, error) {
 	// Every term that starts with prefix sorts (bytewise) between the
 	// prefix itself and the prefix followed by the largest rune.
 	upper := prefix + string(utf8.MaxRune)
-	const first = `SELECT term FROM conversation_terms WHERE workspace_seq = ? AND term >= ? AND term < ? ORDER BY term LIMIT 1`
-	const next = `SELECT term FROM conversation_terms WHERE workspace_seq = ? AND term > ? AND term < ? ORDER BY term LIMIT 1`
-	var one, two string
-	err := tx.QueryRowContext(ctx, first, ws, prefix, upper).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+	var terms []string
+	for after, cmp := prefix, ">="; len(terms) <= limit; cmp = ">" {
+		var t string
+		err := tx.QueryRowContext(ctx, `SELECT term FROM conversation_terms WHERE workspace_seq = ? AND term `+cmp+` ?
+			AND term < ? ORDER BY term LIMIT 1`, ws, after, upper).Scan(&t)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("count conversations: %w", err)
+		}
+		terms, after = append(terms, t), t
 	}
-	if err != nil {
-		return "", false, fmt.Errorf("count conversations: %w", err)
+	return terms, nil
+}
+
+// countTermUnion counts the conversations of the given kinds that hold
+// any of terms, up to f.CountLimit: each kind's distinct conversations
+// over the terms' ranges, inside SQLite.
+func countTermUnion(ctx context.Context, tx querier, ws int64, terms []string, kinds []int, f conversation.Filter) (conversation.Counts, bool, error) {
+	counts := conversation.NewCounts()
+	for _, k := range kinds {
+		var n int64
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT DISTINCT conversation_seq FROM conversation_terms
+			WHERE workspace_seq = ? AND kind = ? AND term IN (SELECT value FROM json_each(?)) LIMIT ?)`,
+			ws, k, termsJSON(terms), remaining(counts, f.CountLimit)).Scan(&n)
+		if err != nil {
+			return counts, true, fmt.Errorf("count conversations: %w", err)
+		}
+		counts.Add(store.TermKindType(k), n)
+		if counts.Bound(f.CountLimit) {
+			break
+		}
 	}
-	err = tx.QueryRowContext(ctx, next, ws, one, upper).Scan(&two)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return one, true, nil
-	case err != nil:
-		return "", false, fmt.Errorf("count conversations: %w", err)
-	}
-	return "", false, nil
+	return counts.Only(f.Types), true, nil
 }
 
 // remaining is how many more matches a count bounded by limit reads: up to
