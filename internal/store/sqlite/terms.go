@@ -232,26 +232,13 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 		case len(terms) == 1:
 			term = terms[0]
 		case len(terms) <= maxPrefixTerms && rest.IsZero():
-			return countTermUnion(ctx, tx, ws, terms, kinds, f)
+			return countTermKinds(ctx, tx, ws, terms, kinds, f)
 		default:
 			return counts, false, nil
 		}
 	}
 	if rest.IsZero() {
-		for _, k := range kinds {
-			var n int64
-			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM conversation_terms
-				WHERE workspace_seq = ? AND term = ? AND kind = ? LIMIT ?)`,
-				ws, term, k, remaining(counts, f.CountLimit)).Scan(&n)
-			if err != nil {
-				return counts, true, fmt.Errorf("count conversations: %w", err)
-			}
-			counts.Add(store.TermKindType(k), n)
-			if counts.Bound(f.CountLimit) {
-				break
-			}
-		}
-		return counts.Only(f.Types), true, nil
+		return countTermKinds(ctx, tx, ws, []string{term}, kinds, f)
 	}
 	hits := &termHitWalk{tx: tx, ws: ws, term: term, kinds: kinds, limit: f.CountLimit,
 		counts: conversation.NewCounts(), last: 1<<63 - 1, batch: searchBatch}
@@ -297,17 +284,23 @@ func termsWithPrefix(ctx context.Context, tx querier, ws int64, prefix string, l
 	return terms, nil
 }
 
-// countTermUnion counts the conversations of the given kinds that hold
-// any of terms, up to f.CountLimit: each kind's distinct conversations
-// over the terms' ranges, inside SQLite.
-func countTermUnion(ctx context.Context, tx querier, ws int64, terms []string, kinds []int, f conversation.Filter) (conversation.Counts, bool, error) {
+// countTermKinds counts the conversations of the given kinds that hold
+// any of terms, up to f.CountLimit, from the index ranges of each kind:
+// the entries of one term are one per conversation; several terms' are
+// made distinct inside SQLite.
+func countTermKinds(ctx context.Context, tx querier, ws int64, terms []string, kinds []int, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
+	q := `SELECT count(*) FROM (SELECT 1 FROM conversation_terms
+		WHERE workspace_seq = ? AND kind = ? AND term = ? LIMIT ?)`
+	var arg any = terms[0]
+	if len(terms) > 1 {
+		q = `SELECT count(*) FROM (SELECT DISTINCT conversation_seq FROM conversation_terms
+			WHERE workspace_seq = ? AND kind = ? AND term IN (SELECT value FROM json_each(?)) LIMIT ?)`
+		arg = termsJSON(terms)
+	}
 	for _, k := range kinds {
 		var n int64
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT DISTINCT conversation_seq FROM conversation_terms
-			WHERE workspace_seq = ? AND kind = ? AND term IN (SELECT value FROM json_each(?)) LIMIT ?)`,
-			ws, k, termsJSON(terms), remaining(counts, f.CountLimit)).Scan(&n)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, q, ws, k, arg, remaining(counts, f.CountLimit)).Scan(&n); err != nil {
 			return counts, true, fmt.Errorf("count conversations: %w", err)
 		}
 		counts.Add(store.TermKindType(k), n)
