@@ -28,15 +28,10 @@ func (db *DB) addActivity(ctx context.Context, tx *sql.Tx, workspaceID string, d
 	if len(d) == 0 {
 		return nil
 	}
-	stmt, err := db.stmt(ctx, tx, addActivitySQL)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
 	for _, k := range d.Sorted() {
 		a := d[k]
 		args := append([]any{workspaceID, k.Day, k.AssistantID, k.Type}, store.ActivityValues(&a)...)
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, addActivitySQL, args...); err != nil {
 			return fmt.Errorf("add to the daily analytics: %w", err)
 		}
 	}

@@ -141,12 +141,7 @@ func indexCustomer(ctx context.Context, tx *sql.Tx, c *conversation.Conversation
 func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID string, msgs []*conversation.Message) (*conversation.Conversation, error) {
 	var out *conversation.Conversation
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		get, err := db.stmt(ctx, tx, getConversationSQL)
-		if err != nil {
-			return err
-		}
-		defer get.Close()
-		c, err := scanConversation(get.QueryRowContext(ctx, workspaceID, conversationID))
+		c, err := scanConversation(tx.QueryRowContext(ctx, getConversationSQL, workspaceID, conversationID))
 		if err != nil {
 			return db.notFound(err, "conversation")
 		}
@@ -156,7 +151,8 @@ func (db *DB) AppendMessages(ctx context.Context, workspaceID, conversationID st
 	return out, err
 }
 
-// The statements every message goes through; Migrate prepares them once.
+// The statements every message goes through (the writer's statement cache,
+// stmtcache.go, prepares each once).
 const (
 	insertMessageSQL = `INSERT INTO messages (seq, id, role, content, created_at, model,
 		input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, total_tokens, usage_estimated, cost,
@@ -168,9 +164,6 @@ const (
 		cached_input_tokens = ?, reasoning_tokens = ?, total_tokens = ?, total_cost = ?, cost_complete = ?,
 		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`
 )
-
-var hotStatements = []string{getConversationSQL, insertMessageSQL, indexSQL, addTermsSQL, rollupSQL, addActivitySQL, insertEventSQL,
-	savepointSQL, releaseSQL, rollbackToSQL}
 
 const maxMessagesPerConversation = conversation.MaxMessages
 
@@ -186,16 +179,6 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 	if err := c.AddMessages(msgs); err != nil {
 		return nil, err
 	}
-	insert, err := db.stmt(ctx, tx, insertMessageSQL)
-	if err != nil {
-		return nil, err
-	}
-	defer insert.Close()
-	index, err := db.stmt(ctx, tx, indexSQL)
-	if err != nil {
-		return nil, err
-	}
-	defer index.Close()
 	for i, m := range msgs {
 		var in, out, cached, reasoning, total any
 		if u := m.Usage; u != nil {
@@ -222,7 +205,7 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 		if err != nil {
 			return nil, err
 		}
-		if _, err := insert.ExecContext(ctx, m.Seq, m.ID, m.Role, m.Content, ms(m.CreatedAt), null(m.Model),
+		if _, err := tx.ExecContext(ctx, insertMessageSQL, m.Seq, m.ID, m.Role, m.Content, ms(m.CreatedAt), null(m.Model),
 			in, out, cached, reasoning, total, m.UsageEstimated, cost, providerCost, null(m.FinishReason), m.LatencyMS, m.FirstTokenMS,
 			null(m.Status), errCode, errMsg, tmpl, null(m.ExternalID), ch[0], ch[1], ch[2], ch[3]); err != nil {
 			if isUnique(err) {
@@ -230,7 +213,7 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 			}
 			return nil, fmt.Errorf("insert message: %w", err)
 		}
-		if _, err := index.ExecContext(ctx, searchRowid(c.Seq, first+int64(i)), conversation.SearchText(m.Content)); err != nil {
+		if _, err := tx.ExecContext(ctx, indexSQL, searchRowid(c.Seq, first+int64(i)), conversation.SearchText(m.Content)); err != nil {
 			return nil, fmt.Errorf("index message: %w", err)
 		}
 	}
@@ -241,13 +224,8 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 	if err := db.addTerms(ctx, tx, c, conversation.DistinctSearchTerms(texts...)); err != nil {
 		return nil, err
 	}
-	rollup, err := db.stmt(ctx, tx, rollupSQL)
-	if err != nil {
-		return nil, err
-	}
-	defer rollup.Close()
 	u := c.Usage
-	_, err = rollup.ExecContext(ctx,
+	_, err := tx.ExecContext(ctx, rollupSQL,
 		c.MessageCount, u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.ReasoningTokens, u.TotalTokens,
 		c.TotalCost, c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ms(c.LastMessage.CreatedAt),
 		ms(c.UpdatedAt), c.Seq)

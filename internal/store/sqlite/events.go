@@ -11,22 +11,17 @@ import (
 	"github.com/parley-dev/parley/internal/events"
 )
 
-// insertEventSQL records one event; it runs with every change, so it is
-// one of the prepared hotStatements.
+// insertEventSQL records one event; it runs with every change (the
+// writer's statement cache keeps it prepared).
 const insertEventSQL = `INSERT INTO events (workspace_id, type, conversation_id, message_id, created_at)
 	VALUES (?, ?, ?, ?, ?) RETURNING seq`
 
 // InsertEvents implements events.Store.
 func (db *DB) InsertEvents(ctx context.Context, evs []*events.Event) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		insert, err := db.stmt(ctx, tx, insertEventSQL)
-		if err != nil {
-			return fmt.Errorf("sqlite: insert event: %w", db.classify(err))
-		}
-		defer insert.Close()
 		for _, ev := range evs {
 			var seq int64
-			err := insert.QueryRowContext(ctx,
+			err := tx.QueryRowContext(ctx, insertEventSQL,
 				ev.WorkspaceID, ev.Type, ev.ConversationID, sql.NullString{String: ev.MessageID, Valid: ev.MessageID != ""}, ms(ev.CreatedAt)).Scan(&seq)
 			if err != nil {
 				return fmt.Errorf("sqlite: insert event: %w", db.classify(err))

@@ -32,7 +32,6 @@ var migrations embed.FS
 type DB struct {
 	write *conns // exactly one connection: SQLite has one writer anyway
 	read  *conns
-	stmts sync.Map // SQL text → *sql.Stmt prepared on write
 	// wsSeqs remembers workspace ids' integer keys (workspaceSeq).
 	wsSeqs sync.Map
 	group  *store.Group[*sql.Tx]
@@ -100,32 +99,6 @@ func errorKind(err error) string {
 		return store.KindUnavailable
 	}
 	return store.KindOther
-}
-
-// stmt returns a statement of the write path bound to tx: prepared once
-// by Migrate when it is one of hotStatements (parsing SQL costs more than
-// running these small statements), else prepared inside tx. It never
-// prepares on the write pool itself: tx holds its only connection.
-func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	if st, ok := db.stmts.Load(query); ok {
-		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
-	}
-	return tx.PrepareContext(ctx, query)
-}
-
-// prepareHot prepares the statements of the message path on the writer.
-func (db *DB) prepareHot(ctx context.Context) error {
-	for _, q := range hotStatements {
-		if _, ok := db.stmts.Load(q); ok {
-			continue
-		}
-		st, err := db.write.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
-		}
-		db.stmts.Store(q, st)
-	}
-	return nil
 }
 
 // Open opens (creating if needed) the database file at path with the
@@ -243,7 +216,6 @@ func (db *DB) Pools() []store.PoolStats {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.stop) })
 	<-db.done
-	db.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -296,13 +268,7 @@ func (db *DB) migrate(ctx context.Context, last int) error {
 	if err := db.Optimize(ctx); err != nil {
 		return err
 	}
-	if last != math.MaxInt {
-		// Left at an older version (tests): the tables some hot
-		// statements use may not exist yet; statements are prepared
-		// where they run until Migrate completes.
-		return nil
-	}
-	return db.prepareHot(ctx)
+	return nil
 }
 
 // Ready reports whether the database answers and is fully migrated.

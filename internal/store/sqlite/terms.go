@@ -80,12 +80,7 @@ func (db *DB) addTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversa
 	if err != nil {
 		return err
 	}
-	st, err := db.stmt(ctx, tx, addTermsSQL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if _, err := st.ExecContext(ctx, ws, store.TermKind(c.Type, c.Status), c.Seq, termsJSON(terms)); err != nil {
+	if _, err := tx.ExecContext(ctx, addTermsSQL, ws, store.TermKind(c.Type, c.Status), c.Seq, termsJSON(terms)); err != nil {
 		return fmt.Errorf("index conversation terms: %w", err)
 	}
 	return nil

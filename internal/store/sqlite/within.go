@@ -35,12 +35,7 @@ func (db *DB) newGroup() *store.Group[*sql.Tx] {
 	exec := func(q string) func(tx *sql.Tx) error {
 		return func(tx *sql.Tx) error {
 			ctx := context.Background()
-			st, err := db.stmt(ctx, tx, q)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			_, err = st.ExecContext(ctx)
+			_, err := tx.ExecContext(ctx, q)
 			return err
 		}
 	}
