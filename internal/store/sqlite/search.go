@@ -55,17 +55,24 @@ func ftsQuery(text string) (string, bool) {
 func init() {
 	// The index holds conversation.SearchText of each document, which
 	// migrations that rebuild it need in SQL.
-	sqlite.MustRegisterDeterministicScalarFunction("parley_search_text", 1,
+	registerTextFunc("parley_search_text", conversation.SearchText)
+}
+
+// registerTextFunc registers fn as a deterministic SQL function of one
+// text argument (NULL is read as empty), for migrations that compute in
+// SQL what the writes compute in Go.
+func registerTextFunc(name string, fn func(string) string) {
+	sqlite.MustRegisterDeterministicScalarFunction(name, 1,
 		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 			switch v := args[0].(type) {
 			case string:
-				return conversation.SearchText(v), nil
+				return fn(v), nil
 			case []byte:
-				return conversation.SearchText(string(v)), nil
+				return fn(string(v)), nil
 			case nil:
-				return "", nil
+				return fn(""), nil
 			}
-			return nil, fmt.Errorf("parley_search_text: want text, got %T", args[0])
+			return nil, fmt.Errorf("%s: want text, got %T", name, args[0])
 		})
 }
 

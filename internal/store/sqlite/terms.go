@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,34 +11,24 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"modernc.org/sqlite"
-
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/store"
 )
 
 // conversation_terms (migration 0018) holds each term a conversation's
 // messages and customer fields contain once, keyed by workspace, term,
-// kind (type and status, store.TermKind) and conversation, so that a count of the conversations with a word
-// reads one index entry per counted conversation; the full-text index has
-// one per message, and a common word is in most of a conversation's
-// messages. Every write that changes a conversation's text keeps it.
+// kind (type and status, store.TermKind) and conversation, so that a
+// count of the conversations with a word reads one index entry per
+// counted conversation; the full-text index has one per message, and a
+// common word is in most of a conversation's messages. Every write that
+// changes a conversation's text keeps it.
 
 func init() {
 	// The terms of a text as a JSON array, for json_each: the writes pass
 	// the terms they computed, and migration 0018 computes them in SQL.
-	sqlite.MustRegisterDeterministicScalarFunction("parley_search_terms", 1,
-		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-			switch v := args[0].(type) {
-			case string:
-				return termsJSON(conversation.DistinctSearchTerms(v)), nil
-			case []byte:
-				return termsJSON(conversation.DistinctSearchTerms(string(v))), nil
-			case nil:
-				return "[]", nil
-			}
-			return nil, fmt.Errorf("parley_search_terms: want text, got %T", args[0])
-		})
+	registerTextFunc("parley_search_terms", func(text string) string {
+		return termsJSON(conversation.DistinctSearchTerms(text))
+	})
 }
 
 // termsJSON renders terms as a JSON array.
@@ -180,13 +169,15 @@ func messageTexts(ctx context.Context, tx *sql.Tx, convSeq int64) ([]string, err
 }
 
 // countTerms counts the conversations that match f when its query is one
-// whole term (conversation.SingleTerm), from conversation_terms, up to
-// f.CountLimit as countSearch does; ok is false for any other query.
-// Without other filters than types it reads the term's entries of each
-// type, at most the bound in all. With other filters it races, as search
-// does, the walk of the term's entries (each checked against the filter
-// through its conversation row) against the walk of the filter's
-// conversations (each checked for the term by one index probe).
+// whole term (conversation.SingleTerm) or a prefix of a few terms
+// (conversation.SinglePrefix), from conversation_terms, up to
+// f.CountLimit as countSearch does; ok is false when the full-text path
+// must answer. Without other filters than types and status it reads the
+// terms' entries of each kind, at most the bound in all. With other
+// filters it races, as search does, the walk of the term's entries (each
+// checked against the filter through its conversation row) against the
+// walk of the filter's conversations (each checked for the term by one
+// index probe).
 func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
 	term, ok := conversation.SingleTerm(f.Query)
