@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -159,33 +158,23 @@ func jobsWork(args []string) error {
 		return n
 	}
 	before := left()
-	profiling := false
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = f.Close() }()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		profiling = true
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer func() { _ = stopProfile() }()
 	start := time.Now()
 	stop, err := a.StartJobs(ctx)
 	if err != nil {
 		return err
 	}
 	for n := left(); n > 0; n = left() {
-		if profiling && n <= *profileUntil {
-			pprof.StopCPUProfile()
-			profiling = false
+		if n <= *profileUntil {
+			_ = stopProfile()
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if profiling {
-		pprof.StopCPUProfile()
-	}
+	_ = stopProfile()
 	d := time.Since(start)
 	stop(ctx)
 	fmt.Printf("worker drained %d jobs in %v: %.0f jobs/s\n", before, d.Round(time.Millisecond), float64(before)/d.Seconds())

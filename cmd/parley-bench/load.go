@@ -423,17 +423,11 @@ func runClasses(ctx context.Context, classes []*loadClass, warmup, measure time.
 // stops them and writes them out.
 func startProfiles(o loadOptions) (func() error, error) {
 	var stops []func() error
-	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
-		if err != nil {
-			return nil, err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			_ = f.Close()
-			return nil, err
-		}
-		stops = append(stops, func() error { pprof.StopCPUProfile(); return f.Close() })
+	stopCPU, err := startCPUProfile(o.CPUProfile)
+	if err != nil {
+		return nil, err
 	}
+	stops = append(stops, stopCPU)
 	write := func(name, file string, rate func(int)) {
 		if file == "" {
 			return

@@ -67,6 +67,7 @@ func main() {
 	cjk := fs.Float64("cjk", 0, "seed: share of messages written in Japanese, for the CJK search measurements")
 	nAsst := fs.Int("assistants", 40, "seed: assistants sharing the conversations (one owns half, one owns 9)")
 	long := fs.Int("long", 5000, "seed: messages in the one long conversation (0: none)")
+	cpuProfile := fs.String("cpuprofile", "", "seed, run: write a CPU profile to this file")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx := context.Background()
@@ -75,6 +76,11 @@ func main() {
 		fail(err)
 	}
 	defer closeStore()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fail(err)
+	}
+	defer func() { _ = stopProfile() }()
 	switch os.Args[1] {
 	case "seed":
 		err = seed(ctx, a, ws, asst, seedOptions{N: *n, Per: *per, CJK: *cjk, Assistants: *nAsst, Long: *long})
@@ -93,6 +99,7 @@ func main() {
 		}
 		err = httpBench(ctx, a, ws, opt)
 	}
+	err = errors.Join(err, stopProfile())
 	if err != nil {
 		fail(err)
 	}

@@ -27,7 +27,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -337,17 +336,9 @@ func whatsappBench(ctx context.Context, dbURL string, o waOptions) (*waReport, e
 	}
 	wg.Wait()
 
-	stopProfile := func() error { return nil }
-	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
-		if err != nil {
-			return nil, err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			_ = f.Close()
-			return nil, err
-		}
-		stopProfile = func() error { pprof.StopCPUProfile(); return f.Close() }
+	stopProfile, err := startCPUProfile(o.CPUProfile)
+	if err != nil {
+		return nil, err
 	}
 	// One probe asks /healthz every 10 ms during the ingest.
 	probeDone := make(chan struct{})

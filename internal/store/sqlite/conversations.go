@@ -124,14 +124,14 @@ func nonNilVars(v map[string]conversation.Variable) map[string]conversation.Vari
 // indexCustomer (re)writes the conversation's customer search document.
 func indexCustomer(ctx context.Context, tx *sql.Tx, c *conversation.Conversation) error {
 	rowid := searchRowid(c.Seq, 0)
-	if _, err := tx.ExecContext(ctx, `DELETE FROM search WHERE rowid = ?`, rowid); err != nil {
+	if err := unindexSearch(ctx, tx, rowid, rowid); err != nil {
 		return fmt.Errorf("unindex customer: %w", err)
 	}
 	doc := conversation.CustomerSearchText(c) // as migration 0005 builds it in SQL
 	if doc == "" {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO search (rowid, body) VALUES (?, ?)`, rowid, doc); err != nil {
+	if err := stageSearch(ctx, tx, rowid, doc); err != nil {
 		return fmt.Errorf("index customer: %w", err)
 	}
 	return nil
@@ -159,7 +159,6 @@ const (
 		provider_cost, finish_reason, latency_ms, first_token_ms, status, error_code, error_message, template, external_id,
 		pricing_category, pricing_type, channel_cost, channel_data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	indexSQL  = `INSERT INTO search (rowid, body) VALUES (?, ?)`
 	rollupSQL = `UPDATE conversations SET message_count = ?, input_tokens = ?, output_tokens = ?,
 		cached_input_tokens = ?, reasoning_tokens = ?, total_tokens = ?, total_cost = ?, cost_complete = ?,
 		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`
@@ -213,7 +212,7 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 			}
 			return nil, fmt.Errorf("insert message: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, indexSQL, searchRowid(c.Seq, first+int64(i)), conversation.SearchText(m.Content)); err != nil {
+		if err := stageSearch(ctx, tx, searchRowid(c.Seq, first+int64(i)), conversation.SearchText(m.Content)); err != nil {
 			return nil, fmt.Errorf("index message: %w", err)
 		}
 	}
@@ -313,8 +312,7 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 			if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE seq BETWEEN ? AND ?`, lo, hi); err != nil {
 				return fmt.Errorf("delete messages: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM search WHERE rowid BETWEEN ? AND ?`,
-				searchRowid(seq, 0), searchRowid(seq, maxMessagesPerConversation)); err != nil {
+			if err := unindexSearch(ctx, tx, searchRowid(seq, 0), searchRowid(seq, maxMessagesPerConversation)); err != nil {
 				return fmt.Errorf("unindex messages: %w", err)
 			}
 			deleted = append(deleted, c)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/page"
-	"github.com/parley-dev/parley/internal/store"
 )
 
 // maxConvSeq is the largest conversation seq the search index can hold;
@@ -376,8 +375,8 @@ func hitsInRange(ctx context.Context, q querier, match string, lo, hi int64, hit
 // one snapshot and a request holds one connection however many
 // statements it has open. done ends it.
 func (db *DB) readTx(ctx context.Context) (querier, func(), error) {
-	if tx, ok := store.TxFrom[*sql.Tx](ctx, db); ok {
-		return tx, func() {}, nil
+	if tx, ok, err := db.searchTx(ctx); ok {
+		return tx, func() {}, err
 	}
 	tx, err := db.read.BeginTx(ctx, nil)
 	if err != nil {

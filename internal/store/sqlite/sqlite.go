@@ -125,7 +125,7 @@ func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error)
 		q.Add("_pragma", p)
 	}
 	dsn := func(extra string) string { return "file:" + file + "?" + q.Encode() + extra }
-	wc, err := newCachingConnector(dsn("&_txlock=immediate"))
+	wc, err := newCachingConnector(dsn("&_txlock=immediate"), stagedTableSQL)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}

@@ -19,23 +19,33 @@ const stmtCacheSize = 256
 // statements of the write path (a message, a wamid, a job row) the
 // parse costs more than the run. Every statement run on the writer —
 // ours and River's — is prepared once and reused.
-type cachingConnector struct{ base driver.Connector }
+type cachingConnector struct {
+	base driver.Connector
+	init []string // run on each new connection
+}
 
 // newCachingConnector is modernc's connector of dsn (the driver the
 // package-level functions, such as parley_search_text, are registered
-// on), its connections wrapped.
-func newCachingConnector(dsn string) (driver.Connector, error) {
+// on), its connections wrapped; each new connection runs the init
+// statements first.
+func newCachingConnector(dsn string, init ...string) (driver.Connector, error) {
 	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return cachingConnector{base: base}, nil
+	return cachingConnector{base: base, init: init}, nil
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.base.Connect(ctx)
 	if err != nil {
 		return nil, err
+	}
+	for _, q := range c.init {
+		if _, err := conn.(driver.ExecerContext).ExecContext(ctx, q, nil); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
 	}
 	return &cachingConn{inner: conn, stmts: map[string]*cachedStmt{}}, nil
 }

@@ -97,6 +97,11 @@ func (db *DB) dropTerms(ctx context.Context, tx *sql.Tx, c *conversation.Convers
 // dropped unless a message still holds them.
 func (db *DB) reindexCustomerTerms(ctx context.Context, tx *sql.Tx, c, before *conversation.Conversation) error {
 	now := conversation.DistinctSearchTerms(conversation.CustomerText(c))
+	// Whether a message still holds a term is asked of the index, which
+	// must hold this transaction's messages too.
+	if err := flushSearch(ctx, tx); err != nil {
+		return err
+	}
 	var gone []string
 	for _, t := range conversation.DistinctSearchTerms(conversation.CustomerText(before)) {
 		if _, found := slices.BinarySearch(now, t); found {

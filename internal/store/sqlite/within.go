@@ -41,9 +41,15 @@ func (db *DB) newGroup() *store.Group[*sql.Tx] {
 	}
 	savepoint, release, rollbackTo := exec(savepointSQL), exec(releaseSQL), exec(rollbackToSQL)
 	return &store.Group[*sql.Tx]{
-		Owner:     db,
-		Begin:     func() (*sql.Tx, error) { return db.write.BeginTx(context.Background(), nil) },
-		Commit:    func(tx *sql.Tx) error { return tx.Commit() },
+		Owner: db,
+		Begin: func() (*sql.Tx, error) { return db.write.BeginTx(context.Background(), nil) },
+		Commit: func(tx *sql.Tx) error {
+			if err := flushSearch(context.Background(), tx); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		},
 		Rollback:  func(tx *sql.Tx) { _ = tx.Rollback() },
 		Savepoint: savepoint,
 		Release:   release,

@@ -15,6 +15,7 @@ import (
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/ids"
 	"github.com/parley-dev/parley/internal/jobs"
+	"github.com/parley-dev/parley/internal/page"
 	"github.com/parley-dev/parley/internal/store"
 )
 
@@ -52,6 +53,10 @@ func testWithin(t *testing.T, s store.Store) {
 			if len(msgs) != 1 {
 				t.Errorf("inside the transaction: %d recent messages", len(msgs))
 			}
+			// Search inside sees them too, however the store indexes.
+			if found := search(t, ctx, s, f.ws, "inside"); len(found) != 1 || found[0] != c.ID {
+				t.Errorf("search inside the transaction: %v, want [%s]", found, c.ID)
+			}
 			// A nested Within joins.
 			must(t, s.Within(ctx, func(ctx context.Context) error {
 				s.AfterCommit(ctx, func() { hooks = append(hooks, "nested") })
@@ -70,6 +75,9 @@ func testWithin(t *testing.T, s store.Store) {
 		must(t, err)
 		if got.MessageCount != 1 {
 			t.Errorf("after commit: %d messages", got.MessageCount)
+		}
+		if found := search(t, ctx, s, f.ws, "inside"); len(found) != 1 || found[0] != c.ID {
+			t.Errorf("search after commit: %v, want [%s]", found, c.ID)
 		}
 	})
 
@@ -95,6 +103,9 @@ func testWithin(t *testing.T, s store.Store) {
 		must(t, err)
 		if counts.Total != 1 {
 			t.Errorf("a rolled-back conversation was counted: %d", counts.Total)
+		}
+		if found := search(t, ctx, s, f.ws, "gone"); len(found) != 0 {
+			t.Errorf("a rolled-back message is found by search: %v", found)
 		}
 	})
 
@@ -227,6 +238,17 @@ func testConcurrentWithin(t *testing.T, s store.Store) {
 	if counts.Total != int64(1+len(ok)) {
 		t.Errorf("counted %d conversations, want %d", counts.Total, 1+len(ok))
 	}
+	// Search finds exactly the successful callers' messages, whose
+	// conversations a shared transaction wrote in no particular order.
+	found := search(t, ctx, s, f.ws, "caller")
+	if len(found) != len(ok) {
+		t.Errorf("search found %d conversations, want %d", len(found), len(ok))
+	}
+	for _, id := range found {
+		if !ok[id] {
+			t.Errorf("search found %s, which a failed caller wrote", id)
+		}
+	}
 	evs, err := s.Events(ctx, events.Query{WorkspaceID: f.ws, Limit: 10 * callers})
 	must(t, err)
 	if len(evs) != 2*len(ok) {
@@ -243,4 +265,14 @@ func testConcurrentWithin(t *testing.T, s store.Store) {
 	if diff := cmp.Diff([]jobs.Count{{Kind: "storetest.echo", State: "available", N: int64(len(ok))}}, backlog); diff != "" {
 		t.Errorf("jobs after concurrent Withins (-want +got):\n%s", diff)
 	}
+}
+
+// search returns the ids of the conversations of ws that match q, newest
+// first (up to 200).
+func search(t *testing.T, ctx context.Context, s store.Store, ws, q string) []string {
+	t.Helper()
+	cs, err := s.ListConversations(ctx, ws, conversation.Filter{Query: q},
+		conversation.Order{Sort: conversation.SortCreatedAt, Desc: true}, page.Request{Limit: 200})
+	must(t, err)
+	return idsOf(cs)
 }
