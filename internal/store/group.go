@@ -11,17 +11,19 @@ import (
 
 // Group is the write seam of a store with a single writer (SQLite): it
 // commits the transactions of concurrent Within calls together. Each
-// caller's fn runs in turn, on the caller's goroutine, inside a savepoint
-// of one shared transaction; the transaction commits once no caller is
+// caller's fn runs in turn, on the caller's goroutine, in one shared
+// transaction — the first caller directly, each later one inside a
+// savepoint of its own; the transaction commits once no caller is
 // waiting for the writer (or the batch is full or old enough), and only
 // then does each caller's Within return. So a request is acknowledged
 // only after the commit that holds its writes, while the commit — the
 // WAL append of every page the batch touched, its busy work on one
 // connection — is paid once per batch rather than once per request.
 //
-// A caller whose fn fails has its savepoint rolled back: its own writes
-// (jobs and events included) vanish and the others' stay; it gets fn's
-// error. Should the rollback to the savepoint itself fail (SQLite rolls a
+// A caller whose fn fails has its own writes (jobs and events included)
+// taken back and the others' kept — its savepoint is rolled back, or,
+// for the first caller, the transaction, which holds nothing else yet —
+// and gets fn's error. Should the rollback to the savepoint itself fail (SQLite rolls a
 // whole transaction back after some errors, such as a full disk), the
 // batch is lost: it is rolled back and every caller of it gets an error,
 // none of them having been acknowledged. Hooks registered with
@@ -120,13 +122,30 @@ func (g *Group[T]) run(ctx context.Context, fn func(ctx context.Context) error) 
 	if err := ctx.Err(); err != nil {
 		return b, nil, err // gone while waiting for its turn: not run
 	}
-	if err := g.Savepoint(b.tx); err != nil {
-		b.err = fmt.Errorf("%w: savepoint: %w", ErrBatchLost, err)
-		return b, nil, b.err
+	// The first caller of a transaction has it to itself: should it fail,
+	// the whole transaction is rolled back, so it needs no savepoint —
+	// and a savepoint is not free: SQLite copies every page the caller
+	// changes into its journal, which for a large write (a bulk import's
+	// batch) is most of the work.
+	first := b.callers == 0
+	if !first {
+		if err := g.Savepoint(b.tx); err != nil {
+			b.err = fmt.Errorf("%w: savepoint: %w", ErrBatchLost, err)
+			return b, nil, b.err
+		}
 	}
 	b.callers++
 	st := &txState{tx: b.tx}
 	err := fn(context.WithValue(context.WithoutCancel(ctx), txKey{g.Owner}, st))
+	if err != nil && first {
+		g.open = nil
+		g.Rollback(b.tx)
+		close(b.done)
+		return nil, st, err
+	}
+	if first {
+		return b, st, err
+	}
 	if err != nil {
 		if rerr := g.RollbackTo(b.tx); rerr != nil {
 			b.err = fmt.Errorf("%w: %w (after %w)", ErrBatchLost, rerr, err)

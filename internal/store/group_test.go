@@ -28,6 +28,9 @@ type fakeDB struct {
 	begun     int
 	committed [][]string
 	failNext  bool // the next commit fails
+	// savepoints counts the savepoints taken, rolledBack the transactions
+	// rolled back whole.
+	savepoints, rolledBack int
 }
 
 func (db *fakeDB) group(maxBatch int) *store.Group[*fakeTx] {
@@ -49,8 +52,12 @@ func (db *fakeDB) group(maxBatch int) *store.Group[*fakeTx] {
 			db.committed = append(db.committed, tx.writes)
 			return nil
 		},
-		Rollback:  func(*fakeTx) {},
-		Savepoint: func(tx *fakeTx) error { tx.marks = append(tx.marks, len(tx.writes)); return nil },
+		Rollback: func(*fakeTx) { db.rolledBack++ },
+		Savepoint: func(tx *fakeTx) error {
+			db.savepoints++
+			tx.marks = append(tx.marks, len(tx.writes))
+			return nil
+		},
 		Release:   func(tx *fakeTx) error { tx.marks = tx.marks[:len(tx.marks)-1]; return nil },
 		RollbackTo: func(tx *fakeTx) error {
 			if tx.lostNow {
@@ -201,6 +208,35 @@ func TestGroupLostBatch(t *testing.T) {
 	}
 	if len(db.committed) != 1 || !slices.Equal(db.committed[0], []string{"next"}) {
 		t.Errorf("after the lost batch: %v", db.committed)
+	}
+}
+
+// TestGroupFirstCallerFails: the first caller of a transaction runs
+// without a savepoint (it has the transaction to itself); when it fails,
+// the whole transaction is rolled back — nothing of it committed, no hook
+// run — and the next caller gets a fresh one.
+func TestGroupFirstCallerFails(t *testing.T) {
+	db := &fakeDB{}
+	g := db.group(100)
+	ctx := context.Background()
+	ran := false
+	boom := errors.New("changed my mind")
+	err := g.Within(ctx, func(ctx context.Context) error {
+		write(t, db, ctx, "gone")
+		store.AfterCommit(ctx, db, func() { ran = true })
+		return boom
+	})
+	if !errors.Is(err, boom) || errors.Is(err, store.ErrBatchLost) || ran {
+		t.Errorf("err = %v, hook ran: %v", err, ran)
+	}
+	if db.savepoints != 0 || db.rolledBack != 1 || len(db.committed) != 0 {
+		t.Errorf("%d savepoints, %d rollbacks, commits %v; want 0, 1, none", db.savepoints, db.rolledBack, db.committed)
+	}
+	if err := g.Within(ctx, func(ctx context.Context) error { write(t, db, ctx, "next"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if db.begun != 2 || len(db.committed) != 1 || !slices.Equal(db.committed[0], []string{"next"}) {
+		t.Errorf("after the failed first caller: %d transactions begun, commits %v", db.begun, db.committed)
 	}
 }
 
