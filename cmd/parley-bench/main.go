@@ -38,6 +38,7 @@ import (
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 func main() {
@@ -68,10 +69,11 @@ func main() {
 	nAsst := fs.Int("assistants", 40, "seed: assistants sharing the conversations (one owns half, one owns 9)")
 	long := fs.Int("long", 5000, "seed: messages in the one long conversation (0: none)")
 	cpuProfile := fs.String("cpuprofile", "", "seed, run: write a CPU profile to this file")
+	cacheMB := fs.String("sqlite-cache-mb", "", "SQLite writer's page cache in MB, as PARLEY_SQLITE_CACHE_MB (a large seed wants 1024)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx := context.Background()
-	a, ws, asst, closeStore, err := open(ctx, *dbURL)
+	a, ws, asst, closeStore, err := openWith(ctx, *dbURL, func(c *config.Config) { c.SQLiteCacheMB = *cacheMB })
 	if err != nil {
 		fail(err)
 	}
@@ -114,7 +116,13 @@ func open(ctx context.Context, dbURL string) (*app.App, string, *assistant.Assis
 // openWith is open with the configuration changed by tweak first.
 func openWith(ctx context.Context, dbURL string, tweak func(*config.Config)) (*app.App, string, *assistant.Assistant, func(), error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := app.OpenStore(ctx, dbURL)
+	cfg := &config.Config{DatabaseURL: dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password",
+		APIRateLimit: "0"}
+	if tweak != nil {
+		tweak(cfg)
+	}
+	st, err := app.OpenStoreWith(ctx, dbURL, store.Options{Readers: cfg.Readers(), ReadTimeout: cfg.ReadTimeout(),
+		CacheMB: cfg.CacheMB()})
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
@@ -125,11 +133,6 @@ func openWith(ctx context.Context, dbURL string, tweak func(*config.Config)) (*a
 	}
 	if err := st.Migrate(ctx); err != nil {
 		return fin(err)
-	}
-	cfg := &config.Config{DatabaseURL: dbURL, AdminEmail: "bench@example.com", AdminPassword: "bench-password",
-		APIRateLimit: "0"}
-	if tweak != nil {
-		tweak(cfg)
 	}
 	a, err := app.Build(cfg, st, log, jobs.Config{})
 	if err != nil {

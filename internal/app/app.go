@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	if err := CheckConfig(cfg); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	st, err := OpenStoreWith(ctx, cfg.DatabaseURL, store.Options{Readers: cfg.Readers(), ReadTimeout: cfg.ReadTimeout()})
+	st, err := OpenStoreWith(ctx, cfg.DatabaseURL, store.Options{Readers: cfg.Readers(), ReadTimeout: cfg.ReadTimeout(), CacheMB: cfg.CacheMB()})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -38,6 +38,7 @@ type Config struct {
 	MetricsToken        string
 	EventRetention      string
 	SQLiteReaders       string
+	SQLiteCacheMB       string
 	QueryTimeout        string
 	TrustedProxiesList  string
 
@@ -109,6 +110,7 @@ var options = []option{
 	{"api-rate-limit", "PARLEY_API_RATE_LIMIT", DefaultAPIRateLimit, "requests per API key, per node, as N/s or N/m (a bare number is a minute); bursts of two seconds' worth are allowed; 0 turns the limit off", false, func(c *Config) *string { return &c.APIRateLimit }},
 	{"event-retention", "PARLEY_EVENT_RETENTION", "7d", "how long events (GET /api/v1/events) are kept: a duration like 72h, or days like 7d; at least 1m", false, func(c *Config) *string { return &c.EventRetention }},
 	{"sqlite-readers", "PARLEY_SQLITE_READERS", "", "SQLite reader connections (default: twice the CPUs, at least 4)", false, func(c *Config) *string { return &c.SQLiteReaders }},
+	{"sqlite-cache-mb", "PARLEY_SQLITE_CACHE_MB", "", "SQLite writer's page cache in MB (default 64); a large database written fast (a bulk import, heavy ingest) wants the indexes' hot pages to fit", false, func(c *Config) *string { return &c.SQLiteCacheMB }},
 	{"query-timeout", "PARLEY_QUERY_TIMEOUT", "10s", "time budget of one list or search; past it the query is stopped and the API answers 503 query_timeout", false, func(c *Config) *string { return &c.QueryTimeout }},
 	{"trusted-proxies", "PARLEY_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address rate limits); unset: the connection's address, headers ignored", false, func(c *Config) *string { return &c.TrustedProxiesList }},
 	{"log-format", "PARLEY_LOG_FORMAT", "text", "log format: text or json", false, func(c *Config) *string { return &c.LogFormat }},
@@ -193,6 +195,11 @@ func (c *Config) validate() error {
 	if c.SQLiteReaders != "" {
 		if n, err := strconv.Atoi(c.SQLiteReaders); err != nil || n < 1 || n > 256 {
 			errs = append(errs, fmt.Errorf("PARLEY_SQLITE_READERS %q: must be a number from 1 to 256", c.SQLiteReaders))
+		}
+	}
+	if c.SQLiteCacheMB != "" {
+		if n, err := strconv.Atoi(c.SQLiteCacheMB); err != nil || n < 2 || n > 65536 {
+			errs = append(errs, fmt.Errorf("PARLEY_SQLITE_CACHE_MB %q: must be a number from 2 to 65536", c.SQLiteCacheMB))
 		}
 	}
 	if v, err := time.ParseDuration(c.QueryTimeout); err != nil || v < 100*time.Millisecond {
@@ -329,6 +336,12 @@ func (c *Config) TranscriptionModel() string {
 // Readers returns PARLEY_SQLITE_READERS; 0 when unset (the store picks).
 func (c *Config) Readers() int {
 	n, _ := strconv.Atoi(c.SQLiteReaders)
+	return n
+}
+
+// CacheMB returns PARLEY_SQLITE_CACHE_MB; 0 when unset (the store picks).
+func (c *Config) CacheMB() int {
+	n, _ := strconv.Atoi(c.SQLiteCacheMB)
 	return n
 }
 

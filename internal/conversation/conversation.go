@@ -515,6 +515,9 @@ type Store interface {
 	ListMessages(ctx context.Context, workspaceID, conversationID string, req page.Request) ([]*Message, error)
 	// RecentMessages returns the newest n messages, oldest first.
 	RecentMessages(ctx context.Context, workspaceID, conversationID string, n int) ([]*Message, error)
+	// GetMessage returns one message of a workspace's conversation; a
+	// message of another conversation or workspace is not found.
+	GetMessage(ctx context.Context, workspaceID, conversationID, messageID string) (*Message, error)
 	// UpdateMessage changes one message of a conversation as fn decides,
 	// under the conversation's row lock: fn gets both as stored and
 	// changes them in place (a receipt moving the status, a fee added to

@@ -72,26 +72,8 @@ func (s *Service) Link(ctx context.Context, c *Conversation, keys []string) erro
 }
 
 // Message returns one message of a conversation (the live widget stream
-// reads each new message once its event arrives). Recent messages are
-// looked at first, as that is where a new one is.
+// reads each new message once its event arrives; a send job reads the
+// message it sends).
 func (s *Service) Message(ctx context.Context, workspaceID, conversationID, messageID string) (*Message, error) {
-	recent, err := s.Store.RecentMessages(ctx, workspaceID, conversationID, 50)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range recent {
-		if m.ID == messageID {
-			return m, nil
-		}
-	}
-	all, err := s.Transcript(ctx, workspaceID, conversationID)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range all {
-		if m.ID == messageID {
-			return m, nil
-		}
-	}
-	return nil, fault.NotFound("message")
+	return s.Store.GetMessage(ctx, workspaceID, conversationID, messageID)
 }

@@ -58,7 +58,7 @@ func (db *fakeDB) group(maxBatch int) *store.Group[*fakeTx] {
 			tx.marks = append(tx.marks, len(tx.writes))
 			return nil
 		},
-		Release:   func(tx *fakeTx) error { tx.marks = tx.marks[:len(tx.marks)-1]; return nil },
+		Release: func(tx *fakeTx) error { tx.marks = tx.marks[:len(tx.marks)-1]; return nil },
 		RollbackTo: func(tx *fakeTx) error {
 			if tx.lostNow {
 				return errors.New("no such savepoint")

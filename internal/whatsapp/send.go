@@ -178,27 +178,14 @@ func (e *GraphError) Describe() string {
 	return errorText(APIError{Code: e.Code, Title: e.Title, Message: e.Message, Details: e.Details})
 }
 
+// message returns the message a send job sends; nil when it is gone
+// (its conversation deleted).
 func (s *Service) message(ctx context.Context, ws, convID, msgID string) (*conversation.Message, error) {
-	msgs, err := s.Conversations.Store.RecentMessages(ctx, ws, convID, 200)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range msgs {
-		if m.ID == msgID {
-			return m, nil
-		}
-	}
-	// Older than the recent ones: read it through the store's update,
-	// which finds any message of the conversation and changes nothing.
-	var found *conversation.Message
-	_, _, err = s.Conversations.Store.UpdateMessage(ctx, ws, convID, msgID, func(_ *conversation.Conversation, m *conversation.Message) (bool, error) {
-		found = m
-		return false, nil
-	})
+	m, err := s.Conversations.Message(ctx, ws, convID, msgID)
 	if fault.Is(err, fault.CodeNotFound) {
 		return nil, nil
 	}
-	return found, err
+	return m, err
 }
 
 // fail marks a message failed with an error.

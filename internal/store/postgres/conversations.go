@@ -746,6 +746,19 @@ func (db *DB) ListMessages(ctx context.Context, workspaceID, conversationID stri
 		ORDER BY seq `+order+` LIMIT $3`, lo, hi, req.Limit+1)
 }
 
+// GetMessage implements conversation.Store: the message id's index,
+// bounded to the conversation's own rows.
+func (db *DB) GetMessage(ctx context.Context, workspaceID, conversationID, messageID string) (*conversation.Message, error) {
+	seq, err := db.conversationSeq(ctx, workspaceID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	m, err := scanMessage(db.conn(ctx).QueryRow(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE id = $1 AND seq BETWEEN $2 AND $3`, messageID, conversation.MessageSeq(seq, 1),
+		conversation.MessageSeq(seq, maxMessagesPerConversation)), conversationID)
+	return m, notFound(err, "message")
+}
+
 // RecentMessages implements conversation.Store.
 func (db *DB) RecentMessages(ctx context.Context, workspaceID, conversationID string, n int) ([]*conversation.Message, error) {
 	seq, err := db.conversationSeq(ctx, workspaceID, conversationID)

@@ -133,6 +133,19 @@ func (db *DB) RecentMessages(ctx context.Context, workspaceID, conversationID st
 	return msgs, nil
 }
 
+// GetMessage implements conversation.Store: the message id's index,
+// bounded to the conversation's own rows.
+func (db *DB) GetMessage(ctx context.Context, workspaceID, conversationID, messageID string) (*conversation.Message, error) {
+	seq, err := db.conversationSeq(ctx, workspaceID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	m, err := scanMessage(db.reader(ctx).QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE id = ? AND seq BETWEEN ? AND ?`, messageID, conversation.MessageSeq(seq, 1),
+		conversation.MessageSeq(seq, maxMessagesPerConversation)), conversationID)
+	return m, db.notFound(err, "message")
+}
+
 // channelColumns returns the values of a message's channel columns:
 // pricing category and type, channel cost, channel data (JSON).
 func channelColumns(m *conversation.Message) ([4]any, error) {

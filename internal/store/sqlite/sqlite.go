@@ -118,14 +118,14 @@ func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error)
 	}
 	pragmas := []string{
 		"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)",
-		"temp_store(MEMORY)", "cache_size(-32000)",
+		"temp_store(MEMORY)",
 	}
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
 	dsn := func(extra string) string { return "file:" + file + "?" + q.Encode() + extra }
-	wc, err := newCachingConnector(dsn("&_txlock=immediate"), stagedTableSQL)
+	wc, err := newCachingConnector(dsn(fmt.Sprintf("&_txlock=immediate&_pragma=cache_size(-%d)", opts.CacheMB*1024)), stagedTableSQL)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
@@ -145,11 +145,15 @@ func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error)
 		_ = w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
+	// Readers cache their prepared statements too: parsing a lookup's
+	// text (a conversation by id, its recent messages) took longer than
+	// running it.
+	rc, err := newCachingConnector(dsn("&_pragma=query_only(1)&_pragma=cache_size(-32000)"))
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
+	r := sql.OpenDB(rc)
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	r.SetConnMaxIdleTime(5 * time.Minute)

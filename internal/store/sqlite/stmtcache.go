@@ -13,12 +13,13 @@ import (
 // path uses a few dozen distinct statements (River's included).
 const stmtCacheSize = 256
 
-// cachingConnector opens the writer's connection with a cache of
-// prepared statements: SQLite parses a statement's text anew every time
-// database/sql runs it without an explicit Prepare, and for the small
-// statements of the write path (a message, a wamid, a job row) the
+// cachingConnector opens connections with a cache of prepared
+// statements: SQLite parses a statement's text anew every time
+// database/sql runs it without an explicit Prepare, and for small
+// statements (a message, a wamid, a job row; a conversation by id) the
 // parse costs more than the run. Every statement run on the writer —
-// ours and River's — is prepared once and reused.
+// ours and River's — and on each reader is prepared once per connection
+// and reused.
 type cachingConnector struct {
 	base driver.Connector
 	init []string // run on each new connection

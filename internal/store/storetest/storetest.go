@@ -629,6 +629,10 @@ func testIsolation(t *testing.T, s store.Store) {
 	wantCode(t, err, fault.CodeNotFound)
 	_, err = s.RecentMessages(ctx, g.ws, c.ID, 5)
 	wantCode(t, err, fault.CodeNotFound)
+	theirs, err := s.RecentMessages(ctx, f.ws, c.ID, 1)
+	must(t, err)
+	_, err = s.GetMessage(ctx, g.ws, c.ID, theirs[0].ID)
+	wantCode(t, err, fault.CodeNotFound)
 	n, err := s.DeleteConversations(ctx, g.ws, []string{c.ID})
 	must(t, err)
 	if len(n) != 0 {
@@ -1014,7 +1018,7 @@ func testMessages(t *testing.T, s store.Store) {
 		must(t, err)
 		all = append(all, m.ID)
 	}
-	f.conv(t, nil, msg(conversation.RoleUser, "elsewhere", 1)) // a neighbour's messages must not leak in
+	other := f.conv(t, nil, msg(conversation.RoleUser, "elsewhere", 1)) // a neighbour's messages must not leak in
 	seqs := map[string]int64{}
 	checkPaging(t, all, func(req page.Request) ([]string, error) {
 		rows, err := s.ListMessages(ctx, f.ws, c.ID, req)
@@ -1031,6 +1035,24 @@ func testMessages(t *testing.T, s store.Store) {
 		t.Errorf("recent (-want +got):\n%s", diff)
 	}
 	_, err = s.ListMessages(ctx, f.ws, "conv_missing", page.Request{Limit: 5})
+	wantCode(t, err, fault.CodeNotFound)
+
+	// One message by id: the oldest as well as the newest, as stored;
+	// never one of another conversation, even of the same workspace.
+	for _, id := range []string{all[0], all[6]} {
+		m, err := s.GetMessage(ctx, f.ws, c.ID, id)
+		must(t, err)
+		if m.ID != id || m.Seq != seqs[id] || m.Content != fmt.Sprintf("m%d", slices.Index(all, id)) {
+			t.Errorf("GetMessage(%s) = %+v", id, m)
+		}
+	}
+	elsewhere, err := s.RecentMessages(ctx, f.ws, other.ID, 1)
+	must(t, err)
+	_, err = s.GetMessage(ctx, f.ws, c.ID, elsewhere[0].ID)
+	wantCode(t, err, fault.CodeNotFound)
+	_, err = s.GetMessage(ctx, f.ws, c.ID, "msg_missing")
+	wantCode(t, err, fault.CodeNotFound)
+	_, err = s.GetMessage(ctx, f.ws, "conv_missing", all[0])
 	wantCode(t, err, fault.CodeNotFound)
 }
 
