@@ -149,6 +149,7 @@ func TestParkerDeliversInOrder(t *testing.T) {
 	feeders <- f
 	srv := parkServer(t, p, feeders)
 	res, sc := open(t, srv.URL)
+	defer res.Body.Close()
 	want := []string{"id: 0", "event: message", `data: {"n":"first"}`}
 	for i := 1; i <= 30; i++ {
 		f.push(fmt.Sprint(i))
@@ -177,6 +178,7 @@ func TestParkerHeartbeat(t *testing.T) {
 	feeders <- newChanFeeder()
 	srv := parkServer(t, p, feeders)
 	res, sc := open(t, srv.URL)
+	defer res.Body.Close()
 	for range 3 {
 		next(t, res, sc) // the first event
 	}
@@ -194,6 +196,7 @@ func TestParkerNoticesHangUp(t *testing.T) {
 	feeders <- f
 	srv := parkServer(t, p, feeders)
 	res, sc := open(t, srv.URL)
+	defer res.Body.Close()
 	next(t, res, sc)
 	waitUntil(t, "the stream to park", func() bool { return p.Parked() == 1 })
 	res.Body.Close()
@@ -218,7 +221,7 @@ func TestParkerWriteTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -259,6 +262,7 @@ func TestParkerManyStreamsAndShutdown(t *testing.T) {
 	ss := make([]stream, n)
 	for i := range ss {
 		res, sc := open(t, srv.URL)
+		defer res.Body.Close()
 		ss[i] = stream{res, sc}
 		for range 3 {
 			next(t, res, sc)
