@@ -54,7 +54,10 @@ type App struct {
 	// Jobs is the job engine (River on the store's database).
 	Jobs jobs.Engine
 	// Events feeds this node's live event subscribers (see RunEvents).
-	Events  *events.Hub
+	Events *events.Hub
+	// Streams serves the widget's idle event streams without a goroutine
+	// each (see httpx.Parker); Serve shuts it down.
+	Streams *httpx.Parker
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	// Now is the clock every service reads.
@@ -176,6 +179,7 @@ func Build(cfg *config.Config, st store.Store, log *slog.Logger, jc jobs.Config,
 	a.WhatsApp.Queue = engine
 	a.Metrics.WatchJobs(engine.Backlog)
 	a.Events = &events.Hub{Source: st, Log: log}
+	a.Streams = &httpx.Parker{}
 	a.Conversations.Events = &events.Recorder{Store: st, Committer: st, Hub: a.Events}
 	return a, nil
 }
@@ -270,6 +274,7 @@ func (a *App) Handler() http.Handler {
 	wl := a.Config.WidgetLimits()
 	wapi := &widget.API{Assistants: a.Assistants, Conversations: a.Conversations,
 		Events: &events.Feed{Store: a.Store, Hub: a.Events}, Secret: a.cursorSecret(), Now: a.now, Log: a.Log,
+		Parker:     a.Streams,
 		PerIP:      httpx.NewLimiter(wl.PerIP, time.Minute, "this address"),
 		PerVisitor: httpx.NewLimiter(wl.PerVisitor, time.Minute, "this visitor"),
 		Starts:     httpx.NewLimiter(wl.Starts, time.Minute, "this address's new widget sessions")}
@@ -374,6 +379,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	if cerr := a.Conversations.Shutdown(sctx); cerr != nil {
 		a.Log.Error("shutting down: replies in flight not recorded", "err", cerr)
+	}
+	// Parked streams began closing with the shutdown (see HTTPServer);
+	// wait for them, so none reads the store after it closes.
+	if perr := a.Streams.Shutdown(sctx); perr != nil {
+		a.Log.Warn("shutting down: event streams cut", "err", perr)
 	}
 	if drainErr != nil {
 		return fmt.Errorf("shutdown: %w", drainErr)

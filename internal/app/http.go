@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"log/slog"
@@ -31,6 +32,13 @@ func (a *App) HTTPServer() *http.Server {
 	// Event streams never end by themselves: end them as shutdown
 	// begins, so they do not hold it up (clients resume elsewhere).
 	srv.RegisterOnShutdown(a.Events.CloseAll)
+	// Parked streams are no longer net/http's: Shutdown neither ends nor
+	// waits for them. Close them now; Serve waits for them later.
+	srv.RegisterOnShutdown(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout())
+		defer cancel()
+		_ = a.Streams.Shutdown(ctx)
+	})
 	return srv
 }
 

@@ -105,6 +105,11 @@ func StartWith(t testing.TB, databaseURL string, hooks Hooks, configure ...func(
 	srv.Config = a.HTTPServer() // the real server's connection limits
 	srv.Start()
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { // before srv.Close: parked streams are not its own
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Streams.Shutdown(sctx)
+	})
 	s := &Server{T: t, App: a, URL: srv.URL}
 	if s.Workspace, err = a.Accounts.DefaultWorkspace(ctx); err != nil {
 		t.Fatal(err)

@@ -55,40 +55,96 @@ func (f *Feed) LiveConversation(ctx context.Context, workspaceID, conversationID
 // falling behind: in each case the client resumes after the last event it
 // got.
 func (f *Feed) Follow(ctx context.Context, sub *Subscription, q Query, send func(Event) bool) {
+	fl := f.Follower(sub, q)
+	if fl.CatchUp(ctx, send) {
+		fl.Live(ctx, send)
+	}
+}
+
+// Follower is Follow taken apart, for a server that holds many streams
+// without a goroutine waiting on each (httpx.Parker): CatchUp hands over
+// the events in the table, then, each time the subscription announces
+// something (Subscription.Notify), Pending hands over what it holds
+// without waiting. Together they deliver exactly what Follow does. A
+// Follower is used by one goroutine at a time.
+type Follower struct {
+	feed *Feed
+	sub  *Subscription
+	q    Query
+}
+
+// Follower returns a Follower of the events of q after q.After: those
+// in the table, then the live ones of sub, which the caller subscribed
+// before.
+func (f *Feed) Follower(sub *Subscription, q Query) *Follower {
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	hand := func(e Event) bool {
-		q.After = e.Pos
-		return send(e)
-	}
+	return &Follower{feed: f, sub: sub, q: q}
+}
+
+// CatchUp hands send the events in the table after the resume point, a
+// page at a time. It reports false when the stream should end: a table
+// read failed, or send reported false.
+func (fl *Follower) CatchUp(ctx context.Context, send func(Event) bool) bool {
 	for {
-		evs, err := f.Store.Events(ctx, q)
+		evs, err := fl.feed.Store.Events(ctx, fl.q)
 		if err != nil {
-			return
+			return false
 		}
 		for _, e := range evs {
-			if !hand(e) {
-				return
+			fl.q.After = e.Pos
+			if !send(e) {
+				return false
 			}
 		}
-		if len(evs) < q.Limit {
-			break
+		if len(evs) < fl.q.Limit {
+			return true
 		}
 	}
+}
+
+// Live hands send the live events as they come, until ctx ends, send
+// reports false or the hub drops the subscription: the rest of Follow,
+// for a caller that keeps a goroutine on the stream after all.
+func (fl *Follower) Live(ctx context.Context, send func(Event) bool) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e, ok := <-sub.C:
-			if !ok {
-				return
-			}
-			if q.After.Less(e.Pos) && q.Matches(e) && !hand(e) {
+		case e, ok := <-fl.sub.C:
+			if !ok || !fl.hand(e, send) {
 				return
 			}
 		}
 	}
+}
+
+// Pending hands send the live events the subscription holds now, without
+// waiting for more, skipping those CatchUp already handed over. It
+// reports false when the stream should end: send reported false, or the
+// hub dropped the subscription (for falling behind, or at shutdown).
+func (fl *Follower) Pending(send func(Event) bool) bool {
+	for {
+		select {
+		case e, ok := <-fl.sub.C:
+			if !ok || !fl.hand(e, send) {
+				return false
+			}
+		default:
+			return true
+		}
+	}
+}
+
+// hand passes a live event on unless it is not newer than the last one
+// handed over or not one the query selects.
+func (fl *Follower) hand(e Event, send func(Event) bool) bool {
+	if !fl.q.After.Less(e.Pos) || !fl.q.Matches(e) {
+		return true
+	}
+	fl.q.After = e.Pos
+	return send(e)
 }
 
 // Check validates q's filters and its resume point: a point before the

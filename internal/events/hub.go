@@ -57,6 +57,9 @@ type Subscription struct {
 	workspace    string
 	conversation string // "" for the whole workspace
 	hub          *Hub
+	// notify, when set, is called after each event queued on c and
+	// after c is closed, with hub.mu held (see Notify).
+	notify func()
 }
 
 func (h *Hub) init() {
@@ -115,6 +118,25 @@ func (h *Hub) subscribe(ctx context.Context, workspaceID, conversationID string,
 	return s, nil
 }
 
+// Notify makes the hub call f after it queues an event on C and after it
+// closes C, so that a server holding many subscriptions needs no
+// goroutine parked on each channel: f schedules the work, and the work
+// drains C without waiting (see Follower.Pending). f is called with the
+// hub's lock held: it must return at once and must not call the hub or
+// the subscription. Notify calls f once itself, after setting it, for
+// events that came before. Only the first call has an effect.
+func (s *Subscription) Notify(f func()) {
+	s.hub.mu.Lock()
+	set := s.notify == nil
+	if set {
+		s.notify = f
+	}
+	s.hub.mu.Unlock()
+	if set {
+		f()
+	}
+}
+
 // Close unsubscribes; it may be called more than once.
 func (s *Subscription) Close() {
 	s.hub.mu.Lock()
@@ -134,6 +156,9 @@ func (h *Hub) drop(s *Subscription) {
 			delete(h.conv, s.conversation)
 		}
 		close(s.c)
+		if s.notify != nil {
+			s.notify()
+		}
 	}
 }
 
@@ -220,6 +245,9 @@ func (h *Hub) deliver(ev Event) {
 		}
 		select {
 		case s.c <- ev:
+			if s.notify != nil {
+				s.notify()
+			}
 		default:
 			h.drop(s)
 		}

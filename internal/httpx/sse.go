@@ -61,23 +61,33 @@ func (s *SSE) Send(event string, v any) error { return s.SendID("", event, v) }
 // SendID is Send with an "id:" line, which the client sends back as
 // Last-Event-ID when it reconnects; "" writes none.
 func (s *SSE) SendID(id, event string, v any) error {
-	if strings.ContainsAny(id, "\r\n\x00") || strings.ContainsAny(event, "\r\n\x00") {
-		return errBadField
-	}
-	b, err := json.Marshal(v)
+	msg, err := formatEvent(id, event, v)
 	if err != nil {
 		return err
 	}
-	var msg strings.Builder
-	if id != "" {
-		msg.WriteString("id: " + id + "\n")
-	}
-	msg.WriteString("event: " + event + "\ndata: ")
-	msg.Write(b) // JSON from encoding/json holds no raw line breaks
-	msg.WriteString("\n\n")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.write([]byte(msg.String()))
+	return s.write(msg)
+}
+
+// formatEvent is one event as it goes on the wire: an optional "id:"
+// line, the event name and v as JSON.
+func formatEvent(id, event string, v any) ([]byte, error) {
+	if strings.ContainsAny(id, "\r\n\x00") || strings.ContainsAny(event, "\r\n\x00") {
+		return nil, errBadField
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	msg := make([]byte, 0, len(id)+len(event)+len(b)+24)
+	if id != "" {
+		msg = append(msg, "id: "+id+"\n"...)
+	}
+	msg = append(msg, "event: "+event+"\ndata: "...)
+	msg = append(msg, b...) // JSON from encoding/json holds no raw line breaks
+	msg = append(msg, "\n\n"...)
+	return msg, nil
 }
 
 // write sends the headers if they have not gone yet, then b, and

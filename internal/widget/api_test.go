@@ -223,6 +223,16 @@ func TestWidgetEventsLiveAndResume(t *testing.T) {
 		t.Fatalf("events: %v %v", err, res)
 	}
 	defer res.Body.Close()
+	// Idle after its headers, the stream is parked: off net/http, framed
+	// by closing the connection.
+	if !res.Close || len(res.TransferEncoding) != 0 {
+		t.Errorf("stream framing: close %v, transfer-encoding %v", res.Close, res.TransferEncoding)
+	}
+	for deadline := time.Now().Add(5 * time.Second); e.App.Streams.Parked() != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d streams parked, want 1", e.App.Streams.Parked())
+		}
+	}
 	// With AI off the visitor's message waits; the operator answers via the API.
 	p := e.call(t, "POST", e.w("/session/messages"), site, tok, map[string]string{"content": "anyone there?"}).want(t, 201)
 	if p.json["reply"] != nil {

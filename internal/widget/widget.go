@@ -59,6 +59,9 @@ type API struct {
 	Transcriber        llm.Transcriber
 	TranscriptionModel string
 	Log                *slog.Logger
+	// Parker serves the event streams once they are idle, without a
+	// goroutine each; nil serves each from its handler.
+	Parker *httpx.Parker
 
 	tokens tokens
 	assets *assets
@@ -537,27 +540,70 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, s *session) {
 		httpx.WriteProblem(w, r, err)
 		return
 	}
-	defer sub.Close()
+	parkable := a.Parker.Parkable(w, r)
 	sse := httpx.NewSSE(w, r)
-	defer sse.Close()
-	if sse.Start() != nil {
+	f := &streamFeed{a: a, s: s, sub: sub, fl: a.Events.Follower(sub, q)}
+	if sse.Start() != nil || !f.fl.CatchUp(ctx, func(e events.Event) bool { return f.send(ctx, sse.SendID, e) }) {
+		sub.Close()
 		return
 	}
+	// Caught up: from here the stream is idle until something happens in
+	// the conversation, which is most of its life. Parked, it costs no
+	// goroutine and none of net/http's buffers (see httpx.Parker).
+	if parkable && a.Parker.Park(w, sse, f) {
+		return
+	}
+	defer sub.Close()
+	defer sse.Close()
 	sse.Heartbeat(heartbeat)
-	a.Events.Follow(ctx, sub, q, func(e events.Event) bool {
-		switch e.Type {
-		case events.ConversationEnded:
-			return sse.SendID(e.ID, "ended", map[string]string{"conversation_id": e.ConversationID}) == nil
-		case events.MessageCreated:
-			m, err := a.Conversations.Message(ctx, s.Workspace, s.Conversation, e.MessageID)
-			if errors.Is(err, context.Canceled) {
-				return false
-			}
-			if err != nil || m.Role == conversation.RoleSystem {
-				return sse.SendID(e.ID, "skip", struct{}{}) == nil // keeps the resume point moving
-			}
-			return sse.SendID(e.ID, "message", messageView(m)) == nil
+	f.fl.Live(ctx, func(e events.Event) bool { return f.send(ctx, sse.SendID, e) })
+}
+
+// streamFeed is what a visitor's event stream sends, after the events it
+// caught up on: the live events of its conversation. It feeds the
+// stream parked (httpx.Feeder) or, where the connection cannot be
+// parked, from the handler.
+type streamFeed struct {
+	a   *API
+	s   *session
+	sub *events.Subscription
+	fl  *events.Follower
+}
+
+// feedTimeout bounds the reads of a parked stream's event, so a stuck
+// database holds one of the Parker's few workers for no longer.
+const feedTimeout = 10 * time.Second
+
+// Watch implements httpx.Feeder.
+func (f *streamFeed) Watch(wake func()) { f.sub.Notify(wake) }
+
+// Feed implements httpx.Feeder.
+func (f *streamFeed) Feed(ctx context.Context, send func(id, event string, v any) error) bool {
+	ctx, cancel := context.WithTimeout(ctx, feedTimeout)
+	defer cancel()
+	return f.fl.Pending(func(e events.Event) bool { return f.send(ctx, send, e) })
+}
+
+// Close implements httpx.Feeder.
+func (f *streamFeed) Close() { f.sub.Close() }
+
+// send writes one event of the conversation to the visitor: a message
+// as "message", the end as "ended"; a system message (or one that
+// cannot be read) as "skip", which keeps the client's resume point
+// moving.
+func (f *streamFeed) send(ctx context.Context, send func(id, event string, v any) error, e events.Event) bool {
+	switch e.Type {
+	case events.ConversationEnded:
+		return send(e.ID, "ended", map[string]string{"conversation_id": e.ConversationID}) == nil
+	case events.MessageCreated:
+		m, err := f.a.Conversations.Message(ctx, f.s.Workspace, f.s.Conversation, e.MessageID)
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return false // the client resumes at this event
 		}
-		return true
-	})
+		if err != nil || m.Role == conversation.RoleSystem {
+			return send(e.ID, "skip", struct{}{}) == nil
+		}
+		return send(e.ID, "message", messageView(m)) == nil
+	}
+	return true
 }
