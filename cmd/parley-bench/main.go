@@ -38,7 +38,6 @@ import (
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
-	"github.com/parley-dev/parley/internal/store"
 )
 
 func main() {
@@ -121,8 +120,7 @@ func openWith(ctx context.Context, dbURL string, tweak func(*config.Config)) (*a
 	if tweak != nil {
 		tweak(cfg)
 	}
-	st, err := app.OpenStoreWith(ctx, dbURL, store.Options{Readers: cfg.Readers(), ReadTimeout: cfg.ReadTimeout(),
-		CacheMB: cfg.CacheMB()})
+	st, err := app.OpenStoreWith(ctx, dbURL, app.StoreOptions(cfg))
 	if err != nil {
 		return nil, "", nil, nil, err
 	}

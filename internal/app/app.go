@@ -78,6 +78,12 @@ func OpenStore(ctx context.Context, url string) (store.Store, error) {
 	return OpenStoreWith(ctx, url, store.Options{})
 }
 
+// StoreOptions are the store settings of cfg: the SQLite reader pool and
+// writer cache, and the read budget.
+func StoreOptions(cfg *config.Config) store.Options {
+	return store.Options{Readers: cfg.Readers(), ReadTimeout: cfg.ReadTimeout(), CacheMB: cfg.CacheMB()}
+}
+
 // OpenStoreWith is OpenStore with the reader pool and read budget of opts.
 func OpenStoreWith(ctx context.Context, url string, opts store.Options) (store.Store, error) {
 	switch {
@@ -112,7 +118,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	if err := CheckConfig(cfg); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	st, err := OpenStoreWith(ctx, cfg.DatabaseURL, store.Options{Readers: cfg.Readers(), ReadTimeout: cfg.ReadTimeout(), CacheMB: cfg.CacheMB()})
+	st, err := OpenStoreWith(ctx, cfg.DatabaseURL, StoreOptions(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -137,14 +137,14 @@ func (g *Group[T]) run(ctx context.Context, fn func(ctx context.Context) error) 
 	b.callers++
 	st := &txState{tx: b.tx}
 	err := fn(context.WithValue(context.WithoutCancel(ctx), txKey{g.Owner}, st))
-	if err != nil && first {
-		g.open = nil
-		g.Rollback(b.tx)
-		close(b.done)
-		return nil, st, err
-	}
 	if first {
-		return b, st, err
+		if err != nil {
+			g.open = nil
+			g.Rollback(b.tx)
+			close(b.done)
+			return nil, st, err
+		}
+		return b, st, nil
 	}
 	if err != nil {
 		if rerr := g.RollbackTo(b.tx); rerr != nil {

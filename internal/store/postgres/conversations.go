@@ -753,9 +753,13 @@ func (db *DB) GetMessage(ctx context.Context, workspaceID, conversationID, messa
 	if err != nil {
 		return nil, err
 	}
-	m, err := scanMessage(db.conn(ctx).QueryRow(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE id = $1 AND seq BETWEEN $2 AND $3`, messageID, conversation.MessageSeq(seq, 1),
-		conversation.MessageSeq(seq, maxMessagesPerConversation)), conversationID)
+	return getMessage(ctx, db.conn(ctx), seq, conversationID, messageID)
+}
+
+// getMessage reads one message of the conversation numbered seq on q.
+func getMessage(ctx context.Context, q executor, seq int64, conversationID, messageID string) (*conversation.Message, error) {
+	m, err := scanMessage(q.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1 AND seq BETWEEN $2 AND $3`,
+		messageID, conversation.MessageSeq(seq, 1), conversation.MessageSeq(seq, maxMessagesPerConversation)), conversationID)
 	return m, notFound(err, "message")
 }
 

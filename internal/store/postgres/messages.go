@@ -45,11 +45,8 @@ func (db *DB) UpdateMessage(ctx context.Context, workspaceID, conversationID, me
 		if c, err = getConversation(ctx, tx, workspaceID, conversationID, true); err != nil {
 			return err
 		}
-		lo, hi := conversation.MessageSeq(c.Seq, 1), conversation.MessageSeq(c.Seq, maxMessagesPerConversation)
-		m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1 AND seq BETWEEN $2 AND $3`,
-			messageID, lo, hi), conversationID)
-		if err != nil {
-			return notFound(err, "message")
+		if m, err = getMessage(ctx, tx, c.Seq, conversationID, messageID); err != nil {
+			return err
 		}
 		changed, err := fn(c, m)
 		if err != nil || !changed {

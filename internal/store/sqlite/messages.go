@@ -140,9 +140,13 @@ func (db *DB) GetMessage(ctx context.Context, workspaceID, conversationID, messa
 	if err != nil {
 		return nil, err
 	}
-	m, err := scanMessage(db.reader(ctx).QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE id = ? AND seq BETWEEN ? AND ?`, messageID, conversation.MessageSeq(seq, 1),
-		conversation.MessageSeq(seq, maxMessagesPerConversation)), conversationID)
+	return db.getMessage(ctx, db.reader(ctx), seq, conversationID, messageID)
+}
+
+// getMessage reads one message of the conversation numbered seq on q.
+func (db *DB) getMessage(ctx context.Context, q querier, seq int64, conversationID, messageID string) (*conversation.Message, error) {
+	m, err := scanMessage(q.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ? AND seq BETWEEN ? AND ?`,
+		messageID, conversation.MessageSeq(seq, 1), conversation.MessageSeq(seq, maxMessagesPerConversation)), conversationID)
 	return m, db.notFound(err, "message")
 }
 
@@ -176,11 +180,8 @@ func (db *DB) UpdateMessage(ctx context.Context, workspaceID, conversationID, me
 		if c, err = db.getConversation(ctx, tx, workspaceID, conversationID); err != nil {
 			return err
 		}
-		lo, hi := conversation.MessageSeq(c.Seq, 1), conversation.MessageSeq(c.Seq, maxMessagesPerConversation)
-		m, err = scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ? AND seq BETWEEN ? AND ?`,
-			messageID, lo, hi), conversationID)
-		if err != nil {
-			return db.notFound(err, "message")
+		if m, err = db.getMessage(ctx, tx, c.Seq, conversationID, messageID); err != nil {
+			return err
 		}
 		changed, err := fn(c, m)
 		if err != nil || !changed {
