@@ -274,19 +274,22 @@ func (f Filter) CountsFromCounters() bool {
 }
 
 // BucketCountable reports whether the maintained day buckets answer a
-// count with this filter: any combination of type, assistant, status and
-// created range (see PlanCount), and nothing else.
+// count with this filter: any combination of type, assistant, status,
+// WhatsApp sender and created range (see PlanCount), and nothing else.
 func (f Filter) BucketCountable() bool {
 	f.Types, f.AssistantID, f.Status, f.CreatedFrom, f.CreatedTo = nil, "", "", nil, nil
+	f.WhatsAppSenderPhone = ""
 	return f.IsZero()
 }
 
 // Bucket is one maintained conversation counter: the conversations of an
-// assistant, type and status created on one UTC day (see DayOf).
+// assistant, type, status and WhatsApp sender (its phone; empty for other
+// types) created on one UTC day (see DayOf).
 type Bucket struct {
 	AssistantID string
 	Type        string
 	Status      string
+	SenderPhone string
 	Day         int64
 }
 
@@ -311,7 +314,7 @@ func (d CountDelta) Sorted() []Bucket {
 	}
 	slices.SortFunc(out, func(a, b Bucket) int {
 		return cmp.Or(cmp.Compare(a.AssistantID, b.AssistantID), cmp.Compare(a.Type, b.Type),
-			cmp.Compare(a.Status, b.Status), cmp.Compare(a.Day, b.Day))
+			cmp.Compare(a.Status, b.Status), cmp.Compare(a.Day, b.Day), cmp.Compare(a.SenderPhone, b.SenderPhone))
 	})
 	return out
 }

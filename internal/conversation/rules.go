@@ -156,9 +156,10 @@ func CountChange(added, removed []*Conversation) CountDelta {
 }
 
 // BucketOf returns the counter bucket a conversation counts in: its
-// assistant, type, status and the UTC day it was created.
+// assistant, type, status, WhatsApp sender and the UTC day it was created.
 func BucketOf(c *Conversation) Bucket {
-	return Bucket{AssistantID: c.AssistantID, Type: c.Type, Status: c.Status, Day: DayOf(c.CreatedAt)}
+	return Bucket{AssistantID: c.AssistantID, Type: c.Type, Status: c.Status, SenderPhone: c.SenderPhone,
+		Day: DayOf(c.CreatedAt)}
 }
 
 // DayOf returns the UTC day t falls in, in days since 1970-01-01.

@@ -204,7 +204,8 @@ func FuzzNormalizePhone(f *testing.F) {
 func TestCountChange(t *testing.T) {
 	day := time.Date(2026, 3, 4, 23, 59, 0, 0, time.UTC)
 	a := &Conversation{AssistantID: "asst_a", Type: TypeAPI, Status: StatusActive, CreatedAt: day}
-	b := &Conversation{AssistantID: "asst_b", Type: TypeWhatsApp, Status: StatusActive, CreatedAt: day.Add(time.Minute)}
+	b := &Conversation{AssistantID: "asst_b", Type: TypeWhatsApp, Status: StatusActive, CreatedAt: day.Add(time.Minute),
+		SenderPhone: "+15550001"}
 	ended := *a
 	ended.Status = StatusEnded
 	d0, d1 := DayOf(day), DayOf(day)+1
@@ -215,11 +216,11 @@ func TestCountChange(t *testing.T) {
 	}{
 		{name: "nothing", want: CountDelta{}},
 		{name: "created", added: []*Conversation{a, b, a},
-			want: CountDelta{{"asst_a", TypeAPI, StatusActive, d0}: 2, {"asst_b", TypeWhatsApp, StatusActive, d1}: 1}},
+			want: CountDelta{{"asst_a", TypeAPI, StatusActive, "", d0}: 2, {"asst_b", TypeWhatsApp, StatusActive, "+15550001", d1}: 1}},
 		{name: "deleted", removed: []*Conversation{b},
-			want: CountDelta{{"asst_b", TypeWhatsApp, StatusActive, d1}: -1}},
+			want: CountDelta{{"asst_b", TypeWhatsApp, StatusActive, "+15550001", d1}: -1}},
 		{name: "ended moves between statuses", added: []*Conversation{&ended}, removed: []*Conversation{a},
-			want: CountDelta{{"asst_a", TypeAPI, StatusActive, d0}: -1, {"asst_a", TypeAPI, StatusEnded, d0}: 1}},
+			want: CountDelta{{"asst_a", TypeAPI, StatusActive, "", d0}: -1, {"asst_a", TypeAPI, StatusEnded, "", d0}: 1}},
 		{name: "unchanged cancels out", added: []*Conversation{a}, removed: []*Conversation{a}, want: CountDelta{}},
 	}
 	for _, tc := range cases {

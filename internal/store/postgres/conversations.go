@@ -259,14 +259,15 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `DELETE FROM conversations WHERE workspace_id = $1 AND id = ANY($2)
 			RETURNING seq, id, assistant_id, type, status, created_at, coalesce(customer_name, ''),
-				coalesce(customer_phone, ''), coalesce(customer_email, ''), coalesce(external_identifier, '')`, workspaceID, ids)
+				coalesce(customer_phone, ''), coalesce(customer_email, ''), coalesce(external_identifier, ''),
+				coalesce(sender_phone, '')`, workspaceID, ids)
 		if err != nil {
 			return fmt.Errorf("delete conversations: %w", err)
 		}
 		deleted, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*conversation.Conversation, error) {
 			c := &conversation.Conversation{WorkspaceID: workspaceID}
 			err := r.Scan(&c.Seq, &c.ID, &c.AssistantID, &c.Type, &c.Status, &c.CreatedAt,
-				&c.Customer.Name, &c.Customer.Phone, &c.Customer.Email, &c.ExternalIdentifier)
+				&c.Customer.Name, &c.Customer.Phone, &c.Customer.Email, &c.ExternalIdentifier, &c.SenderPhone)
 			c.CreatedAt = utc(c.CreatedAt)
 			return c, err
 		})
@@ -307,10 +308,10 @@ func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversat
 			}
 		}
 		for _, b := range delta.Sorted() {
-			if _, err := tx.Exec(ctx, `INSERT INTO conversation_buckets (workspace_id, assistant_id, type, status, day, n)
-				VALUES ($1, $2, $3, $4, $5, $6)
-				ON CONFLICT (workspace_id, assistant_id, type, status, day) DO UPDATE SET n = conversation_buckets.n + excluded.n`,
-				workspaceID, b.AssistantID, b.Type, b.Status, b.Day, delta[b]); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO conversation_buckets (workspace_id, assistant_id, type, status, day, sender_phone, n)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)
+				ON CONFLICT (workspace_id, assistant_id, type, status, day, sender_phone) DO UPDATE SET n = conversation_buckets.n + excluded.n`,
+				workspaceID, b.AssistantID, b.Type, b.Status, b.Day, b.SenderPhone, delta[b]); err != nil {
 				return fmt.Errorf("count conversations: %w", err)
 			}
 		}
@@ -587,6 +588,9 @@ func (db *DB) countFromBuckets(ctx context.Context, workspaceID string, f conver
 		}
 		if f.Status != "" {
 			b.WriteString(` AND status = ` + a.add(f.Status))
+		}
+		if f.WhatsAppSenderPhone != "" {
+			b.WriteString(` AND sender_phone = ` + a.add(f.WhatsAppSenderPhone))
 		}
 		if len(f.Types) > 0 {
 			b.WriteString(` AND type = ANY(` + a.add(f.Types) + `)`)

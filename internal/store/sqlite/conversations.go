@@ -291,12 +291,12 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 		deleted = nil
 		for _, id := range ids {
 			var seq, created int64
-			var name, phone, email, ext sql.NullString
+			var name, phone, email, ext, sender sql.NullString
 			c := &conversation.Conversation{ID: id, WorkspaceID: workspaceID}
 			err := tx.QueryRowContext(ctx, `DELETE FROM conversations WHERE workspace_id = ? AND id = ?
 				RETURNING seq, assistant_id, type, status, created_at, customer_name, customer_phone, customer_email,
-					external_identifier`,
-				workspaceID, id).Scan(&seq, &c.AssistantID, &c.Type, &c.Status, &created, &name, &phone, &email, &ext)
+					external_identifier, sender_phone`,
+				workspaceID, id).Scan(&seq, &c.AssistantID, &c.Type, &c.Status, &created, &name, &phone, &email, &ext, &sender)
 			if err == sql.ErrNoRows {
 				continue
 			}
@@ -305,6 +305,7 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string, ids [
 			}
 			c.Seq, c.CreatedAt = seq, time.UnixMilli(created).UTC()
 			c.Customer.Name, c.Customer.Phone, c.Customer.Email, c.ExternalIdentifier = name.String, phone.String, email.String, ext.String
+			c.SenderPhone = sender.String
 			if err := db.dropConversationTerms(ctx, tx, c); err != nil {
 				return err
 			}
@@ -340,10 +341,10 @@ func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversat
 			}
 		}
 		for _, b := range delta.Sorted() {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_buckets (workspace_id, assistant_id, type, status, day, n)
-				VALUES (?, ?, ?, ?, ?, ?)
-				ON CONFLICT (workspace_id, assistant_id, type, status, day) DO UPDATE SET n = n + excluded.n`,
-				workspaceID, b.AssistantID, b.Type, b.Status, b.Day, delta[b]); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_buckets (workspace_id, assistant_id, type, status, day, sender_phone, n)
+				VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (workspace_id, assistant_id, type, status, day, sender_phone) DO UPDATE SET n = n + excluded.n`,
+				workspaceID, b.AssistantID, b.Type, b.Status, b.Day, b.SenderPhone, delta[b]); err != nil {
 				return fmt.Errorf("count conversations: %w", err)
 			}
 		}
@@ -534,6 +535,10 @@ func (db *DB) countFromBuckets(ctx context.Context, workspaceID string, f conver
 		if f.Status != "" {
 			b.WriteString(` AND status = ?`)
 			args = append(args, f.Status)
+		}
+		if f.WhatsAppSenderPhone != "" {
+			b.WriteString(` AND sender_phone = ?`)
+			args = append(args, f.WhatsAppSenderPhone)
 		}
 		if len(f.Types) > 0 {
 			b.WriteString(` AND type IN (?` + strings.Repeat(`, ?`, len(f.Types)-1) + `)`)

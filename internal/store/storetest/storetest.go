@@ -1271,6 +1271,7 @@ func testCountBuckets(t *testing.T, s store.Store) {
 	assts := []string{f.asst.ID, newAssistant(t, s, f.ws, "Second").ID, newAssistant(t, s, f.ws, "Third").ID}
 	rnd := rand.New(rand.NewPCG(9, 1))
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	senders := []string{"+15550001", "+15550002"}
 	live := map[string]*conversation.Conversation{}
 	var order []string
 	for i := 0; i < 240; i++ {
@@ -1279,6 +1280,9 @@ func testCountBuckets(t *testing.T, s store.Store) {
 			c.Type = conversation.Types[rnd.IntN(len(conversation.Types))]
 			c.AssistantID = assts[rnd.IntN(len(assts))]
 			c.CreatedAt, c.UpdatedAt = created, created
+			if c.Type == conversation.TypeWhatsApp {
+				c.SenderID, c.SenderPhone = "wa_1", senders[rnd.IntN(len(senders))]
+			}
 		})
 		live[c.ID] = c
 		order = append(order, c.ID)
@@ -1321,6 +1325,7 @@ func testCountBuckets(t *testing.T, s store.Store) {
 			if (len(fl.Types) == 0 || slices.Contains(fl.Types, c.Type)) &&
 				(fl.AssistantID == "" || c.AssistantID == fl.AssistantID) &&
 				(fl.Status == "" || c.Status == fl.Status) &&
+				(fl.WhatsAppSenderPhone == "" || c.SenderPhone == fl.WhatsAppSenderPhone) &&
 				(fl.CreatedFrom == nil || !c.CreatedAt.Before(*fl.CreatedFrom)) &&
 				(fl.CreatedTo == nil || c.CreatedAt.Before(*fl.CreatedTo)) {
 				want.Add(c.Type, 1)
@@ -1346,18 +1351,21 @@ func testCountBuckets(t *testing.T, s store.Store) {
 		for _, types := range typeSets {
 			for _, asst := range append([]string{""}, assts...) {
 				for _, st := range []string{"", conversation.StatusActive, conversation.StatusEnded} {
-					fl := conversation.Filter{Types: types, AssistantID: asst, Status: st, CreatedFrom: r[0], CreatedTo: r[1]}
-					got, err := s.CountConversations(ctx, f.ws, fl)
-					must(t, err)
-					if diff := cmp.Diff(brute(fl), got); diff != "" {
-						t.Errorf("count %+v (-brute force +got):\n%s", fl, diff)
+					for _, sender := range append([]string{""}, senders...) {
+						fl := conversation.Filter{Types: types, AssistantID: asst, Status: st, WhatsAppSenderPhone: sender,
+							CreatedFrom: r[0], CreatedTo: r[1]}
+						got, err := s.CountConversations(ctx, f.ws, fl)
+						must(t, err)
+						if diff := cmp.Diff(brute(fl), got); diff != "" {
+							t.Errorf("count %+v (-brute force +got):\n%s", fl, diff)
+						}
+						checked++
 					}
-					checked++
 				}
 			}
 		}
 	}
-	if total := brute(conversation.Filter{}).Total; total < 150 || checked != len(ranges)*len(typeSets)*4*3 {
+	if total := brute(conversation.Filter{}).Total; total < 150 || checked != len(ranges)*len(typeSets)*4*3*3 {
 		t.Fatalf("checked %d filters over %d conversations", checked, total)
 	}
 }
