@@ -4,17 +4,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parley-dev/parley/internal/conversation"
 )
 
-// Both stores keep conversation_terms (migration 0018): each term a
-// conversation's messages and customer fields hold, once, keyed by
-// workspace, term, kind and conversation, where the kind packs the
-// conversation's type and status into one small integer, so that counts
-// with a word and those filters read index ranges and each row stays a
-// few bytes. The migrations' backfills spell the same packing in SQL;
-// the conformance suite holds them to it.
+// Both stores keep conversation_terms (migrations 0018 and 0020): each
+// term a conversation's messages and customer fields hold, once, keyed by
+// workspace, term, assistant, kind, creation day and conversation. The
+// kind packs the conversation's type and status into one small integer;
+// workspaces and assistants take small integer keys (their seq; 0 for a
+// conversation whose assistant is not one of its workspace's). Counts
+// with a word and any of those filters thus read index ranges, and each
+// row stays a few bytes. The migrations' backfills spell the same packing
+// in SQL; the conformance suite holds them to it.
 
 // TermKind is the kind of a conversation of type typ and status st: the
 // type's position in conversation.Types times two, plus one when ended.
@@ -62,4 +65,33 @@ func TermKindSQL(typ, st string) string {
 	}
 	b.WriteString(" END + CASE WHEN " + st + " = '" + conversation.StatusEnded + "' THEN 1 ELSE 0 END)")
 	return b.String()
+}
+
+// TermRange is one part of a count with a word and a created range, as
+// conversation_terms answers it: the entries of days [DayFrom, DayTo)
+// (nil: unbounded), and, when Exact is set, only those whose conversation
+// was created in [CreatedFrom, CreatedTo), checked on its row. The whole
+// days of the range need no check; its partial first and last days
+// (conversation.Filter.PlanCount) do, so the rows read are at most those
+// two days' entries.
+type TermRange struct {
+	DayFrom, DayTo         *int64
+	Exact                  bool
+	CreatedFrom, CreatedTo time.Time
+}
+
+// TermRanges splits f's created range into the TermRanges that count it:
+// one unbounded range without a created filter.
+func TermRanges(f conversation.Filter) []TermRange {
+	plan := f.PlanCount()
+	var out []TermRange
+	if plan.FromDay == nil || plan.ToDay == nil || *plan.FromDay < *plan.ToDay {
+		out = append(out, TermRange{DayFrom: plan.FromDay, DayTo: plan.ToDay})
+	}
+	for _, p := range plan.Partial {
+		// PlanCount bounds every partial range on both sides.
+		lo, hi := conversation.DayOf(*p.CreatedFrom), conversation.DayOf(p.CreatedTo.Add(-time.Millisecond))+1
+		out = append(out, TermRange{DayFrom: &lo, DayTo: &hi, Exact: true, CreatedFrom: *p.CreatedFrom, CreatedTo: *p.CreatedTo})
+	}
+	return out
 }

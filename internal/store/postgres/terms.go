@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,23 +13,41 @@ import (
 	"github.com/parley-dev/parley/internal/store"
 )
 
-// conversation_terms (migration 0018) holds each term a conversation's
-// messages and customer fields contain once, keyed by workspace, term,
-// kind (type and status, store.TermKind) and conversation, so that a count of the conversations with a word
-// reads one index entry per counted conversation instead of probing the
-// messages' index, which has one per message. Every write that changes a
+// conversation_terms (migrations 0018 and 0020) holds each term a
+// conversation's messages and customer fields contain once, keyed by
+// workspace, term, assistant, kind (type and status, store.TermKind),
+// creation day and conversation, so that a count of the conversations
+// with a word reads one index entry per counted conversation instead of
+// probing the messages' index, which has one per message, and the filters
+// in the key narrow the entries read. Every write that changes a
 // conversation's text keeps it.
 
-// addTermsSQL records that a conversation ($3, $4: kind, seq) of workspace
-// $1 holds the terms $2.
-const addTermsSQL = `INSERT INTO conversation_terms (workspace_seq, term, kind, conversation_seq)
-	SELECT w.seq, t, $3, $4 FROM workspaces w, unnest($2::text[]) t WHERE w.id = $1
+// termKeySQL is the key of a conversation's entries but the term, from
+// its workspace id $1, assistant id $2, kind $3, day $4 and seq $5; an
+// assistant that is not one of the workspace's is keyed 0.
+const termKeySQL = `(SELECT seq FROM workspaces WHERE id = $1),
+	coalesce((SELECT seq FROM assistants WHERE id = $2 AND workspace_id = $1), 0), $3::smallint, $4::bigint, $5::bigint`
+
+// termKeyArgs returns the arguments of termKeySQL for conversation c with
+// kind k.
+func termKeyArgs(c *conversation.Conversation, k int) []any {
+	return []any{c.WorkspaceID, c.AssistantID, k, conversation.DayOf(c.CreatedAt), c.Seq}
+}
+
+// ofKeySQL selects the entries of one conversation (termKeySQL's
+// arguments) among terms $6.
+const ofKeySQL = `(workspace_seq, assistant_seq, kind, day, conversation_seq) = (` + termKeySQL + `) AND term = ANY($6)`
+
+// addTermsSQL records that a conversation (termKeySQL's arguments) holds
+// the terms $6.
+const addTermsSQL = `INSERT INTO conversation_terms (workspace_seq, assistant_seq, kind, day, conversation_seq, term)
+	SELECT ` + termKeySQL + `, t FROM unnest($6::text[]) t
 	ON CONFLICT DO NOTHING`
 
 // queueTerms queues the recording of terms of conversation c in batch.
 func queueTerms(batch *pgx.Batch, c *conversation.Conversation, terms []string) {
 	if len(terms) > 0 {
-		batch.Queue(addTermsSQL, c.WorkspaceID, terms, store.TermKind(c.Type, c.Status), c.Seq)
+		batch.Queue(addTermsSQL, append(termKeyArgs(c, store.TermKind(c.Type, c.Status)), terms)...)
 	}
 }
 
@@ -36,10 +56,23 @@ func addTerms(ctx context.Context, tx pgx.Tx, c *conversation.Conversation, term
 	if len(terms) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, addTermsSQL, c.WorkspaceID, terms, store.TermKind(c.Type, c.Status), c.Seq); err != nil {
+	if _, err := tx.Exec(ctx, addTermsSQL, append(termKeyArgs(c, store.TermKind(c.Type, c.Status)), terms)...); err != nil {
 		return fmt.Errorf("index conversation terms: %w", err)
 	}
 	return nil
+}
+
+// messageTermsSQL is the terms of the messages of seqs $7 to $8.
+const messageTermsSQL = `(SELECT u.lexeme FROM messages m, unnest(m.tsv) u WHERE m.seq BETWEEN $7 AND $8)`
+
+// allTermsSQL is the terms $6 and those of the messages of seqs $7 to $8,
+// as an array, so that the index seeks each (an OR of the two would not).
+const allTermsSQL = `ARRAY(SELECT unnest($6::text[]) UNION SELECT u.lexeme FROM messages m, unnest(m.tsv) u
+	WHERE m.seq BETWEEN $7 AND $8)`
+
+// messageRange returns the arguments of messageTermsSQL for conversation c.
+func messageRange(c *conversation.Conversation) []any {
+	return []any{conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation)}
 }
 
 // reindexCustomerTerms updates the terms of c after its customer fields
@@ -54,12 +87,9 @@ func reindexCustomerTerms(ctx context.Context, tx pgx.Tx, c, before *conversatio
 		}
 	}
 	if len(gone) > 0 {
-		_, err := tx.Exec(ctx, `DELETE FROM conversation_terms
-			WHERE workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND kind = $2
-				AND conversation_seq = $3 AND term = ANY($4)
-				AND term NOT IN (SELECT u.lexeme FROM messages m, unnest(m.tsv) u WHERE m.seq BETWEEN $5 AND $6)`,
-			c.WorkspaceID, store.TermKind(c.Type, c.Status), c.Seq, gone,
-			conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation))
+		args := append(termKeyArgs(c, store.TermKind(c.Type, c.Status)), gone)
+		_, err := tx.Exec(ctx, `DELETE FROM conversation_terms WHERE `+ofKeySQL+` AND term NOT IN `+messageTermsSQL,
+			append(args, messageRange(c)...)...)
 		if err != nil {
 			return fmt.Errorf("unindex customer terms: %w", err)
 		}
@@ -68,14 +98,14 @@ func reindexCustomerTerms(ctx context.Context, tx pgx.Tx, c, before *conversatio
 }
 
 // moveTermsStatus moves the terms of conversation c to its status now
-// from its status before (whose customer fields may differ).
+// ($9) from its status before (whose customer fields may differ).
 func moveTermsStatus(ctx context.Context, tx pgx.Tx, c, before *conversation.Conversation) error {
-	_, err := tx.Exec(ctx, `UPDATE conversation_terms SET kind = $2
-		WHERE workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND kind = $3 AND conversation_seq = $4
-			AND (term = ANY($5) OR term IN (SELECT u.lexeme FROM messages m, unnest(m.tsv) u WHERE m.seq BETWEEN $6 AND $7))`,
-		c.WorkspaceID, store.TermKind(c.Type, c.Status), store.TermKind(before.Type, before.Status), c.Seq,
-		conversation.DistinctSearchTerms(conversation.CustomerText(c), conversation.CustomerText(before)),
-		conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation))
+	args := append(termKeyArgs(before, store.TermKind(before.Type, before.Status)),
+		conversation.DistinctSearchTerms(conversation.CustomerText(c), conversation.CustomerText(before)))
+	args = append(append(args, messageRange(c)...), store.TermKind(c.Type, c.Status))
+	_, err := tx.Exec(ctx, `UPDATE conversation_terms SET kind = $9
+		WHERE (workspace_seq, assistant_seq, kind, day, conversation_seq) = (`+termKeySQL+`)
+			AND term = ANY(`+allTermsSQL+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("move conversation terms: %w", err)
 	}
@@ -85,11 +115,10 @@ func moveTermsStatus(ctx context.Context, tx pgx.Tx, c, before *conversation.Con
 // dropConversationTerms forgets every term of conversation c, before its
 // messages are deleted: their tsvectors and its customer fields say which.
 func dropConversationTerms(ctx context.Context, tx pgx.Tx, c *conversation.Conversation) error {
+	args := append(termKeyArgs(c, store.TermKind(c.Type, c.Status)), conversation.DistinctSearchTerms(conversation.CustomerText(c)))
 	_, err := tx.Exec(ctx, `DELETE FROM conversation_terms
-		WHERE workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND kind = $2 AND conversation_seq = $3
-			AND (term = ANY($4) OR term IN (SELECT u.lexeme FROM messages m, unnest(m.tsv) u WHERE m.seq BETWEEN $5 AND $6))`,
-		c.WorkspaceID, store.TermKind(c.Type, c.Status), c.Seq, conversation.DistinctSearchTerms(conversation.CustomerText(c)),
-		conversation.MessageSeq(c.Seq, 0), conversation.MessageSeq(c.Seq, maxMessagesPerConversation))
+		WHERE (workspace_seq, assistant_seq, kind, day, conversation_seq) = (`+termKeySQL+`)
+			AND term = ANY(`+allTermsSQL+`)`, append(args, messageRange(c)...)...)
 	if err != nil {
 		return fmt.Errorf("unindex conversation terms: %w", err)
 	}
@@ -98,50 +127,93 @@ func dropConversationTerms(ctx context.Context, tx pgx.Tx, c *conversation.Conve
 
 // countTerms counts the conversations that match f when its query is one
 // whole term (conversation.SingleTerm), from conversation_terms, up to
-// f.CountLimit; ok is false for any other query. With filters other than
-// types, each entry is checked against its conversation's row, or the
-// filter's conversations are probed for the term: the planner picks,
-// with a custom plan for these values (plan_cache_mode).
+// f.CountLimit; ok is false for any other query. Types, status, assistant
+// and created range are parts of the entries' key, so with no other
+// filter the count reads index ranges only (and the rows of a range's
+// partial first and last days, store.TermRanges). With other filters (a
+// phone, an external id, a sender) each entry is checked against its
+// conversation's row, or the filter's conversations are probed for the
+// term: the planner picks, with a custom plan for these values
+// (plan_cache_mode).
 func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
 	term, ok := conversation.SingleTerm(f.Query)
 	if !ok {
 		return counts, false, nil
 	}
-	var a args
-	q := `SELECT t.kind FROM conversation_terms t`
-	where := ` WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = ` + a.add(workspaceID) + `)
-		AND t.term = ` + a.add(term) + ` AND t.kind = ANY(` + a.add(store.TermKinds(f)) + `)`
 	rest := f
-	rest.Types, rest.Status, rest.Query = nil, "", ""
-	if !rest.IsZero() {
-		filter, _, err := db.filterSQL(ctx, &a, workspaceID, rest)
-		if err != nil {
+	rest.Types, rest.Status, rest.Query, rest.AssistantID, rest.CreatedFrom, rest.CreatedTo = nil, "", "", "", nil, nil
+	assistants := `ARRAY(SELECT seq FROM assistants WHERE workspace_id = $1 UNION ALL SELECT 0)`
+	if f.AssistantID != "" {
+		var seq int64
+		err := db.conn(ctx).QueryRow(ctx, `SELECT seq FROM assistants WHERE id = $1 AND workspace_id = $2`,
+			f.AssistantID, workspaceID).Scan(&seq)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			// No assistant of the workspace has this id: its
+			// conversations, if any, are keyed by 0, and their rows say
+			// which they are.
+			assistants, rest.AssistantID = `ARRAY[0::bigint]`, f.AssistantID
+		case err != nil:
+			return counts, true, fmt.Errorf("count conversations: %w", err)
+		default:
+			assistants = `ARRAY[` + strconv.FormatInt(seq, 10) + `::bigint]`
+		}
+	}
+	for _, r := range store.TermRanges(f) {
+		a := args{workspaceID}
+		q := `SELECT t.kind FROM conversation_terms t`
+		where := ` WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND t.term = ` + a.add(term) + `
+			AND t.assistant_seq = ANY(` + assistants + `) AND t.kind = ANY(` + a.add(store.TermKinds(f)) + `)`
+		if r.DayFrom != nil {
+			where += ` AND t.day >= ` + a.add(*r.DayFrom)
+		}
+		if r.DayTo != nil {
+			where += ` AND t.day < ` + a.add(*r.DayTo)
+		}
+		g := rest
+		if r.Exact {
+			g.CreatedFrom, g.CreatedTo = &r.CreatedFrom, &r.CreatedTo
+		}
+		if !g.IsZero() {
+			filter, _, err := db.filterSQL(ctx, &a, workspaceID, g)
+			if err != nil {
+				return counts, true, err
+			}
+			q += ` JOIN conversations c ON c.seq = t.conversation_seq`
+			where += ` AND ` + filter
+		}
+		q += where
+		if f.CountLimit > 0 {
+			q += ` LIMIT ` + a.add(int64(f.CountLimit)+1-counts.Total)
+		}
+		if err := db.addKindCounts(ctx, &counts, `SELECT kind, count(*) FROM (`+q+`) s GROUP BY kind`, a); err != nil {
 			return counts, true, err
 		}
-		q += ` JOIN conversations c ON c.seq = t.conversation_seq`
-		where += ` AND ` + filter
+		if counts.Bound(f.CountLimit) {
+			break
+		}
 	}
-	q += where
-	if f.CountLimit > 0 {
-		q += ` LIMIT ` + a.add(f.CountLimit+1)
-	}
-	rows, err := db.conn(ctx).Query(ctx, `SELECT kind, count(*) FROM (`+q+`) s GROUP BY kind`, a...)
+	return counts.Only(f.Types), true, nil
+}
+
+// addKindCounts adds to counts the (kind, count) rows of query q.
+func (db *DB) addKindCounts(ctx context.Context, counts *conversation.Counts, q string, a args) error {
+	rows, err := db.conn(ctx).Query(ctx, q, a...)
 	if err != nil {
-		return counts, true, fmt.Errorf("count conversations: %w", err)
+		return fmt.Errorf("count conversations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var kind int
 		var n int64
 		if err := rows.Scan(&kind, &n); err != nil {
-			return counts, true, err
+			return err
 		}
 		counts.Add(store.TermKindType(kind), n)
 	}
 	if err := rows.Err(); err != nil {
-		return counts, true, fmt.Errorf("count conversations: %w", err)
+		return fmt.Errorf("count conversations: %w", err)
 	}
-	counts.Bound(f.CountLimit)
-	return counts.Only(f.Types), true, nil
+	return nil
 }

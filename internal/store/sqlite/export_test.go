@@ -58,8 +58,8 @@ func (db *DB) ApplyEarly(ctx context.Context, version int) error {
 
 // ConversationTerms lists the rows of conversation_terms, sorted, as text.
 func (db *DB) ConversationTerms(ctx context.Context) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT workspace_seq || '|' || term || '|' || kind || '|' || conversation_seq
-		FROM conversation_terms ORDER BY 1`)
+	rows, err := db.read.QueryContext(ctx, `SELECT workspace_seq || '|' || term || '|' || assistant_seq || '|' || kind || '|' ||
+		day || '|' || conversation_seq FROM conversation_terms ORDER BY 1`)
 	if err != nil {
 		return nil, err
 	}
@@ -75,11 +75,29 @@ func (db *DB) ConversationTerms(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// RebuildConversationTerms empties conversation_terms and fills it again
-// with the backfill of migration 0018, so tests can hold that SQL to the
-// rows the writes keep.
+// RebuildConversationTerms drops conversation_terms and builds it again
+// as the migrations did: migration 0018's table and backfill, then
+// migration 0020's rebuild with the assistant and day, so tests can hold
+// that SQL to the rows the writes keep.
 func (db *DB) RebuildConversationTerms(ctx context.Context) error {
-	return db.rerunBackfill(ctx, 18, "INSERT OR IGNORE INTO conversation_terms", "conversation_terms")
+	all, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	first, err := migration.Backfill(all, 18, "CREATE TABLE conversation_terms")
+	if err != nil {
+		return err
+	}
+	second, err := migration.Backfill(all, 20, "CREATE TABLE conversation_terms_new")
+	if err != nil {
+		return err
+	}
+	for _, q := range []string{`DROP TABLE conversation_terms`, first, second} {
+		if _, err := db.write.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rerunBackfill empties table and runs the backfill of migration version

@@ -38,9 +38,10 @@ func termsJSON(terms []string) string {
 }
 
 const (
-	addTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, kind, conversation_seq)
-		SELECT ?, value, ?, ? FROM json_each(?)`
+	addTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, assistant_seq, kind, day, conversation_seq)
+		SELECT ?, value, ?, ?, ?, ? FROM json_each(?)`
 	workspaceSeqSQL = `SELECT seq FROM workspaces WHERE id = ?`
+	assistantSeqSQL = `SELECT seq FROM assistants WHERE id = ? AND workspace_id = ?`
 )
 
 // workspaceSeq returns the integer key of a workspace (its seq), which
@@ -60,33 +61,80 @@ func (db *DB) workspaceSeq(ctx context.Context, q querier, workspaceID string) (
 	return seq.Int64, nil
 }
 
+// assistantSeq returns the integer key of an assistant of a workspace
+// (its seq, which never changes, so it is remembered), and false when
+// the workspace has no such assistant: conversation_terms keys its
+// conversations by 0.
+func (db *DB) assistantSeq(ctx context.Context, q querier, workspaceID, assistantID string) (int64, bool, error) {
+	key := workspaceID + "/" + assistantID
+	if v, ok := db.asstSeqs.Load(key); ok {
+		return v.(int64), true, nil
+	}
+	var seq sql.NullInt64
+	err := q.QueryRowContext(ctx, assistantSeqSQL, assistantID, workspaceID).Scan(&seq)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && !seq.Valid:
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("assistant key: %w", err)
+	}
+	db.asstSeqs.Store(key, seq.Int64)
+	return seq.Int64, true, nil
+}
+
+// termKey is the part of a conversation_terms key that its conversation
+// decides: all but the term.
+type termKey struct {
+	ws, assistant int64
+	kind          int
+	day, conv     int64
+}
+
+// termKeyOf returns the conversation_terms key of conversation c.
+func (db *DB) termKeyOf(ctx context.Context, q querier, c *conversation.Conversation) (termKey, error) {
+	ws, err := db.workspaceSeq(ctx, q, c.WorkspaceID)
+	if err != nil {
+		return termKey{}, err
+	}
+	asst, _, err := db.assistantSeq(ctx, q, c.WorkspaceID, c.AssistantID)
+	if err != nil {
+		return termKey{}, err
+	}
+	return termKey{ws: ws, assistant: asst, kind: store.TermKind(c.Type, c.Status), day: conversation.DayOf(c.CreatedAt),
+		conv: c.Seq}, nil
+}
+
 // addTerms records that conversation c holds terms.
 func (db *DB) addTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, terms []string) error {
 	if len(terms) == 0 {
 		return nil
 	}
-	ws, err := db.workspaceSeq(ctx, tx, c.WorkspaceID)
+	k, err := db.termKeyOf(ctx, tx, c)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, addTermsSQL, ws, store.TermKind(c.Type, c.Status), c.Seq, termsJSON(terms)); err != nil {
+	if _, err := tx.ExecContext(ctx, addTermsSQL, k.ws, k.assistant, k.kind, k.day, k.conv, termsJSON(terms)); err != nil {
 		return fmt.Errorf("index conversation terms: %w", err)
 	}
 	return nil
 }
+
+// termsOfKeySQL selects the entries of one conversation (its key's
+// parts, then the terms as a JSON array).
+const termsOfKeySQL = `workspace_seq = ? AND assistant_seq = ? AND kind = ? AND day = ? AND conversation_seq = ?
+	AND term IN (SELECT value FROM json_each(?))`
 
 // dropTerms forgets that conversation c holds terms.
 func (db *DB) dropTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, terms []string) error {
 	if len(terms) == 0 {
 		return nil
 	}
-	ws, err := db.workspaceSeq(ctx, tx, c.WorkspaceID)
+	k, err := db.termKeyOf(ctx, tx, c)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM conversation_terms
-		WHERE workspace_seq = ? AND kind = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
-		ws, store.TermKind(c.Type, c.Status), c.Seq, termsJSON(terms)); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM conversation_terms WHERE `+termsOfKeySQL,
+		k.ws, k.assistant, k.kind, k.day, k.conv, termsJSON(terms)); err != nil {
 		return fmt.Errorf("unindex conversation terms: %w", err)
 	}
 	return nil
@@ -130,14 +178,13 @@ func (db *DB) moveTermsStatus(ctx context.Context, tx *sql.Tx, c, before *conver
 	if err != nil {
 		return fmt.Errorf("move conversation terms: %w", err)
 	}
-	ws, err := db.workspaceSeq(ctx, tx, c.WorkspaceID)
+	was, err := db.termKeyOf(ctx, tx, before)
 	if err != nil {
 		return err
 	}
 	terms := conversation.DistinctSearchTerms(append(texts, conversation.CustomerText(c), conversation.CustomerText(before))...)
-	if _, err := tx.ExecContext(ctx, `UPDATE conversation_terms SET kind = ?
-		WHERE workspace_seq = ? AND kind = ? AND conversation_seq = ? AND term IN (SELECT value FROM json_each(?))`,
-		store.TermKind(c.Type, c.Status), ws, store.TermKind(before.Type, before.Status), c.Seq, termsJSON(terms)); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE conversation_terms SET kind = ? WHERE `+termsOfKeySQL,
+		store.TermKind(c.Type, c.Status), was.ws, was.assistant, was.kind, was.day, was.conv, termsJSON(terms)); err != nil {
 		return fmt.Errorf("move conversation terms: %w", err)
 	}
 	return nil
@@ -177,12 +224,13 @@ func messageTexts(ctx context.Context, tx *sql.Tx, convSeq int64) ([]string, err
 // whole term (conversation.SingleTerm) or a prefix of a few terms
 // (conversation.SinglePrefix), from conversation_terms, up to
 // f.CountLimit as countSearch does; ok is false when the full-text path
-// must answer. Without other filters than types and status it reads the
-// terms' entries of each kind, at most the bound in all. With other
-// filters it races, as search does, the walk of the term's entries (each
-// checked against the filter through its conversation row) against the
-// walk of the filter's conversations (each checked for the term by one
-// index probe).
+// must answer. Types, status, assistant and created range are parts of
+// the entries' key, so with no other filter the count reads index ranges
+// only (and the rows of a range's partial first and last days). With
+// other filters (a phone, an external id, a sender) it races, as search
+// does, the walk of the term's entries (each checked against the filter
+// through its conversation row) against the walk of the filter's
+// conversations (each checked for the term by one index probe).
 func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
 	term, ok := conversation.SingleTerm(f.Query)
@@ -204,14 +252,21 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	if err != nil {
 		return counts, true, err
 	}
-	kinds := store.TermKinds(f)
+	sel := termSelect{ws: ws, kinds: store.TermKinds(f)}
 	rest := f
-	rest.Types, rest.Status, rest.Query = nil, "", ""
+	rest.Types, rest.Status, rest.Query, rest.AssistantID, rest.CreatedFrom, rest.CreatedTo = nil, "", "", "", nil, nil
+	if sel.assistants, err = db.termAssistants(ctx, tx, workspaceID, f.AssistantID); err != nil {
+		return counts, true, err
+	}
+	if len(sel.assistants) == 0 {
+		// No assistant of the workspace has this id: its conversations,
+		// if any, are keyed by 0, and their rows say which they are.
+		sel.assistants, rest.AssistantID = []int64{0}, f.AssistantID
+	}
 	if isPrefix {
 		// A prefix stands for the terms of the workspace it starts: one
-		// is counted as that term; a few, with no filter but types and
-		// status, as their union; more, or other filters, keep the
-		// full-text path.
+		// is counted as that term; a few, with no filter off the key, as
+		// their union; more, or other filters, keep the full-text path.
 		terms, err := termsWithPrefix(ctx, tx, ws, prefix, maxPrefixTerms)
 		switch {
 		case err != nil:
@@ -223,17 +278,20 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 		case len(terms) == 1:
 			term = terms[0]
 		case len(terms) <= maxPrefixTerms && rest.IsZero():
-			return countTermKinds(ctx, tx, ws, terms, kinds, f)
+			sel.terms = terms
+			return sel.count(ctx, tx, f)
 		default:
 			return counts, false, nil
 		}
 	}
 	if rest.IsZero() {
-		return countTermKinds(ctx, tx, ws, []string{term}, kinds, f)
+		sel.terms = []string{term}
+		return sel.count(ctx, tx, f)
 	}
-	hits := &termHitWalk{tx: tx, ws: ws, term: term, kinds: kinds, limit: f.CountLimit,
-		counts: conversation.NewCounts(), last: 1<<63 - 1, batch: searchBatch}
-	hits.where, hits.args = filterSQLPrefixed(workspaceID, rest, "+c.")
+	hits := &termHitWalk{tx: tx, ws: ws, term: term, limit: f.CountLimit, counts: conversation.NewCounts(), batch: searchBatch}
+	all := f
+	all.Query = ""
+	hits.where, hits.args = filterSQLPrefixed(workspaceID, all, "+c.")
 	filtered := &termFilterWalk{tx: tx, ws: ws, term: term, limit: f.CountLimit,
 		counts: conversation.NewCounts(), batch: filterBatch}
 	filtered.where, filtered.args = filterSQL(workspaceID, f)
@@ -246,6 +304,34 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 		return hits.counts.Only(f.Types), true, nil
 	}
 	return filtered.counts.Only(f.Types), true, nil
+}
+
+// termAssistants returns the assistant keys a count with assistant filter
+// id reads: that assistant's (none when the workspace has no such
+// assistant), or, with no filter, every assistant's of the workspace and
+// 0.
+func (db *DB) termAssistants(ctx context.Context, tx querier, workspaceID, id string) ([]int64, error) {
+	if id != "" {
+		seq, ok, err := db.assistantSeq(ctx, tx, workspaceID, id)
+		if !ok || err != nil {
+			return nil, err
+		}
+		return []int64{seq}, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq FROM assistants WHERE workspace_id = ? AND seq IS NOT NULL`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("count conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []int64{0}
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, err
+		}
+		out = append(out, seq)
+	}
+	return out, rows.Err()
 }
 
 // maxPrefixTerms is how many terms a prefix may start and still be
@@ -275,31 +361,79 @@ func termsWithPrefix(ctx context.Context, tx querier, ws int64, prefix string, l
 	return terms, nil
 }
 
-// countTermKinds counts the conversations of the given kinds that hold
-// any of terms, up to f.CountLimit, from the index ranges of each kind:
-// the entries of one term are one per conversation; several terms' are
-// made distinct inside SQLite.
-func countTermKinds(ctx context.Context, tx querier, ws int64, terms []string, kinds []int, f conversation.Filter) (conversation.Counts, bool, error) {
+// termSelect is the conversation_terms entries a count with no filter
+// off their key reads: workspace ws, any of terms, assistants and kinds.
+type termSelect struct {
+	ws         int64
+	terms      []string
+	assistants []int64
+	kinds      []int
+}
+
+// count counts the conversations whose entries sel selects in f's
+// created range, by type, up to f.CountLimit: one bounded statement per
+// part of the range (store.TermRanges), each reading index entries only
+// (those of a partial day are checked on their conversation's row). One
+// term has one entry per conversation; several terms' are made distinct
+// inside SQLite.
+func (sel termSelect) count(ctx context.Context, tx querier, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
-	q := `SELECT count(*) FROM (SELECT 1 FROM conversation_terms
-		WHERE workspace_seq = ? AND kind = ? AND term = ? LIMIT ?)`
-	var arg any = terms[0]
-	if len(terms) > 1 {
-		q = `SELECT count(*) FROM (SELECT DISTINCT conversation_seq FROM conversation_terms
-			WHERE workspace_seq = ? AND kind = ? AND term IN (SELECT value FROM json_each(?)) LIMIT ?)`
-		arg = termsJSON(terms)
+	inner := `SELECT t.kind AS kind FROM conversation_terms t WHERE t.workspace_seq = ? AND t.term = ?`
+	var termArg any = sel.terms[0]
+	if len(sel.terms) > 1 {
+		inner = `SELECT DISTINCT t.conversation_seq, t.kind AS kind FROM conversation_terms t
+			WHERE t.workspace_seq = ? AND t.term IN (SELECT value FROM json_each(?))`
+		termArg = termsJSON(sel.terms)
 	}
-	for _, k := range kinds {
-		var n int64
-		if err := tx.QueryRowContext(ctx, q, ws, k, arg, remaining(counts, f.CountLimit)).Scan(&n); err != nil {
-			return counts, true, fmt.Errorf("count conversations: %w", err)
+	inner += ` AND t.assistant_seq IN (SELECT value FROM json_each(?)) AND t.kind IN (SELECT value FROM json_each(?))`
+	assistants, _ := json.Marshal(sel.assistants)
+	kinds, _ := json.Marshal(sel.kinds)
+	for _, r := range store.TermRanges(f) {
+		q := inner
+		args := []any{sel.ws, termArg, string(assistants), string(kinds)}
+		if r.DayFrom != nil {
+			q += ` AND t.day >= ?`
+			args = append(args, *r.DayFrom)
 		}
-		counts.Add(store.TermKindType(k), n)
+		if r.DayTo != nil {
+			q += ` AND t.day < ?`
+			args = append(args, *r.DayTo)
+		}
+		if r.Exact {
+			q += ` AND EXISTS (SELECT 1 FROM conversations c WHERE c.seq = t.conversation_seq
+				AND c.created_at >= ? AND c.created_at < ?)`
+			args = append(args, ms(r.CreatedFrom), ms(r.CreatedTo))
+		}
+		args = append(args, remaining(counts, f.CountLimit))
+		if err := addKindCounts(ctx, tx, &counts, `SELECT kind, count(*) FROM (`+q+` LIMIT ?) GROUP BY kind`, args); err != nil {
+			return counts, true, err
+		}
 		if counts.Bound(f.CountLimit) {
 			break
 		}
 	}
 	return counts.Only(f.Types), true, nil
+}
+
+// addKindCounts adds to counts the (kind, count) rows of query q.
+func addKindCounts(ctx context.Context, tx querier, counts *conversation.Counts, q string, args []any) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("count conversations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k int
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return err
+		}
+		counts.Add(store.TermKindType(k), n)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("count conversations: %w", err)
+	}
+	return nil
 }
 
 // remaining is how many more matches a count bounded by limit reads: up to
@@ -312,50 +446,61 @@ func remaining(c conversation.Counts, limit int) int64 {
 	return int64(limit) + 1 - c.Total
 }
 
-// termHitWalk walks a term's conversation_terms entries, kind after kind,
-// newest conversation first, a batch at a time, counting those whose
-// conversation passes the filter (where, on alias c, kept off the
-// filter's indexes so each is one lookup by seq).
+// termHitWalk walks a term's conversation_terms entries in key order, a
+// batch at a time, counting those whose conversation passes the filter
+// (where, on alias c, kept off the filter's indexes so each is one lookup
+// by seq).
 type termHitWalk struct {
 	tx     querier
 	ws     int64
 	term   string
-	kinds  []int
 	where  string
 	args   []any
 	limit  int
 	counts conversation.Counts
-	last   int64
+	after  *[4]int64 // assistant_seq, kind, day, conversation_seq of the last entry read
 	batch  int
 }
 
 func (w *termHitWalk) step(ctx context.Context) (bool, error) {
-	if len(w.kinds) == 0 {
-		return true, nil
-	}
-	k := w.kinds[0]
 	args := append([]any{}, w.args...)
-	args = append(args, w.ws, w.term, k, w.last, w.batch)
-	var scanned, matched int64
-	var lowest sql.NullInt64
-	err := w.tx.QueryRowContext(ctx, `SELECT count(*), min(s), coalesce(sum(m), 0) FROM (
-		SELECT t.conversation_seq AS s,
-			EXISTS (SELECT 1 FROM conversations c WHERE c.seq = t.conversation_seq AND `+w.where+`) AS m
+	args = append(args, w.ws, w.term)
+	q := `WITH b AS MATERIALIZED (
+		SELECT t.assistant_seq AS a, t.kind AS k, t.day AS d, t.conversation_seq AS s,
+			EXISTS (SELECT 1 FROM conversations c WHERE c.seq = t.conversation_seq AND ` + w.where + `) AS m
 		FROM conversation_terms t
-		WHERE t.workspace_seq = ? AND t.term = ? AND t.kind = ? AND t.conversation_seq < ?
-		ORDER BY t.conversation_seq DESC LIMIT ?)`, args...).Scan(&scanned, &lowest, &matched)
-	if err != nil {
+		WHERE t.workspace_seq = ? AND t.term = ?`
+	if w.after != nil {
+		q += ` AND (t.assistant_seq, t.kind, t.day, t.conversation_seq) > (?, ?, ?, ?)`
+		args = append(args, w.after[0], w.after[1], w.after[2], w.after[3])
+	}
+	q += ` ORDER BY t.assistant_seq, t.kind, t.day, t.conversation_seq LIMIT ?)
+		SELECT (SELECT count(*) FROM b), (SELECT a FROM b ORDER BY a DESC, k DESC, d DESC, s DESC LIMIT 1),
+			(SELECT k FROM b ORDER BY a DESC, k DESC, d DESC, s DESC LIMIT 1),
+			(SELECT d FROM b ORDER BY a DESC, k DESC, d DESC, s DESC LIMIT 1),
+			(SELECT s FROM b ORDER BY a DESC, k DESC, d DESC, s DESC LIMIT 1)`
+	args = append(args, w.batch)
+	for i := range conversation.Types {
+		q += `, (SELECT count(*) FROM b WHERE m AND k / 2 = ?)`
+		args = append(args, i)
+	}
+	var n int
+	var last [4]sql.NullInt64
+	byType := make([]int64, len(conversation.Types))
+	dest := []any{&n, &last[0], &last[1], &last[2], &last[3]}
+	for i := range byType {
+		dest = append(dest, &byType[i])
+	}
+	if err := w.tx.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
 		return false, fmt.Errorf("count conversations: %w", err)
 	}
-	w.counts.Add(store.TermKindType(k), matched)
-	if w.counts.Bound(w.limit) {
+	for i, typ := range conversation.Types {
+		w.counts.Add(typ, byType[i])
+	}
+	if w.counts.Bound(w.limit) || n < w.batch {
 		return true, nil
 	}
-	if scanned < int64(w.batch) { // this kind is done
-		w.kinds, w.last, w.batch = w.kinds[1:], 1<<63-1, searchBatch
-		return len(w.kinds) == 0, nil
-	}
-	w.last = lowest.Int64
+	w.after = &[4]int64{last[0].Int64, last[1].Int64, last[2].Int64, last[3].Int64}
 	w.batch = min(w.batch*2, searchBatch*batchGrowth)
 	return false, nil
 }
@@ -381,7 +526,10 @@ func (w *termFilterWalk) step(ctx context.Context) (bool, error) {
 	args := append([]any{w.ws, w.term}, w.args...)
 	q := `WITH b AS MATERIALIZED (
 		SELECT c.created_at AS at, c.seq AS seq, c.type AS type, EXISTS (SELECT 1 FROM conversation_terms t
-			WHERE t.workspace_seq = ? AND t.term = ? AND t.kind = ` + store.TermKindSQL("c.type", "c.status") + `
+			WHERE t.workspace_seq = ? AND t.term = ?
+				AND t.assistant_seq = coalesce((SELECT a.seq FROM assistants a
+					WHERE a.id = c.assistant_id AND a.workspace_id = c.workspace_id), 0)
+				AND t.kind = ` + store.TermKindSQL("c.type", "c.status") + ` AND t.day = ` + daySQL("c.created_at") + `
 				AND t.conversation_seq = c.seq) AS hit
 		FROM conversations c WHERE ` + w.where
 	if w.after != nil {
@@ -425,3 +573,9 @@ func (w *termFilterWalk) step(ctx context.Context) (bool, error) {
 // filterGrowth is how many times its first batch the filter walk of a
 // count grows to: its batches stay inside SQLite, so they can be large.
 const filterGrowth = 64
+
+// daySQL is the SQL of the UTC day (conversation.DayOf) of the epoch
+// milliseconds in column col.
+func daySQL(col string) string {
+	return `(CASE WHEN ` + col + ` >= 0 THEN ` + col + ` / 86400000 ELSE (` + col + ` - 86399999) / 86400000 END)`
+}

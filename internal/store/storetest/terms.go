@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/parley-dev/parley/internal/assistant"
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/page"
 	"github.com/parley-dev/parley/internal/store"
@@ -114,6 +116,13 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 	}
 	var live [2][]string
 	fx := [2]*fixture{f, other}
+	second := [2]*assistant.Assistant{newAssistant(t, s, f.ws, "Second"), newAssistant(t, s, other.ws, "Second")}
+	senders := []string{"+15550101", "+15550102"}
+	days := []time.Time{time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
+	for i := 1; i <= 4; i++ {
+		days = append(days, days[0].AddDate(0, 0, i))
+	}
+	hour := func(d, h int) *time.Time { x := days[d].Add(time.Duration(h) * time.Hour); return &x }
 	sec := 100
 	for range 200 {
 		w := rnd.IntN(2)
@@ -123,6 +132,16 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 		case op < 3 || len(live[w]) == 0:
 			c := fw.conv(t, func(c *conversation.Conversation) {
 				c.Type = conversation.Types[rnd.IntN(len(conversation.Types))]
+				// Over four days, with two assistants and two senders,
+				// for the counts by assistant, day and sender.
+				c.CreatedAt = days[0].Add(time.Duration(rnd.Int64N(int64(4 * 24 * time.Hour))))
+				c.UpdatedAt = c.CreatedAt
+				if rnd.IntN(2) == 0 {
+					c.AssistantID, c.AssistantName = second[w].ID, second[w].Name
+				}
+				if c.Type == conversation.TypeWhatsApp {
+					c.SenderID, c.SenderPhone = "wa_1", senders[rnd.IntN(len(senders))]
+				}
 				if rnd.IntN(2) == 0 {
 					c.Customer.Name = text()
 				}
@@ -162,7 +181,18 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 		for _, word := range append(slices.Clone(words), "ref*", "zeb*", "parc*", "xyz*") {
 			for _, flt := range []conversation.Filter{{Query: word}, {Query: word, Types: []string{conversation.TypeAPI, conversation.TypeTest}},
 				{Query: word, Status: conversation.StatusActive}, {Query: word, Status: conversation.StatusEnded},
-				{Query: word, Status: conversation.StatusEnded, AssistantID: fw.asst.ID}} {
+				{Query: word, Status: conversation.StatusEnded, AssistantID: fw.asst.ID},
+				{Query: word, AssistantID: fw.asst.ID},
+				{Query: word, CreatedFrom: &days[1], CreatedTo: &days[3]},                               // whole days
+				{Query: word, CreatedFrom: hour(1, 7), CreatedTo: hour(3, 13), AssistantID: fw.asst.ID}, // partial first and last
+				{Query: word, CreatedFrom: hour(2, 5), Status: conversation.StatusActive},               // from only
+				{Query: word, CreatedTo: hour(2, 5), Types: []string{conversation.TypeWhatsApp}},        // to only
+				{Query: word, CreatedFrom: hour(1, 22), CreatedTo: hour(2, 3)},                          // across midnight
+				{Query: word, CreatedFrom: hour(2, 3), CreatedTo: hour(2, 9)},                           // within a day
+				{Query: word, CustomerPhone: "+15550003"},
+				{Query: word, WhatsAppSenderPhone: senders[0], Status: conversation.StatusActive},
+				{Query: word, WhatsAppSenderPhone: senders[1], CreatedFrom: hour(1, 12)},
+				{Query: word, AssistantID: "asst_unknown"}} {
 				list, err := s.ListConversations(ctx, fw.ws, flt, desc, page.Request{Limit: 100})
 				must(t, err)
 				flt.CountLimit = conversation.QueryCountLimit
@@ -171,6 +201,9 @@ func testCountTermsRandom(t *testing.T, s store.Store) {
 				byType := map[string]int64{}
 				for _, c := range list {
 					byType[c.Type]++
+				}
+				if len(list) == 100 {
+					t.Fatalf("%s: the list filled its page; the count cannot be checked against it", describeFilter(flt))
 				}
 				if got.Total != int64(len(list)) {
 					t.Errorf("%s %+v: count %d, list %d", fw.ws, describeFilter(flt)+" q="+word, got.Total, len(list))
