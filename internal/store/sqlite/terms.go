@@ -373,24 +373,35 @@ type termSelect struct {
 // count counts the conversations whose entries sel selects in f's
 // created range, by type, up to f.CountLimit: one bounded statement per
 // part of the range (store.TermRanges), each reading index entries only
-// (those of a partial day are checked on their conversation's row). One
-// term has one entry per conversation; several terms' are made distinct
-// inside SQLite.
+// (those of a partial day are checked on their conversation's row). Each
+// (term, assistant, kind) is one seek on the whole key (the CROSS JOINs
+// fix that order; left to itself SQLite seeks on the assistant and scans
+// every kind and day). One term has one entry per conversation; several
+// terms' are made distinct inside SQLite.
 func (sel termSelect) count(ctx context.Context, tx querier, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
-	inner := `SELECT t.kind AS kind FROM conversation_terms t WHERE t.workspace_seq = ? AND t.term = ?`
+	pairs := make([][2]int64, 0, len(sel.assistants)*len(sel.kinds))
+	for _, a := range sel.assistants {
+		for _, k := range sel.kinds {
+			pairs = append(pairs, [2]int64{a, int64(k)})
+		}
+	}
+	pairsJSON, _ := json.Marshal(pairs)
+	inner := `SELECT t.kind AS kind FROM json_each(?) p CROSS JOIN conversation_terms t
+		WHERE t.workspace_seq = ? AND t.term = ?`
 	var termArg any = sel.terms[0]
 	if len(sel.terms) > 1 {
-		inner = `SELECT DISTINCT t.conversation_seq, t.kind AS kind FROM conversation_terms t
-			WHERE t.workspace_seq = ? AND t.term IN (SELECT value FROM json_each(?))`
+		inner = `SELECT DISTINCT t.conversation_seq, t.kind AS kind FROM json_each(?) p CROSS JOIN json_each(?) w
+			CROSS JOIN conversation_terms t WHERE t.workspace_seq = ? AND t.term = w.value`
 		termArg = termsJSON(sel.terms)
 	}
-	inner += ` AND t.assistant_seq IN (SELECT value FROM json_each(?)) AND t.kind IN (SELECT value FROM json_each(?))`
-	assistants, _ := json.Marshal(sel.assistants)
-	kinds, _ := json.Marshal(sel.kinds)
+	inner += ` AND t.assistant_seq = p.value ->> 0 AND t.kind = p.value ->> 1`
 	for _, r := range store.TermRanges(f) {
 		q := inner
-		args := []any{sel.ws, termArg, string(assistants), string(kinds)}
+		args := []any{string(pairsJSON), sel.ws, termArg}
+		if len(sel.terms) > 1 {
+			args = []any{string(pairsJSON), termArg, sel.ws}
+		}
 		if r.DayFrom != nil {
 			q += ` AND t.day >= ?`
 			args = append(args, *r.DayFrom)
