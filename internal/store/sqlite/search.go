@@ -241,21 +241,39 @@ func (w *hitWalk) close() {
 
 // filterWalk walks the conversations a filter selects in list order
 // (created_at, seq), through the filter's index, a batch at a time, and
-// keeps those with a full-text hit (see withHits).
+// keeps those that match (probe).
 type filterWalk struct {
 	q          querier
 	where      string
 	args       []any
-	match      string
+	probe      probeFunc
 	cmp, dir   string
 	after      *page.Cursor
 	batch, top int
 	visit      visitFunc
 }
 
-func newFilterWalk(q querier, workspaceID string, f conversation.Filter, match string, desc bool, after *page.Cursor, visit visitFunc) *filterWalk {
+// probeFunc returns the conversations of seqs (in their order) that match
+// the query.
+type probeFunc func(ctx context.Context, q querier, seqs []int64) ([]int64, error)
+
+// ftsProbe asks the full-text index (withHits).
+func ftsProbe(match string) probeFunc {
+	return func(ctx context.Context, q querier, seqs []int64) ([]int64, error) {
+		return withHits(ctx, q, match, seqs)
+	}
+}
+
+// termProbe asks conversation_terms about one kept term (withTerm).
+func termProbe(ws int64, term string) probeFunc {
+	return func(ctx context.Context, q querier, seqs []int64) ([]int64, error) {
+		return withTerm(ctx, q, ws, term, seqs)
+	}
+}
+
+func newFilterWalk(q querier, workspaceID string, f conversation.Filter, probe probeFunc, desc bool, after *page.Cursor, visit visitFunc) *filterWalk {
 	where, args := filterSQL(workspaceID, f)
-	w := &filterWalk{q: q, where: where, args: args, match: match, cmp: ">", dir: "ASC", after: after,
+	w := &filterWalk{q: q, where: where, args: args, probe: probe, cmp: ">", dir: "ASC", after: after,
 		batch: filterBatch, top: filterBatch * batchGrowth, visit: visit}
 	if desc {
 		w.cmp, w.dir = "<", "DESC"
@@ -278,7 +296,7 @@ func (w *filterWalk) step(ctx context.Context) (bool, error) {
 	exhausted := len(seqs) < w.batch
 	w.after = &last
 	w.batch = min(w.batch*2, w.top)
-	matched, err := withHits(ctx, w.q, w.match, seqs)
+	matched, err := w.probe(ctx, w.q, seqs)
 	if err != nil {
 		return false, err
 	}
@@ -441,7 +459,17 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 		return len(byHits) >= limit, err
 	})
 	defer hits.close()
-	filtered := newFilterWalk(tx, workspaceID, f, match, desc, req.Cursor, func(ctx context.Context, seqs []int64) (bool, error) {
+	// A kept term is probed in conversation_terms, one seek a
+	// conversation; other queries in the full-text index.
+	probe := ftsProbe(match)
+	if term, ok := keptTerm(f.Query); ok {
+		ws, err := db.workspaceSeq(ctx, tx, workspaceID)
+		if err != nil {
+			return nil, err
+		}
+		probe = termProbe(ws, term)
+	}
+	filtered := newFilterWalk(tx, workspaceID, f, probe, desc, req.Cursor, func(ctx context.Context, seqs []int64) (bool, error) {
 		in, args := inList(nil, seqs)
 		found, err := queryConversations(ctx, tx, `SELECT `+convCols+convFrom+`WHERE c.seq IN `+in+
 			` ORDER BY c.created_at `+listDir+`, c.seq `+listDir, args...)
@@ -486,7 +514,7 @@ func (db *DB) countSearch(ctx context.Context, workspaceID string, f conversatio
 		return countTypes(ctx, tx, &byHits, f.CountLimit, `SELECT c.type FROM conversations c WHERE `+where+` AND c.seq IN `+in, args)
 	})
 	defer hits.close()
-	filtered := newFilterWalk(tx, workspaceID, f, match, true, nil, func(ctx context.Context, seqs []int64) (bool, error) {
+	filtered := newFilterWalk(tx, workspaceID, f, ftsProbe(match), true, nil, func(ctx context.Context, seqs []int64) (bool, error) {
 		in, args := inList(nil, seqs)
 		return countTypes(ctx, tx, &byFilter, f.CountLimit, `SELECT c.type FROM conversations c WHERE c.seq IN `+in, args)
 	})

@@ -233,14 +233,9 @@ func messageTexts(ctx context.Context, tx *sql.Tx, convSeq int64) ([]string, err
 // conversations (each checked for the term by one index probe).
 func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
-	term, ok := conversation.SingleTerm(f.Query)
+	term, ok := keptTerm(f.Query)
 	prefix, isPrefix := conversation.SinglePrefix(f.Query)
-	// The full-text index (unicode61, whose words are letters and
-	// digits) splits a word at its combining marks (हिन्दी, مَرْحَبًا), so
-	// the list finds such a term by its fragments; its count must come
-	// from the same search, not from the whole terms kept here.
-	marked := func(t string) bool { return strings.ContainsFunc(t, unicode.IsMark) }
-	if (!ok && !isPrefix) || marked(term) || marked(prefix) {
+	if !ok && (!isPrefix || marked(prefix)) {
 		return counts, false, nil
 	}
 	tx, done, err := db.readTx(ctx)
@@ -536,12 +531,7 @@ func (w *termFilterWalk) step(ctx context.Context) (bool, error) {
 	// SQLite, and only their sums and the last row's key come out.
 	args := append([]any{w.ws, w.term}, w.args...)
 	q := `WITH b AS MATERIALIZED (
-		SELECT c.created_at AS at, c.seq AS seq, c.type AS type, EXISTS (SELECT 1 FROM conversation_terms t
-			WHERE t.workspace_seq = ? AND t.term = ?
-				AND t.assistant_seq = coalesce((SELECT a.seq FROM assistants a
-					WHERE a.id = c.assistant_id AND a.workspace_id = c.workspace_id), 0)
-				AND t.kind = ` + store.TermKindSQL("c.type", "c.status") + ` AND t.day = ` + daySQL("c.created_at") + `
-				AND t.conversation_seq = c.seq) AS hit
+		SELECT c.created_at AS at, c.seq AS seq, c.type AS type, ` + holdsTermSQL + ` AS hit
 		FROM conversations c WHERE ` + w.where
 	if w.after != nil {
 		q += ` AND (c.created_at, c.seq) < (?, ?)`
@@ -584,6 +574,62 @@ func (w *termFilterWalk) step(ctx context.Context) (bool, error) {
 // filterGrowth is how many times its first batch the filter walk of a
 // count grows to: its batches stay inside SQLite, so they can be large.
 const filterGrowth = 64
+
+// holdsTermSQL is whether the conversation of alias c holds the term
+// (arguments: the workspace's key and the term): one seek on
+// conversation_terms' whole key.
+var holdsTermSQL = `EXISTS (SELECT 1 FROM conversation_terms t
+	WHERE t.workspace_seq = ? AND t.term = ?
+		AND t.assistant_seq = coalesce((SELECT a.seq FROM assistants a
+			WHERE a.id = c.assistant_id AND a.workspace_id = c.workspace_id), 0)
+		AND t.kind = ` + store.TermKindSQL("c.type", "c.status") + ` AND t.day = ` + daySQL("c.created_at") + `
+		AND t.conversation_seq = c.seq)`
+
+// keptTerm returns the term of a query that conversation_terms answers
+// for as the full-text index would: one whole term (conversation.SingleTerm)
+// that holds no combining mark (the index, whose words are letters and
+// digits, splits a word there, as in हिन्दी or مَرْحَبًا, and finds it by
+// its fragments).
+func keptTerm(query string) (string, bool) {
+	t, ok := conversation.SingleTerm(query)
+	return t, ok && !marked(t)
+}
+
+// marked reports whether term t holds a combining mark (see keptTerm).
+func marked(t string) bool { return strings.ContainsFunc(t, unicode.IsMark) }
+
+// withTerm returns the conversations of seqs (in their order) that hold
+// term, one conversation_terms seek each: the filter walk's probe for a
+// one-term query, cheaper than a seek into every full-text segment.
+func withTerm(ctx context.Context, q querier, ws int64, term string, seqs []int64) ([]int64, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	in, args := inList([]any{ws, term}, seqs)
+	rows, err := q.QueryContext(ctx, `SELECT c.seq FROM conversations c WHERE `+holdsTermSQL+` AND c.seq IN `+in, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	hit := map[int64]bool{}
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		hit[seq] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out := seqs[:0:0]
+	for _, s := range seqs {
+		if hit[s] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
 
 // daySQL is the SQL of the UTC day (conversation.DayOf) of the epoch
 // milliseconds in column col.
