@@ -11,13 +11,13 @@ import (
 
 // Both stores keep conversation_terms (migrations 0018 and 0020): each
 // term a conversation's messages and customer fields hold, once, keyed by
-// workspace, term, assistant, kind, creation day and conversation. The
-// kind packs the conversation's type and status into one small integer;
-// workspaces and assistants take small integer keys (their seq; 0 for a
-// conversation whose assistant is not one of its workspace's). Counts
-// with a word and any of those filters thus read index ranges, and each
-// row stays a few bytes. The migrations' backfills spell the same packing
-// in SQL; the conformance suite holds them to it.
+// workspace, term, source, kind, creation day and conversation. The kind
+// packs the conversation's type and status into one small integer; the
+// source is the conversation's (assistant, WhatsApp sender) pair;
+// workspaces and sources take small integer keys. Counts with a word and
+// any of those filters thus read index ranges, and each row stays a few
+// bytes. The migrations' backfills spell the same packing in SQL; the
+// conformance suite holds them to it.
 
 // TermKind is the kind of a conversation of type typ and status st: the
 // type's position in conversation.Types times two, plus one when ended.

@@ -109,6 +109,10 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		if err != nil {
 			return fmt.Errorf("insert conversation: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO conversation_sources (workspace_id, assistant_id, sender_phone)
+			VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, c.WorkspaceID, c.AssistantID, c.SenderPhone); err != nil {
+			return fmt.Errorf("record conversation source: %w", err)
+		}
 		if err := addTerms(ctx, tx, c, conversation.DistinctSearchTerms(conversation.CustomerText(c))); err != nil {
 			return err
 		}

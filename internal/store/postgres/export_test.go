@@ -36,7 +36,7 @@ func (db *DB) RebuildAnalytics(ctx context.Context) error {
 
 // ConversationTerms lists the rows of conversation_terms, sorted, as text.
 func (db *DB) ConversationTerms(ctx context.Context) ([]string, error) {
-	rows, err := db.pool.Query(ctx, `SELECT workspace_seq || '|' || term || '|' || assistant_seq || '|' || kind || '|' ||
+	rows, err := db.pool.Query(ctx, `SELECT workspace_seq || '|' || term || '|' || source_seq || '|' || kind || '|' ||
 		day || '|' || conversation_seq FROM conversation_terms`)
 	if err != nil {
 		return nil, err
@@ -48,7 +48,7 @@ func (db *DB) ConversationTerms(ctx context.Context) ([]string, error) {
 
 // RebuildConversationTerms drops conversation_terms and builds it again
 // as the migrations did: migration 0018's table and backfill, then
-// migration 0020's rebuild with the assistant and day, so tests can hold
+// migration 0020's rebuild with the source and day, so tests can hold
 // that SQL to the rows the writes keep.
 func (db *DB) RebuildConversationTerms(ctx context.Context) error {
 	all, err := loadMigrations()

@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,33 +13,34 @@ import (
 
 // conversation_terms (migrations 0018 and 0020) holds each term a
 // conversation's messages and customer fields contain once, keyed by
-// workspace, term, assistant, kind (type and status, store.TermKind),
-// creation day and conversation, so that a count of the conversations
+// workspace, term, source (assistant and WhatsApp sender), kind (type and
+// status, store.TermKind), creation day and conversation, so that a count of the conversations
 // with a word reads one index entry per counted conversation instead of
 // probing the messages' index, which has one per message, and the filters
 // in the key narrow the entries read. Every write that changes a
 // conversation's text keeps it.
 
 // termKeySQL is the key of a conversation's entries but the term, from
-// its workspace id $1, assistant id $2, kind $3, day $4 and seq $5; an
-// assistant that is not one of the workspace's is keyed 0.
+// its workspace id $1, assistant id $2, sender phone $3 (” for none), kind
+// $4, day $5 and seq $6 (see migration 0020 for the source).
 const termKeySQL = `(SELECT seq FROM workspaces WHERE id = $1),
-	coalesce((SELECT seq FROM assistants WHERE id = $2 AND workspace_id = $1), 0), $3::smallint, $4::bigint, $5::bigint`
+	(SELECT seq FROM conversation_sources WHERE workspace_id = $1 AND assistant_id = $2 AND sender_phone = $3),
+	$4::smallint, $5::bigint, $6::bigint`
 
 // termKeyArgs returns the arguments of termKeySQL for conversation c with
 // kind k.
 func termKeyArgs(c *conversation.Conversation, k int) []any {
-	return []any{c.WorkspaceID, c.AssistantID, k, conversation.DayOf(c.CreatedAt), c.Seq}
+	return []any{c.WorkspaceID, c.AssistantID, c.SenderPhone, k, conversation.DayOf(c.CreatedAt), c.Seq}
 }
 
 // ofKeySQL selects the entries of one conversation (termKeySQL's
 // arguments) among terms $6.
-const ofKeySQL = `(workspace_seq, assistant_seq, kind, day, conversation_seq) = (` + termKeySQL + `) AND term = ANY($6)`
+const ofKeySQL = `(workspace_seq, source_seq, kind, day, conversation_seq) = (` + termKeySQL + `) AND term = ANY($7)`
 
 // addTermsSQL records that a conversation (termKeySQL's arguments) holds
-// the terms $6.
-const addTermsSQL = `INSERT INTO conversation_terms (workspace_seq, assistant_seq, kind, day, conversation_seq, term)
-	SELECT ` + termKeySQL + `, t FROM unnest($6::text[]) t
+// the terms $7.
+const addTermsSQL = `INSERT INTO conversation_terms (workspace_seq, source_seq, kind, day, conversation_seq, term)
+	SELECT ` + termKeySQL + `, t FROM unnest($7::text[]) t
 	ON CONFLICT DO NOTHING`
 
 // queueTerms queues the recording of terms of conversation c in batch.
@@ -62,13 +61,13 @@ func addTerms(ctx context.Context, tx pgx.Tx, c *conversation.Conversation, term
 	return nil
 }
 
-// messageTermsSQL is the terms of the messages of seqs $7 to $8.
-const messageTermsSQL = `(SELECT u.lexeme FROM messages m, unnest(m.tsv) u WHERE m.seq BETWEEN $7 AND $8)`
+// messageTermsSQL is the terms of the messages of seqs $8 to $9.
+const messageTermsSQL = `(SELECT u.lexeme FROM messages m, unnest(m.tsv) u WHERE m.seq BETWEEN $8 AND $9)`
 
-// allTermsSQL is the terms $6 and those of the messages of seqs $7 to $8,
+// allTermsSQL is the terms $7 and those of the messages of seqs $8 to $9,
 // as an array, so that the index seeks each (an OR of the two would not).
-const allTermsSQL = `ARRAY(SELECT unnest($6::text[]) UNION SELECT u.lexeme FROM messages m, unnest(m.tsv) u
-	WHERE m.seq BETWEEN $7 AND $8)`
+const allTermsSQL = `ARRAY(SELECT unnest($7::text[]) UNION SELECT u.lexeme FROM messages m, unnest(m.tsv) u
+	WHERE m.seq BETWEEN $8 AND $9)`
 
 // messageRange returns the arguments of messageTermsSQL for conversation c.
 func messageRange(c *conversation.Conversation) []any {
@@ -98,13 +97,13 @@ func reindexCustomerTerms(ctx context.Context, tx pgx.Tx, c, before *conversatio
 }
 
 // moveTermsStatus moves the terms of conversation c to its status now
-// ($9) from its status before (whose customer fields may differ).
+// ($10) from its status before (whose customer fields may differ).
 func moveTermsStatus(ctx context.Context, tx pgx.Tx, c, before *conversation.Conversation) error {
 	args := append(termKeyArgs(before, store.TermKind(before.Type, before.Status)),
 		conversation.DistinctSearchTerms(conversation.CustomerText(c), conversation.CustomerText(before)))
 	args = append(append(args, messageRange(c)...), store.TermKind(c.Type, c.Status))
-	_, err := tx.Exec(ctx, `UPDATE conversation_terms SET kind = $9
-		WHERE (workspace_seq, assistant_seq, kind, day, conversation_seq) = (`+termKeySQL+`)
+	_, err := tx.Exec(ctx, `UPDATE conversation_terms SET kind = $10
+		WHERE (workspace_seq, source_seq, kind, day, conversation_seq) = (`+termKeySQL+`)
 			AND term = ANY(`+allTermsSQL+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("move conversation terms: %w", err)
@@ -117,7 +116,7 @@ func moveTermsStatus(ctx context.Context, tx pgx.Tx, c, before *conversation.Con
 func dropConversationTerms(ctx context.Context, tx pgx.Tx, c *conversation.Conversation) error {
 	args := append(termKeyArgs(c, store.TermKind(c.Type, c.Status)), conversation.DistinctSearchTerms(conversation.CustomerText(c)))
 	_, err := tx.Exec(ctx, `DELETE FROM conversation_terms
-		WHERE (workspace_seq, assistant_seq, kind, day, conversation_seq) = (`+termKeySQL+`)
+		WHERE (workspace_seq, source_seq, kind, day, conversation_seq) = (`+termKeySQL+`)
 			AND term = ANY(`+allTermsSQL+`)`, append(args, messageRange(c)...)...)
 	if err != nil {
 		return fmt.Errorf("unindex conversation terms: %w", err)
@@ -127,11 +126,11 @@ func dropConversationTerms(ctx context.Context, tx pgx.Tx, c *conversation.Conve
 
 // countTerms counts the conversations that match f when its query is one
 // whole term (conversation.SingleTerm), from conversation_terms, up to
-// f.CountLimit; ok is false for any other query. Types, status, assistant
-// and created range are parts of the entries' key, so with no other
-// filter the count reads index ranges only (and the rows of a range's
-// partial first and last days, store.TermRanges). With other filters (a
-// phone, an external id, a sender) each entry is checked against its
+// f.CountLimit; ok is false for any other query. Types, status,
+// assistant, sender and created range are parts of the entries' key, so
+// with no other filter the count reads index ranges only (and the rows of
+// a range's partial first and last days, store.TermRanges). With other
+// filters (a phone, an external id) each entry is checked against its
 // conversation's row, or the filter's conversations are probed for the
 // term: the planner picks, with a custom plan for these values
 // (plan_cache_mode).
@@ -142,29 +141,24 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 		return counts, false, nil
 	}
 	rest := f
-	rest.Types, rest.Status, rest.Query, rest.AssistantID, rest.CreatedFrom, rest.CreatedTo = nil, "", "", "", nil, nil
-	assistants := `ARRAY(SELECT seq FROM assistants WHERE workspace_id = $1 UNION ALL SELECT 0)`
+	rest.Types, rest.Status, rest.Query, rest.CreatedFrom, rest.CreatedTo = nil, "", "", nil, nil
+	rest.AssistantID, rest.WhatsAppSenderPhone = "", ""
+	// The sources (see migration 0020) of the filter's assistant and
+	// sender, or all of the workspace's.
+	sources := `ARRAY(SELECT seq FROM conversation_sources WHERE workspace_id = $1`
+	var a0 = args{workspaceID}
 	if f.AssistantID != "" {
-		var seq int64
-		err := db.conn(ctx).QueryRow(ctx, `SELECT seq FROM assistants WHERE id = $1 AND workspace_id = $2`,
-			f.AssistantID, workspaceID).Scan(&seq)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			// No assistant of the workspace has this id: its
-			// conversations, if any, are keyed by 0, and their rows say
-			// which they are.
-			assistants, rest.AssistantID = `ARRAY[0::bigint]`, f.AssistantID
-		case err != nil:
-			return counts, true, fmt.Errorf("count conversations: %w", err)
-		default:
-			assistants = `ARRAY[` + strconv.FormatInt(seq, 10) + `::bigint]`
-		}
+		sources += ` AND assistant_id = ` + a0.add(f.AssistantID)
 	}
+	if f.WhatsAppSenderPhone != "" {
+		sources += ` AND sender_phone = ` + a0.add(f.WhatsAppSenderPhone)
+	}
+	sources += `)`
 	for _, r := range store.TermRanges(f) {
-		a := args{workspaceID}
+		a := slices.Clone(a0)
 		q := `SELECT t.kind FROM conversation_terms t`
 		where := ` WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND t.term = ` + a.add(term) + `
-			AND t.assistant_seq = ANY(` + assistants + `) AND t.kind = ANY(` + a.add(store.TermKinds(f)) + `)`
+			AND t.source_seq = ANY(` + sources + `) AND t.kind = ANY(` + a.add(store.TermKinds(f)) + `)`
 		if r.DayFrom != nil {
 			where += ` AND t.day >= ` + a.add(*r.DayFrom)
 		}

@@ -97,6 +97,9 @@ func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversati
 		if err := indexCustomer(ctx, tx, c); err != nil {
 			return err
 		}
+		if err := addSource(ctx, tx, c); err != nil {
+			return err
+		}
 		if err := db.addTerms(ctx, tx, c, conversation.DistinctSearchTerms(conversation.CustomerText(c))); err != nil {
 			return err
 		}

@@ -34,12 +34,9 @@ type DB struct {
 	read  *conns
 	// wsSeqs remembers workspace ids' integer keys (workspaceSeq).
 	wsSeqs sync.Map
-	// asstSeqs remembers assistants' integer keys, by workspace and
-	// assistant id (assistantSeq).
-	asstSeqs sync.Map
-	group    *store.Group[*sql.Tx]
-	errs     *store.Errors
-	opts     store.Options // with defaults filled in
+	group  *store.Group[*sql.Tx]
+	errs   *store.Errors
+	opts   store.Options // with defaults filled in
 	// stop ends optimizeLoop, which closes done when it has.
 	stop, done chan struct{}
 	closeOnce  sync.Once

@@ -37,11 +37,14 @@ func termsJSON(terms []string) string {
 	return string(b)
 }
 
+// sourceSQL is the key of a conversation's source (see migration 0020):
+// arguments workspace id, assistant id and sender phone (” for none).
+const sourceSQL = `(SELECT seq FROM conversation_sources WHERE workspace_id = ? AND assistant_id = ? AND sender_phone = ?)`
+
 const (
-	addTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, assistant_seq, kind, day, conversation_seq)
-		SELECT ?, value, ?, ?, ?, ? FROM json_each(?)`
+	addTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, source_seq, kind, day, conversation_seq)
+		SELECT ?, value, ` + sourceSQL + `, ?, ?, ? FROM json_each(?)`
 	workspaceSeqSQL = `SELECT seq FROM workspaces WHERE id = ?`
-	assistantSeqSQL = `SELECT seq FROM assistants WHERE id = ? AND workspace_id = ?`
 )
 
 // workspaceSeq returns the integer key of a workspace (its seq), which
@@ -61,47 +64,25 @@ func (db *DB) workspaceSeq(ctx context.Context, q querier, workspaceID string) (
 	return seq.Int64, nil
 }
 
-// assistantSeq returns the integer key of an assistant of a workspace
-// (its seq, which never changes, so it is remembered), and false when
-// the workspace has no such assistant: conversation_terms keys its
-// conversations by 0.
-func (db *DB) assistantSeq(ctx context.Context, q querier, workspaceID, assistantID string) (int64, bool, error) {
-	key := workspaceID + "/" + assistantID
-	if v, ok := db.asstSeqs.Load(key); ok {
-		return v.(int64), true, nil
+// addSource records the source of a new conversation c (its assistant and
+// sender), if its workspace has no conversation from it yet.
+func addSource(ctx context.Context, tx *sql.Tx, c *conversation.Conversation) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_sources (workspace_id, assistant_id, sender_phone)
+		VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, c.WorkspaceID, c.AssistantID, c.SenderPhone); err != nil {
+		return fmt.Errorf("record conversation source: %w", err)
 	}
-	var seq sql.NullInt64
-	err := q.QueryRowContext(ctx, assistantSeqSQL, assistantID, workspaceID).Scan(&seq)
-	switch {
-	case errors.Is(err, sql.ErrNoRows) || err == nil && !seq.Valid:
-		return 0, false, nil
-	case err != nil:
-		return 0, false, fmt.Errorf("assistant key: %w", err)
-	}
-	db.asstSeqs.Store(key, seq.Int64)
-	return seq.Int64, true, nil
+	return nil
 }
 
-// termKey is the part of a conversation_terms key that its conversation
-// decides: all but the term.
-type termKey struct {
-	ws, assistant int64
-	kind          int
-	day, conv     int64
-}
-
-// termKeyOf returns the conversation_terms key of conversation c.
-func (db *DB) termKeyOf(ctx context.Context, q querier, c *conversation.Conversation) (termKey, error) {
+// termKeyArgs returns the arguments of the conversation_terms key of
+// conversation c but the term, as termsOfKeySQL and addTermsSQL take them.
+func (db *DB) termKeyArgs(ctx context.Context, q querier, c *conversation.Conversation) ([]any, error) {
 	ws, err := db.workspaceSeq(ctx, q, c.WorkspaceID)
 	if err != nil {
-		return termKey{}, err
+		return nil, err
 	}
-	asst, _, err := db.assistantSeq(ctx, q, c.WorkspaceID, c.AssistantID)
-	if err != nil {
-		return termKey{}, err
-	}
-	return termKey{ws: ws, assistant: asst, kind: store.TermKind(c.Type, c.Status), day: conversation.DayOf(c.CreatedAt),
-		conv: c.Seq}, nil
+	return []any{ws, c.WorkspaceID, c.AssistantID, c.SenderPhone, store.TermKind(c.Type, c.Status),
+		conversation.DayOf(c.CreatedAt), c.Seq}, nil
 }
 
 // addTerms records that conversation c holds terms.
@@ -109,19 +90,19 @@ func (db *DB) addTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversa
 	if len(terms) == 0 {
 		return nil
 	}
-	k, err := db.termKeyOf(ctx, tx, c)
+	args, err := db.termKeyArgs(ctx, tx, c)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, addTermsSQL, k.ws, k.assistant, k.kind, k.day, k.conv, termsJSON(terms)); err != nil {
+	if _, err := tx.ExecContext(ctx, addTermsSQL, append(args, termsJSON(terms))...); err != nil {
 		return fmt.Errorf("index conversation terms: %w", err)
 	}
 	return nil
 }
 
-// termsOfKeySQL selects the entries of one conversation (its key's
-// parts, then the terms as a JSON array).
-const termsOfKeySQL = `workspace_seq = ? AND assistant_seq = ? AND kind = ? AND day = ? AND conversation_seq = ?
+// termsOfKeySQL selects the entries of one conversation (termKeyArgs, then
+// the terms as a JSON array).
+const termsOfKeySQL = `workspace_seq = ? AND source_seq = ` + sourceSQL + ` AND kind = ? AND day = ? AND conversation_seq = ?
 	AND term IN (SELECT value FROM json_each(?))`
 
 // dropTerms forgets that conversation c holds terms.
@@ -129,12 +110,12 @@ func (db *DB) dropTerms(ctx context.Context, tx *sql.Tx, c *conversation.Convers
 	if len(terms) == 0 {
 		return nil
 	}
-	k, err := db.termKeyOf(ctx, tx, c)
+	args, err := db.termKeyArgs(ctx, tx, c)
 	if err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM conversation_terms WHERE `+termsOfKeySQL,
-		k.ws, k.assistant, k.kind, k.day, k.conv, termsJSON(terms)); err != nil {
+		append(args, termsJSON(terms))...); err != nil {
 		return fmt.Errorf("unindex conversation terms: %w", err)
 	}
 	return nil
@@ -178,13 +159,13 @@ func (db *DB) moveTermsStatus(ctx context.Context, tx *sql.Tx, c, before *conver
 	if err != nil {
 		return fmt.Errorf("move conversation terms: %w", err)
 	}
-	was, err := db.termKeyOf(ctx, tx, before)
+	was, err := db.termKeyArgs(ctx, tx, before)
 	if err != nil {
 		return err
 	}
 	terms := conversation.DistinctSearchTerms(append(texts, conversation.CustomerText(c), conversation.CustomerText(before))...)
-	if _, err := tx.ExecContext(ctx, `UPDATE conversation_terms SET kind = ? WHERE `+termsOfKeySQL,
-		store.TermKind(c.Type, c.Status), was.ws, was.assistant, was.kind, was.day, was.conv, termsJSON(terms)); err != nil {
+	args := append(append([]any{store.TermKind(c.Type, c.Status)}, was...), termsJSON(terms))
+	if _, err := tx.ExecContext(ctx, `UPDATE conversation_terms SET kind = ? WHERE `+termsOfKeySQL, args...); err != nil {
 		return fmt.Errorf("move conversation terms: %w", err)
 	}
 	return nil
@@ -224,10 +205,10 @@ func messageTexts(ctx context.Context, tx *sql.Tx, convSeq int64) ([]string, err
 // whole term (conversation.SingleTerm) or a prefix of a few terms
 // (conversation.SinglePrefix), from conversation_terms, up to
 // f.CountLimit as countSearch does; ok is false when the full-text path
-// must answer. Types, status, assistant and created range are parts of
-// the entries' key, so with no other filter the count reads index ranges
-// only (and the rows of a range's partial first and last days). With
-// other filters (a phone, an external id, a sender) it races, as search
+// must answer. Types, status, assistant, sender and created range are
+// parts of the entries' key, so with no other filter the count reads
+// index ranges only (and the rows of a range's partial first and last
+// days). With other filters (a phone, an external id) it races, as search
 // does, the walk of the term's entries (each checked against the filter
 // through its conversation row) against the walk of the filter's
 // conversations (each checked for the term by one index probe).
@@ -249,14 +230,13 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	}
 	sel := termSelect{ws: ws, kinds: store.TermKinds(f)}
 	rest := f
-	rest.Types, rest.Status, rest.Query, rest.AssistantID, rest.CreatedFrom, rest.CreatedTo = nil, "", "", "", nil, nil
-	if sel.assistants, err = db.termAssistants(ctx, tx, workspaceID, f.AssistantID); err != nil {
+	rest.Types, rest.Status, rest.Query, rest.CreatedFrom, rest.CreatedTo = nil, "", "", nil, nil
+	rest.AssistantID, rest.WhatsAppSenderPhone = "", ""
+	if sel.sources, err = termSources(ctx, tx, workspaceID, f); err != nil {
 		return counts, true, err
 	}
-	if len(sel.assistants) == 0 {
-		// No assistant of the workspace has this id: its conversations,
-		// if any, are keyed by 0, and their rows say which they are.
-		sel.assistants, rest.AssistantID = []int64{0}, f.AssistantID
+	if len(sel.sources) == 0 {
+		return counts.Only(f.Types), true, nil
 	}
 	if isPrefix {
 		// A prefix stands for the terms of the workspace it starts: one
@@ -301,24 +281,23 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	return filtered.counts.Only(f.Types), true, nil
 }
 
-// termAssistants returns the assistant keys a count with assistant filter
-// id reads: that assistant's (none when the workspace has no such
-// assistant), or, with no filter, every assistant's of the workspace and
-// 0.
-func (db *DB) termAssistants(ctx context.Context, tx querier, workspaceID, id string) ([]int64, error) {
-	if id != "" {
-		seq, ok, err := db.assistantSeq(ctx, tx, workspaceID, id)
-		if !ok || err != nil {
-			return nil, err
-		}
-		return []int64{seq}, nil
+// termSources returns the keys of the conversation sources (see
+// migration 0020) a count with filter f reads: those of its assistant and
+// sender, or all of the workspace's.
+func termSources(ctx context.Context, tx querier, workspaceID string, f conversation.Filter) ([]int64, error) {
+	q, args := `SELECT seq FROM conversation_sources WHERE workspace_id = ?`, []any{workspaceID}
+	if f.AssistantID != "" {
+		q, args = q+` AND assistant_id = ?`, append(args, f.AssistantID)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq FROM assistants WHERE workspace_id = ? AND seq IS NOT NULL`, workspaceID)
+	if f.WhatsAppSenderPhone != "" {
+		q, args = q+` AND sender_phone = ?`, append(args, f.WhatsAppSenderPhone)
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count conversations: %w", err)
 	}
 	defer rows.Close()
-	out := []int64{0}
+	var out []int64
 	for rows.Next() {
 		var seq int64
 		if err := rows.Scan(&seq); err != nil {
@@ -357,26 +336,26 @@ func termsWithPrefix(ctx context.Context, tx querier, ws int64, prefix string, l
 }
 
 // termSelect is the conversation_terms entries a count with no filter
-// off their key reads: workspace ws, any of terms, assistants and kinds.
+// off their key reads: workspace ws, any of terms, sources and kinds.
 type termSelect struct {
-	ws         int64
-	terms      []string
-	assistants []int64
-	kinds      []int
+	ws      int64
+	terms   []string
+	sources []int64
+	kinds   []int
 }
 
 // count counts the conversations whose entries sel selects in f's
 // created range, by type, up to f.CountLimit: one bounded statement per
 // part of the range (store.TermRanges), each reading index entries only
 // (those of a partial day are checked on their conversation's row). Each
-// (term, assistant, kind) is one seek on the whole key (the CROSS JOINs
-// fix that order; left to itself SQLite seeks on the assistant and scans
+// (term, source, kind) is one seek on the whole key (the CROSS JOINs
+// fix that order; left to itself SQLite seeks on the source and scans
 // every kind and day). One term has one entry per conversation; several
 // terms' are made distinct inside SQLite.
 func (sel termSelect) count(ctx context.Context, tx querier, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
-	pairs := make([][2]int64, 0, len(sel.assistants)*len(sel.kinds))
-	for _, a := range sel.assistants {
+	pairs := make([][2]int64, 0, len(sel.sources)*len(sel.kinds))
+	for _, a := range sel.sources {
 		for _, k := range sel.kinds {
 			pairs = append(pairs, [2]int64{a, int64(k)})
 		}
@@ -390,7 +369,7 @@ func (sel termSelect) count(ctx context.Context, tx querier, f conversation.Filt
 			CROSS JOIN conversation_terms t WHERE t.workspace_seq = ? AND t.term = w.value`
 		termArg = termsJSON(sel.terms)
 	}
-	inner += ` AND t.assistant_seq = p.value ->> 0 AND t.kind = p.value ->> 1`
+	inner += ` AND t.source_seq = p.value ->> 0 AND t.kind = p.value ->> 1`
 	for _, r := range store.TermRanges(f) {
 		q := inner
 		args := []any{string(pairsJSON), sel.ws, termArg}
@@ -464,7 +443,7 @@ type termHitWalk struct {
 	args   []any
 	limit  int
 	counts conversation.Counts
-	after  *[4]int64 // assistant_seq, kind, day, conversation_seq of the last entry read
+	after  *[4]int64 // source_seq, kind, day, conversation_seq of the last entry read
 	batch  int
 }
 
@@ -472,15 +451,15 @@ func (w *termHitWalk) step(ctx context.Context) (bool, error) {
 	args := append([]any{}, w.args...)
 	args = append(args, w.ws, w.term)
 	q := `WITH b AS MATERIALIZED (
-		SELECT t.assistant_seq AS a, t.kind AS k, t.day AS d, t.conversation_seq AS s,
+		SELECT t.source_seq AS a, t.kind AS k, t.day AS d, t.conversation_seq AS s,
 			EXISTS (SELECT 1 FROM conversations c WHERE c.seq = t.conversation_seq AND ` + w.where + `) AS m
 		FROM conversation_terms t
 		WHERE t.workspace_seq = ? AND t.term = ?`
 	if w.after != nil {
-		q += ` AND (t.assistant_seq, t.kind, t.day, t.conversation_seq) > (?, ?, ?, ?)`
+		q += ` AND (t.source_seq, t.kind, t.day, t.conversation_seq) > (?, ?, ?, ?)`
 		args = append(args, w.after[0], w.after[1], w.after[2], w.after[3])
 	}
-	q += ` ORDER BY t.assistant_seq, t.kind, t.day, t.conversation_seq LIMIT ?)
+	q += ` ORDER BY t.source_seq, t.kind, t.day, t.conversation_seq LIMIT ?)
 		SELECT (SELECT count(*) FROM b), (SELECT a FROM b ORDER BY a DESC, k DESC, d DESC, s DESC LIMIT 1),
 			(SELECT k FROM b ORDER BY a DESC, k DESC, d DESC, s DESC LIMIT 1),
 			(SELECT d FROM b ORDER BY a DESC, k DESC, d DESC, s DESC LIMIT 1),
@@ -580,8 +559,8 @@ const filterGrowth = 64
 // conversation_terms' whole key.
 var holdsTermSQL = `EXISTS (SELECT 1 FROM conversation_terms t
 	WHERE t.workspace_seq = ? AND t.term = ?
-		AND t.assistant_seq = coalesce((SELECT a.seq FROM assistants a
-			WHERE a.id = c.assistant_id AND a.workspace_id = c.workspace_id), 0)
+		AND t.source_seq = (SELECT s.seq FROM conversation_sources s WHERE s.workspace_id = c.workspace_id
+			AND s.assistant_id = c.assistant_id AND s.sender_phone = coalesce(c.sender_phone, ''))
 		AND t.kind = ` + store.TermKindSQL("c.type", "c.status") + ` AND t.day = ` + daySQL("c.created_at") + `
 		AND t.conversation_seq = c.seq)`
 
