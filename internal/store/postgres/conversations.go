@@ -393,6 +393,14 @@ func (db *DB) filterSQL(ctx context.Context, a *args, workspaceID string, f conv
 		if !ok {
 			return "", false, nil
 		}
+		if term, ok := conversation.SingleTerm(f.Query); ok {
+			cond, err := db.holdsTermSQL(ctx, a, workspaceID, term, f)
+			if err != nil {
+				return "", false, err
+			}
+			b.WriteString(` AND ` + cond)
+			return b.String(), true, nil
+		}
 		seqs, common, err := db.matches(ctx, workspaceID, q)
 		if err != nil {
 			return "", false, err

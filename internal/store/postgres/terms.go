@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -143,17 +144,8 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	rest := f
 	rest.Types, rest.Status, rest.Query, rest.CreatedFrom, rest.CreatedTo = nil, "", "", nil, nil
 	rest.AssistantID, rest.WhatsAppSenderPhone = "", ""
-	// The sources (see migration 0020) of the filter's assistant and
-	// sender, or all of the workspace's.
-	sources := `ARRAY(SELECT seq FROM conversation_sources WHERE workspace_id = $1`
 	var a0 = args{workspaceID}
-	if f.AssistantID != "" {
-		sources += ` AND assistant_id = ` + a0.add(f.AssistantID)
-	}
-	if f.WhatsAppSenderPhone != "" {
-		sources += ` AND sender_phone = ` + a0.add(f.WhatsAppSenderPhone)
-	}
-	sources += `)`
+	sources := sourcesSQL(&a0, "$1", f)
 	for _, r := range store.TermRanges(f) {
 		a := slices.Clone(a0)
 		q := `SELECT t.kind FROM conversation_terms t`
@@ -210,4 +202,67 @@ func (db *DB) addKindCounts(ctx context.Context, counts *conversation.Counts, q 
 		return fmt.Errorf("count conversations: %w", err)
 	}
 	return nil
+}
+
+// sourcesSQL is an array of the keys of the conversation sources (see
+// migration 0020) of f's assistant and sender, or of all the sources of
+// the workspace whose id is parameter ws.
+func sourcesSQL(a *args, ws string, f conversation.Filter) string {
+	q := `ARRAY(SELECT seq FROM conversation_sources WHERE workspace_id = ` + ws
+	if f.AssistantID != "" {
+		q += ` AND assistant_id = ` + a.add(f.AssistantID)
+	}
+	if f.WhatsAppSenderPhone != "" {
+		q += ` AND sender_phone = ` + a.add(f.WhatsAppSenderPhone)
+	}
+	return q + `)`
+}
+
+// daySQL is the SQL of the UTC day (conversation.DayOf) of the timestamp
+// expression t, as migration 0020 computes it.
+func daySQL(t string) string { return `floor(extract(epoch FROM ` + t + `) / 86400)::bigint` }
+
+// holdsTermSQL returns the condition that the conversation of alias c,
+// one of those filter f selects, holds term (a one-term search,
+// conversation.SingleTerm). When the entries of conversation_terms in f's
+// key range (its types, status, assistant, sender and the days of its
+// created range) are few, they are the candidates, fetched by key; else
+// the query walks the filter's conversations in list order and checks
+// each one by a seek on the entries' whole key. Either way the messages'
+// full-text index is not read: finding how many messages hold a word
+// from it (a bitmap of every match) took longer than the search.
+func (db *DB) holdsTermSQL(ctx context.Context, a *args, workspaceID, term string, f conversation.Filter) (string, error) {
+	var m args
+	q := `SELECT t.conversation_seq FROM conversation_terms t
+		WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = ` + m.add(workspaceID) + `)
+			AND t.term = ` + m.add(term) + ` AND t.source_seq = ANY(` + sourcesSQL(&m, "$1", f) + `)
+			AND t.kind = ANY(` + m.add(store.TermKinds(f)) + `)`
+	// The created range's days, its partial first and last days whole:
+	// the rows' created_at decides those.
+	if f.CreatedFrom != nil {
+		q += ` AND t.day >= ` + m.add(conversation.DayOf(*f.CreatedFrom))
+	}
+	if f.CreatedTo != nil {
+		q += ` AND t.day < ` + m.add(conversation.DayOf(f.CreatedTo.Add(-time.Millisecond))+1)
+	}
+	rows, err := db.conn(ctx).Query(ctx, q+` LIMIT `+m.add(rareLimit+1), m...)
+	if err != nil {
+		return "", fmt.Errorf("search: %w", err)
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return "", fmt.Errorf("search: %w", err)
+	}
+	if len(seqs) <= rareLimit {
+		return `c.seq = ANY(` + a.add(seqs) + `)`, nil
+	}
+	// OFFSET 0 keeps the probe a per-row check: pulled up into a join,
+	// it hashed the whole workspace's conversations.
+	return `EXISTS (SELECT 1 FROM conversation_terms t
+		WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = ` + a.add(workspaceID) + `)
+			AND t.term = ` + a.add(term) + `
+			AND t.source_seq = (SELECT s.seq FROM conversation_sources s WHERE s.workspace_id = c.workspace_id
+				AND s.assistant_id = c.assistant_id AND s.sender_phone = coalesce(c.sender_phone, ''))
+			AND t.kind = ` + store.TermKindSQL("c.type", "c.status") + ` AND t.day = ` + daySQL("c.created_at") + `
+			AND t.conversation_seq = c.seq OFFSET 0)`, nil
 }
