@@ -17,6 +17,20 @@ func SetRareLimit(n int) func() {
 	return func() { rareLimit = old }
 }
 
+// SetLanguageCollation makes the stores opened after it take their
+// database to sort text by a language's rules, not bytewise, so tests
+// reach the plans such a database gets; it returns a function restoring
+// the check.
+func SetLanguageCollation() func() {
+	old := checkBytewise
+	checkBytewise = func(context.Context, interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}) (bool, error) {
+		return false, nil
+	}
+	return func() { checkBytewise = old }
+}
+
 // MigrateTo applies migrations up to version last only.
 func (db *DB) MigrateTo(ctx context.Context, last int) error { return db.migrate(ctx, last) }
 

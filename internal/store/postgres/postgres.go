@@ -34,6 +34,10 @@ type DB struct {
 	pool *conns
 	errs *store.Errors
 	opts store.Options // with defaults filled in
+
+	// bytewise is whether the database sorts text bytewise
+	// (sortsBytewise), asked when it is opened.
+	bytewise bool
 }
 
 // conns is the pool as the store's queries use it: every error it hands
@@ -162,7 +166,12 @@ func OpenWith(ctx context.Context, url string, opts store.Options) (*DB, error) 
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	db := &DB{errs: store.NewErrors("postgres"), opts: opts.WithDefaults()}
+	bytewise, err := checkBytewise(pctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{errs: store.NewErrors("postgres"), opts: opts.WithDefaults(), bytewise: bytewise}
 	db.pool = &conns{Pool: pool, classify: db.classify}
 	return db, nil
 }

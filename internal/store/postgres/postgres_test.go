@@ -248,6 +248,15 @@ func TestSubMillisecondTimes(t *testing.T) {
 	}
 }
 
+// TestConformanceLanguageCollation runs the suite as on a database that
+// sorts text by a language's rules, where prefix counts cannot read the
+// terms a prefix starts as one index range.
+func TestConformanceLanguageCollation(t *testing.T) {
+	schemaURL(t)
+	defer postgres.SetLanguageCollation()()
+	TestConformance(t)
+}
+
 // TestConformanceCommonWords runs the suite with every search word
 // treated as common, so the conversation-walking search plan is held to
 // the same contract as the index-first one.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -126,26 +128,65 @@ func dropConversationTerms(ctx context.Context, tx pgx.Tx, c *conversation.Conve
 }
 
 // countTerms counts the conversations that match f when its query is one
-// whole term (conversation.SingleTerm), from conversation_terms, up to
+// whole term (conversation.SingleTerm) or a prefix of a few terms
+// (conversation.SinglePrefix), from conversation_terms, up to
 // f.CountLimit; ok is false for any other query. Types, status,
 // assistant, sender and created range are parts of the entries' key, so
 // with no other filter the count reads index ranges only (and the rows of
 // a range's partial first and last days, store.TermRanges). With other
-// filters (a phone, an external id) each entry is checked against its
-// conversation's row, or the filter's conversations are probed for the
-// term: the planner picks, with a custom plan for these values
-// (plan_cache_mode).
+// filters (a phone, an external id: selective) the filter's
+// conversations are checked for the term, one seek each.
 func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
-	term, ok := conversation.SingleTerm(f.Query)
-	if !ok {
-		return counts, false, nil
-	}
 	rest := f
 	rest.Types, rest.Status, rest.Query, rest.CreatedFrom, rest.CreatedTo = nil, "", "", nil, nil
 	rest.AssistantID, rest.WhatsAppSenderPhone = "", ""
 	var a0 = args{workspaceID}
 	sources := sourcesSQL(&a0, "$1", f)
+	term, ok := conversation.SingleTerm(f.Query)
+	if prefix, isPrefix := conversation.SinglePrefix(f.Query); isPrefix {
+		// A prefix stands for the terms of the workspace it starts: one
+		// is counted as that term; a few, with no filter off the key, as
+		// their union; more, or other filters, keep the full-text path.
+		terms, ok, err := db.termsWithPrefix(ctx, workspaceID, prefix, maxPrefixTerms)
+		switch {
+		case err != nil:
+			return counts, true, err
+		case !ok:
+			return counts, false, nil
+		case len(terms) == 0:
+			return counts.Only(f.Types), true, nil
+		case len(terms) == 1:
+			term = terms[0]
+		case len(terms) <= maxPrefixTerms && rest.IsZero():
+			return db.countTermUnion(ctx, workspaceID, terms, sources, a0, f)
+		default:
+			return counts, false, nil
+		}
+	} else if !ok {
+		return counts, false, nil
+	}
+	if !rest.IsZero() {
+		// A phone or an external id selects few conversations: each is
+		// checked for the term by one seek (driven from the term's
+		// entries, the planner, misjudging how many a common word has,
+		// hashed the filter's few rows and read them all).
+		g := f
+		g.Query = ""
+		var a args
+		filter, _, err := db.filterSQL(ctx, &a, workspaceID, g)
+		if err != nil {
+			return counts, true, err
+		}
+		q := `SELECT c.type FROM conversations c WHERE ` + filter + ` AND ` + termProbeSQL(&a, workspaceID, term)
+		if f.CountLimit > 0 {
+			q += ` LIMIT ` + a.add(f.CountLimit+1)
+		}
+		if err := db.countBounded(ctx, &counts, f.CountLimit, q, a); err != nil {
+			return counts, true, err
+		}
+		return counts.Only(f.Types), true, nil
+	}
 	for _, r := range store.TermRanges(f) {
 		a := slices.Clone(a0)
 		q := `SELECT t.kind FROM conversation_terms t`
@@ -157,17 +198,9 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 		if r.DayTo != nil {
 			where += ` AND t.day < ` + a.add(*r.DayTo)
 		}
-		g := rest
 		if r.Exact {
-			g.CreatedFrom, g.CreatedTo = &r.CreatedFrom, &r.CreatedTo
-		}
-		if !g.IsZero() {
-			filter, _, err := db.filterSQL(ctx, &a, workspaceID, g)
-			if err != nil {
-				return counts, true, err
-			}
 			q += ` JOIN conversations c ON c.seq = t.conversation_seq`
-			where += ` AND ` + filter
+			where += ` AND c.created_at >= ` + a.add(ts(r.CreatedFrom)) + ` AND c.created_at < ` + a.add(ts(r.CreatedTo))
 		}
 		q += where
 		if f.CountLimit > 0 {
@@ -256,13 +289,130 @@ func (db *DB) holdsTermSQL(ctx context.Context, a *args, workspaceID, term strin
 	if len(seqs) <= rareLimit {
 		return `c.seq = ANY(` + a.add(seqs) + `)`, nil
 	}
-	// OFFSET 0 keeps the probe a per-row check: pulled up into a join,
-	// it hashed the whole workspace's conversations.
+	return termProbeSQL(a, workspaceID, term), nil
+}
+
+// termProbeSQL is the condition that the conversation of alias c holds
+// term: one seek on the whole key of conversation_terms. OFFSET 0 keeps
+// it a check of each row: pulled up into a join, it hashed the whole
+// workspace's conversations.
+func termProbeSQL(a *args, workspaceID, term string) string {
 	return `EXISTS (SELECT 1 FROM conversation_terms t
 		WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = ` + a.add(workspaceID) + `)
 			AND t.term = ` + a.add(term) + `
 			AND t.source_seq = (SELECT s.seq FROM conversation_sources s WHERE s.workspace_id = c.workspace_id
 				AND s.assistant_id = c.assistant_id AND s.sender_phone = coalesce(c.sender_phone, ''))
 			AND t.kind = ` + store.TermKindSQL("c.type", "c.status") + ` AND t.day = ` + daySQL("c.created_at") + `
-			AND t.conversation_seq = c.seq OFFSET 0)`, nil
+			AND t.conversation_seq = c.seq OFFSET 0)`
+}
+
+// maxPrefixTerms is how many terms a prefix may start and still be
+// counted from conversation_terms, as their union.
+const maxPrefixTerms = 16
+
+// termsWithPrefix returns the workspace's terms that start with prefix,
+// in order, up to limit+1 of them: one index seek each (a loose index
+// scan). ok is false when the database does not sort text bytewise, as
+// the range of terms a prefix starts is then not one index range.
+func (db *DB) termsWithPrefix(ctx context.Context, workspaceID, prefix string, limit int) (terms []string, ok bool, err error) {
+	if !db.bytewise {
+		return nil, false, nil
+	}
+	// Every term that starts with prefix sorts (bytewise) between the
+	// prefix itself and the prefix followed by the largest rune.
+	rows, err := db.conn(ctx).Query(ctx, `WITH RECURSIVE ws AS (SELECT seq FROM workspaces WHERE id = $1),
+		p(term) AS (
+			(SELECT term FROM conversation_terms WHERE workspace_seq = (SELECT seq FROM ws) AND term >= $2 AND term < $3
+				ORDER BY term LIMIT 1)
+			UNION ALL
+			SELECT (SELECT t.term FROM conversation_terms t WHERE t.workspace_seq = (SELECT seq FROM ws)
+				AND t.term > p.term AND t.term < $3 ORDER BY t.term LIMIT 1)
+			FROM p WHERE p.term IS NOT NULL)
+		SELECT term FROM p WHERE term IS NOT NULL LIMIT $4`,
+		workspaceID, prefix, prefix+string(utf8.MaxRune), limit+1)
+	if err != nil {
+		return nil, true, fmt.Errorf("count conversations: %w", err)
+	}
+	terms, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, true, fmt.Errorf("count conversations: %w", err)
+	}
+	return terms, true, nil
+}
+
+// checkBytewise is sortsBytewise; tests replace it.
+var checkBytewise = sortsBytewise
+
+// sortsBytewise reports whether the database's default collation, that
+// of conversation_terms.term, orders text as its UTF-8 bytes do: it is
+// named C, POSIX or C.UTF-8 and orders a few telling pairs that way (a
+// language's collation, libc's en_US.UTF-8 or ICU's, puts "a" before "B"
+// and "é" before "z").
+func sortsBytewise(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (bool, error) {
+	var coll string
+	var orders bool
+	err := q.QueryRow(ctx, `SELECT datcollate, 'B' < 'a' AND 'Z' < '_' AND 'z' < 'é' AND 'é' < '中'
+		FROM pg_database WHERE datname = current_database()`).Scan(&coll, &orders)
+	if err != nil {
+		return false, fmt.Errorf("read the database's collation: %w", err)
+	}
+	switch strings.ToLower(strings.ReplaceAll(coll, "-", "")) {
+	case "c", "posix", "c.utf8":
+		return orders, nil
+	}
+	return false, nil
+}
+
+// countTermUnion counts, by type and up to f.CountLimit, the conversations
+// that hold any of terms and whose entries' key f selects (f has no
+// filter off the key; sources is sourcesSQL's array in a0's arguments).
+// Each term's entries are read up to the bound, in Go, so a term that
+// alone passes it ends the count (a DISTINCT over the terms in SQL read
+// every entry of every term first).
+func (db *DB) countTermUnion(ctx context.Context, workspaceID string, terms []string, sources string, a0 args, f conversation.Filter) (conversation.Counts, bool, error) {
+	counts := conversation.NewCounts()
+	seen := map[int64]bool{}
+	for _, r := range store.TermRanges(f) {
+		for _, term := range terms {
+			a := slices.Clone(a0)
+			q := `SELECT t.conversation_seq, t.kind FROM conversation_terms t`
+			where := ` WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND t.term = ` + a.add(term) + `
+				AND t.source_seq = ANY(` + sources + `) AND t.kind = ANY(` + a.add(store.TermKinds(f)) + `)`
+			if r.DayFrom != nil {
+				where += ` AND t.day >= ` + a.add(*r.DayFrom)
+			}
+			if r.DayTo != nil {
+				where += ` AND t.day < ` + a.add(*r.DayTo)
+			}
+			if r.Exact {
+				q += ` JOIN conversations c ON c.seq = t.conversation_seq`
+				where += ` AND c.created_at >= ` + a.add(ts(r.CreatedFrom)) + ` AND c.created_at < ` + a.add(ts(r.CreatedTo))
+			}
+			if f.CountLimit > 0 {
+				where += ` LIMIT ` + a.add(int64(f.CountLimit)+1)
+			}
+			rows, err := db.conn(ctx).Query(ctx, q+where, a...)
+			if err != nil {
+				return counts, true, fmt.Errorf("count conversations: %w", err)
+			}
+			var seq int64
+			var kind int
+			_, err = pgx.ForEachRow(rows, []any{&seq, &kind}, func() error {
+				if !seen[seq] {
+					seen[seq] = true
+					counts.Add(store.TermKindType(kind), 1)
+				}
+				return nil
+			})
+			if err != nil {
+				return counts, true, fmt.Errorf("count conversations: %w", err)
+			}
+			if counts.Bound(f.CountLimit) {
+				return counts.Only(f.Types), true, nil
+			}
+		}
+	}
+	return counts.Only(f.Types), true, nil
 }
