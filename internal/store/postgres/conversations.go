@@ -21,14 +21,20 @@ import (
 
 func moneyOf(v int64) money.Money { return money.Money(v) }
 
-const convCols = `c.seq, c.id, c.workspace_id, c.type, c.status, c.assistant_id, coalesce(a.name, ''), c.ai_enabled,
+const convCols = `c.seq, c.id, c.workspace_id, c.type, c.status, c.assistant_id,
+	coalesce((SELECT a.name FROM assistants a WHERE a.id = c.assistant_id), ''), c.ai_enabled,
 	c.external_identifier, c.customer_name, c.customer_phone, c.customer_email, c.sender_id, c.sender_phone,
 	c.variables, c.message_count, c.input_tokens, c.output_tokens, c.cached_input_tokens, c.reasoning_tokens, c.total_tokens,
 	c.total_cost, c.cost_complete, c.last_message_role, c.last_message_preview, c.last_message_at,
 	c.created_at, c.updated_at, c.ended_at, c.customer_whatsapp_user_id, c.customer_whatsapp_username,
 	c.customer_message_at, c.channel_cost`
 
-const convFrom = ` FROM conversations c LEFT JOIN assistants a ON a.id = c.assistant_id `
+// convFrom reads conversations alone: the assistant's name is a subquery
+// of each row returned, not a join, so a list's plan is the walk of one
+// index whatever the planner guesses of the keyset's row comparison (it
+// guessed one row for "(message_count, seq) < (10, s)" and hashed the
+// 50,000 rows that matched, 140 ms, to join them).
+const convFrom = ` FROM conversations c `
 
 func scanConversation(row pgx.Row) (*conversation.Conversation, error) {
 	var c conversation.Conversation
