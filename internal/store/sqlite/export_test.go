@@ -118,3 +118,16 @@ func (db *DB) rerunBackfill(ctx context.Context, version int, marker, table stri
 	}
 	return nil
 }
+
+// Checkpoints returns what the background checkpoints did: rounds run,
+// and the WAL's pages and those copied at the last.
+func (db *DB) Checkpoints() (rounds, walPages, copied int64) {
+	return db.checkpoints.rounds.Load(), db.checkpoints.walPages.Load(), db.checkpoints.copied.Load()
+}
+
+// WriterPragma reads a pragma as the writer connection has it.
+func (db *DB) WriterPragma(ctx context.Context, name string) (int64, error) {
+	var v int64
+	err := db.write.QueryRowContext(ctx, `PRAGMA `+name).Scan(&v)
+	return v, err
+}

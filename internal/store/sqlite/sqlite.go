@@ -37,9 +37,13 @@ type DB struct {
 	group  *store.Group[*sql.Tx]
 	errs   *store.Errors
 	opts   store.Options // with defaults filled in
-	// stop ends optimizeLoop, which closes done when it has.
-	stop, done chan struct{}
-	closeOnce  sync.Once
+	// checkpointer runs the WAL checkpoints (checkpointLoop).
+	checkpointer *sql.DB
+	checkpoints  checkpointStats
+	// stop ends optimizeLoop and checkpointLoop, which close done and
+	// checkpointed when they have.
+	stop, done, checkpointed chan struct{}
+	closeOnce                sync.Once
 }
 
 // conns is a pool as the store's queries use it: the errors of its Exec
@@ -125,7 +129,8 @@ func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error)
 		q.Add("_pragma", p)
 	}
 	dsn := func(extra string) string { return "file:" + file + "?" + q.Encode() + extra }
-	wc, err := newCachingConnector(dsn(fmt.Sprintf("&_txlock=immediate&_pragma=cache_size(-%d)", opts.CacheMB*1024)), stagedTableSQL)
+	wc, err := newCachingConnector(dsn(fmt.Sprintf("&_txlock=immediate&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)",
+		opts.CacheMB*1024, walBackstopPages, walSizeLimit)), stagedTableSQL)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
@@ -157,11 +162,22 @@ func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error)
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{errs: store.NewErrors("sqlite"), opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
+	ck, err := sql.Open("sqlite", dsn(""))
+	if err != nil {
+		_ = w.Close()
+		_ = r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	ck.SetConnMaxLifetime(0)
+	db := &DB{errs: store.NewErrors("sqlite"), opts: opts, checkpointer: ck,
+		stop: make(chan struct{}), done: make(chan struct{}), checkpointed: make(chan struct{})}
 	db.write = &conns{DB: w, classify: db.classify}
 	db.read = &conns{DB: r, classify: db.classify}
 	db.group = db.newGroup()
 	go db.optimizeLoop(db.stop, db.done)
+	go db.checkpointLoop(ck, db.stop, db.checkpointed)
 	return db, nil
 }
 
@@ -216,11 +232,13 @@ func (db *DB) Pools() []store.PoolStats {
 	return []store.PoolStats{stats("write", db.write), stats("read", db.read)}
 }
 
-// Close closes both pools; the WAL is checkpointed by SQLite on close.
+// Close closes the pools; the WAL is checkpointed by SQLite when the
+// last connection closes.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.stop) })
 	<-db.done
-	return errors.Join(db.read.Close(), db.write.Close())
+	<-db.checkpointed
+	return errors.Join(db.checkpointer.Close(), db.read.Close(), db.write.Close())
 }
 
 func loadMigrations() ([]migration.Migration, error) {
