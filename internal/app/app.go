@@ -79,9 +79,10 @@ func OpenStore(ctx context.Context, url string) (store.Store, error) {
 }
 
 // StoreOptions are the store settings of cfg: the SQLite reader pool and
-// writer cache, and the read budget.
+// writer cache, the read budget and the heavy reads at once.
 func StoreOptions(cfg *config.Config) store.Options {
-	return store.Options{Readers: cfg.Readers(), ReadTimeout: cfg.ReadTimeout(), CacheMB: cfg.CacheMB()}
+	return store.Options{Readers: cfg.Readers(), ReadTimeout: cfg.ReadTimeout(), CacheMB: cfg.CacheMB(),
+		HeavyReads: cfg.HeavyReadsAtOnce()}
 }
 
 // OpenStoreWith is OpenStore with the reader pool and read budget of opts.

@@ -38,6 +38,7 @@ type Config struct {
 	MetricsToken        string
 	EventRetention      string
 	SQLiteReaders       string
+	HeavyReads          string
 	SQLiteCacheMB       string
 	QueryTimeout        string
 	TrustedProxiesList  string
@@ -110,6 +111,7 @@ var options = []option{
 	{"api-rate-limit", "PARLEY_API_RATE_LIMIT", DefaultAPIRateLimit, "requests per API key, per node, as N/s or N/m (a bare number is a minute); bursts of two seconds' worth are allowed; 0 turns the limit off", false, func(c *Config) *string { return &c.APIRateLimit }},
 	{"event-retention", "PARLEY_EVENT_RETENTION", "7d", "how long events (GET /api/v1/events) are kept: a duration like 72h, or days like 7d; at least 1m", false, func(c *Config) *string { return &c.EventRetention }},
 	{"sqlite-readers", "PARLEY_SQLITE_READERS", "", "SQLite reader connections (default: twice the CPUs, at least 4)", false, func(c *Config) *string { return &c.SQLiteReaders }},
+	{"heavy-reads", "PARLEY_HEAVY_READS", "", "searches and counts with a text query run at once on this node; others wait their turn within the query timeout (default: half the CPUs, at least 1), so lists and pages keep the other cores", false, func(c *Config) *string { return &c.HeavyReads }},
 	{"sqlite-cache-mb", "PARLEY_SQLITE_CACHE_MB", "", "SQLite writer's page cache in MB (default 64); a large database written fast (a bulk import, heavy ingest) wants the indexes' hot pages to fit", false, func(c *Config) *string { return &c.SQLiteCacheMB }},
 	{"query-timeout", "PARLEY_QUERY_TIMEOUT", "10s", "time budget of one list or search; past it the query is stopped and the API answers 503 query_timeout", false, func(c *Config) *string { return &c.QueryTimeout }},
 	{"trusted-proxies", "PARLEY_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address rate limits); unset: the connection's address, headers ignored", false, func(c *Config) *string { return &c.TrustedProxiesList }},
@@ -195,6 +197,11 @@ func (c *Config) validate() error {
 	if c.SQLiteReaders != "" {
 		if n, err := strconv.Atoi(c.SQLiteReaders); err != nil || n < 1 || n > 256 {
 			errs = append(errs, fmt.Errorf("PARLEY_SQLITE_READERS %q: must be a number from 1 to 256", c.SQLiteReaders))
+		}
+	}
+	if c.HeavyReads != "" {
+		if n, err := strconv.Atoi(c.HeavyReads); err != nil || n < 1 || n > 256 {
+			errs = append(errs, fmt.Errorf("PARLEY_HEAVY_READS %q: must be a number from 1 to 256", c.HeavyReads))
 		}
 	}
 	if c.SQLiteCacheMB != "" {
@@ -336,6 +343,13 @@ func (c *Config) TranscriptionModel() string {
 // Readers returns PARLEY_SQLITE_READERS; 0 when unset (the store picks).
 func (c *Config) Readers() int {
 	n, _ := strconv.Atoi(c.SQLiteReaders)
+	return n
+}
+
+// HeavyReadsAtOnce returns PARLEY_HEAVY_READS; 0 when unset (the store
+// picks).
+func (c *Config) HeavyReadsAtOnce() int {
+	n, _ := strconv.Atoi(c.HeavyReads)
 	return n
 }
 

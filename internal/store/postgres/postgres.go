@@ -34,6 +34,8 @@ type DB struct {
 	pool *conns
 	errs *store.Errors
 	opts store.Options // with defaults filled in
+	// heavy gates heavy reads (store.Options.HeavyReads).
+	heavy *store.Gate
 
 	// bytewise is whether the database sorts text bytewise
 	// (sortsBytewise), asked when it is opened.
@@ -172,6 +174,7 @@ func OpenWith(ctx context.Context, url string, opts store.Options) (*DB, error) 
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	db := &DB{errs: store.NewErrors("postgres"), opts: opts.WithDefaults(), bytewise: bytewise}
+	db.heavy = store.NewGate(db.opts.HeavyReads)
 	db.pool = &conns{Pool: pool, classify: db.classify}
 	return db, nil
 }

@@ -35,6 +35,7 @@ type DB struct {
 	// wsSeqs remembers workspace ids' integer keys (workspaceSeq).
 	wsSeqs sync.Map
 	group  *store.Group[*sql.Tx]
+	heavy  *store.Gate // heavy reads (store.Options.HeavyReads)
 	errs   *store.Errors
 	opts   store.Options // with defaults filled in
 	// checkpointer runs the WAL checkpoints (checkpointLoop).
@@ -171,7 +172,7 @@ func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error)
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
 	ck.SetConnMaxLifetime(0)
-	db := &DB{errs: store.NewErrors("sqlite"), opts: opts, checkpointer: ck,
+	db := &DB{errs: store.NewErrors("sqlite"), opts: opts, checkpointer: ck, heavy: store.NewGate(opts.HeavyReads),
 		stop: make(chan struct{}), done: make(chan struct{}), checkpointed: make(chan struct{})}
 	db.write = &conns{DB: w, classify: db.classify}
 	db.read = &conns{DB: r, classify: db.classify}
