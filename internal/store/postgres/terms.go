@@ -189,20 +189,7 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	}
 	for _, r := range store.TermRanges(f) {
 		a := slices.Clone(a0)
-		q := `SELECT t.kind FROM conversation_terms t`
-		where := ` WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND t.term = ` + a.add(term) + `
-			AND t.source_seq = ANY(` + sources + `) AND t.kind = ANY(` + a.add(store.TermKinds(f)) + `)`
-		if r.DayFrom != nil {
-			where += ` AND t.day >= ` + a.add(*r.DayFrom)
-		}
-		if r.DayTo != nil {
-			where += ` AND t.day < ` + a.add(*r.DayTo)
-		}
-		if r.Exact {
-			q += ` JOIN conversations c ON c.seq = t.conversation_seq`
-			where += ` AND c.created_at >= ` + a.add(ts(r.CreatedFrom)) + ` AND c.created_at < ` + a.add(ts(r.CreatedTo))
-		}
-		q += where
+		q := termRangeSQL(&a, "t.kind", term, sources, f, r)
 		if f.CountLimit > 0 {
 			q += ` LIMIT ` + a.add(int64(f.CountLimit)+1-counts.Total)
 		}
@@ -306,6 +293,27 @@ func termProbeSQL(a *args, workspaceID, term string) string {
 			AND t.conversation_seq = c.seq OFFSET 0)`
 }
 
+// termRangeSQL selects cols of the entries of term in range r of filter f
+// (f filters nothing off the entries' key; sources is sourcesSQL's array,
+// the workspace id is $1 of a): an index range, joined with the
+// conversations only to check a partial day's creation times.
+func termRangeSQL(a *args, cols, term, sources string, f conversation.Filter, r store.TermRange) string {
+	q := `SELECT ` + cols + ` FROM conversation_terms t`
+	where := ` WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND t.term = ` + a.add(term) + `
+		AND t.source_seq = ANY(` + sources + `) AND t.kind = ANY(` + a.add(store.TermKinds(f)) + `)`
+	if r.DayFrom != nil {
+		where += ` AND t.day >= ` + a.add(*r.DayFrom)
+	}
+	if r.DayTo != nil {
+		where += ` AND t.day < ` + a.add(*r.DayTo)
+	}
+	if r.Exact {
+		q += ` JOIN conversations c ON c.seq = t.conversation_seq`
+		where += ` AND c.created_at >= ` + a.add(ts(r.CreatedFrom)) + ` AND c.created_at < ` + a.add(ts(r.CreatedTo))
+	}
+	return q + where
+}
+
 // maxPrefixTerms is how many terms a prefix may start and still be
 // counted from conversation_terms, as their union.
 const maxPrefixTerms = 16
@@ -377,23 +385,11 @@ func (db *DB) countTermUnion(ctx context.Context, workspaceID string, terms []st
 	for _, r := range store.TermRanges(f) {
 		for _, term := range terms {
 			a := slices.Clone(a0)
-			q := `SELECT t.conversation_seq, t.kind FROM conversation_terms t`
-			where := ` WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = $1) AND t.term = ` + a.add(term) + `
-				AND t.source_seq = ANY(` + sources + `) AND t.kind = ANY(` + a.add(store.TermKinds(f)) + `)`
-			if r.DayFrom != nil {
-				where += ` AND t.day >= ` + a.add(*r.DayFrom)
-			}
-			if r.DayTo != nil {
-				where += ` AND t.day < ` + a.add(*r.DayTo)
-			}
-			if r.Exact {
-				q += ` JOIN conversations c ON c.seq = t.conversation_seq`
-				where += ` AND c.created_at >= ` + a.add(ts(r.CreatedFrom)) + ` AND c.created_at < ` + a.add(ts(r.CreatedTo))
-			}
+			q := termRangeSQL(&a, "t.conversation_seq, t.kind", term, sources, f, r)
 			if f.CountLimit > 0 {
-				where += ` LIMIT ` + a.add(int64(f.CountLimit)+1)
+				q += ` LIMIT ` + a.add(int64(f.CountLimit)+1)
 			}
-			rows, err := db.conn(ctx).Query(ctx, q+where, a...)
+			rows, err := db.conn(ctx).Query(ctx, q, a...)
 			if err != nil {
 				return counts, true, fmt.Errorf("count conversations: %w", err)
 			}

@@ -35,29 +35,16 @@ type checkpointStats struct {
 	rounds, walPages, copied atomic.Int64
 }
 
-// checkpointLoop runs a PASSIVE checkpoint on conn every checkpointEvery
-// until stop is closed, then closes done. A failed round is counted with
-// the store's errors and left for the next.
-func (db *DB) checkpointLoop(conn *sql.DB, stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			var busy, log, copied int64
-			err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &copied)
-			cancel()
-			if err != nil {
-				_ = db.classify(err)
-				continue
-			}
-			db.checkpoints.rounds.Add(1)
-			db.checkpoints.walPages.Store(log)
-			db.checkpoints.copied.Store(copied)
-		}
+// checkpoint runs a PASSIVE checkpoint on conn (every checkpointEvery,
+// see every). A failed round is counted with the store's errors.
+func (db *DB) checkpoint(ctx context.Context, conn *sql.DB) {
+	var busy, log, copied int64
+	err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &copied)
+	if err != nil {
+		_ = db.classify(err)
+		return
 	}
+	db.checkpoints.rounds.Add(1)
+	db.checkpoints.walPages.Store(log)
+	db.checkpoints.copied.Store(copied)
 }

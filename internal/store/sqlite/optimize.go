@@ -49,11 +49,12 @@ func (db *DB) analyze(ctx context.Context, stmt string) error {
 	return nil
 }
 
-// optimizeLoop runs Optimize every optimizeEvery until stop is closed.
-// A failure is left for the next round: the statistics only steer plans.
-func (db *DB) optimizeLoop(stop <-chan struct{}, done chan<- struct{}) {
+// every runs fn every interval, with a minute's context, until stop is
+// closed, then closes done: the store's background work (Optimize,
+// checkpoint). A failure is fn's to count; the next round tries again.
+func every(interval time.Duration, stop <-chan struct{}, done chan<- struct{}, fn func(ctx context.Context)) {
 	defer close(done)
-	t := time.NewTicker(optimizeEvery)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -61,7 +62,7 @@ func (db *DB) optimizeLoop(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			_ = db.Optimize(ctx)
+			fn(ctx)
 			cancel()
 		}
 	}

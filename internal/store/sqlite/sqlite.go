@@ -38,11 +38,11 @@ type DB struct {
 	heavy  *store.Gate // heavy reads (store.Options.HeavyReads)
 	errs   *store.Errors
 	opts   store.Options // with defaults filled in
-	// checkpointer runs the WAL checkpoints (checkpointLoop).
+	// checkpointer runs the WAL checkpoints (checkpoint).
 	checkpointer *sql.DB
 	checkpoints  checkpointStats
-	// stop ends optimizeLoop and checkpointLoop, which close done and
-	// checkpointed when they have.
+	// stop ends the background Optimize and checkpoint loops (every),
+	// which close done and checkpointed when they have.
 	stop, done, checkpointed chan struct{}
 	closeOnce                sync.Once
 }
@@ -177,8 +177,8 @@ func OpenWith(ctx context.Context, file string, opts store.Options) (*DB, error)
 	db.write = &conns{DB: w, classify: db.classify}
 	db.read = &conns{DB: r, classify: db.classify}
 	db.group = db.newGroup()
-	go db.optimizeLoop(db.stop, db.done)
-	go db.checkpointLoop(ck, db.stop, db.checkpointed)
+	go every(optimizeEvery, db.stop, db.done, func(ctx context.Context) { _ = db.Optimize(ctx) })
+	go every(checkpointEvery, db.stop, db.checkpointed, func(ctx context.Context) { db.checkpoint(ctx, ck) })
 	return db, nil
 }
 
