@@ -131,3 +131,12 @@ func (db *DB) WriterPragma(ctx context.Context, name string) (int64, error) {
 	err := db.write.QueryRowContext(ctx, `PRAGMA `+name).Scan(&v)
 	return v, err
 }
+
+// SetFewCandidates changes how many conversations holding a search's
+// term a search fetches by key instead of walking (-1: never), so tests
+// drive both plans; it returns a function restoring the default.
+func SetFewCandidates(n int) func() {
+	old := fewCandidates
+	fewCandidates = n
+	return func() { fewCandidates = old }
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 // maxConvSeq is the largest conversation seq the search index can hold;
@@ -449,6 +452,30 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 		return nil, err
 	}
 	defer done()
+	term, ok := keptTerm(f.Query)
+	if prefix, isPrefix := conversation.SinglePrefix(f.Query); isPrefix && !marked(prefix) {
+		// A prefix that starts one term of the workspace is that term.
+		ws, err := db.workspaceSeq(ctx, tx, workspaceID)
+		if err != nil {
+			return nil, err
+		}
+		terms, err := termsWithPrefix(ctx, tx, ws, prefix, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(terms) == 1 && !marked(terms[0]) {
+			term = terms[0]
+			out, few, err := db.searchFew(ctx, tx, workspaceID, term, f, desc, req.Cursor, limit)
+			if err != nil || few {
+				return out, err
+			}
+		}
+	} else if ok {
+		out, few, err := db.searchFew(ctx, tx, workspaceID, term, f, desc, req.Cursor, limit)
+		if err != nil || few {
+			return out, err
+		}
+	}
 	where, fargs := filterSQLPrefixed(workspaceID, f, "+c.")
 	var byHits, byFilter []*conversation.Conversation
 	hits := newHitWalk(tx, match, desc, req.Cursor, func(ctx context.Context, seqs []int64) (bool, error) {
@@ -485,6 +512,82 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 		return truncate(byHits, limit), nil
 	}
 	return truncate(byFilter, limit), nil
+}
+
+// fewCandidates is how many conversations holding a kept term in a
+// filter's key range a search fetches by key instead of walking.
+var fewCandidates = 500
+
+// searchFew answers a search for one kept term from the conversations
+// that hold it in the filter's key range (its types, status, assistant,
+// sender and the days of its created range: store.TermKinds,
+// termSources), when there are at most fewCandidates: they are fetched
+// by key, the filter and the cursor checked on their rows, and sorted. A
+// small filter with a word it seldom holds thus reads a few index
+// entries instead of racing two walks. few is false when there are more.
+func (db *DB) searchFew(ctx context.Context, tx querier, workspaceID, term string, f conversation.Filter,
+	desc bool, after *page.Cursor, limit int) (out []*conversation.Conversation, few bool, err error) {
+	ws, err := db.workspaceSeq(ctx, tx, workspaceID)
+	if err != nil {
+		return nil, false, err
+	}
+	sources, err := termSources(ctx, tx, workspaceID, f)
+	if err != nil {
+		return nil, false, err
+	}
+	pairs := make([][2]int64, 0, len(sources))
+	for _, a := range sources {
+		for _, k := range store.TermKinds(f) {
+			pairs = append(pairs, [2]int64{a, int64(k)})
+		}
+	}
+	pairsJSON, _ := json.Marshal(pairs)
+	q := `SELECT t.conversation_seq FROM json_each(?) p CROSS JOIN conversation_terms t
+		WHERE t.workspace_seq = ? AND t.term = ? AND t.source_seq = p.value ->> 0 AND t.kind = p.value ->> 1`
+	args := []any{string(pairsJSON), ws, term}
+	// Whole days: the rows' created_at decides the partial ones.
+	if f.CreatedFrom != nil {
+		q, args = q+` AND t.day >= ?`, append(args, conversation.DayOf(*f.CreatedFrom))
+	}
+	if f.CreatedTo != nil {
+		q, args = q+` AND t.day < ?`, append(args, conversation.DayOf(f.CreatedTo.Add(-time.Millisecond))+1)
+	}
+	rows, err := tx.QueryContext(ctx, q+` LIMIT ?`, append(args, fewCandidates+1)...)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			_ = rows.Close()
+			return nil, false, fmt.Errorf("search: %w", err)
+		}
+		seqs = append(seqs, seq)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	if len(seqs) > fewCandidates {
+		return nil, false, nil
+	}
+	if len(seqs) == 0 {
+		return nil, true, nil
+	}
+	where, fargs := filterSQLPrefixed(workspaceID, f, "+c.")
+	in, fargs := inList(fargs, seqs)
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	sql := `SELECT ` + convCols + convFrom + `WHERE ` + where + ` AND c.seq IN ` + in
+	if after != nil {
+		sql += ` AND (c.created_at, c.seq) ` + cmp + ` (?, ?)`
+		fargs = append(fargs, after.Value, after.Seq)
+	}
+	sql += ` ORDER BY c.created_at ` + dir + `, c.seq ` + dir + ` LIMIT ?`
+	out, err = queryConversations(ctx, tx, sql, append(fargs, limit)...)
+	return out, true, err
 }
 
 func truncate(cs []*conversation.Conversation, n int) []*conversation.Conversation {
