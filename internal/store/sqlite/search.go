@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -556,16 +555,8 @@ func (db *DB) searchFew(ctx context.Context, tx querier, workspaceID, term strin
 	if err != nil {
 		return nil, false, fmt.Errorf("search: %w", err)
 	}
-	var seqs []int64
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			_ = rows.Close()
-			return nil, false, fmt.Errorf("search: %w", err)
-		}
-		seqs = append(seqs, seq)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	seqs, err := scanSeqs(rows)
+	if err != nil {
 		return nil, false, fmt.Errorf("search: %w", err)
 	}
 	if len(seqs) > fewCandidates {
@@ -588,6 +579,20 @@ func (db *DB) searchFew(ctx context.Context, tx querier, workspaceID, term strin
 	sql += ` ORDER BY c.created_at ` + dir + `, c.seq ` + dir + ` LIMIT ?`
 	out, err = queryConversations(ctx, tx, sql, append(fargs, limit)...)
 	return out, true, err
+}
+
+// scanSeqs reads and closes rows of one integer column.
+func scanSeqs(rows *sql.Rows) ([]int64, error) {
+	defer func() { _ = rows.Close() }()
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs, rows.Err()
 }
 
 func truncate(cs []*conversation.Conversation, n int) []*conversation.Conversation {
