@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/parley-dev/parley/internal/conversation"
+)
 
 // Gate lets at most a fixed number of callers in at once; the others
 // wait their turn, or until their context ends. The stores pass heavy
@@ -20,4 +24,17 @@ func (g *Gate) Enter(ctx context.Context) (leave func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// noLeave ends the turn of a read that took none.
+func noLeave() {}
+
+// Read is Enter for a list or count with filter f when it is a heavy read
+// (one with a text query: a search, or a count of one); any other read
+// passes at once.
+func (g *Gate) Read(ctx context.Context, f conversation.Filter) (leave func(), err error) {
+	if f.Query == "" {
+		return noLeave, nil
+	}
+	return g.Enter(ctx)
 }

@@ -6,13 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/store"
 )
 
 // TestGate checks that a gate lets n callers in, makes the next wait
-// until one leaves, and gives a waiter whose budget runs out the
-// query_timeout fault a read's budget gives.
+// until one leaves, gives a waiter whose budget runs out the
+// query_timeout fault a read's budget gives, and holds back only reads
+// with a text query.
 func TestGate(t *testing.T) {
 	g := store.NewGate(2)
 	ctx := context.Background()
@@ -57,6 +59,18 @@ func TestGate(t *testing.T) {
 	var fe *fault.Error
 	if !errors.As(err, &fe) || fe.Code != fault.CodeQueryTimeout {
 		t.Fatalf("waiting past the budget: err = %v, want code %s", err, fault.CodeQueryTimeout)
+	}
+	// A read without a text query is not heavy: it passes a full gate;
+	// a search waits like any other caller.
+	leave, err := g.Read(ctx, conversation.Filter{Status: conversation.StatusEnded})
+	if err != nil {
+		t.Fatalf("a list without q at a full gate: %v", err)
+	}
+	leave()
+	bctx, done = opts.Budget(ctx)
+	_, err = g.Read(bctx, conversation.Filter{Query: "order"})
+	if err = done(err); !errors.As(err, &fe) || fe.Code != fault.CodeQueryTimeout {
+		t.Fatalf("a search at a full gate past its budget: err = %v, want code %s", err, fault.CodeQueryTimeout)
 	}
 	leave2()
 	leave3()

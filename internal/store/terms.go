@@ -95,3 +95,19 @@ func TermRanges(f conversation.Filter) []TermRange {
 	}
 	return out
 }
+
+// TermDays is the range of whole days that covers f's created range (nil
+// bounds where f has none), its partial first and last days whole: the
+// candidates of a search, whose rows' created_at then decides.
+func TermDays(f conversation.Filter) TermRange {
+	var r TermRange
+	if f.CreatedFrom != nil {
+		from := conversation.DayOf(*f.CreatedFrom)
+		r.DayFrom = &from
+	}
+	if f.CreatedTo != nil {
+		to := conversation.DayOf(f.CreatedTo.Add(-time.Millisecond)) + 1
+		r.DayTo = &to
+	}
+	return r
+}

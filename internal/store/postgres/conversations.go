@@ -502,13 +502,11 @@ func (db *DB) ListConversations(ctx context.Context, workspaceID string, f conve
 		return nil, fault.Invalid("sort", "must be created_at when q is given")
 	}
 	ctx, done := db.opts.Budget(ctx)
-	if f.Query != "" {
-		leave, err := db.heavy.Enter(ctx)
-		if err != nil {
-			return nil, done(err)
-		}
-		defer leave()
+	leave, err := db.heavy.Read(ctx, f)
+	if err != nil {
+		return nil, done(err)
 	}
+	defer leave()
 	out, err := db.listConversations(ctx, workspaceID, f, o, req)
 	return out, done(err)
 }
@@ -544,13 +542,11 @@ func (db *DB) listConversations(ctx context.Context, workspaceID string, f conve
 // CountConversations implements conversation.Store.
 func (db *DB) CountConversations(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
 	ctx, done := db.opts.Budget(ctx)
-	if f.Query != "" {
-		leave, err := db.heavy.Enter(ctx)
-		if err != nil {
-			return conversation.NewCounts(), done(err)
-		}
-		defer leave()
+	leave, err := db.heavy.Read(ctx, f)
+	if err != nil {
+		return conversation.NewCounts(), done(err)
 	}
+	defer leave()
 	counts, err := db.countConversations(ctx, workspaceID, f)
 	return counts, done(err)
 }

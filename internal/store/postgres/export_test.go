@@ -23,11 +23,7 @@ func SetRareLimit(n int) func() {
 // the check.
 func SetLanguageCollation() func() {
 	old := checkBytewise
-	checkBytewise = func(context.Context, interface {
-		QueryRow(context.Context, string, ...any) pgx.Row
-	}) (bool, error) {
-		return false, nil
-	}
+	checkBytewise = func(context.Context, rowQuerier) (bool, error) { return false, nil }
 	return func() { checkBytewise = old }
 }
 

@@ -173,8 +173,8 @@ func OpenWith(ctx context.Context, url string, opts store.Options) (*DB, error) 
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{errs: store.NewErrors("postgres"), opts: opts.WithDefaults(), bytewise: bytewise}
-	db.heavy = store.NewGate(db.opts.HeavyReads)
+	opts = opts.WithDefaults()
+	db := &DB{errs: store.NewErrors("postgres"), opts: opts, heavy: store.NewGate(opts.HeavyReads), bytewise: bytewise}
 	db.pool = &conns{Pool: pool, classify: db.classify}
 	return db, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -252,19 +251,8 @@ func daySQL(t string) string { return `floor(extract(epoch FROM ` + t + `) / 864
 // full-text index is not read: finding how many messages hold a word
 // from it (a bitmap of every match) took longer than the search.
 func (db *DB) holdsTermSQL(ctx context.Context, a *args, workspaceID, term string, f conversation.Filter) (string, error) {
-	var m args
-	q := `SELECT t.conversation_seq FROM conversation_terms t
-		WHERE t.workspace_seq = (SELECT seq FROM workspaces WHERE id = ` + m.add(workspaceID) + `)
-			AND t.term = ` + m.add(term) + ` AND t.source_seq = ANY(` + sourcesSQL(&m, "$1", f) + `)
-			AND t.kind = ANY(` + m.add(store.TermKinds(f)) + `)`
-	// The created range's days, its partial first and last days whole:
-	// the rows' created_at decides those.
-	if f.CreatedFrom != nil {
-		q += ` AND t.day >= ` + m.add(conversation.DayOf(*f.CreatedFrom))
-	}
-	if f.CreatedTo != nil {
-		q += ` AND t.day < ` + m.add(conversation.DayOf(f.CreatedTo.Add(-time.Millisecond))+1)
-	}
+	m := args{workspaceID}
+	q := termRangeSQL(&m, "t.conversation_seq", term, sourcesSQL(&m, "$1", f), f, store.TermDays(f))
 	rows, err := db.conn(ctx).Query(ctx, q+` LIMIT `+m.add(rareLimit+1), m...)
 	if err != nil {
 		return "", fmt.Errorf("search: %w", err)
@@ -293,8 +281,8 @@ func termProbeSQL(a *args, workspaceID, term string) string {
 			AND t.conversation_seq = c.seq OFFSET 0)`
 }
 
-// termRangeSQL selects cols of the entries of term in range r of filter f
-// (f filters nothing off the entries' key; sources is sourcesSQL's array,
+// termRangeSQL selects cols of the entries of term in range r whose key
+// filter f selects (its types and status; sources is sourcesSQL's array,
 // the workspace id is $1 of a): an index range, joined with the
 // conversations only to check a partial day's creation times.
 func termRangeSQL(a *args, cols, term, sources string, f conversation.Filter, r store.TermRange) string {
@@ -348,6 +336,11 @@ func (db *DB) termsWithPrefix(ctx context.Context, workspaceID, prefix string, l
 	return terms, true, nil
 }
 
+// rowQuerier runs a query for one row: a pool or a connection.
+type rowQuerier interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}
+
 // checkBytewise is sortsBytewise; tests replace it.
 var checkBytewise = sortsBytewise
 
@@ -356,9 +349,7 @@ var checkBytewise = sortsBytewise
 // named C, POSIX or C.UTF-8 and orders a few telling pairs that way (a
 // language's collation, libc's en_US.UTF-8 or ICU's, puts "a" before "B"
 // and "é" before "z").
-func sortsBytewise(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}) (bool, error) {
+func sortsBytewise(ctx context.Context, q rowQuerier) (bool, error) {
 	var coll string
 	var orders bool
 	err := q.QueryRow(ctx, `SELECT datcollate, 'B' < 'a' AND 'Z' < '_' AND 'z' < 'é' AND 'é' < '中'

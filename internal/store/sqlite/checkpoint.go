@@ -29,8 +29,8 @@ const (
 	walSizeLimit = 64 << 20
 )
 
-// checkpointStats is what the background checkpoints did, for tests and
-// metrics: rounds run, and the WAL's size and pages copied at the last.
+// checkpointStats is what the background checkpoints did, for tests:
+// rounds run, and the WAL's size and pages copied at the last.
 type checkpointStats struct {
 	rounds, walPages, copied atomic.Int64
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -462,14 +461,11 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 		if err != nil {
 			return nil, err
 		}
-		if len(terms) == 1 && !marked(terms[0]) {
+		if ok = len(terms) == 1 && !marked(terms[0]); ok {
 			term = terms[0]
-			out, few, err := db.searchFew(ctx, tx, workspaceID, term, f, desc, req.Cursor, limit)
-			if err != nil || few {
-				return out, err
-			}
 		}
-	} else if ok {
+	}
+	if ok {
 		out, few, err := db.searchFew(ctx, tx, workspaceID, term, f, desc, req.Cursor, limit)
 		if err != nil || few {
 			return out, err
@@ -530,26 +526,20 @@ func (db *DB) searchFew(ctx context.Context, tx querier, workspaceID, term strin
 	if err != nil {
 		return nil, false, err
 	}
-	sources, err := termSources(ctx, tx, workspaceID, f)
-	if err != nil {
+	sel := termSelect{ws: ws, terms: []string{term}, kinds: store.TermKinds(f)}
+	if sel.sources, err = termSources(ctx, tx, workspaceID, f); err != nil {
 		return nil, false, err
 	}
-	pairs := make([][2]int64, 0, len(sources))
-	for _, a := range sources {
-		for _, k := range store.TermKinds(f) {
-			pairs = append(pairs, [2]int64{a, int64(k)})
-		}
-	}
-	pairsJSON, _ := json.Marshal(pairs)
 	q := `SELECT t.conversation_seq FROM json_each(?) p CROSS JOIN conversation_terms t
 		WHERE t.workspace_seq = ? AND t.term = ? AND t.source_seq = p.value ->> 0 AND t.kind = p.value ->> 1`
-	args := []any{string(pairsJSON), ws, term}
+	args := []any{sel.pairs(), ws, term}
 	// Whole days: the rows' created_at decides the partial ones.
-	if f.CreatedFrom != nil {
-		q, args = q+` AND t.day >= ?`, append(args, conversation.DayOf(*f.CreatedFrom))
+	days := store.TermDays(f)
+	if days.DayFrom != nil {
+		q, args = q+` AND t.day >= ?`, append(args, *days.DayFrom)
 	}
-	if f.CreatedTo != nil {
-		q, args = q+` AND t.day < ?`, append(args, conversation.DayOf(f.CreatedTo.Add(-time.Millisecond))+1)
+	if days.DayTo != nil {
+		q, args = q+` AND t.day < ?`, append(args, *days.DayTo)
 	}
 	rows, err := tx.QueryContext(ctx, q+` LIMIT ?`, append(args, fewCandidates+1)...)
 	if err != nil {

@@ -296,16 +296,7 @@ func termSources(ctx context.Context, tx querier, workspaceID string, f conversa
 	if err != nil {
 		return nil, fmt.Errorf("count conversations: %w", err)
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return nil, err
-		}
-		out = append(out, seq)
-	}
-	return out, rows.Err()
+	return scanSeqs(rows)
 }
 
 // maxPrefixTerms is how many terms a prefix may start and still be
@@ -344,6 +335,19 @@ type termSelect struct {
 	kinds   []int
 }
 
+// pairs is the (source, kind) pairs of sel as a JSON array, for
+// json_each to drive conversation_terms' index with.
+func (sel termSelect) pairs() string {
+	pairs := make([][2]int64, 0, len(sel.sources)*len(sel.kinds))
+	for _, a := range sel.sources {
+		for _, k := range sel.kinds {
+			pairs = append(pairs, [2]int64{a, int64(k)})
+		}
+	}
+	out, _ := json.Marshal(pairs)
+	return string(out)
+}
+
 // count counts the conversations whose entries sel selects in f's
 // created range, by type, up to f.CountLimit: one bounded statement per
 // part of the range (store.TermRanges), each reading index entries only
@@ -354,13 +358,6 @@ type termSelect struct {
 // terms' are made distinct inside SQLite.
 func (sel termSelect) count(ctx context.Context, tx querier, f conversation.Filter) (conversation.Counts, bool, error) {
 	counts := conversation.NewCounts()
-	pairs := make([][2]int64, 0, len(sel.sources)*len(sel.kinds))
-	for _, a := range sel.sources {
-		for _, k := range sel.kinds {
-			pairs = append(pairs, [2]int64{a, int64(k)})
-		}
-	}
-	pairsJSON, _ := json.Marshal(pairs)
 	inner := `SELECT t.kind AS kind FROM json_each(?) p CROSS JOIN conversation_terms t
 		WHERE t.workspace_seq = ? AND t.term = ?`
 	var termArg any = sel.terms[0]
@@ -372,9 +369,9 @@ func (sel termSelect) count(ctx context.Context, tx querier, f conversation.Filt
 	inner += ` AND t.source_seq = p.value ->> 0 AND t.kind = p.value ->> 1`
 	for _, r := range store.TermRanges(f) {
 		q := inner
-		args := []any{string(pairsJSON), sel.ws, termArg}
+		args := []any{sel.pairs(), sel.ws, termArg}
 		if len(sel.terms) > 1 {
-			args = []any{string(pairsJSON), termArg, sel.ws}
+			args = []any{sel.pairs(), termArg, sel.ws}
 		}
 		if r.DayFrom != nil {
 			q += ` AND t.day >= ?`
