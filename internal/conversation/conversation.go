@@ -284,7 +284,8 @@ func (f Filter) BucketCountable() bool {
 
 // Bucket is one maintained conversation counter: the conversations of an
 // assistant, type, status and WhatsApp sender (its phone; empty for other
-// types) created on one UTC day (see DayOf).
+// types) created on one UTC day (see DayOf) — or, in the month buckets,
+// in the UTC month whose first day Day is (see CountDelta.Months).
 type Bucket struct {
 	AssistantID string
 	Type        string
@@ -301,6 +302,22 @@ func (d CountDelta) ByType() map[string]int64 {
 	out := map[string]int64{}
 	for b, n := range d {
 		out[b.Type] += n
+	}
+	return out
+}
+
+// Months returns d per month bucket: each bucket's Day is the first day
+// of its month (MonthOf), the changes of its days summed.
+func (d CountDelta) Months() CountDelta {
+	out := CountDelta{}
+	for b, n := range d {
+		b.Day = MonthOf(b.Day)
+		out[b] += n
+	}
+	for b, n := range out {
+		if n == 0 {
+			delete(out, b)
+		}
 	}
 	return out
 }

@@ -187,6 +187,64 @@ type CountPlan struct {
 	Partial        []Filter
 }
 
+// MonthOf returns the first day (numbered as DayOf does) of the UTC month
+// that day falls in.
+func MonthOf(day int64) int64 {
+	t := DayStart(day)
+	return DayOf(time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC))
+}
+
+// nextMonth returns the first day of the month after the one month (a
+// month's first day) begins.
+func nextMonth(month int64) int64 {
+	t := DayStart(month)
+	return DayOf(time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// BucketSpan is a range of whole days [From, To) (nil: unbounded on that
+// side) read from one kind of bucket: the month buckets when Months is set
+// (then From and To are months' first days), else the day buckets.
+type BucketSpan struct {
+	Months   bool
+	From, To *int64
+}
+
+// Spans splits the plan's whole days into the whole months among them,
+// read from the month buckets, and the days before and after those, read
+// from the day buckets; a count then reads at most about two months of
+// day buckets whatever its range, and month buckets for the rest. None
+// when the plan has no whole day.
+func (p CountPlan) Spans() []BucketSpan {
+	lo, hi := p.FromDay, p.ToDay
+	if lo != nil && hi != nil && *lo >= *hi {
+		return nil
+	}
+	// The whole months [mlo, mhi) within [lo, hi).
+	var mlo, mhi *int64
+	if lo != nil {
+		m := MonthOf(*lo)
+		if m < *lo {
+			m = nextMonth(m)
+		}
+		mlo = &m
+	}
+	if hi != nil {
+		m := MonthOf(*hi)
+		mhi = &m
+	}
+	if mlo != nil && mhi != nil && *mlo >= *mhi {
+		return []BucketSpan{{From: lo, To: hi}}
+	}
+	spans := []BucketSpan{{Months: true, From: mlo, To: mhi}}
+	if lo != nil && *lo < *mlo {
+		spans = append(spans, BucketSpan{From: lo, To: mlo})
+	}
+	if hi != nil && *mhi < *hi {
+		spans = append(spans, BucketSpan{From: mhi, To: hi})
+	}
+	return spans
+}
+
 // PlanCount splits f's created range into whole days and partial days.
 // Only filters the buckets can answer are planned (BucketCountable).
 func (f Filter) PlanCount() CountPlan {

@@ -283,3 +283,43 @@ func TestPlanCount(t *testing.T) {
 		})
 	}
 }
+
+func TestCountPlanSpans(t *testing.T) {
+	day := func(y int, m time.Month, d int) int64 { return DayOf(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) }
+	p := func(v int64) *int64 { return &v }
+	for _, tc := range []struct {
+		name     string
+		from, to *int64
+		want     []BucketSpan
+	}{
+		{"unbounded", nil, nil, []BucketSpan{{Months: true}}},
+		{"whole months", p(day(2026, 3, 1)), p(day(2026, 6, 1)),
+			[]BucketSpan{{Months: true, From: p(day(2026, 3, 1)), To: p(day(2026, 6, 1))}}},
+		{"days around months", p(day(2026, 2, 20)), p(day(2026, 6, 3)), []BucketSpan{
+			{Months: true, From: p(day(2026, 3, 1)), To: p(day(2026, 6, 1))},
+			{From: p(day(2026, 2, 20)), To: p(day(2026, 3, 1))},
+			{From: p(day(2026, 6, 1)), To: p(day(2026, 6, 3))}}},
+		{"no whole month", p(day(2026, 3, 2)), p(day(2026, 4, 30)),
+			[]BucketSpan{{From: p(day(2026, 3, 2)), To: p(day(2026, 4, 30))}}},
+		{"from only", p(day(2026, 4, 9)), nil, []BucketSpan{
+			{Months: true, From: p(day(2026, 5, 1))}, {From: p(day(2026, 4, 9)), To: p(day(2026, 5, 1))}}},
+		{"to only", nil, p(day(2026, 5, 15)), []BucketSpan{
+			{Months: true, To: p(day(2026, 5, 1))}, {From: p(day(2026, 5, 1)), To: p(day(2026, 5, 15))}}},
+		{"across a year, before 1970", p(day(1969, 12, 31)), p(day(1970, 2, 1)), []BucketSpan{
+			{Months: true, From: p(day(1970, 1, 1)), To: p(day(1970, 2, 1))},
+			{From: p(day(1969, 12, 31)), To: p(day(1970, 1, 1))}}},
+		{"empty", p(day(2026, 4, 1)), p(day(2026, 4, 1)), nil},
+	} {
+		if diff := cmp.Diff(tc.want, CountPlan{FromDay: tc.from, ToDay: tc.to}.Spans()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	if got, want := MonthOf(day(1969, 12, 31)), day(1969, 12, 1); got != want {
+		t.Errorf("MonthOf(1969-12-31) = %d, want %d", got, want)
+	}
+	d := CountDelta{{Type: "api", Day: day(2026, 3, 2)}: 2, {Type: "api", Day: day(2026, 3, 30)}: -2,
+		{Type: "api", Day: day(2026, 4, 1)}: 1}
+	if diff := cmp.Diff(CountDelta{{Type: "api", Day: day(2026, 4, 1)}: 1}, d.Months()); diff != "" {
+		t.Errorf("Months (-want +got):\n%s", diff)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/parley-dev/parley/internal/llm"
 	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 func moneyOf(v int64) money.Money { return money.Money(v) }
@@ -317,12 +318,15 @@ func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversat
 				return fmt.Errorf("count conversations: %w", err)
 			}
 		}
-		for _, b := range delta.Sorted() {
-			if _, err := tx.Exec(ctx, `INSERT INTO conversation_buckets (workspace_id, assistant_id, type, status, day, sender_phone, n)
+		for i, d := range store.BucketDeltas(delta) {
+			t := store.BucketTables[i]
+			q := `INSERT INTO ` + t.Table + ` (workspace_id, assistant_id, type, status, ` + t.Period + `, sender_phone, n)
 				VALUES ($1, $2, $3, $4, $5, $6, $7)
-				ON CONFLICT (workspace_id, assistant_id, type, status, day, sender_phone) DO UPDATE SET n = conversation_buckets.n + excluded.n`,
-				workspaceID, b.AssistantID, b.Type, b.Status, b.Day, b.SenderPhone, delta[b]); err != nil {
-				return fmt.Errorf("count conversations: %w", err)
+				ON CONFLICT (workspace_id, assistant_id, type, status, ` + t.Period + `, sender_phone) DO UPDATE SET n = ` + t.Table + `.n + excluded.n`
+			for _, b := range d.Sorted() {
+				if _, err := tx.Exec(ctx, q, workspaceID, b.AssistantID, b.Type, b.Status, b.Day, b.SenderPhone, d[b]); err != nil {
+					return fmt.Errorf("count conversations: %w", err)
+				}
 			}
 		}
 		return nil
@@ -601,36 +605,17 @@ func (db *DB) countRowsSQL(ctx context.Context, a *args, workspaceID string, f c
 	return `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY c.type`, true, nil
 }
 
-// countFromBuckets answers a count the day buckets can (see
-// conversation.Filter.PlanCount): whole days from the buckets, partial
-// days from the rows through the created_at indexes.
+// countFromBuckets answers a count the buckets can (see
+// conversation.Filter.PlanCount and CountPlan.Spans): whole months from
+// the month buckets, other whole days from the day buckets, partial days
+// from the rows through the created_at indexes.
 func (db *DB) countFromBuckets(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
 	counts := conversation.NewCounts()
 	plan := f.PlanCount()
-	if plan.FromDay == nil || plan.ToDay == nil || *plan.FromDay < *plan.ToDay {
+	for _, span := range plan.Spans() {
 		var a args
-		var b strings.Builder
-		b.WriteString(`SELECT type, sum(n)::bigint FROM conversation_buckets WHERE workspace_id = ` + a.add(workspaceID))
-		if f.AssistantID != "" {
-			b.WriteString(` AND assistant_id = ` + a.add(f.AssistantID))
-		}
-		if f.Status != "" {
-			b.WriteString(` AND status = ` + a.add(f.Status))
-		}
-		if f.WhatsAppSenderPhone != "" {
-			b.WriteString(` AND sender_phone = ` + a.add(f.WhatsAppSenderPhone))
-		}
-		if len(f.Types) > 0 {
-			b.WriteString(` AND type = ANY(` + a.add(f.Types) + `)`)
-		}
-		if plan.FromDay != nil {
-			b.WriteString(` AND day >= ` + a.add(*plan.FromDay))
-		}
-		if plan.ToDay != nil {
-			b.WriteString(` AND day < ` + a.add(*plan.ToDay))
-		}
-		b.WriteString(` GROUP BY type`)
-		if err := db.addCounts(ctx, &counts, b.String(), a); err != nil {
+		q := store.BucketCountSQL(workspaceID, f, span, a.add)
+		if err := db.addCounts(ctx, &counts, q, a); err != nil {
 			return counts, err
 		}
 	}

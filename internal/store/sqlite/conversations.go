@@ -14,6 +14,7 @@ import (
 	"github.com/parley-dev/parley/internal/fault"
 	"github.com/parley-dev/parley/internal/money"
 	"github.com/parley-dev/parley/internal/page"
+	"github.com/parley-dev/parley/internal/store"
 )
 
 // convCols selects a conversation with its assistant's name; c is the
@@ -343,12 +344,15 @@ func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversat
 				return fmt.Errorf("count conversations: %w", err)
 			}
 		}
-		for _, b := range delta.Sorted() {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_buckets (workspace_id, assistant_id, type, status, day, sender_phone, n)
+		for i, d := range store.BucketDeltas(delta) {
+			t := store.BucketTables[i]
+			q := `INSERT INTO ` + t.Table + ` (workspace_id, assistant_id, type, status, ` + t.Period + `, sender_phone, n)
 				VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (workspace_id, assistant_id, type, status, day, sender_phone) DO UPDATE SET n = n + excluded.n`,
-				workspaceID, b.AssistantID, b.Type, b.Status, b.Day, b.SenderPhone, delta[b]); err != nil {
-				return fmt.Errorf("count conversations: %w", err)
+				ON CONFLICT (workspace_id, assistant_id, type, status, ` + t.Period + `, sender_phone) DO UPDATE SET n = n + excluded.n`
+			for _, b := range d.Sorted() {
+				if _, err := tx.ExecContext(ctx, q, workspaceID, b.AssistantID, b.Type, b.Status, b.Day, b.SenderPhone, d[b]); err != nil {
+					return fmt.Errorf("count conversations: %w", err)
+				}
 			}
 		}
 		return nil
@@ -531,44 +535,17 @@ func countRowsSQL(workspaceID string, f conversation.Filter) (string, []any) {
 	return `SELECT c.type, count(*) FROM conversations c WHERE ` + where + ` GROUP BY +c.type`, args
 }
 
-// countFromBuckets answers a count the day buckets can (see
-// conversation.Filter.PlanCount): whole days from the buckets, partial
-// days from the rows through the created_at indexes.
+// countFromBuckets answers a count the buckets can (see
+// conversation.Filter.PlanCount and CountPlan.Spans): whole months from
+// the month buckets, other whole days from the day buckets, partial days
+// from the rows through the created_at indexes.
 func (db *DB) countFromBuckets(ctx context.Context, workspaceID string, f conversation.Filter) (conversation.Counts, error) {
 	counts := conversation.NewCounts()
 	plan := f.PlanCount()
-	if plan.FromDay == nil || plan.ToDay == nil || *plan.FromDay < *plan.ToDay {
-		var b strings.Builder
-		args := []any{workspaceID}
-		b.WriteString(`SELECT type, sum(n) FROM conversation_buckets WHERE workspace_id = ?`)
-		if f.AssistantID != "" {
-			b.WriteString(` AND assistant_id = ?`)
-			args = append(args, f.AssistantID)
-		}
-		if f.Status != "" {
-			b.WriteString(` AND status = ?`)
-			args = append(args, f.Status)
-		}
-		if f.WhatsAppSenderPhone != "" {
-			b.WriteString(` AND sender_phone = ?`)
-			args = append(args, f.WhatsAppSenderPhone)
-		}
-		if len(f.Types) > 0 {
-			b.WriteString(` AND type IN (?` + strings.Repeat(`, ?`, len(f.Types)-1) + `)`)
-			for _, t := range f.Types {
-				args = append(args, t)
-			}
-		}
-		if plan.FromDay != nil {
-			b.WriteString(` AND day >= ?`)
-			args = append(args, *plan.FromDay)
-		}
-		if plan.ToDay != nil {
-			b.WriteString(` AND day < ?`)
-			args = append(args, *plan.ToDay)
-		}
-		b.WriteString(` GROUP BY type`)
-		if err := db.addCounts(ctx, &counts, b.String(), args); err != nil {
+	for _, span := range plan.Spans() {
+		var args []any
+		q := store.BucketCountSQL(workspaceID, f, span, func(v any) string { args = append(args, v); return "?" })
+		if err := db.addCounts(ctx, &counts, q, args); err != nil {
 			return counts, err
 		}
 	}

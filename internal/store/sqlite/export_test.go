@@ -28,6 +28,13 @@ func SetSearchPlan(plan string) func() {
 // MigrateTo applies migrations up to version last only.
 func (db *DB) MigrateTo(ctx context.Context, last int) error { return db.migrate(ctx, last) }
 
+// RebuildMonthBuckets empties the month buckets and fills them again
+// from the day buckets with the backfill of migration 0021, so tests can
+// hold that SQL to the buckets the writes keep.
+func (db *DB) RebuildMonthBuckets(ctx context.Context) error {
+	return db.rerunBackfill(ctx, 21, "INSERT INTO conversation_months", "conversation_months")
+}
+
 // RebuildAnalytics empties the daily analytics and fills them again with
 // the backfill of migration 0012, so tests can hold that SQL to the
 // maintained rows.

@@ -1275,7 +1275,13 @@ func testCountBuckets(t *testing.T, s store.Store) {
 	live := map[string]*conversation.Conversation{}
 	var order []string
 	for i := 0; i < 240; i++ {
-		created := start.Add(time.Duration(rnd.Int64N(int64(8*24*time.Hour))) + time.Duration(i)*time.Millisecond)
+		// Most within eight days; a third spread over five months, so
+		// ranges cross months and the month buckets count.
+		spread := 8 * 24 * time.Hour
+		if i%3 == 2 {
+			spread = 150 * 24 * time.Hour
+		}
+		created := start.Add(time.Duration(rnd.Int64N(int64(spread))) + time.Duration(i)*time.Millisecond)
 		c := f.conv(t, func(c *conversation.Conversation) {
 			c.Type = conversation.Types[rnd.IntN(len(conversation.Types))]
 			c.AssistantID = assts[rnd.IntN(len(assts))]
@@ -1334,6 +1340,10 @@ func testCountBuckets(t *testing.T, s store.Store) {
 		return want.Only(fl.Types)
 	}
 	tp := func(d time.Duration) *time.Time { x := start.Add(d); return &x }
+	mp := func(month time.Month, day, hour int) *time.Time {
+		x := time.Date(2026, month, day, hour, 0, 0, 0, time.UTC)
+		return &x
+	}
 	ranges := [][2]*time.Time{
 		{nil, nil},
 		{tp(24 * time.Hour), tp(72 * time.Hour)},       // whole days
@@ -1344,27 +1354,47 @@ func testCountBuckets(t *testing.T, s store.Store) {
 		{tp(47 * time.Hour), tp(49 * time.Hour)},       // across midnight
 		{tp(60 * time.Hour), tp(50 * time.Hour)},       // empty
 		{tp(-48 * time.Hour), tp(30 * 24 * time.Hour)}, // beyond the data
+		{mp(2, 20, 10), mp(6, 3, 5)},                   // partial days, whole days and whole months
+		{mp(3, 1, 0), mp(6, 1, 0)},                     // whole months only
+		{mp(4, 1, 0), mp(4, 1, 0)},                     // empty, on a month's first instant
+		{mp(3, 31, 23), mp(4, 1, 1)},                   // across the end of a month
+		{mp(3, 2, 0), mp(4, 30, 0)},                    // whole days, no whole month
+		{nil, mp(5, 15, 13)},                           // to only, past whole months
+		{mp(4, 9, 4), nil},                             // from only, before whole months
+		{mp(1, 1, 0), mp(9, 1, 0)},                     // whole months beyond the data
 	}
 	typeSets := [][]string{nil, {conversation.TypeAPI}, {conversation.TypeWhatsApp, conversation.TypeTest}}
 	checked := 0
-	for _, r := range ranges {
-		for _, types := range typeSets {
-			for _, asst := range append([]string{""}, assts...) {
-				for _, st := range []string{"", conversation.StatusActive, conversation.StatusEnded} {
-					for _, sender := range append([]string{""}, senders...) {
-						fl := conversation.Filter{Types: types, AssistantID: asst, Status: st, WhatsAppSenderPhone: sender,
-							CreatedFrom: r[0], CreatedTo: r[1]}
-						got, err := s.CountConversations(ctx, f.ws, fl)
-						must(t, err)
-						if diff := cmp.Diff(brute(fl), got); diff != "" {
-							t.Errorf("count %+v (-brute force +got):\n%s", fl, diff)
+	checkAll := func() {
+		for _, r := range ranges {
+			for _, types := range typeSets {
+				for _, asst := range append([]string{""}, assts...) {
+					for _, st := range []string{"", conversation.StatusActive, conversation.StatusEnded} {
+						for _, sender := range append([]string{""}, senders...) {
+							fl := conversation.Filter{Types: types, AssistantID: asst, Status: st, WhatsAppSenderPhone: sender,
+								CreatedFrom: r[0], CreatedTo: r[1]}
+							got, err := s.CountConversations(ctx, f.ws, fl)
+							must(t, err)
+							if diff := cmp.Diff(brute(fl), got); diff != "" {
+								t.Errorf("count %+v (-brute force +got):\n%s", fl, diff)
+							}
+							checked++
 						}
-						checked++
 					}
 				}
 			}
 		}
 	}
+	checkAll()
+	// The month buckets the migration builds from the day buckets count
+	// the same as the ones the writes kept.
+	rb, ok := s.(interface{ RebuildMonthBuckets(context.Context) error })
+	if !ok {
+		t.Fatalf("%T has no RebuildMonthBuckets (export_test.go) to test its backfill with", s)
+	}
+	must(t, rb.RebuildMonthBuckets(ctx))
+	checked = 0
+	checkAll()
 	if total := brute(conversation.Filter{}).Total; total < 150 || checked != len(ranges)*len(typeSets)*4*3*3 {
 		t.Fatalf("checked %d filters over %d conversations", checked, total)
 	}
