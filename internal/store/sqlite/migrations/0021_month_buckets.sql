@@ -15,6 +15,12 @@ CREATE TABLE conversation_months (
     PRIMARY KEY (workspace_id, assistant_id, type, status, month, sender_phone)
 ) STRICT, WITHOUT ROWID;
 
+-- The days around the whole months (up to two months of day buckets)
+-- are read by day: the day index now holds every column a count reads,
+-- so it is read alone, not a row lookup per bucket.
+DROP INDEX conversation_buckets_day;
+CREATE INDEX conversation_buckets_day ON conversation_buckets (workspace_id, day, status, type, assistant_id, sender_phone, n);
+
 CREATE INDEX conversation_months_month ON conversation_months (workspace_id, month);
 CREATE INDEX conversation_months_sender ON conversation_months (workspace_id, sender_phone, month) WHERE sender_phone <> '';
 
