@@ -472,8 +472,31 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 		}
 	}
 	where, fargs := filterSQLPrefixed(workspaceID, f, "+c.")
+	// A kept term is probed in conversation_terms, one seek a
+	// conversation; other queries in the full-text index.
+	probe := ftsProbe(match)
+	var kept func(ctx context.Context, seqs []int64) ([]int64, error)
+	if term, ok := keptTerm(f.Query); ok {
+		ws, err := db.workspaceSeq(ctx, tx, workspaceID)
+		if err != nil {
+			return nil, err
+		}
+		probe = termProbe(ws, term)
+		// The full-text index also matches a kept term where it is a
+		// piece of a word split at a combining mark (न in हिन्दी): its
+		// hits are checked against the whole words, as the counts read.
+		if splittable(term) {
+			kept = func(ctx context.Context, seqs []int64) ([]int64, error) { return withTerm(ctx, tx, ws, term, seqs) }
+		}
+	}
 	var byHits, byFilter []*conversation.Conversation
 	hits := newHitWalk(tx, match, desc, req.Cursor, func(ctx context.Context, seqs []int64) (bool, error) {
+		if kept != nil {
+			var err error
+			if seqs, err = kept(ctx, seqs); err != nil || len(seqs) == 0 {
+				return false, err
+			}
+		}
 		in, args := inList(slices.Clone(fargs), seqs)
 		found, err := queryConversations(ctx, tx, `SELECT `+convCols+convFrom+`WHERE `+where+` AND c.seq IN `+in+
 			` ORDER BY c.seq `+convDir, args...)
@@ -481,16 +504,6 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 		return len(byHits) >= limit, err
 	})
 	defer hits.close()
-	// A kept term is probed in conversation_terms, one seek a
-	// conversation; other queries in the full-text index.
-	probe := ftsProbe(match)
-	if term, ok := keptTerm(f.Query); ok {
-		ws, err := db.workspaceSeq(ctx, tx, workspaceID)
-		if err != nil {
-			return nil, err
-		}
-		probe = termProbe(ws, term)
-	}
 	filtered := newFilterWalk(tx, workspaceID, f, probe, desc, req.Cursor, func(ctx context.Context, seqs []int64) (bool, error) {
 		in, args := inList(nil, seqs)
 		found, err := queryConversations(ctx, tx, `SELECT `+convCols+convFrom+`WHERE c.seq IN `+in+

@@ -270,6 +270,23 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 	filtered := &termFilterWalk{tx: tx, ws: ws, term: term, limit: f.CountLimit,
 		counts: conversation.NewCounts(), batch: filterBatch}
 	filtered.where, filtered.args = filterSQL(workspaceID, f)
+	if selective(f) {
+		// A phone or an external id: when it selects at most
+		// selectiveWalk conversations (read off its index), they are all
+		// probed in one batch, with no race against the term's entries
+		// (which, for a common word, would take as long again).
+		n, err := countUpTo(ctx, tx, filtered.where, filtered.args, selectiveWalk)
+		if err != nil {
+			return counts, true, err
+		}
+		if n <= selectiveWalk {
+			filtered.batch = n + 1
+			if _, err := filtered.step(ctx); err != nil {
+				return counts, true, err
+			}
+			return filtered.counts.Only(f.Types), true, nil
+		}
+	}
 	walks := walksFor(f, hits, filtered)
 	won, err := race(ctx, walks...)
 	if err != nil {
@@ -279,6 +296,22 @@ func (db *DB) countTerms(ctx context.Context, workspaceID string, f conversation
 		return hits.counts.Only(f.Types), true, nil
 	}
 	return filtered.counts.Only(f.Types), true, nil
+}
+
+// selectiveWalk is how many conversations a phone or external id may
+// select for a count with a word to probe them all at once.
+const selectiveWalk = 20000
+
+// countUpTo counts the conversations (alias c) where selects, up to
+// limit+1.
+func countUpTo(ctx context.Context, tx querier, where string, args []any, limit int) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM conversations c WHERE `+where+` LIMIT ?)`,
+		append(slices.Clone(args), limit+1)...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count conversations: %w", err)
+	}
+	return n, nil
 }
 
 // termSources returns the keys of the conversation sources (see
@@ -573,6 +606,18 @@ func keptTerm(query string) (string, bool) {
 
 // marked reports whether term t holds a combining mark (see keptTerm).
 func marked(t string) bool { return strings.ContainsFunc(t, unicode.IsMark) }
+
+// splittable reports whether the full-text index may hold term t as a
+// piece of a longer word it split at a combining mark: t has letters of a
+// script that writes signs as marks (Devanagari, Arabic, Hebrew, Thai…),
+// not only Latin, Greek, Cyrillic or CJK ones, whose marks the search
+// normalisation composes or which have none.
+func splittable(t string) bool {
+	return strings.ContainsFunc(t, func(r rune) bool {
+		return unicode.IsLetter(r) && !unicode.In(r, unicode.Latin, unicode.Greek, unicode.Cyrillic, unicode.Han,
+			unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+	})
+}
 
 // withTerm returns the conversations of seqs (in their order) that hold
 // term, one conversation_terms seek each: the filter walk's probe for a
