@@ -19,8 +19,11 @@ var ErrTotalsOverflow = errors.New("conversation totals overflow")
 
 // AddMessages appends msgs to c: it numbers them after c's messages and
 // rolls them up into c — message count, usage, cost, cost completeness,
-// last message and recency. These are the rules every store persists;
-// stores compute none of them. On an error c and msgs are unchanged.
+// last message, recency, and the time of the customer's latest message on
+// a channel (a customer message carrying ChannelData, by its timestamp:
+// CustomerMessageAt only moves forward). These are the rules every store
+// persists; stores compute none of them. On an error c and msgs are
+// unchanged.
 func (c *Conversation) AddMessages(msgs []*Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -58,6 +61,10 @@ func (c *Conversation) AddMessages(msgs []*Message) error {
 		}
 		if m.CreatedAt.After(next.UpdatedAt) {
 			next.UpdatedAt = m.CreatedAt
+		}
+		if m.Role == RoleUser && m.Channel != nil && (next.CustomerMessageAt == nil || m.CreatedAt.After(*next.CustomerMessageAt)) {
+			at := m.CreatedAt
+			next.CustomerMessageAt = &at
 		}
 	}
 	for i, m := range msgs {

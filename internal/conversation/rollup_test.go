@@ -36,6 +36,22 @@ func TestAddMessages(t *testing.T) {
 			},
 		},
 		{
+			name: "customer messages on a channel, out of order: the latest sets the window's start",
+			msgs: []*Message{
+				{Role: RoleUser, Content: "b", CreatedAt: t0.Add(3 * time.Second), Channel: &ChannelData{Kind: "text"}},
+				{Role: RoleUser, Content: "a", CreatedAt: t0.Add(time.Second), Channel: &ChannelData{Kind: "text"}},
+				{Role: RoleSystem, Content: "number changed", CreatedAt: t0.Add(5 * time.Second), Channel: &ChannelData{Kind: "system"}},
+				{Role: RoleUser, Content: "api", CreatedAt: t0.Add(6 * time.Second)},
+			},
+			want: func(c *Conversation) {
+				c.MessageCount = 6
+				c.UpdatedAt = t0.Add(6 * time.Second)
+				at := t0.Add(3 * time.Second)
+				c.CustomerMessageAt = &at
+				c.LastMessage = &LastMessage{Role: RoleUser, Preview: "api", CreatedAt: t0.Add(6 * time.Second)}
+			},
+		},
+		{
 			name: "a priced reply with the provider's own total",
 			msgs: []*Message{{Role: RoleAssistant, Content: "hi", CreatedAt: t0.Add(2 * time.Second), Model: "m",
 				Usage: &llm.Usage{InputTokens: 20, OutputTokens: 8, CachedInputTokens: 4, ReasoningTokens: 3, TotalTokens: 30},

@@ -257,7 +257,11 @@ func contains(list []string, s string) bool {
 }
 
 // touch records the customer's latest message time (the window) and what
-// the webhook says about who they are, when either is news.
+// the webhook says about who they are, when either is news. A message
+// appended with AppendChannel has moved the window already, with the
+// roll-up (Conversation.AddMessages), so after one only a change of name
+// or identifier writes here; a reaction, which appends nothing, moves the
+// window here.
 func (s *Service) touch(ctx context.Context, c *conversation.Conversation, who Contact, at time.Time) ([]events.Event, error) {
 	cust := c.Customer
 	if who.Name != "" {

@@ -199,10 +199,11 @@ func appendMessages(ctx context.Context, tx pgx.Tx, c *conversation.Conversation
 	u := c.Usage
 	batch.Queue(`UPDATE conversations SET message_count = $1, input_tokens = $2, output_tokens = $3,
 		cached_input_tokens = $4, reasoning_tokens = $5, total_tokens = $6, total_cost = $7, cost_complete = $8,
-		last_message_role = $9, last_message_preview = $10, last_message_at = $11, updated_at = $12 WHERE seq = $13`,
+		last_message_role = $9, last_message_preview = $10, last_message_at = $11, updated_at = $12,
+		customer_message_at = $13 WHERE seq = $14`,
 		c.MessageCount, u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.ReasoningTokens, u.TotalTokens,
 		int64(c.TotalCost), c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ts(c.LastMessage.CreatedAt),
-		ts(c.UpdatedAt), c.Seq)
+		ts(c.UpdatedAt), optTime(c.CustomerMessageAt), c.Seq)
 	queueActivity(batch, c.WorkspaceID, conversation.MessageActivity(c, msgs))
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		if isUnique(err) {

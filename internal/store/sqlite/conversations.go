@@ -165,7 +165,7 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	rollupSQL = `UPDATE conversations SET message_count = ?, input_tokens = ?, output_tokens = ?,
 		cached_input_tokens = ?, reasoning_tokens = ?, total_tokens = ?, total_cost = ?, cost_complete = ?,
-		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ? WHERE seq = ?`
+		last_message_role = ?, last_message_preview = ?, last_message_at = ?, updated_at = ?, customer_message_at = ? WHERE seq = ?`
 )
 
 const maxMessagesPerConversation = conversation.MaxMessages
@@ -231,7 +231,7 @@ func (db *DB) appendMessages(ctx context.Context, tx *sql.Tx, c *conversation.Co
 	_, err := tx.ExecContext(ctx, rollupSQL,
 		c.MessageCount, u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.ReasoningTokens, u.TotalTokens,
 		c.TotalCost, c.CostComplete, c.LastMessage.Role, c.LastMessage.Preview, ms(c.LastMessage.CreatedAt),
-		ms(c.UpdatedAt), c.Seq)
+		ms(c.UpdatedAt), optMS(c.CustomerMessageAt), c.Seq)
 	if err != nil {
 		return nil, fmt.Errorf("roll up messages: %w", err)
 	}

@@ -548,9 +548,20 @@ func testCreateAndAppend(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(after, stored); diff != "" {
 		t.Errorf("returned vs stored (-returned +stored):\n%s", diff)
 	}
+	// A customer message a channel received moves the window's start,
+	// stored with the roll-up.
+	in := msg(conversation.RoleUser, "Still there?", 14)
+	in.Channel = &conversation.ChannelData{Kind: "text"}
+	after, err = s.AppendMessages(ctx, f.ws, c.ID, []*conversation.Message{in})
+	must(t, err)
+	stored, err = s.GetConversation(ctx, f.ws, c.ID)
+	must(t, err)
+	if after.CustomerMessageAt == nil || !after.CustomerMessageAt.Equal(at(14)) || cmp.Diff(after, stored) != "" {
+		t.Errorf("customer message time: returned %v, stored %v", after.CustomerMessageAt, stored.CustomerMessageAt)
+	}
 	msgs, err := s.ListMessages(ctx, f.ws, c.ID, page.Request{Limit: 10})
 	must(t, err)
-	if len(msgs) != 5 {
+	if len(msgs) != 6 {
 		t.Fatalf("%d messages", len(msgs))
 	}
 	if diff := cmp.Diff(r1, msgs[2]); diff != "" {
