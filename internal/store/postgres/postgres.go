@@ -333,10 +333,14 @@ func (a *args) add(v any) string {
 	return "$" + strconv.Itoa(len(*a))
 }
 
-// Analyze gathers planner statistics for every table now, for after a
-// bulk import (parley-bench seed); in service autovacuum keeps them.
+// Analyze gathers planner statistics for every table now and marks the
+// pages all-visible, for after a bulk import (parley-bench seed); in
+// service autovacuum keeps both. Without the visibility map a fresh
+// import's index-only scans (the counts with a word read
+// conversation_terms that way) visit the table for every entry: at 100k,
+// counts with a common word took 35–63 ms instead of 3–19.
 func (db *DB) Analyze(ctx context.Context) error {
-	if _, err := db.pool.Exec(ctx, `ANALYZE`); err != nil {
+	if _, err := db.pool.Exec(ctx, `VACUUM (ANALYZE)`); err != nil {
 		return fmt.Errorf("postgres: analyze: %w", err)
 	}
 	return nil
