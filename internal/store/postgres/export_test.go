@@ -30,6 +30,15 @@ func SetLanguageCollation() func() {
 // MigrateTo applies migrations up to version last only.
 func (db *DB) MigrateTo(ctx context.Context, last int) error { return db.migrate(ctx, last) }
 
+// Vacuumed reports whether table, of the store's schema, has been
+// vacuumed and analyzed by hand.
+func (db *DB) Vacuumed(ctx context.Context, table string) (bool, error) {
+	var ok bool
+	err := db.pool.QueryRow(ctx, `SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND relname = $1`, table).Scan(&ok)
+	return ok, err
+}
+
 // Setting reads a server setting as a pooled connection has it.
 func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 	var v string

@@ -265,3 +265,27 @@ func TestConformanceCommonWords(t *testing.T) {
 	defer postgres.SetRareLimit(-1)()
 	TestConformance(t)
 }
+
+// TestAnalyzeVacuumsItsSchema: after a bulk import, Analyze vacuums and
+// analyzes the store's own tables (the visibility map lets index-only
+// scans skip the table), and only those of its schema.
+func TestAnalyzeVacuumsItsSchema(t *testing.T) {
+	ctx := context.Background()
+	url := schemaURL(t)
+	db := open(t, url)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"conversations", "conversation_terms", "conversation_months"} {
+		got, err := db.Vacuumed(ctx, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got {
+			t.Errorf("%s was not vacuumed and analyzed", table)
+		}
+	}
+}
