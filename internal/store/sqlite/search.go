@@ -475,7 +475,7 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 	// A kept term is probed in conversation_terms, one seek a
 	// conversation; other queries in the full-text index.
 	probe := ftsProbe(match)
-	var kept func(ctx context.Context, seqs []int64) ([]int64, error)
+	var wholeWords probeFunc
 	if term, ok := keptTerm(f.Query); ok {
 		ws, err := db.workspaceSeq(ctx, tx, workspaceID)
 		if err != nil {
@@ -486,14 +486,14 @@ func (db *DB) search(ctx context.Context, workspaceID string, f conversation.Fil
 		// piece of a word split at a combining mark (न in हिन्दी): its
 		// hits are checked against the whole words, as the counts read.
 		if splittable(term) {
-			kept = func(ctx context.Context, seqs []int64) ([]int64, error) { return withTerm(ctx, tx, ws, term, seqs) }
+			wholeWords = probe
 		}
 	}
 	var byHits, byFilter []*conversation.Conversation
 	hits := newHitWalk(tx, match, desc, req.Cursor, func(ctx context.Context, seqs []int64) (bool, error) {
-		if kept != nil {
+		if wholeWords != nil {
 			var err error
-			if seqs, err = kept(ctx, seqs); err != nil || len(seqs) == 0 {
+			if seqs, err = wholeWords(ctx, tx, seqs); err != nil || len(seqs) == 0 {
 				return false, err
 			}
 		}
