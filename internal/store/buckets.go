@@ -12,16 +12,24 @@ import (
 // month bucket (conversation_months, the same with the month's first day),
 // each changed by conversation.CountDelta in the transaction of the change.
 
-// BucketTables are the bucket tables and their period column: the day
-// buckets, then the month buckets.
-var BucketTables = [2]struct{ Table, Period string }{
-	{"conversation_buckets", "day"},
-	{"conversation_months", "month"},
+// The bucket tables and their period columns.
+const (
+	dayBuckets, dayPeriod     = "conversation_buckets", "day"
+	monthBuckets, monthPeriod = "conversation_months", "month"
+)
+
+// BucketChange is the change a conversation.CountDelta makes to one
+// bucket table: Delta's buckets (their Day the value of Period) added to
+// Table.
+type BucketChange struct {
+	Table, Period string
+	Delta         conversation.CountDelta
 }
 
-// BucketDeltas returns delta as each table of BucketTables takes it.
-func BucketDeltas(delta conversation.CountDelta) [2]conversation.CountDelta {
-	return [2]conversation.CountDelta{delta, delta.Months()}
+// BucketChanges returns what delta changes in each bucket table: the day
+// buckets, then the month buckets.
+func BucketChanges(delta conversation.CountDelta) []BucketChange {
+	return []BucketChange{{dayBuckets, dayPeriod, delta}, {monthBuckets, monthPeriod, delta.Months()}}
 }
 
 // BucketCountSQL is the query that counts, by type, the conversations of
@@ -29,12 +37,12 @@ func BucketDeltas(delta conversation.CountDelta) [2]conversation.CountDelta {
 // accepts) in the whole days of span, from the buckets span names. add
 // binds a value and returns its placeholder.
 func BucketCountSQL(workspaceID string, f conversation.Filter, span conversation.BucketSpan, add func(any) string) string {
-	t := BucketTables[0]
+	table, period := dayBuckets, dayPeriod
 	if span.Months {
-		t = BucketTables[1]
+		table, period = monthBuckets, monthPeriod
 	}
 	var b strings.Builder
-	b.WriteString(`SELECT type, CAST(sum(n) AS BIGINT) FROM ` + t.Table + ` WHERE workspace_id = ` + add(workspaceID))
+	b.WriteString(`SELECT type, CAST(sum(n) AS BIGINT) FROM ` + table + ` WHERE workspace_id = ` + add(workspaceID))
 	if f.AssistantID != "" {
 		b.WriteString(` AND assistant_id = ` + add(f.AssistantID))
 	}
@@ -55,10 +63,10 @@ func BucketCountSQL(workspaceID string, f conversation.Filter, span conversation
 		b.WriteString(`)`)
 	}
 	if span.From != nil {
-		b.WriteString(` AND ` + t.Period + ` >= ` + add(*span.From))
+		b.WriteString(` AND ` + period + ` >= ` + add(*span.From))
 	}
 	if span.To != nil {
-		b.WriteString(` AND ` + t.Period + ` < ` + add(*span.To))
+		b.WriteString(` AND ` + period + ` < ` + add(*span.To))
 	}
 	b.WriteString(` GROUP BY type`)
 	return b.String()

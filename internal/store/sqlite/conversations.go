@@ -344,13 +344,12 @@ func (db *DB) AddCounts(ctx context.Context, workspaceID string, delta conversat
 				return fmt.Errorf("count conversations: %w", err)
 			}
 		}
-		for i, d := range store.BucketDeltas(delta) {
-			t := store.BucketTables[i]
+		for _, t := range store.BucketChanges(delta) {
 			q := `INSERT INTO ` + t.Table + ` (workspace_id, assistant_id, type, status, ` + t.Period + `, sender_phone, n)
 				VALUES (?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (workspace_id, assistant_id, type, status, ` + t.Period + `, sender_phone) DO UPDATE SET n = n + excluded.n`
-			for _, b := range d.Sorted() {
-				if _, err := tx.ExecContext(ctx, q, workspaceID, b.AssistantID, b.Type, b.Status, b.Day, b.SenderPhone, d[b]); err != nil {
+			for _, b := range t.Delta.Sorted() {
+				if _, err := tx.ExecContext(ctx, q, workspaceID, b.AssistantID, b.Type, b.Status, b.Day, b.SenderPhone, t.Delta[b]); err != nil {
 					return fmt.Errorf("count conversations: %w", err)
 				}
 			}
