@@ -289,8 +289,19 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 		msgs []*conversation.Message
 	}
 	var batch []created
+	// On SQLite the conversations' term entries are written in one sorted
+	// pass at the end (sqlite.DB.DeferTerms): one at a time they land all
+	// over a large index and slow a million-conversation seed several-fold.
+	wctx, indexTerms := ctx, func(context.Context) error { return nil }
+	if d, ok := a.Store.(interface {
+		DeferTerms(context.Context) (context.Context, func(context.Context) error, error)
+	}); ok {
+		if wctx, indexTerms, err = d.DeferTerms(ctx); err != nil {
+			return err
+		}
+	}
 	flush := func() error {
-		err := a.Store.Within(ctx, func(ctx context.Context) error {
+		err := a.Store.Within(wctx, func(ctx context.Context) error {
 			cs := make([]*conversation.Conversation, 0, len(batch))
 			for _, b := range batch {
 				if err := a.Store.CreateConversation(ctx, b.c, b.msgs); err != nil {
@@ -364,6 +375,11 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 		}
 	}
 	fmt.Fprintln(os.Stderr)
+	indexing := time.Now()
+	if err := indexTerms(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "indexed the conversations' terms in %s\n", time.Since(indexing).Round(time.Second))
 	// A bulk import grows the tables from nothing in one go: gather the
 	// planner statistics now rather than at the next start or hourly round.
 	if an, ok := a.Store.(interface{ Analyze(context.Context) error }); ok {

@@ -87,7 +87,7 @@ func (db *DB) termKeyArgs(ctx context.Context, q querier, c *conversation.Conver
 
 // addTerms records that conversation c holds terms.
 func (db *DB) addTerms(ctx context.Context, tx *sql.Tx, c *conversation.Conversation, terms []string) error {
-	if len(terms) == 0 {
+	if len(terms) == 0 || db.termsDeferred(ctx, c) {
 		return nil
 	}
 	args, err := db.termKeyArgs(ctx, tx, c)
