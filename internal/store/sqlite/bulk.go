@@ -54,18 +54,18 @@ func (db *DB) termsDeferred(ctx context.Context, c *conversation.Conversation) b
 }
 
 // indexTermsSQL records the conversation_terms entries of the
-// conversations after a seq (the argument, twice) from their messages
-// and customer fields (conversation.CustomerText), sorted into the key's
-// order, as migration 0018's backfill did for every conversation.
+// conversations with a seq in (lo, hi] (the arguments, twice) from their
+// messages and customer fields (conversation.CustomerText), sorted into
+// the key's order, as migration 0018's backfill did for every
+// conversation.
 var indexTermsSQL = `INSERT OR IGNORE INTO conversation_terms (workspace_seq, term, source_seq, kind, day, conversation_seq)
 SELECT w.seq, j.value, s.seq, ` + store.TermKindSQL("c.type", "c.status") + `, ` + daySQL("c.created_at") + `, c.seq
-FROM (SELECT seq >> ` + strconv.Itoa(conversation.MessageSeqBits) + ` AS conversation_seq, content AS text
-        FROM messages WHERE seq > (? << ` + strconv.Itoa(conversation.MessageSeqBits) + `) | ` +
-	strconv.Itoa(1<<conversation.MessageSeqBits-1) + `
+FROM (SELECT seq >> ` + seqBits + ` AS conversation_seq, content AS text
+        FROM messages WHERE seq > (? << ` + seqBits + `) | ` + lastMessage + ` AND seq <= (? << ` + seqBits + `) | ` + lastMessage + `
       UNION ALL
       SELECT seq, coalesce(customer_name, '') || ' ' || coalesce(customer_phone, '') || ' ' ||
              coalesce(customer_email, '') || ' ' || coalesce(external_identifier, '')
-        FROM conversations WHERE seq > ?) x
+        FROM conversations WHERE seq > ? AND seq <= ?) x
 JOIN conversations c ON c.seq = x.conversation_seq
 JOIN workspaces w ON w.id = c.workspace_id
 JOIN conversation_sources s
@@ -73,12 +73,33 @@ JOIN conversation_sources s
 JOIN json_each(parley_search_terms(x.text)) j
 ORDER BY 1, 2, 3, 4, 5, 6`
 
-// indexTermsAfter records the terms of the conversations after seq.
+var (
+	seqBits     = strconv.Itoa(conversation.MessageSeqBits)
+	lastMessage = strconv.Itoa(1<<conversation.MessageSeqBits - 1)
+)
+
+// indexTermsStep is how many conversations (by seq) one pass of
+// indexTermsAfter indexes: its sort is held in memory (temp_store), ~1 GB
+// at this size for ten messages a conversation; a million conversations
+// in one pass grew past 15 GB before it was stopped.
+var indexTermsStep int64 = 50_000
+
+// indexTermsAfter records the terms of the conversations after seq, a
+// step of them per transaction.
 func (db *DB) indexTermsAfter(ctx context.Context, seq int64) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, indexTermsSQL, seq, seq); err != nil {
+	var last int64
+	if err := db.write.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM conversations`).Scan(&last); err != nil {
+		return fmt.Errorf("sqlite: index deferred terms: %w", db.classify(err))
+	}
+	for lo := seq; lo < last; lo += indexTermsStep {
+		hi := min(lo+indexTermsStep, last)
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, indexTermsSQL, lo, hi, lo, hi)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("sqlite: index deferred terms: %w", db.classify(err))
 		}
-		return nil
-	})
+	}
+	return nil
 }

@@ -147,3 +147,11 @@ func SetFewCandidates(n int) func() {
 	fewCandidates = n
 	return func() { fewCandidates = old }
 }
+
+// SetIndexTermsStep sets how many conversations one pass of a deferred
+// terms index covers, and returns a function that restores it.
+func SetIndexTermsStep(n int64) func() {
+	was := indexTermsStep
+	indexTermsStep = n
+	return func() { indexTermsStep = was }
+}
