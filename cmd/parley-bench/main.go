@@ -289,8 +289,8 @@ func seed(ctx context.Context, a *app.App, ws string, asst *assistant.Assistant,
 		msgs []*conversation.Message
 	}
 	var batch []created
-	// On SQLite the conversations' term entries are written in one sorted
-	// pass at the end (sqlite.DB.DeferTerms): one at a time they land all
+	// On SQLite the conversations' term entries are written in sorted
+	// passes at the end (sqlite.DB.DeferTerms): one at a time they land all
 	// over a large index and slow a million-conversation seed several-fold.
 	wctx, indexTerms := ctx, func(context.Context) error { return nil }
 	if d, ok := a.Store.(interface {

@@ -34,13 +34,13 @@ type deferredTermsKey struct{}
 // second. Written sorted, the same entries fill pages front to back.
 //
 // Until index has run, counts and searches that read conversation_terms
-// miss the imported conversations; if the import stops before it, run it
-// again (it skips what is there). Conversations that existed before are
-// kept as every write keeps them.
+// miss the imported conversations, and an import that stops before it
+// leaves them so: import again into a fresh file. Conversations that
+// existed before are kept as every write keeps them.
 func (db *DB) DeferTerms(ctx context.Context) (context.Context, func(context.Context) error, error) {
-	var last int64
-	if err := db.write.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM conversations`).Scan(&last); err != nil {
-		return nil, nil, fmt.Errorf("sqlite: defer terms: %w", db.classify(err))
+	last, err := db.lastConversationSeq(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: defer terms: %w", err)
 	}
 	deferred := context.WithValue(ctx, deferredTermsKey{}, deferredTerms{db: db, seq: last})
 	return deferred, func(ctx context.Context) error { return db.indexTermsAfter(ctx, last) }, nil
@@ -87,9 +87,9 @@ var indexTermsStep int64 = 50_000
 // indexTermsAfter records the terms of the conversations after seq, a
 // step of them per transaction.
 func (db *DB) indexTermsAfter(ctx context.Context, seq int64) error {
-	var last int64
-	if err := db.write.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM conversations`).Scan(&last); err != nil {
-		return fmt.Errorf("sqlite: index deferred terms: %w", db.classify(err))
+	last, err := db.lastConversationSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: index deferred terms: %w", err)
 	}
 	for lo := seq; lo < last; lo += indexTermsStep {
 		hi := min(lo+indexTermsStep, last)
@@ -102,4 +102,11 @@ func (db *DB) indexTermsAfter(ctx context.Context, seq int64) error {
 		}
 	}
 	return nil
+}
+
+// lastConversationSeq is the highest conversation seq stored (0: none).
+func (db *DB) lastConversationSeq(ctx context.Context) (int64, error) {
+	var last int64
+	err := db.write.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM conversations`).Scan(&last)
+	return last, db.classify(err)
 }
