@@ -173,6 +173,11 @@ type Client[TTx any] struct {
 	// notification is sent at most once per fetch cooldown, so a job
 	// inserted right after another would wait for the fetch poll.
 	Wake func(ctx context.Context, tx TTx) error
+	// Defer, when not nil, may take the inserts of a transaction to make
+	// them all at once when it commits (SQLite's group commit: one
+	// statement for the jobs of every caller of the batch); it reports
+	// whether it took them.
+	Defer func(ctx context.Context, params []river.InsertManyParams) bool
 }
 
 // Enqueue implements conversation.Queue: the jobs are inserted in the
@@ -183,8 +188,10 @@ func (c *Client[TTx]) Enqueue(ctx context.Context, args ...conversation.JobArgs)
 		return nil
 	}
 	params := make([]river.InsertManyParams, len(args))
+	plain := true // no unique jobs, whose duplicates one statement must not hold twice
 	for i, a := range args {
 		params[i] = river.InsertManyParams{Args: a, InsertOpts: insertOpts(a)}
+		plain = plain && params[i].InsertOpts == nil
 	}
 	insert := func(ctx context.Context) error {
 		tx, ok := c.Tx(ctx)
@@ -202,6 +209,9 @@ func (c *Client[TTx]) Enqueue(ctx context.Context, args ...conversation.JobArgs)
 		return nil
 	}
 	if _, ok := c.Tx(ctx); ok {
+		if plain && c.Defer != nil && c.Defer(ctx, params) {
+			return nil
+		}
 		return insert(ctx)
 	}
 	return c.Within(ctx, insert)

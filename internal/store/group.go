@@ -28,7 +28,9 @@ import (
 // batch is lost: it is rolled back and every caller of it gets an error,
 // none of them having been acknowledged. Hooks registered with
 // AfterCommit run on each caller's goroutine after the shared commit, in
-// the order that caller registered them, and never after a rollback. A
+// the order that caller registered them, and never after a rollback. The
+// writes callers deferred (Defer) are made once for the whole batch just
+// before its commit; should one fail, the batch is lost as above. A
 // Within inside another joins the outer transaction, as with Within.
 //
 // Once a caller's fn has begun it runs to its end whatever the caller's
@@ -61,11 +63,12 @@ type Group[T any] struct {
 
 // batch is one shared transaction.
 type batch[T any] struct {
-	tx      T
-	callers int
-	began   time.Time
-	done    chan struct{} // closed once committed or rolled back
-	err     error         // why the batch did not commit; set before done closes
+	tx       T
+	deferred deferred // what its callers deferred to the commit (Defer)
+	callers  int
+	began    time.Time
+	done     chan struct{} // closed once committed or rolled back
+	err      error         // why the batch did not commit; set before done closes
 }
 
 // ErrBatchLost wraps the error that made a shared transaction roll back
@@ -135,7 +138,7 @@ func (g *Group[T]) run(ctx context.Context, fn func(ctx context.Context) error) 
 		}
 	}
 	b.callers++
-	st := &txState{tx: b.tx}
+	st := &txState{tx: b.tx, grouped: true}
 	err := fn(context.WithValue(context.WithoutCancel(ctx), txKey{g.Owner}, st))
 	if first {
 		if err != nil {
@@ -144,6 +147,7 @@ func (g *Group[T]) run(ctx context.Context, fn func(ctx context.Context) error) 
 			close(b.done)
 			return nil, st, err
 		}
+		b.deferred.merge(st.deferred)
 		return b, st, nil
 	}
 	if err != nil {
@@ -156,6 +160,7 @@ func (g *Group[T]) run(ctx context.Context, fn func(ctx context.Context) error) 
 		b.err = fmt.Errorf("%w: release savepoint: %w", ErrBatchLost, err)
 		return b, st, b.err
 	}
+	b.deferred.merge(st.deferred)
 	return b, st, nil
 }
 
@@ -163,6 +168,11 @@ func (g *Group[T]) run(ctx context.Context, fn func(ctx context.Context) error) 
 // callers return. It is called with mu held.
 func (g *Group[T]) finish(b *batch[T]) {
 	g.open = nil
+	if b.err == nil {
+		if err := b.deferred.flush(context.Background(), b.tx); err != nil {
+			b.err = fmt.Errorf("%w: %w", ErrBatchLost, err)
+		}
+	}
 	if b.err != nil {
 		g.Rollback(b.tx)
 	} else if err := g.Commit(b.tx); err != nil {

@@ -303,3 +303,85 @@ func TestGroupMaxBatch(t *testing.T) {
 		t.Errorf("%d writes committed, want 9: %v", n, db.committed)
 	}
 }
+
+// TestGroupDeferred: what callers defer (store.Defer) is written once for
+// the whole batch, just before its commit, in the callers' order, without
+// the items of a caller that failed; a failing deferred write loses the
+// batch; outside a Group's transaction nothing is deferred.
+func TestGroupDeferred(t *testing.T) {
+	db := &fakeDB{}
+	g := db.group(100)
+	ctx := context.Background()
+	calls := 0
+	failWrite := false
+	rows := &store.OnCommit[*fakeTx, string]{Write: func(_ context.Context, tx *fakeTx, items []string) error {
+		calls++
+		if failWrite {
+			return errors.New("constraint failed")
+		}
+		tx.writes = append(tx.writes, "rows:"+strings.Join(items, ","))
+		return nil
+	}}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	errs := make([]error, 6)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[0] = g.Within(ctx, func(ctx context.Context) error {
+			write(t, db, ctx, "w0")
+			if !store.Defer(ctx, db, rows, "a0", "b0") {
+				t.Error("a Group's transaction did not defer")
+			}
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	for i := 1; i < len(errs); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The callers queue in turn, so their order is known.
+			time.Sleep(time.Duration(i) * 10 * time.Millisecond)
+			errs[i] = g.Within(ctx, func(ctx context.Context) error {
+				write(t, db, ctx, fmt.Sprintf("w%d", i))
+				store.Defer(ctx, db, rows, fmt.Sprintf("a%d", i))
+				if i == 3 {
+					return errors.New("caller 3 gives up")
+				}
+				return nil
+			})
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	want := []string{"w0", "w1", "w2", "w4", "w5", "rows:a0,b0,a1,a2,a4,a5"}
+	if calls != 1 || len(db.committed) != 1 || !slices.Equal(db.committed[0], want) {
+		t.Errorf("%d deferred writes, commits %v; want 1, [%v]", calls, db.committed, want)
+	}
+
+	failWrite = true
+	err := g.Within(ctx, func(ctx context.Context) error {
+		write(t, db, ctx, "lost")
+		store.Defer(ctx, db, rows, "x")
+		return nil
+	})
+	if !errors.Is(err, store.ErrBatchLost) || !strings.Contains(err.Error(), "constraint failed") || len(db.committed) != 1 {
+		t.Errorf("a failing deferred write: err = %v, commits %v", err, db.committed)
+	}
+
+	if store.Defer(ctx, db, rows, "no transaction") {
+		t.Error("deferred without a transaction")
+	}
+	_ = store.Within(ctx, db, func() (*fakeTx, error) { return &fakeTx{}, nil }, func(*fakeTx) error { return nil }, func(*fakeTx) {},
+		func(ctx context.Context) error {
+			if store.Defer(ctx, db, rows, "plain") {
+				t.Error("deferred in a transaction that is not a Group's")
+			}
+			return nil
+		})
+}

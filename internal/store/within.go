@@ -15,10 +15,13 @@ import (
 type txKey struct{ owner any }
 
 // txState is a transaction opened by Within and the hooks to run once it
-// has committed.
+// has committed; in a Group's transaction (grouped), also the writes its
+// caller deferred to the commit (Defer).
 type txState struct {
-	tx    any
-	hooks []func()
+	tx       any
+	hooks    []func()
+	grouped  bool
+	deferred *deferred
 }
 
 // TxFrom returns owner's transaction in ctx, if ctx holds one.

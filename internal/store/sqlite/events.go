@@ -3,34 +3,67 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/parley-dev/parley/internal/events"
+	"github.com/parley-dev/parley/internal/store"
 )
 
-// insertEventSQL records one event; it runs with every change (the
-// writer's statement cache keeps it prepared).
-const insertEventSQL = `INSERT INTO events (workspace_id, type, conversation_id, message_id, created_at)
-	VALUES (?, ?, ?, ?, ?) RETURNING seq`
+// insertEventsSQL records events in the order of a JSON array of
+// [workspace, type, conversation, message or null, created_at] rows.
+const insertEventsSQL = `INSERT INTO events (workspace_id, type, conversation_id, message_id, created_at)
+	SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?) ORDER BY key`
 
-// InsertEvents implements events.Store.
+// eventsOnCommit inserts the events of a group-commit batch with one
+// statement, just before it commits.
+var eventsOnCommit = &store.OnCommit[*sql.Tx, *events.Event]{Write: insertEvents}
+
+// InsertEvents implements events.Store. In a shared transaction (Within)
+// the events are inserted with every other caller's just before it
+// commits, one statement for the batch: their ID and Pos are set then,
+// before the caller's Within returns, not when InsertEvents does.
 func (db *DB) InsertEvents(ctx context.Context, evs []*events.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		for _, ev := range evs {
-			var seq int64
-			err := tx.QueryRowContext(ctx, insertEventSQL,
-				ev.WorkspaceID, ev.Type, ev.ConversationID, sql.NullString{String: ev.MessageID, Valid: ev.MessageID != ""}, ms(ev.CreatedAt)).Scan(&seq)
-			if err != nil {
-				return fmt.Errorf("sqlite: insert event: %w", db.classify(err))
-			}
-			ev.Pos = events.Pos{Seq: seq}
-			ev.ID = ev.Pos.ID()
-		}
+	if store.Defer(ctx, db, eventsOnCommit, evs...) {
 		return nil
+	}
+	return db.Within(ctx, func(ctx context.Context) error {
+		return db.InsertEvents(ctx, evs)
 	})
+}
+
+// insertEvents inserts evs, in order, in tx.
+func insertEvents(ctx context.Context, tx *sql.Tx, evs []*events.Event) error {
+	rows := make([][5]any, len(evs))
+	for i, ev := range evs {
+		var msg any
+		if ev.MessageID != "" {
+			msg = ev.MessageID
+		}
+		rows[i] = [5]any{ev.WorkspaceID, ev.Type, ev.ConversationID, msg, ms(ev.CreatedAt)}
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("sqlite: encode events: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, insertEventsSQL, string(b))
+	if err != nil {
+		return fmt.Errorf("sqlite: insert events: %w", err)
+	}
+	// One statement on the single writer numbers its rows one after
+	// another (AUTOINCREMENT), the last of them last_insert_rowid.
+	last, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("sqlite: insert events: %w", err)
+	}
+	for i, ev := range evs {
+		ev.Pos = events.Pos{Seq: last - int64(len(evs)-1-i)}
+		ev.ID = ev.Pos.ID()
+	}
+	return nil
 }
 
 // Events implements events.Store. The single writer commits in sequence

@@ -122,6 +122,18 @@ func testEvents(t *testing.T, s store.Store) {
 	if len(a) != 0 {
 		t.Errorf("after the last: %v", eventIDs(a))
 	}
+
+	// Once its transaction has committed, each event a caller inserted
+	// carries the position it is stored at, alone or with others.
+	e5, e6, e7 := ev(wsA, events.MessageCreated, "conv_1", "msg_5", 5), ev(wsB, events.MessageCreated, "conv_2", "msg_6", 6),
+		ev(wsA, events.ConversationEnded, "conv_1", "", 7)
+	must(t, s.InsertEvents(ctx, []*events.Event{&e5}))
+	must(t, s.Within(ctx, func(ctx context.Context) error { return s.InsertEvents(ctx, []*events.Event{&e6, &e7}) }))
+	a, err = s.Events(ctx, events.Query{After: all[3].Pos, Limit: 10})
+	must(t, err)
+	if len(a) != 3 || a[0].ID != e5.ID || a[0].Pos != e5.Pos || a[1].ID != e6.ID || a[2].ID != e7.ID || a[2].Pos != e7.Pos {
+		t.Errorf("stored %v; the inserted events say %v", eventIDs(a), []string{e5.ID, e6.ID, e7.ID})
+	}
 }
 
 // testEventOrder is the outbox ordering pitfall: of two concurrent
