@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/parley-dev/parley/internal/store"
 	"github.com/parley-dev/parley/internal/store/migration"
 )
 
@@ -58,6 +60,18 @@ func (db *DB) RebuildMonthBuckets(ctx context.Context) error {
 // maintained rows.
 func (db *DB) RebuildAnalytics(ctx context.Context) error {
 	return db.rerunBackfill(ctx, 12, "INSERT INTO analytics_days", "analytics_days")
+}
+
+// CopyActivityToShard adds to analytics_days a copy of every row, in
+// shard (which no row may use yet): what the reads see then is twice
+// what the writes made, whichever shards those used.
+func (db *DB) CopyActivityToShard(ctx context.Context, shard int) error {
+	cols := strings.Join(store.ActivityColumns, ", ")
+	sums := "sum(" + strings.Join(store.ActivityColumns, "), sum(") + ")"
+	_, err := db.pool.Exec(ctx, `INSERT INTO analytics_days (workspace_id, day, assistant_id, type, shard, `+cols+`)
+		SELECT workspace_id, day, assistant_id, type, $1, `+sums+` FROM analytics_days
+		GROUP BY workspace_id, day, assistant_id, type`, shard)
+	return err
 }
 
 // ConversationTerms lists the rows of conversation_terms, sorted, as text.

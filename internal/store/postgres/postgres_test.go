@@ -156,6 +156,26 @@ func TestAppendAcrossNodes(t *testing.T) {
 			t.Errorf("message %d: seq %d, want %d", i, m.Seq, want)
 		}
 	}
+
+	// The daily analytics the nodes added to, each connection in a shard
+	// of its own, read as one row; a copy of every row in another shard
+	// reads as twice as much.
+	day := conversation.DayOf(c.CreatedAt)
+	for _, times := range []int64{1, 2} {
+		rows, err := f.b.ActivityRows(ctx, f.ws, conversation.ActivityFilter{FromDay: day - 1, ToDay: day + 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].AssistantMessages != times*n || rows[0].Usage.InputTokens != times*2*n ||
+			rows[0].ConversationsStarted != times {
+			t.Errorf("analytics (x%d): %+v", times, rows)
+		}
+		if times == 1 {
+			if err := f.a.CopyActivityToShard(ctx, 99); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 // TestSearchInput feeds tsquery syntax and non-ASCII words to search:
