@@ -40,6 +40,8 @@ type DB struct {
 	// bytewise is whether the database sorts text bytewise
 	// (sortsBytewise), asked when it is opened.
 	bytewise bool
+	// notify sends the notifications of committed transactions.
+	notify notifier
 }
 
 // conns is the pool as the store's queries use it: every error it hands

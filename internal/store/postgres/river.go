@@ -31,25 +31,26 @@ func (db *DB) Jobs(workers *river.Workers, cfg jobs.Config) (jobs.Engine, error)
 			return jobs.Complete[*riverpgxv5.Driver](ctx, tx, job)
 		},
 		Count: db.jobBacklog,
-		Wake:  wakeRiver,
+		Wake:  db.wakeRiver,
 	}, nil
 }
 
 // insertPayload is River's insert notification for the one queue we use.
 var insertPayload = fmt.Sprintf(`{"queue": %q}`, river.QueueDefault)
 
-// wakeRiver sends River's insert notification in tx (delivered when tx
-// commits) through River's own driver, so the channel name is River's.
-// River sends it too, but at most once per fetch cooldown per client: a
-// job ended right after another was fetched waited for the 1 s fetch poll
-// (p95 pickup ≈ 930 ms). A notification per enqueue costs nothing
-// measurable: PostgreSQL folds identical notifications of a transaction
-// into one.
-func wakeRiver(ctx context.Context, tx pgx.Tx) error {
-	return riverpgxv5.New(nil).UnwrapExecutor(tx).NotifyMany(ctx, &riverdriver.NotifyManyParams{
-		Payload: []string{insertPayload},
-		Topic:   "river_insert", // River's notifier.NotificationTopicInsert (internal)
+// wakeRiver sends River's insert notification once tx has committed
+// (see notifier), through River's own driver, so the channel name is
+// River's. River sends it too, but at most once per fetch cooldown per
+// client: a job ended right after another was fetched waited for the 1 s
+// fetch poll (p95 pickup ≈ 930 ms).
+func (db *DB) wakeRiver(ctx context.Context, _ pgx.Tx) error {
+	db.notify.after(ctx, db, "river_insert", func(ctx context.Context) error {
+		return riverpgxv5.New(db.pool.Pool).GetExecutor().NotifyMany(ctx, &riverdriver.NotifyManyParams{
+			Payload: []string{insertPayload},
+			Topic:   "river_insert", // River's notifier.NotificationTopicInsert (internal)
+		})
 	})
+	return nil
 }
 
 // jobBacklog counts the jobs not finished yet, by kind and state.
