@@ -842,3 +842,59 @@ func TestWhatsAppHostileIDs(t *testing.T) {
 		t.Errorf("a refused refresh changed the sender: %s", got.Body)
 	}
 }
+
+// TestWhatsAppHostileBytes: NUL characters and bytes that are not UTF-8,
+// wherever Meta may pass them on — a profile name or username, a user id,
+// a wamid, an error's title, an unknown number's payload, a template
+// update — are made storable, never a refusal that Meta's retries would
+// meet again and again with every other change of the delivery.
+func TestWhatsAppHostileBytes(t *testing.T) {
+	e := startWhatsApp(t)
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	body := delivery(waNumber, map[string]any{
+		"contacts": []any{
+			map[string]any{"wa_id": "15551230010", "profile": map[string]any{"name": "Good"}},
+			map[string]any{"wa_id": "15551230011", "user_id": "US.9\x00", "profile": map[string]any{"name": "B\x00ad", "username": "@b\x00"}},
+		},
+		"messages": []any{
+			map[string]any{"from": "15551230010", "id": "wamid.HB1", "timestamp": now, "type": "text", "text": map[string]any{"body": "good one"}},
+			map[string]any{"from": "15551230011", "from_user_id": "US.9\x00", "id": "wamid.HB\x002", "timestamp": now, "type": "unsupported",
+				"errors": []any{map[string]any{"code": 131051, "title": "Message type \x00unknown"}}},
+		},
+	})
+	// A byte that is not UTF-8, raw, in an unknown number's delivery.
+	lost := bytes.Replace(delivery("1777000000", map[string]any{"messages": []any{map[string]any{"from": "15551230012",
+		"id": "wamid.HB3", "timestamp": now, "type": "text", "text": map[string]any{"body": "XBADX"}}}}), []byte("XBADX"), []byte("\xff\xfe \\u0000"), 1)
+	template := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"` + waAccount + `","changes":[{"field":"message_template_status_update",
+		"value":{"event":"REJECTED","message_template_id":1234,"message_template_name":"promo\u0000","message_template_language":"en_US","reason":"bad\u0000"}}]}]}`)
+	for name, b := range map[string][]byte{"messages": body, "unknown number": lost, "template": template} {
+		if got := e.post(b, ""); got != 200 {
+			t.Fatalf("%s: webhook answered %d", name, got)
+		}
+	}
+	list := e.conversations()
+	if len(list) != 2 {
+		t.Fatalf("%d conversations, want 2", len(list))
+	}
+	names := map[string]bool{}
+	for _, c := range list {
+		cust := c.(map[string]any)["customer"].(map[string]any)
+		names[fmt.Sprint(cust["name"])] = true
+		for _, v := range cust {
+			if s, ok := v.(string); ok && strings.ContainsRune(s, 0) {
+				t.Errorf("a NUL was stored: %q", s)
+			}
+		}
+	}
+	if !names["Good"] || !names["Bad"] {
+		t.Errorf("customers: %v", names)
+	}
+	un := e.s.Do("GET", "/api/v1/whatsapp/unrouted", e.s.Key, nil).Want(200).Get("data").([]any)
+	if len(un) != 1 || !strings.Contains(un[0].(map[string]any)["payload"].(string), "wamid.HB3") {
+		t.Errorf("unrouted: %v", un)
+	}
+	// The same delivery again changes nothing.
+	if got := e.post(body, ""); got != 200 || len(e.conversations()) != 2 {
+		t.Errorf("redelivery: %d", got)
+	}
+}

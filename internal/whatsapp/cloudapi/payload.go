@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -175,6 +176,7 @@ func Parse(body []byte) ([]whatsapp.Change, error) {
 	if p.Object != "whatsapp_business_account" {
 		return nil, ErrNotWhatsApp
 	}
+	storable(reflect.ValueOf(&p))
 	var out []whatsapp.Change
 	for _, e := range p.Entry {
 		for _, c := range e.Changes {
@@ -197,14 +199,16 @@ func parseChange(wabaID string, c change) (whatsapp.Change, error) {
 	if err := json.Unmarshal(c.Value, &v); err != nil {
 		return ch, fmt.Errorf("webhook change %q: %w", c.Field, err)
 	}
+	storable(reflect.ValueOf(&v))
 	raw, _ := json.Marshal(struct {
 		Field string          `json:"field"`
 		Value json.RawMessage `json:"value"`
-	}{c.Field, c.Value})
+	}{c.Field, storableJSON(c.Value)})
 	ch.Raw = raw
 	ch.PhoneNumberID, ch.DisplayPhone = v.Metadata.PhoneNumberID, v.Metadata.DisplayPhoneNumber
 	if c.Field == "message_template_status_update" {
-		ch.Template = &whatsapp.TemplateUpdate{Event: v.Event, TemplateID: strings.Trim(string(v.MessageTemplateID), `"`),
+		ch.Template = &whatsapp.TemplateUpdate{Event: v.Event,
+			TemplateID: conversation.StorableText(strings.Trim(string(v.MessageTemplateID), `"`)),
 			Name: v.MessageTemplateName, Language: v.MessageTemplateLanguage, Reason: v.Reason}
 		return ch, nil
 	}
