@@ -898,3 +898,79 @@ func TestWhatsAppHostileBytes(t *testing.T) {
 		t.Errorf("redelivery: %d", got)
 	}
 }
+
+// TestWhatsAppIdentifiersMeet: a customer whose thread went by user id and
+// who was also reached by phone (a template) writes with both; a customer
+// takes a number another thread holds; a user id change arrives with only
+// the previous user id. Each is stored (200), once, and the customer's
+// next messages find one thread — never a refusal Meta would retry for days.
+func TestWhatsAppIdentifiersMeet(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	e.graph.AddTemplates(cloudapitest.Template{ID: "1", Name: "promo", Language: "en_US", Status: "APPROVED", Category: "MARKETING",
+		Components: []map[string]any{{"type": "BODY", "text": "Spring sale!"}}})
+	s.Do("POST", "/api/v1/whatsapp/templates/sync", s.Key, map[string]any{"sender_id": e.sender}).Want(200)
+
+	body, _ := e.inbound("", "US.901", "h", time.Now(), text("hello"))
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("user-id message: %d", got)
+	}
+	s.Do("POST", "/api/v1/whatsapp/messages/template", s.Key, map[string]any{"sender_id": e.sender, "to": "+15551260002",
+		"template": "promo", "language": "en_US"}).Want(201)
+	if n := len(e.conversations()); n != 2 {
+		t.Fatalf("%d conversations before the identifiers meet, want 2", n)
+	}
+	body, wamid := e.inbound("15551260002", "US.901", "", time.Now(), text("now both"))
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("message with both identifiers: %d", got)
+	}
+	body, _ = e.inbound("15551260002", "", "", time.Now(), text("phone only"))
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("phone-only message: %d", got)
+	}
+	byWamid := map[string]string{}
+	for _, c := range e.conversations() {
+		id := c.(map[string]any)["id"].(string)
+		for _, m := range msgs(s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)) {
+			if m["role"] == "user" {
+				byWamid[fmt.Sprint(m["content"])] = id
+			}
+		}
+	}
+	if byWamid["now both"] == "" || byWamid["now both"] != byWamid["phone only"] || byWamid["now both"] != byWamid["hello"] {
+		t.Errorf("after the identifiers met, the customer's messages are in %v (wamid %s)", byWamid, wamid)
+	}
+
+	// Customer 41's number passes to customer 40: 40's thread takes it.
+	for _, p := range []string{"15551230040", "15551230041"} {
+		b, _ := e.inbound(p, "", "", time.Now(), text("hi from "+p))
+		e.post(b, "")
+	}
+	change := delivery(waNumber, map[string]any{"messages": []any{map[string]any{"from": "15551230040", "id": "wamid.CHG40",
+		"timestamp": strconv.FormatInt(time.Now().Unix(), 10), "type": "system",
+		"system": map[string]any{"body": "changed", "type": "user_changed_number", "wa_id": "15551230041"}}}})
+	if got := e.post(change, ""); got != 200 {
+		t.Fatalf("number change onto another thread's number: %d", got)
+	}
+	th, err := s.App.Store.FindThread(context.Background(), s.Workspace, e.sender, "+15551230041", "")
+	if err != nil || th.Phone != "+15551230041" {
+		t.Fatalf("thread of the number: %+v, %v", th, err)
+	}
+	before := len(e.conversations())
+	b, _ := e.inbound("15551230041", "", "", time.Now(), text("new number, same me"))
+	e.post(b, "")
+	if len(e.conversations()) != before {
+		t.Errorf("a message from the changed number opened a conversation")
+	}
+
+	// user_changed_user_id with only the previous user id.
+	sys := delivery(waNumber, map[string]any{"messages": []any{map[string]any{"id": "wamid.SYS901",
+		"timestamp": strconv.FormatInt(time.Now().Unix(), 10), "type": "system",
+		"system": map[string]any{"body": "new id", "type": "user_changed_user_id", "user_id": "US.902", "previous_user_id": "US.901"}}}})
+	if got := e.post(sys, ""); got != 200 {
+		t.Fatalf("user id change: %d", got)
+	}
+	if th, err := s.App.Store.FindThread(context.Background(), s.Workspace, e.sender, "", "US.902"); err != nil || th.ConversationID != byWamid["hello"] {
+		t.Errorf("the thread did not follow the new user id: %+v, %v", th, err)
+	}
+}

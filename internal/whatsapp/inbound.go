@@ -78,7 +78,10 @@ type SystemChange struct {
 	Type      string
 	NewPhone  string
 	NewUserID string
-	Body      string
+	// PreviousUserID is the user id the customer had (Meta sends it with
+	// user_changed_user_id, whose webhook may carry no other identifier).
+	PreviousUserID string
+	Body           string
 }
 
 // Status is a receipt of an outbound message.

@@ -314,7 +314,7 @@ func (s *Service) thread(ctx context.Context, snd *Sender, who Contact, at time.
 		}
 		if err == nil && c.Status == conversation.StatusActive && !s.idle(c, at) {
 			if changed {
-				if err := s.Store.UpdateThread(ctx, th); err != nil {
+				if err := s.rethread(ctx, th); err != nil {
 					return nil, nil, err
 				}
 			}
@@ -325,7 +325,7 @@ func (s *Service) thread(ctx context.Context, snd *Sender, who Contact, at time.
 			return nil, nil, err
 		}
 		th.ConversationID = c.ID
-		return c, evs, s.Store.UpdateThread(ctx, th)
+		return c, evs, s.rethread(ctx, th)
 	}
 	c, evs, err := s.open(ctx, snd, who)
 	if err != nil {
@@ -341,6 +341,45 @@ func (s *Service) thread(ctx context.Context, snd *Sender, who Contact, at time.
 		return nil, nil, errThreadRace
 	}
 	return c, evs, nil
+}
+
+// rethread writes th with the customer's identifiers as now known. Another
+// thread of the sender that holds one of them — the same customer reached
+// both ways (a template sent to their phone while their thread went by
+// user id), or a number that passed to someone else — gives it up first,
+// and is forgotten when it is left with none (its conversation stays).
+func (s *Service) rethread(ctx context.Context, th *Thread) error {
+	for _, id := range []Contact{{Phone: th.Phone}, {UserID: th.UserID}} {
+		if id.Phone == "" && id.UserID == "" {
+			continue
+		}
+		other, err := s.Store.FindThread(ctx, th.WorkspaceID, th.SenderID, id.Phone, id.UserID)
+		if fault.Is(err, fault.CodeNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if other.ID == th.ID {
+			continue
+		}
+		if id.Phone != "" && other.Phone == id.Phone {
+			other.Phone = ""
+		}
+		if id.UserID != "" && other.UserID == id.UserID {
+			other.UserID = ""
+		}
+		if other.Phone == "" && other.UserID == "" {
+			err = s.Store.DeleteThread(ctx, other.WorkspaceID, other.ID)
+		} else {
+			err = s.Store.UpdateThread(ctx, other)
+		}
+		if err != nil {
+			return err
+		}
+		s.log().InfoContext(ctx, "whatsapp customer identifier moved between threads", "sender", th.SenderID,
+			"to", th.ID, "from", other.ID)
+	}
+	return s.Store.UpdateThread(ctx, th)
 }
 
 func (s *Service) idleAfter() time.Duration {
@@ -403,6 +442,9 @@ func (s *Service) react(ctx context.Context, ws string, m *Inbound, at time.Time
 // thread), and the notice is kept in the transcript as a system note.
 func (s *Service) identityChange(ctx context.Context, snd *Sender, m *Inbound, who Contact, msgID string, at time.Time) ([]events.Event, error) {
 	ws := snd.WorkspaceID
+	if who.UserID == "" {
+		who.UserID = m.System.PreviousUserID
+	}
 	th, err := s.Store.FindThread(ctx, ws, snd.ID, who.Phone, who.UserID)
 	if fault.Is(err, fault.CodeNotFound) {
 		s.log().InfoContext(ctx, "whatsapp identity change for a customer without a thread", "sender", snd.ID, "type", m.System.Type)
@@ -416,7 +458,7 @@ func (s *Service) identityChange(ctx context.Context, snd *Sender, m *Inbound, w
 	if m.System.NewUserID != "" {
 		th.UserID = m.System.NewUserID
 	}
-	if err := s.Store.UpdateThread(ctx, th); err != nil {
+	if err := s.rethread(ctx, th); err != nil {
 		return nil, err
 	}
 	c, err := s.Conversations.Get(ctx, ws, th.ConversationID)

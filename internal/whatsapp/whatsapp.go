@@ -229,6 +229,8 @@ type Store interface {
 	InsertThread(ctx context.Context, t *Thread) (bool, error)
 	// UpdateThread writes a thread's identifiers and conversation.
 	UpdateThread(ctx context.Context, t *Thread) error
+	// DeleteThread forgets a thread (its conversation stays).
+	DeleteThread(ctx context.Context, workspaceID, id string) error
 
 	// ClaimWamid records a message id; false when it was stored before
 	// (a redelivery), which the caller then skips.

@@ -251,7 +251,7 @@ func (db *DB) FindThread(ctx context.Context, workspaceID, senderID, phone, user
 	var created time.Time
 	err := db.conn(ctx).QueryRow(ctx, `SELECT id, workspace_id, sender_id, phone, user_id, conversation_id, created_at
 		FROM whatsapp_threads WHERE workspace_id = $1 AND sender_id = $2 AND (user_id = $3 OR phone = $4)
-		ORDER BY user_id = $5 DESC LIMIT 1 FOR UPDATE`, workspaceID, senderID, null(userID), null(phone), null(userID)).
+		ORDER BY user_id IS NOT DISTINCT FROM $5 DESC LIMIT 1 FOR UPDATE`, workspaceID, senderID, null(userID), null(phone), null(userID)).
 		Scan(&t.ID, &t.WorkspaceID, &t.SenderID, &ph, &uid, &t.ConversationID, &created)
 	if err != nil {
 		return nil, notFound(err, "thread")
@@ -289,6 +289,14 @@ func (db *DB) UpdateThread(ctx context.Context, t *whatsapp.Thread) error {
 		}
 		return nil
 	})
+}
+
+// DeleteThread implements whatsapp.Store.
+func (db *DB) DeleteThread(ctx context.Context, workspaceID, id string) error {
+	if _, err := db.conn(ctx).Exec(ctx, `DELETE FROM whatsapp_threads WHERE workspace_id = $1 AND id = $2`, workspaceID, id); err != nil {
+		return fmt.Errorf("delete thread: %w", err)
+	}
+	return nil
 }
 
 // ClaimWamid implements whatsapp.Store.

@@ -291,6 +291,14 @@ func (db *DB) UpdateThread(ctx context.Context, t *whatsapp.Thread) error {
 	})
 }
 
+// DeleteThread implements whatsapp.Store.
+func (db *DB) DeleteThread(ctx context.Context, workspaceID, id string) error {
+	if _, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM whatsapp_threads WHERE workspace_id = ? AND id = ?`, workspaceID, id); err != nil {
+		return fmt.Errorf("delete thread: %w", err)
+	}
+	return nil
+}
+
 // ClaimWamid implements whatsapp.Store.
 func (db *DB) ClaimWamid(ctx context.Context, workspaceID, wamid, conversationID, messageID string, outbound bool) (bool, error) {
 	var n int64

@@ -140,6 +140,8 @@ type message struct {
 		Type   string `json:"type"`
 		WAID   string `json:"wa_id"`
 		UserID string `json:"user_id"`
+		// The customer's user id before a user_changed_user_id.
+		PreviousUserID string `json:"previous_user_id"`
 		// Older payloads named the new id "identity"/"new_wa_id".
 		NewWAID string `json:"new_wa_id"`
 	} `json:"system"`
@@ -336,7 +338,7 @@ func parseMessage(m *message) whatsapp.Inbound {
 		}
 	case "system":
 		if sy := m.System; sy != nil {
-			sc := &whatsapp.SystemChange{Type: sy.Type, Body: sy.Body, NewUserID: sy.UserID}
+			sc := &whatsapp.SystemChange{Type: sy.Type, Body: sy.Body, NewUserID: sy.UserID, PreviousUserID: sy.PreviousUserID}
 			newPhone := sy.WAID
 			if newPhone == "" {
 				newPhone = sy.NewWAID
