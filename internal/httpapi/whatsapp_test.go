@@ -532,6 +532,18 @@ func TestWhatsAppTemplatesAPI(t *testing.T) {
 	}
 	s.Do("POST", send, s.Key, map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "order_shipped",
 		"language": "en_US", "params": []string{"Ada", "#43"}}).Want(422)
+	// Reinstated, it is approved again; flagged (at risk), it stays so.
+	for _, event := range []string{"REINSTATED", "FLAGGED"} {
+		upd, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{"id": waAccount,
+			"changes": []any{map[string]any{"field": "message_template_status_update", "value": map[string]any{
+				"event": event, "message_template_id": 1, "message_template_name": "order_shipped",
+				"message_template_language": "en_US", "reason": "NONE"}}}}}})
+		if got := e.post(upd, ""); got != 200 {
+			t.Fatalf("template webhook %s: %d", event, got)
+		}
+		s.Do("POST", send, s.Key, map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "order_shipped",
+			"language": "en_US", "params": []string{"Ada", "#44"}}).Want(201)
+	}
 	// Create submits to Meta; delete removes it.
 	c := s.Do("POST", "/api/v1/whatsapp/templates", s.Key, map[string]any{"sender_id": e.sender, "name": "welcome",
 		"language": "en", "category": "utility", "components": body}).Want(201)
@@ -541,6 +553,11 @@ func TestWhatsAppTemplatesAPI(t *testing.T) {
 	s.Do("DELETE", "/api/v1/whatsapp/templates/"+c.Str("id"), s.OtherKey, nil).Want(404)
 	s.Do("DELETE", "/api/v1/whatsapp/templates/"+c.Str("id"), s.Key, nil).Want(204)
 	s.Do("GET", "/api/v1/whatsapp/templates/"+c.Str("id"), s.Key, nil).Want(404)
+	// Only that language is deleted at Meta (by its id), not every
+	// template of the name.
+	if d := e.graph.Deleted(); len(d) != 1 || !strings.HasPrefix(d[0], "welcome#9") {
+		t.Errorf("deleted at Meta: %v", d)
+	}
 }
 
 func TestWhatsAppSendersAPI(t *testing.T) {

@@ -555,16 +555,23 @@ func (s *Service) templateUpdate(ctx context.Context, ch *Change) error {
 	u := ch.Template
 	status := ""
 	switch strings.ToUpper(u.Event) {
-	case "APPROVED":
+	case "APPROVED", "REINSTATED", "UNARCHIVED":
+		// Reinstated: no longer flagged or disabled, sendable again.
 		status = TemplateApproved
 	case "REJECTED":
 		status = TemplateRejected
-	case "PAUSED", "FLAGGED":
+	case "PAUSED":
 		status = TemplatePaused
 	case "DISABLED", "PENDING_DELETION", "DELETED", "ARCHIVED":
 		status = TemplateDisabled
-	case "PENDING", "IN_APPEAL", "REINSTATED":
+	case "PENDING", "IN_APPEAL":
 		status = TemplatePending
+	case "FLAGGED":
+		// At risk of being disabled after negative feedback, but still
+		// approved and sendable: nothing changes until Meta decides.
+		s.log().WarnContext(ctx, "whatsapp template flagged by Meta: it may be disabled", "waba", ch.WABAID,
+			"template", u.Name, "language", u.Language, "reason", u.Reason)
+		return nil
 	default:
 		s.log().InfoContext(ctx, "whatsapp template event not handled", "event", u.Event)
 		return nil

@@ -126,8 +126,8 @@ func graphFault(err error, what string) error {
 	return &fault.Error{Code: fault.CodeChannelFailed, Err: err, Message: what + ": the Graph API did not answer"}
 }
 
-// DeleteTemplate deletes a template at Meta (by name, as the Graph API
-// deletes) and here.
+// DeleteTemplate deletes a template at Meta — its language only, by its
+// Meta id; by name (every language) when it has none — and here.
 func (s *Service) DeleteTemplate(ctx context.Context, workspaceID, id string) error {
 	t, err := s.GetTemplate(ctx, workspaceID, id)
 	if err != nil {
@@ -138,7 +138,7 @@ func (s *Service) DeleteTemplate(ctx context.Context, workspaceID, id string) er
 		if err != nil {
 			return err
 		}
-		if err := s.Graph.DeleteTemplate(ctx, tok, snd.WABAID, t.Name); err != nil {
+		if err := s.Graph.DeleteTemplate(ctx, tok, snd.WABAID, t.Name, t.MetaID); err != nil {
 			var ge *GraphError
 			if !errors.As(err, &ge) || ge.HTTPStatus != 404 {
 				return graphFault(err, "Meta did not delete the template")

@@ -277,8 +277,9 @@ type Graph interface {
 	Templates(ctx context.Context, token, wabaID string) ([]RemoteTemplate, error)
 	// CreateTemplate submits a template for review.
 	CreateTemplate(ctx context.Context, token, wabaID string, t RemoteTemplate) (RemoteTemplate, error)
-	// DeleteTemplate deletes a template by name (every language).
-	DeleteTemplate(ctx context.Context, token, wabaID, name string) error
+	// DeleteTemplate deletes a template: the one of Meta id hsmID (one
+	// language), or, with no id, every language of the name.
+	DeleteTemplate(ctx context.Context, token, wabaID, name, hsmID string) error
 	// Media fetches a customer's media: its URL's metadata, then its
 	// bytes. The caller closes Body.
 	Media(ctx context.Context, token, mediaID string) (*MediaFile, error)
@@ -358,6 +359,9 @@ const (
 	ErrCodeAPIService      = 2
 	ErrCodeTooManyRequests = 4
 	ErrCodeAppRateLimit    = 80007
+	// ErrCodeThroughputUpgrade: the number's throughput is being raised
+	// (it takes up to a minute); sends are refused meanwhile.
+	ErrCodeThroughputUpgrade = 131057
 )
 
 // Retryable reports whether sending again later can succeed: server
@@ -367,7 +371,7 @@ const (
 func (e *GraphError) Retryable() bool {
 	switch e.Code {
 	case ErrCodeThroughput, ErrCodePairRateLimit, ErrCodeTemporary, ErrCodeServiceDown,
-		ErrCodeAPIUnknown, ErrCodeAPIService, ErrCodeTooManyRequests, ErrCodeAppRateLimit:
+		ErrCodeAPIUnknown, ErrCodeAPIService, ErrCodeTooManyRequests, ErrCodeAppRateLimit, ErrCodeThroughputUpgrade:
 		return true
 	}
 	return e.HTTPStatus == 429 || e.HTTPStatus >= 500
@@ -386,6 +390,8 @@ func (e *GraphError) Backoff() time.Duration {
 		return 6 * time.Second
 	case ErrCodeThroughput, ErrCodeTooManyRequests, ErrCodeAppRateLimit:
 		return 2 * time.Second
+	case ErrCodeThroughputUpgrade:
+		return 20 * time.Second
 	}
 	return 0
 }

@@ -81,7 +81,7 @@ func TestTemplateParams(t *testing.T) {
 }
 
 func TestRetryable(t *testing.T) {
-	for code, want := range map[int]bool{130429: true, 131056: true, 131047: false, 131026: false, 131049: false, 132018: false} {
+	for code, want := range map[int]bool{130429: true, 131056: true, 131057: true, 131047: false, 131026: false, 131049: false, 132018: false} {
 		e := &whatsapp.GraphError{HTTPStatus: 400, Code: code}
 		if e.Retryable() != want {
 			t.Errorf("%d: retryable %v", code, !want)

@@ -320,8 +320,13 @@ func (c *Client) CreateTemplate(ctx context.Context, token, wabaID string, t wha
 }
 
 // DeleteTemplate implements whatsapp.Graph.
-func (c *Client) DeleteTemplate(ctx context.Context, token, wabaID, name string) error {
-	return c.do(ctx, http.MethodDelete, c.url(wabaID, "message_templates")+"?"+url.Values{"name": {name}}.Encode(), token, nil, nil)
+// Meta deletes every language of a name unless hsm_id names one.
+func (c *Client) DeleteTemplate(ctx context.Context, token, wabaID, name, hsmID string) error {
+	q := url.Values{"name": {name}}
+	if hsmID != "" {
+		q.Set("hsm_id", hsmID)
+	}
+	return c.do(ctx, http.MethodDelete, c.url(wabaID, "message_templates")+"?"+q.Encode(), token, nil, nil)
 }
 
 // Media implements whatsapp.Graph: the media's URL from GET /{media-id},

@@ -127,6 +127,14 @@ func (f *Fake) Created() []map[string]any {
 	return append([]map[string]any(nil), f.created...)
 }
 
+// Deleted lists the templates deleted: their name, and "#" and the
+// hsm_id when the request named one language.
+func (f *Fake) Deleted() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.deleted...)
+}
+
 func graphError(w http.ResponseWriter, status, code int, msg, details string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -168,7 +176,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"id": id, "status": "PENDING", "category": body["category"]})
 	case len(parts) == 2 && parts[1] == "message_templates" && r.Method == http.MethodDelete:
 		f.mu.Lock()
-		f.deleted = append(f.deleted, r.URL.Query().Get("name"))
+		d := r.URL.Query().Get("name")
+		if id := r.URL.Query().Get("hsm_id"); id != "" {
+			d += "#" + id
+		}
+		f.deleted = append(f.deleted, d)
 		f.mu.Unlock()
 		writeJSON(w, map[string]any{"success": true})
 	case len(parts) == 1 && r.Method == http.MethodGet && r.URL.Query().Get("fields") != "":
@@ -187,7 +199,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		scheme := "http://"
 		writeJSON(w, map[string]any{"messaging_product": "whatsapp", "url": scheme + r.Host + "/download/" + parts[0],
-			"mime_type": "image/jpeg", "sha256": "abc", "file_size": len(data), "id": parts[0]})
+			"mime_type": "image/jpeg", "sha256": "abc", "file_size": strconv.Itoa(len(data)), "id": parts[0]})
 	default:
 		graphError(w, 400, 100, "Unsupported request", r.Method+" "+path)
 	}
