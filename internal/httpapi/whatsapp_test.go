@@ -991,3 +991,40 @@ func TestWhatsAppIdentifiersMeet(t *testing.T) {
 		t.Errorf("the thread did not follow the new user id: %+v, %v", th, err)
 	}
 }
+
+// TestWhatsAppReceiptBeforeSendAnswer: Meta's status webhooks for a
+// message (sent, delivered, with pricing) arrive before the answer to its
+// send request, so before Parley has recorded its wamid: they are kept and
+// applied when the send records it — nothing is dropped.
+func TestWhatsAppReceiptBeforeSendAnswer(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	s.Do("POST", "/api/v1/whatsapp/rates", s.Key, map[string]any{"category": "service", "market": "*", "price_per_message": "0.01"}).Want(201)
+	acked := make(chan int, 4)
+	e.graph.BeforeAck(func(wamid string) {
+		for _, st := range []string{"sent", "delivered"} {
+			acked <- e.post(delivery(waNumber, map[string]any{"statuses": []any{map[string]any{"id": wamid, "status": st,
+				"timestamp": strconv.FormatInt(time.Now().Unix(), 10), "recipient_id": "16315551182",
+				"pricing": map[string]any{"billable": true, "pricing_model": "PMP", "category": "service", "type": "regular"}}}}), "")
+		}
+	})
+	body, _ := e.inbound("16315551182", "", "", time.Now(), text("Where is my order?"))
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("webhook: %d", got)
+	}
+	sent := e.waitSent(1)
+	for range 2 {
+		if got := <-acked; got != 200 {
+			t.Fatalf("early receipt: %d", got)
+		}
+	}
+	id := e.conversations()[0].(map[string]any)["id"].(string)
+	r := waitFor(t, s, id, func(r *apptest.Response) bool {
+		m := msgs(r)
+		return len(m) == 2 && m[1]["external_id"] == sent[0].WAMID
+	})
+	m := msgs(r)[1]
+	if m["status"] != "delivered" || m["channel_cost"] != "0.010000000" || r.Str("channel_cost") != "0.010000000" {
+		t.Errorf("reply after early receipts: status %v, pricing %v, channel cost %v / %v", m["status"], m["pricing"], m["channel_cost"], r.Get("channel_cost"))
+	}
+}

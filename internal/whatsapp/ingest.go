@@ -497,13 +497,47 @@ func (s *Service) identityChange(ctx context.Context, snd *Sender, m *Inbound, w
 	return evs, nil
 }
 
+// earlyReceiptsKept is how long a receipt of a wamid not recorded yet is
+// kept for its send to record it.
+const earlyReceiptsKept = 24 * time.Hour
+
+// earlyReceipts applies the receipts that arrived for a wamid before the
+// send recorded it (receipt keeps them), inside that send's transaction.
+func (s *Service) earlyReceipts(ctx context.Context, snd *Sender, wamid string) ([]events.Event, error) {
+	early, err := s.Store.TakeEarlyReceipts(ctx, snd.WorkspaceID, wamid)
+	if err != nil || len(early) == 0 {
+		return nil, err
+	}
+	rates, err := s.Store.ListRates(ctx, snd.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	var evs []events.Event
+	for i := range early {
+		e, err := s.receipt(ctx, snd, rates, &early[i])
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, e...)
+	}
+	return evs, nil
+}
+
 // receipt applies a status webhook to its outbound message: the status
 // moves forward only; a failure keeps Meta's error; the first pricing is
 // kept and, with a rate, priced.
 func (s *Service) receipt(ctx context.Context, snd *Sender, rates []*Rate, st *Status) ([]events.Event, error) {
 	ws := snd.WorkspaceID
 	convID, msgID, outbound, err := s.Store.LookupWamid(ctx, ws, st.ID)
-	if fault.Is(err, fault.CodeNotFound) || (err == nil && !outbound) {
+	if fault.Is(err, fault.CodeNotFound) {
+		// Maybe a send whose wamid is not recorded yet: Meta can report a
+		// message sent before answering its send request. Kept for the
+		// send to apply; receipts of other tools' messages are dropped
+		// after a day.
+		now := s.now()
+		s.log().InfoContext(ctx, "whatsapp receipt for a wamid not recorded (yet): kept", "sender", snd.ID, "status", st.Status)
+		return nil, s.Store.KeepEarlyReceipt(ctx, ws, st, now, now.Add(-earlyReceiptsKept))
+	} else if err == nil && !outbound {
 		s.log().InfoContext(ctx, "whatsapp receipt for a message Parley did not send", "sender", snd.ID, "status", st.Status)
 		return nil, nil
 	} else if err != nil {

@@ -169,7 +169,11 @@ func (s *Service) SendJob(ctx context.Context, args SendArgs) error {
 		if err != nil {
 			return err
 		}
-		return s.Conversations.RecordEvents(ctx, evs...)
+		early, err := s.earlyReceipts(ctx, snd, wamid)
+		if err != nil {
+			return err
+		}
+		return s.Conversations.RecordEvents(ctx, append(evs, early...)...)
 	})
 }
 

@@ -232,6 +232,12 @@ type Store interface {
 	// DeleteThread forgets a thread (its conversation stays).
 	DeleteThread(ctx context.Context, workspaceID, id string) error
 
+	// KeepEarlyReceipt keeps a receipt of a wamid not recorded yet, and
+	// drops the kept receipts received before dropBefore.
+	KeepEarlyReceipt(ctx context.Context, workspaceID string, st *Status, at, dropBefore time.Time) error
+	// TakeEarlyReceipts returns and forgets the receipts kept for a wamid.
+	TakeEarlyReceipts(ctx context.Context, workspaceID, wamid string) ([]Status, error)
+
 	// ClaimWamid records a message id; false when it was stored before
 	// (a redelivery), which the caller then skips.
 	ClaimWamid(ctx context.Context, workspaceID, wamid, conversationID, messageID string, outbound bool) (bool, error)

@@ -299,6 +299,49 @@ func (db *DB) DeleteThread(ctx context.Context, workspaceID, id string) error {
 	return nil
 }
 
+// KeepEarlyReceipt implements whatsapp.Store.
+func (db *DB) KeepEarlyReceipt(ctx context.Context, workspaceID string, st *whatsapp.Status, at, dropBefore time.Time) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode receipt: %w", err)
+	}
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM whatsapp_early_receipts WHERE received_at < $1`, dropBefore); err != nil {
+			return fmt.Errorf("drop early receipts: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO whatsapp_early_receipts (workspace_id, wamid, status, received_at)
+			VALUES ($1, $2, $3, $4)`, workspaceID, st.ID, string(b), at); err != nil {
+			return fmt.Errorf("keep early receipt: %w", err)
+		}
+		return nil
+	})
+}
+
+// TakeEarlyReceipts implements whatsapp.Store.
+func (db *DB) TakeEarlyReceipts(ctx context.Context, workspaceID, wamid string) ([]whatsapp.Status, error) {
+	var out []whatsapp.Status
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `DELETE FROM whatsapp_early_receipts WHERE workspace_id = $1 AND wamid = $2
+			RETURNING status::text`, workspaceID, wamid)
+		if err != nil {
+			return fmt.Errorf("take early receipts: %w", err)
+		}
+		list, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("take early receipts: %w", err)
+		}
+		for _, b := range list {
+			var st whatsapp.Status
+			if err := json.Unmarshal([]byte(b), &st); err != nil {
+				return fmt.Errorf("decode early receipt: %w", err)
+			}
+			out = append(out, st)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // ClaimWamid implements whatsapp.Store.
 func (db *DB) ClaimWamid(ctx context.Context, workspaceID, wamid, conversationID, messageID string, outbound bool) (bool, error) {
 	var n int64

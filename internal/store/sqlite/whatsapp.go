@@ -299,6 +299,50 @@ func (db *DB) DeleteThread(ctx context.Context, workspaceID, id string) error {
 	return nil
 }
 
+// KeepEarlyReceipt implements whatsapp.Store.
+func (db *DB) KeepEarlyReceipt(ctx context.Context, workspaceID string, st *whatsapp.Status, at, dropBefore time.Time) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode receipt: %w", err)
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM whatsapp_early_receipts WHERE received_at < ?`, ms(dropBefore)); err != nil {
+			return fmt.Errorf("drop early receipts: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO whatsapp_early_receipts (workspace_id, wamid, status, received_at)
+			VALUES (?, ?, ?, ?)`, workspaceID, st.ID, string(b), ms(at)); err != nil {
+			return fmt.Errorf("keep early receipt: %w", err)
+		}
+		return nil
+	})
+}
+
+// TakeEarlyReceipts implements whatsapp.Store.
+func (db *DB) TakeEarlyReceipts(ctx context.Context, workspaceID, wamid string) ([]whatsapp.Status, error) {
+	var out []whatsapp.Status
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM whatsapp_early_receipts WHERE workspace_id = ? AND wamid = ?
+			RETURNING status`, workspaceID, wamid)
+		if err != nil {
+			return fmt.Errorf("take early receipts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b string
+			var st whatsapp.Status
+			if err := rows.Scan(&b); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(b), &st); err != nil {
+				return fmt.Errorf("decode early receipt: %w", err)
+			}
+			out = append(out, st)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // ClaimWamid implements whatsapp.Store.
 func (db *DB) ClaimWamid(ctx context.Context, workspaceID, wamid, conversationID, messageID string, outbound bool) (bool, error) {
 	var n int64

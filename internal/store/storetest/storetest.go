@@ -79,6 +79,7 @@ func Run(t *testing.T, open Opener) {
 		{"Widget", testWidget},
 		{"WhatsAppSenders", testWhatsAppSenders},
 		{"WhatsAppWamids", testWhatsAppWamids},
+		{"WhatsAppEarlyReceipts", testWhatsAppEarlyReceipts},
 		{"WhatsAppThreads", testWhatsAppThreads},
 		{"WhatsAppStatuses", testWhatsAppStatuses},
 		{"WhatsAppTemplates", testWhatsAppTemplates},

@@ -111,6 +111,40 @@ func testWhatsAppSenders(t *testing.T, s store.Store) {
 	wantCode(t, s.DeleteSender(ctx, f.ws, snd.ID), fault.CodeNotFound)
 }
 
+// testWhatsAppEarlyReceipts: receipts kept for a wamid are taken once,
+// only in their workspace; keeping one drops those received before the
+// horizon it is given.
+func testWhatsAppEarlyReceipts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	other := newWorkspace(t, s, "Other")
+	st := func(wamid, status string) *whatsapp.Status {
+		return &whatsapp.Status{ID: wamid, Status: status, Timestamp: at(1), RecipientPhone: "+15550001",
+			Pricing: &conversation.Pricing{Category: "utility", Type: "regular"},
+			Errors:  []whatsapp.APIError{{Code: 131026, Title: "Undeliverable"}}}
+	}
+	must(t, s.KeepEarlyReceipt(ctx, f.ws, st("wamid.E1", "sent"), at(10), at(0)))
+	must(t, s.KeepEarlyReceipt(ctx, f.ws, st("wamid.E1", "delivered"), at(11), at(0)))
+	must(t, s.KeepEarlyReceipt(ctx, f.ws, st("wamid.OLD", "sent"), at(12), at(0)))
+	// Keeping one at 100 drops what came before 12.
+	must(t, s.KeepEarlyReceipt(ctx, f.ws, st("wamid.E2", "sent"), at(100), at(12)))
+	if got, err := s.TakeEarlyReceipts(ctx, other, "wamid.E2"); err != nil || len(got) != 0 {
+		t.Errorf("another workspace took %v, %v", got, err)
+	}
+	got, err := s.TakeEarlyReceipts(ctx, f.ws, "wamid.OLD")
+	must(t, err)
+	if len(got) != 1 || got[0].Status != "sent" || got[0].Pricing == nil || got[0].Pricing.Category != "utility" ||
+		len(got[0].Errors) != 1 || got[0].Errors[0].Code != 131026 || !got[0].Timestamp.Equal(at(1)) {
+		t.Errorf("kept receipt: %+v", got)
+	}
+	if got, _ := s.TakeEarlyReceipts(ctx, f.ws, "wamid.E1"); len(got) != 0 {
+		t.Errorf("receipts received before the horizon were kept: %+v", got)
+	}
+	if got, _ := s.TakeEarlyReceipts(ctx, f.ws, "wamid.OLD"); len(got) != 0 {
+		t.Errorf("taken twice: %+v", got)
+	}
+}
+
 // testWhatsAppWamids: a wamid is claimed once — again, or by many
 // deliveries at the same time, it is not fresh — and is found, filed
 // under its conversation, only in its workspace.

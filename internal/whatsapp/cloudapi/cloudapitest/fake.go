@@ -57,6 +57,16 @@ type Fake struct {
 	srv       *httptest.Server
 	status    string // the number's, as GET /{phone-number-id} reports it
 	quality   string
+	beforeAck func(wamid string)
+}
+
+// BeforeAck makes the fake call fn with each accepted send's wamid before
+// it answers the send request — as when Meta's status webhook for a
+// message overtakes the answer to its send.
+func (f *Fake) BeforeAck(fn func(wamid string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.beforeAck = fn
 }
 
 // Start starts a fake accepting token, stopped when the test ends.
@@ -252,7 +262,11 @@ func (f *Fake) messages(w http.ResponseWriter, r *http.Request, phoneNumberID st
 	f.n++
 	wamid := fmt.Sprintf("wamid.OUT%06d", f.n)
 	f.sent = append(f.sent, Sent{PhoneNumberID: phoneNumberID, Token: f.Token, Body: body, WAMID: wamid})
+	before := f.beforeAck
 	f.mu.Unlock()
+	if before != nil {
+		before(wamid)
+	}
 	contact := map[string]any{"input": to}
 	if to != "" {
 		contact["wa_id"] = strings.TrimPrefix(to, "+")
