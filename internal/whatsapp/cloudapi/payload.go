@@ -211,7 +211,7 @@ func parseChange(wabaID string, c change) (whatsapp.Change, error) {
 	if c.Field == "message_template_status_update" {
 		ch.Template = &whatsapp.TemplateUpdate{Event: v.Event,
 			TemplateID: conversation.StorableText(strings.Trim(string(v.MessageTemplateID), `"`)),
-			Name: v.MessageTemplateName, Language: v.MessageTemplateLanguage, Reason: v.Reason}
+			Name:       v.MessageTemplateName, Language: v.MessageTemplateLanguage, Reason: v.Reason}
 		return ch, nil
 	}
 	for _, ct := range v.Contacts {
