@@ -173,8 +173,9 @@ type Media struct {
 	SHA256   string `json:"sha256,omitempty"`
 }
 
-// Reaction is an emoji a customer put on a message (empty Emoji: the
-// reaction was removed).
+// Reaction is an emoji a customer put on a message. A customer has one
+// reaction per message, as WhatsApp shows it: a new one replaces it, and
+// removing it leaves none.
 type Reaction struct {
 	Emoji string    `json:"emoji"`
 	At    time.Time `json:"at"`

@@ -165,7 +165,13 @@ type messageJSON struct {
 	Pricing        *conversation.Pricing      `json:"pricing,omitempty"`
 	ChannelCost    *money.Money               `json:"channel_cost,omitempty"`
 	Media          *conversation.Media        `json:"media,omitempty"`
-	Reactions      []conversation.Reaction    `json:"reactions,omitempty"`
+	Reactions      []reactionJSON             `json:"reactions,omitempty"`
+}
+
+// reactionJSON is a customer's reaction to a message.
+type reactionJSON struct {
+	Emoji string   `json:"emoji"`
+	At    jsonTime `json:"at"`
 }
 
 func messageView(m *conversation.Message) messageJSON {
@@ -177,7 +183,10 @@ func messageView(m *conversation.Message) messageJSON {
 		Pricing: m.Pricing, ChannelCost: m.ChannelCost,
 	}
 	if ch := m.Channel; ch != nil {
-		out.Media, out.Reactions = ch.Media, ch.Reactions
+		out.Media = ch.Media
+		for _, r := range ch.Reactions {
+			out.Reactions = append(out.Reactions, reactionJSON{Emoji: r.Emoji, At: jsonTime(r.At)})
+		}
 	}
 	switch {
 	case m.Cost != nil:

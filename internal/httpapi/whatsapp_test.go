@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -386,6 +387,37 @@ func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 		if m["role"] == "user" && strings.Contains(m["content"].(string), "Reaction") {
 			t.Errorf("reaction stored as a message: %v", m)
 		}
+	}
+	// A new reaction replaces the customer's; its time is the API's, with
+	// milliseconds. Removing it leaves none. After the conversation ended,
+	// a reaction to its message starts no conversation.
+	reactions := func(emoji string) []any {
+		body, _ := e.inbound("16315551181", "", "", time.Now(), map[string]any{"type": "reaction",
+			"reaction": map[string]any{"message_id": sent[0].WAMID, "emoji": emoji}})
+		if got := e.post(body, ""); got != 200 {
+			t.Fatalf("reaction %q: %d", emoji, got)
+		}
+		for _, m := range msgs(s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)) {
+			if m["external_id"] == sent[0].WAMID {
+				list, _ := m["reactions"].([]any)
+				return list
+			}
+		}
+		t.Fatal("the reply is gone")
+		return nil
+	}
+	if got := reactions("❤️"); len(got) != 1 || got[0].(map[string]any)["emoji"] != "❤️" ||
+		!regexp.MustCompile(`\.\d{3}Z$`).MatchString(got[0].(map[string]any)["at"].(string)) {
+		t.Errorf("reaction replaced: %v", got)
+	}
+	if got := reactions(""); len(got) != 0 {
+		t.Errorf("reaction removed: %v", got)
+	}
+	s.Do("POST", "/api/v1/conversations/"+id+"/end", s.Key, nil).Want(200)
+	before := len(e.conversations())
+	reactions("👍")
+	if n := len(e.conversations()); n != before {
+		t.Errorf("a reaction to an ended conversation's message opened a conversation (%d → %d)", before, n)
 	}
 	// The assistant cannot read the unsupported message: it answered the
 	// image only, once, even when the unsupported message came first.

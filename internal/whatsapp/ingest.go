@@ -199,23 +199,18 @@ func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbou
 		s.log().WarnContext(ctx, "whatsapp message Meta could not pass on: stored, not answered by the assistant",
 			"sender", snd.ID, "type", m.Type, "errors", len(m.Errors))
 	}
+	if m.Type == KindReaction && m.ReactionTo != "" {
+		evs, done, err := s.reaction(ctx, snd, m, who, at)
+		if done || err != nil {
+			return evs, err
+		}
+	}
 	c, evs, err := s.thread(ctx, snd, who, at)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.Store.AttachWamid(ctx, ws, m.ID, c.ID); err != nil {
 		return nil, err
-	}
-	if m.Type == KindReaction && m.ReactionTo != "" {
-		e, done, err := s.react(ctx, ws, m, at)
-		if err != nil {
-			return nil, err
-		}
-		if done {
-			evs = append(evs, e...)
-			e, err := s.touch(ctx, c, who, at)
-			return append(evs, e...), err
-		}
 	}
 	msg := &conversation.Message{ID: msgID, Role: conversation.RoleUser, Content: m.Content, CreatedAt: at,
 		ExternalID: m.ID, Channel: &conversation.ChannelData{Kind: m.Type, Media: m.Media, ReplyTo: m.Context,
@@ -415,6 +410,36 @@ func optional(s string) *string {
 	return &s
 }
 
+// reaction attaches a reaction to the Parley message it reacts to and
+// moves the window of the customer's current conversation, opening none
+// (a reaction to a message of an ended conversation starts nothing);
+// false when the message is not Parley's, and the reaction is then
+// stored as a message of its own.
+func (s *Service) reaction(ctx context.Context, snd *Sender, m *Inbound, who Contact, at time.Time) ([]events.Event, bool, error) {
+	ws := snd.WorkspaceID
+	evs, done, err := s.react(ctx, ws, m, at)
+	if err != nil || !done {
+		return nil, false, err
+	}
+	th, err := s.Store.FindThread(ctx, ws, snd.ID, who.Phone, who.UserID)
+	if fault.Is(err, fault.CodeNotFound) {
+		return evs, true, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	c, err := s.Conversations.Get(ctx, ws, th.ConversationID)
+	if fault.Is(err, fault.CodeNotFound) {
+		return evs, true, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	if err := s.Store.AttachWamid(ctx, ws, m.ID, c.ID); err != nil {
+		return nil, false, err
+	}
+	e, err := s.touch(ctx, c, who, at)
+	return append(evs, e...), true, err
+}
+
 // react attaches a reaction to the message it reacts to; false when that
 // message is not Parley's (the reaction is then stored as a message).
 func (s *Service) react(ctx context.Context, ws string, m *Inbound, at time.Time) ([]events.Event, bool, error) {
@@ -428,7 +453,12 @@ func (s *Service) react(ctx context.Context, ws string, m *Inbound, at time.Time
 		if t.Channel == nil {
 			t.Channel = &conversation.ChannelData{}
 		}
-		t.Channel.Reactions = append(t.Channel.Reactions, conversation.Reaction{Emoji: m.Emoji, At: at})
+		// One reaction per customer and message: a new one replaces it,
+		// an empty one (removed) leaves none.
+		t.Channel.Reactions = nil
+		if m.Emoji != "" {
+			t.Channel.Reactions = []conversation.Reaction{{Emoji: m.Emoji, At: at}}
+		}
 		return true, nil
 	})
 	if fault.Is(err, fault.CodeNotFound) {
