@@ -137,11 +137,16 @@ type Template struct {
 // a text header, else a media file by public HTTPS Link or by the
 // MediaID of an upload (Filename names a document).
 type TemplateHeader struct {
-	Type     string `json:"type"` // text, image, video, document
+	Type     string `json:"type"` // text, image, video, document, location
 	Text     string `json:"text,omitempty"`
 	Link     string `json:"link,omitempty"`
 	MediaID  string `json:"media_id,omitempty"`
 	Filename string `json:"filename,omitempty"`
+	// A location header's place, given at send time.
+	Latitude  *float64 `json:"latitude,omitempty"`
+	Longitude *float64 `json:"longitude,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	Address   string   `json:"address,omitempty"`
 }
 
 // TemplateButton is the parameter of one of a template's buttons: the

@@ -283,6 +283,11 @@ func (a *API) sendTemplate(w http.ResponseWriter, r *http.Request) {
 			Link     string `json:"link"`
 			MediaID  string `json:"media_id"`
 			Filename string `json:"filename"`
+			// A location header's place.
+			Latitude  *float64 `json:"latitude"`
+			Longitude *float64 `json:"longitude"`
+			Name      string   `json:"name"`
+			Address   string   `json:"address"`
 		} `json:"header"`
 		Buttons []struct {
 			Index   int    `json:"index"`
@@ -301,7 +306,8 @@ func (a *API) sendTemplate(w http.ResponseWriter, r *http.Request) {
 	send := whatsapp.TemplateSend{SenderID: in.SenderID, To: in.To, Template: in.Template, Language: in.Language,
 		Params: in.Params}
 	if h := in.Header; h != nil {
-		send.Header = &conversation.TemplateHeader{Type: h.Type, Text: h.Text, Link: h.Link, MediaID: h.MediaID, Filename: h.Filename}
+		send.Header = &conversation.TemplateHeader{Type: h.Type, Text: h.Text, Link: h.Link, MediaID: h.MediaID, Filename: h.Filename,
+			Latitude: h.Latitude, Longitude: h.Longitude, Name: h.Name, Address: h.Address}
 	}
 	for _, b := range in.Buttons {
 		send.Buttons = append(send.Buttons, conversation.TemplateButton{Index: b.Index, SubType: b.SubType, Value: b.Value})

@@ -1060,3 +1060,53 @@ func TestWhatsAppReceiptBeforeSendAnswer(t *testing.T) {
 		t.Errorf("reply after early receipts: status %v, pricing %v, channel cost %v / %v", m["status"], m["pricing"], m["channel_cost"], r.Get("channel_cost"))
 	}
 }
+
+// TestWhatsAppTemplateLocationHeader: a template with a LOCATION header
+// takes its place at send time and sends it in Meta's location parameter;
+// without one, or with a place off the Earth, it is 422 and sends nothing.
+func TestWhatsAppTemplateLocationHeader(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	e.graph.AddTemplates(cloudapitest.Template{ID: "9", Name: "pickup_point", Language: "en", Status: "APPROVED", Category: "UTILITY",
+		Components: []map[string]any{{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY", "text": "Your parcel {{1}} waits here."}}},
+		cloudapitest.Template{ID: "10", Name: "named_body", Language: "en", Status: "APPROVED", Category: "UTILITY",
+			Components: []map[string]any{{"type": "BODY", "text": "Hi {{first_name}}, order {{ order_id }} shipped."}}})
+	s.Do("POST", "/api/v1/whatsapp/templates/sync", s.Key, map[string]any{"sender_id": e.sender}).Want(200)
+	send := "/api/v1/whatsapp/messages/template"
+	req := func(header map[string]any) map[string]any {
+		b := map[string]any{"sender_id": e.sender, "to": "+14155550100", "template": "pickup_point", "language": "en", "params": []string{"#7"}}
+		if header != nil {
+			b["header"] = header
+		}
+		return b
+	}
+	runScenarios(t, s, []scenario{
+		{name: "no header", method: "POST", path: send, key: "own", body: req(nil), status: 422, code: "validation_failed", field: "header"},
+		{name: "no longitude", method: "POST", path: send, key: "own", body: req(map[string]any{"type": "location", "latitude": 37.48}),
+			status: 422, code: "validation_failed", field: "header.longitude"},
+		{name: "off the Earth", method: "POST", path: send, key: "own", body: req(map[string]any{"type": "location", "latitude": 91.0, "longitude": 0}),
+			status: 422, code: "validation_failed", field: "header.latitude"},
+		{name: "a link", method: "POST", path: send, key: "own", body: req(map[string]any{"type": "location", "latitude": 1, "longitude": 2,
+			"link": "https://x.example/a.jpg"}), status: 422, code: "validation_failed", field: "header"},
+		// A template filled by name is refused before Meta would refuse it.
+		{name: "named parameters", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "to": "+14155550100",
+			"template": "named_body", "language": "en", "params": []string{"Ada", "#7"}}, status: 422, code: "validation_failed", field: "template"},
+	})
+	if n := len(e.graph.Sent()); n != 0 {
+		t.Fatalf("refused sends reached Meta: %d", n)
+	}
+	s.Do("POST", send, s.Key, req(map[string]any{"type": "location", "latitude": 37.483307, "longitude": -122.148981,
+		"name": "Pickup point", "address": "1 Hacker Way"})).Want(201)
+	sent := e.waitSent(1)
+	comps, _ := sent[0].Body["template"].(map[string]any)["components"].([]any)
+	if len(comps) < 1 {
+		t.Fatalf("components: %v", sent[0].Body)
+	}
+	h := comps[0].(map[string]any)
+	p := h["parameters"].([]any)[0].(map[string]any)
+	loc, _ := p["location"].(map[string]any)
+	if h["type"] != "header" || p["type"] != "location" || loc["latitude"] != "37.483307" || loc["longitude"] != "-122.148981" ||
+		loc["name"] != "Pickup point" || loc["address"] != "1 Hacker Way" {
+		t.Errorf("location header on the wire: %v", h)
+	}
+}

@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -66,6 +67,8 @@ func checkTemplateParams(t *Template, h *conversation.TemplateHeader, buttons []
 		v.Add("header", "template %q has a text header with a parameter: give {\"type\": \"text\", \"text\": …}", t.Name)
 	case h == nil && (sh.headerFormat == "IMAGE" || sh.headerFormat == "VIDEO" || sh.headerFormat == "DOCUMENT"):
 		v.Add("header", "template %q has a %s header: give its link or media_id", t.Name, strings.ToLower(sh.headerFormat))
+	case h == nil && sh.headerFormat == "LOCATION":
+		v.Add("header", "template %q has a location header: give {\"type\": \"location\", \"latitude\", \"longitude\"}", t.Name)
 	case h == nil:
 	case sh.headerFormat == "" || (sh.headerFormat == "TEXT" && sh.headerParams == 0):
 		v.Add("header", "template %q has no header parameter to fill", t.Name)
@@ -75,6 +78,8 @@ func checkTemplateParams(t *Template, h *conversation.TemplateHeader, buttons []
 		if n := utf8.RuneCountInString(h.Text); strings.TrimSpace(h.Text) == "" || n > 60 {
 			v.Add("header.text", "must have 1 to 60 characters")
 		}
+	case h.Type == "location":
+		checkLocation(h, v)
 	default:
 		if (h.Link == "") == (h.MediaID == "") {
 			v.Add("header", "give one of link and media_id")
@@ -117,6 +122,26 @@ func checkTemplateParams(t *Template, h *conversation.TemplateHeader, buttons []
 		if !given[i] && ((want.kind == "url" && want.dynamic) || want.kind == "copy_code") {
 			v.Add("buttons", "button %d (%s) of template %q needs a value", i, want.kind, t.Name)
 		}
+	}
+}
+
+// checkLocation checks a location header: a place on Earth, its name
+// and address optional and short, nothing of a media header.
+func checkLocation(h *conversation.TemplateHeader, v *fault.Validation) {
+	if h.Latitude == nil || math.IsNaN(*h.Latitude) || *h.Latitude < -90 || *h.Latitude > 90 {
+		v.Add("header.latitude", "is required, from -90 to 90")
+	}
+	if h.Longitude == nil || math.IsNaN(*h.Longitude) || *h.Longitude < -180 || *h.Longitude > 180 {
+		v.Add("header.longitude", "is required, from -180 to 180")
+	}
+	if utf8.RuneCountInString(h.Name) > 1000 {
+		v.Add("header.name", "has at most 1000 characters")
+	}
+	if utf8.RuneCountInString(h.Address) > 1000 {
+		v.Add("header.address", "has at most 1000 characters")
+	}
+	if h.Text != "" || h.Link != "" || h.MediaID != "" || h.Filename != "" {
+		v.Add("header", "a location header takes latitude, longitude, name and address only")
 	}
 }
 

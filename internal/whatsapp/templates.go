@@ -265,6 +265,10 @@ func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in Templ
 	if t.Status != TemplateApproved {
 		return nil, nil, fault.New(fault.CodeTemplateNotApproved, "template %q (%s) is %s, not approved", t.Name, t.Language, t.Status)
 	}
+	if t.NamedParams() {
+		return nil, nil, fault.Invalid("template",
+			"template %q fills its body by name ({{name}}); Parley sends numbered parameters ({{1}}) only", t.Name)
+	}
 	if want := t.ParamCount(); want != len(in.Params) {
 		v.Add("params", "template %q takes %d parameters, %d given", t.Name, want, len(in.Params))
 	}

@@ -109,6 +109,28 @@ func paramCount(text string) int {
 	}
 }
 
+// NamedParams reports whether the body has named placeholders
+// ({{order_number}}, Meta's parameter_format NAMED), which a send must
+// fill by name.
+func (t *Template) NamedParams() bool {
+	text := t.BodyText()
+	for {
+		i := strings.Index(text, "{{")
+		if i < 0 {
+			return false
+		}
+		text = text[i+2:]
+		j := strings.Index(text, "}}")
+		if j < 0 {
+			return false
+		}
+		if name := strings.TrimSpace(text[:j]); name != "" && strings.Trim(name, "0123456789") != "" {
+			return true
+		}
+		text = text[j+2:]
+	}
+}
+
 // Render fills the body's {{n}} placeholders with params: the text the
 // transcript shows for a template message.
 func (t *Template) Render(params []string) string {

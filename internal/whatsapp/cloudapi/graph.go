@@ -155,6 +155,16 @@ type templateParameter struct {
 	Image      *mediaObject `json:"image,omitempty"`
 	Video      *mediaObject `json:"video,omitempty"`
 	Document   *mediaObject `json:"document,omitempty"`
+	Location   *location    `json:"location,omitempty"`
+}
+
+// location is a location header's place, its coordinates as decimal
+// strings, as Meta's examples send them.
+type location struct {
+	Latitude  string `json:"latitude"`
+	Longitude string `json:"longitude"`
+	Name      string `json:"name,omitempty"`
+	Address   string `json:"address,omitempty"`
 }
 
 type mediaObject struct {
@@ -180,6 +190,11 @@ func templateComponents(t *conversation.Template) []templateComponent {
 		case "document":
 			media.Filename = h.Filename
 			p.Document = media
+		case "location":
+			if h.Latitude != nil && h.Longitude != nil {
+				p.Location = &location{Latitude: strconv.FormatFloat(*h.Latitude, 'f', -1, 64),
+					Longitude: strconv.FormatFloat(*h.Longitude, 'f', -1, 64), Name: h.Name, Address: h.Address}
+			}
 		}
 		out = append(out, templateComponent{Type: "header", Parameters: []templateParameter{p}})
 	}
