@@ -40,66 +40,40 @@ type Event struct {
 	CreatedAt      time.Time
 }
 
-// Pos is an event's place in the one order every reader sees, which
-// is commit order as far as any reader can tell: no event can become
-// readable before one a reader has already seen.
-//
-// On SQLite, whose single writer commits one transaction at a time, it
-// is a sequence number taken as the event is written (Tx is 0). On
-// PostgreSQL, whose writers commit concurrently and so out of the order
-// they took sequence numbers in, it is the writing transaction's id (Tx)
-// and then the sequence number; a reader there reads only the events of
-// transactions older than every transaction still running (see the
-// store's Events), so a transaction still to commit can only add events
-// after what any reader has seen.
+// Pos is an event's place in the one order every reader sees: a
+// sequence number the store takes as the event is written. The stores
+// make sequence order commit order — SQLite's single writer commits one
+// transaction at a time; PostgreSQL's event writers take one lock from
+// their first event until they commit — so no event can commit after a
+// reader has seen a later one.
 type Pos struct {
-	Tx  uint64
 	Seq int64
 }
 
 // Less reports whether p comes before q.
 func (p Pos) Less(q Pos) bool {
-	if p.Tx != q.Tx {
-		return p.Tx < q.Tx
-	}
 	return p.Seq < q.Seq
 }
 
 // idPrefix starts every event id.
 const idPrefix = "evt_"
 
-// ID is the public id of the event at p: "evt_" and its position as
-// fixed-width hexadecimal — the sequence number, preceded by the
-// transaction's id where there is one — so one store's ids sort as its
-// positions do and a resume point (after, Last-Event-ID) seeks straight
-// to its place.
-func (p Pos) ID() string {
-	if p.Tx == 0 {
-		return fmt.Sprintf("%s%016x", idPrefix, uint64(p.Seq))
-	}
-	return fmt.Sprintf("%s%016x%016x", idPrefix, p.Tx, uint64(p.Seq))
-}
+// ID is the public id of the event at p: "evt_" and its sequence number
+// as fixed-width hexadecimal, so ids sort as positions do and a resume
+// point (after, Last-Event-ID) seeks straight to its place.
+func (p Pos) ID() string { return fmt.Sprintf("%s%016x", idPrefix, uint64(p.Seq)) }
 
 // ParseID reads an event id made by Pos.ID.
 func ParseID(id string) (Pos, bool) {
 	hex, ok := strings.CutPrefix(id, idPrefix)
-	if !ok || (len(hex) != 16 && len(hex) != 32) || strings.ToLower(hex) != hex {
+	if !ok || len(hex) != 16 || strings.ToLower(hex) != hex {
 		return Pos{}, false
-	}
-	var p Pos
-	if len(hex) == 32 {
-		tx, err := strconv.ParseUint(hex[:16], 16, 63)
-		if err != nil || tx == 0 {
-			return Pos{}, false
-		}
-		p.Tx, hex = tx, hex[16:]
 	}
 	seq, err := strconv.ParseUint(hex, 16, 63)
 	if err != nil {
 		return Pos{}, false
 	}
-	p.Seq = int64(seq)
-	return p, true
+	return Pos{Seq: int64(seq)}, true
 }
 
 // Query selects events, oldest first.

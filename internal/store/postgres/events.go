@@ -19,52 +19,36 @@ import (
 // that events have committed.
 const EventsChannel = "parley_events"
 
-// visibleSQL keeps the events that can no longer be preceded: those of
-// transactions older than the oldest one still running (on the whole
-// cluster: transaction ids are). A transaction still to commit has a
-// younger id, so its events will sort after every event read now —
-// however the writers' commits interleave, no reader can see an event
-// and later find one before it. The price: a long transaction that
-// writes holds back the events of younger ones, on any database of the
-// cluster, until it ends (none are lost).
-const visibleSQL = `tx < pg_snapshot_xmin(pg_current_snapshot())`
-
-// posSQL selects an event's position as text (xid8 has no binary
-// encoding in pgx) and its sequence number.
-const posSQL = `tx::text, seq`
-
-// scanPos reads what posSQL selects.
-func scanPos(txt string, seq int64) (events.Pos, error) {
-	tx, err := strconv.ParseUint(txt, 10, 64)
-	if err != nil {
-		return events.Pos{}, fmt.Errorf("event transaction id %q: %w", txt, err)
-	}
-	return events.Pos{Tx: tx, Seq: seq}, nil
-}
+// eventsLock serialises the transactions that record events, from their
+// first event to their end, so they take sequence numbers in the order
+// they commit: a reader that has seen an event can never later find one
+// before it. The key is per schema, so installations (and tests) sharing
+// a database do not wait for each other. Only the tail of a write waits
+// (services record events last), and Parley's transactions are short; a
+// transaction that lingers after recording an event holds up the others'
+// events until it ends. Readers take no lock.
+const eventsLock = `SELECT pg_advisory_xact_lock(hashtext('parley.events:' || current_schema()))`
 
 // InsertEvents implements events.Store. Listeners are notified once the
-// transaction has committed, and only if it has (see notifier). No lock:
-// concurrent writers commit in any order (see visibleSQL).
+// transaction has committed, and only if it has (see notifier).
 func (db *DB) InsertEvents(ctx context.Context, evs []*events.Event) error {
 	tx, ok := store.TxFrom[pgx.Tx](ctx, db)
 	if !ok {
 		return db.Within(ctx, func(ctx context.Context) error { return db.InsertEvents(ctx, evs) })
+	}
+	if _, err := tx.Exec(ctx, eventsLock); err != nil {
+		return fmt.Errorf("postgres: lock events: %w", db.classify(err))
 	}
 	for _, ev := range evs {
 		var msg *string
 		if ev.MessageID != "" {
 			msg = &ev.MessageID
 		}
-		var txt string
-		var seq int64
 		err := tx.QueryRow(ctx, `INSERT INTO events (workspace_id, type, conversation_id, message_id, created_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING `+posSQL,
-			ev.WorkspaceID, ev.Type, ev.ConversationID, msg, ev.CreatedAt).Scan(&txt, &seq)
+			VALUES ($1, $2, $3, $4, $5) RETURNING seq`,
+			ev.WorkspaceID, ev.Type, ev.ConversationID, msg, ev.CreatedAt).Scan(&ev.Pos.Seq)
 		if err != nil {
 			return fmt.Errorf("postgres: insert event: %w", db.classify(err))
-		}
-		if ev.Pos, err = scanPos(txt, seq); err != nil {
-			return fmt.Errorf("postgres: insert event: %w", err)
 		}
 		ev.ID = ev.Pos.ID()
 	}
@@ -78,9 +62,9 @@ func (db *DB) InsertEvents(ctx context.Context, evs []*events.Event) error {
 // Events implements events.Store.
 func (db *DB) Events(ctx context.Context, q events.Query) ([]events.Event, error) {
 	var b strings.Builder
-	b.WriteString(`SELECT ` + posSQL + `, workspace_id, type, conversation_id, coalesce(message_id, ''), created_at
-		FROM events WHERE (tx, seq) > ($1::text::xid8, $2) AND ` + visibleSQL)
-	args := []any{strconv.FormatUint(q.After.Tx, 10), q.After.Seq}
+	b.WriteString(`SELECT seq, workspace_id, type, conversation_id, coalesce(message_id, ''), created_at
+		FROM events WHERE seq > $1`)
+	args := []any{q.After.Seq}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		b.WriteString(" AND " + strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
@@ -95,7 +79,7 @@ func (db *DB) Events(ctx context.Context, q events.Query) ([]events.Event, error
 		add(`type = ANY($?)`, q.Types)
 	}
 	args = append(args, q.Limit)
-	b.WriteString(` ORDER BY tx, seq LIMIT $` + strconv.Itoa(len(args)))
+	b.WriteString(` ORDER BY seq LIMIT $` + strconv.Itoa(len(args)))
 	rows, err := db.conn(ctx).Query(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: events: %w", db.classify(err))
@@ -104,13 +88,8 @@ func (db *DB) Events(ctx context.Context, q events.Query) ([]events.Event, error
 	var out []events.Event
 	for rows.Next() {
 		var ev events.Event
-		var txt string
-		var seq int64
-		if err := rows.Scan(&txt, &seq, &ev.WorkspaceID, &ev.Type, &ev.ConversationID, &ev.MessageID, &ev.CreatedAt); err != nil {
+		if err := rows.Scan(&ev.Pos.Seq, &ev.WorkspaceID, &ev.Type, &ev.ConversationID, &ev.MessageID, &ev.CreatedAt); err != nil {
 			return nil, fmt.Errorf("postgres: events: %w", db.classify(err))
-		}
-		if ev.Pos, err = scanPos(txt, seq); err != nil {
-			return nil, fmt.Errorf("postgres: events: %w", err)
 		}
 		ev.ID, ev.CreatedAt = ev.Pos.ID(), ev.CreatedAt.UTC()
 		out = append(out, ev)
@@ -123,15 +102,11 @@ func (db *DB) Events(ctx context.Context, q events.Query) ([]events.Event, error
 
 // LastEventPos implements events.Store.
 func (db *DB) LastEventPos(ctx context.Context) (events.Pos, error) {
-	var txt string
-	var seq int64
-	err := db.conn(ctx).QueryRow(ctx, `SELECT `+posSQL+` FROM events WHERE `+visibleSQL+` ORDER BY tx DESC, seq DESC LIMIT 1`).Scan(&txt, &seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return events.Pos{}, nil
-	} else if err != nil {
+	var p events.Pos
+	if err := db.conn(ctx).QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&p.Seq); err != nil {
 		return events.Pos{}, fmt.Errorf("postgres: last event: %w", db.classify(err))
 	}
-	return scanPos(txt, seq)
+	return p, nil
 }
 
 // PruneEvents implements events.Store. Several nodes may prune at once:
@@ -139,21 +114,17 @@ func (db *DB) LastEventPos(ctx context.Context) (events.Pos, error) {
 func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time) (int, error) {
 	var n int
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		var lastTx *string
-		var lastSeq *int64
-		err := tx.QueryRow(ctx, `WITH d AS (DELETE FROM events WHERE created_at < $1 RETURNING tx, seq),
-			n AS (SELECT count(*) AS n FROM d)
-			SELECT n.n, last.tx::text, last.seq FROM n LEFT JOIN (SELECT tx, seq FROM d ORDER BY tx DESC, seq DESC LIMIT 1) last ON true`,
-			cutoff).Scan(&n, &lastTx, &lastSeq)
+		var last *int64
+		err := tx.QueryRow(ctx, `WITH d AS (DELETE FROM events WHERE created_at < $1 RETURNING seq)
+			SELECT count(*), max(seq) FROM d`, cutoff).Scan(&n, &last)
 		if err != nil {
 			return fmt.Errorf("postgres: prune events: %w", db.classify(err))
 		}
-		if lastTx == nil {
+		if last == nil {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO event_horizon (id, tx, seq) VALUES (1, $1::text::xid8, $2)
-			ON CONFLICT (id) DO UPDATE SET tx = excluded.tx, seq = excluded.seq
-			WHERE (event_horizon.tx, event_horizon.seq) < (excluded.tx, excluded.seq)`, *lastTx, *lastSeq)
+		_, err = tx.Exec(ctx, `INSERT INTO event_horizon (id, seq) VALUES (1, $1)
+			ON CONFLICT (id) DO UPDATE SET seq = greatest(event_horizon.seq, excluded.seq)`, *last)
 		if err != nil {
 			return fmt.Errorf("postgres: prune events: %w", db.classify(err))
 		}
@@ -164,16 +135,15 @@ func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time) (int, error) {
 
 // EventHorizon implements events.Store.
 func (db *DB) EventHorizon(ctx context.Context) (events.Pos, error) {
-	var txt string
-	var seq int64
-	err := db.conn(ctx).QueryRow(ctx, `SELECT `+posSQL+` FROM event_horizon WHERE id = 1`).Scan(&txt, &seq)
+	var p events.Pos
+	err := db.conn(ctx).QueryRow(ctx, `SELECT seq FROM event_horizon WHERE id = 1`).Scan(&p.Seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return events.Pos{}, nil
 	}
 	if err != nil {
 		return events.Pos{}, fmt.Errorf("postgres: event horizon: %w", db.classify(err))
 	}
-	return scanPos(txt, seq)
+	return p, nil
 }
 
 // ListenEvents holds one dedicated connection that LISTENs for committed
