@@ -91,42 +91,41 @@ func (t *Template) ParamCount() int { return paramCount(t.BodyText()) }
 
 func paramCount(text string) int {
 	n := 0
-	for {
-		i := strings.Index(text, "{{")
-		if i < 0 {
-			return n
-		}
-		text = text[i+2:]
-		j := strings.Index(text, "}}")
-		if j < 0 {
-			return n
-		}
+	for _, name := range placeholders(text) {
 		var k int
-		if _, err := fmt.Sscanf(strings.TrimSpace(text[:j]), "%d", &k); err == nil && k > n {
+		if _, err := fmt.Sscanf(name, "%d", &k); err == nil && k > n {
 			n = k
 		}
-		text = text[j+2:]
 	}
+	return n
 }
 
 // NamedParams reports whether the body has named placeholders
 // ({{order_number}}, Meta's parameter_format NAMED), which a send must
 // fill by name.
 func (t *Template) NamedParams() bool {
-	text := t.BodyText()
+	for _, name := range placeholders(t.BodyText()) {
+		if name != "" && strings.Trim(name, "0123456789") != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// placeholders returns what each {{…}} of text holds, trimmed.
+func placeholders(text string) []string {
+	var out []string
 	for {
 		i := strings.Index(text, "{{")
 		if i < 0 {
-			return false
+			return out
 		}
 		text = text[i+2:]
 		j := strings.Index(text, "}}")
 		if j < 0 {
-			return false
+			return out
 		}
-		if name := strings.TrimSpace(text[:j]); name != "" && strings.Trim(name, "0123456789") != "" {
-			return true
-		}
+		out = append(out, strings.TrimSpace(text[:j]))
 		text = text[j+2:]
 	}
 }
