@@ -179,11 +179,23 @@ type Media struct {
 }
 
 // Reaction is an emoji a customer put on a message. A customer has one
-// reaction per message, as WhatsApp shows it: a new one replaces it, and
-// removing it leaves none.
+// reaction per message, as WhatsApp shows it: a newer one replaces it,
+// and removing it leaves none, recorded as a reaction without an emoji
+// (the time of the removal orders reactions delivered late).
 type Reaction struct {
 	Emoji string    `json:"emoji"`
 	At    time.Time `json:"at"`
+}
+
+// Shown is the reactions a message shows: those not removed.
+func (d *ChannelData) Shown() []Reaction {
+	var out []Reaction
+	for _, r := range d.Reactions {
+		if r.Emoji != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ChannelData is what a channel says about a message beyond its text:

@@ -184,7 +184,7 @@ func messageView(m *conversation.Message) messageJSON {
 	}
 	if ch := m.Channel; ch != nil {
 		out.Media = ch.Media
-		for _, r := range ch.Reactions {
+		for _, r := range ch.Shown() {
 			out.Reactions = append(out.Reactions, reactionJSON{Emoji: r.Emoji, At: jsonTime(r.At)})
 		}
 	}

@@ -389,10 +389,12 @@ func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 		}
 	}
 	// A new reaction replaces the customer's; its time is the API's, with
-	// milliseconds. Removing it leaves none. After the conversation ended,
-	// a reaction to its message starts no conversation.
-	reactions := func(emoji string) []any {
-		body, _ := e.inbound("16315551181", "", "", time.Now(), map[string]any{"type": "reaction",
+	// milliseconds. Removing it leaves none, and an older reaction Meta
+	// delivers late (out of order) changes nothing. After the conversation
+	// ended, a reaction to its message starts no conversation.
+	now := time.Now()
+	reactions := func(emoji string, at time.Time) []any {
+		body, _ := e.inbound("16315551181", "", "", at, map[string]any{"type": "reaction",
 			"reaction": map[string]any{"message_id": sent[0].WAMID, "emoji": emoji}})
 		if got := e.post(body, ""); got != 200 {
 			t.Fatalf("reaction %q: %d", emoji, got)
@@ -406,16 +408,25 @@ func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 		t.Fatal("the reply is gone")
 		return nil
 	}
-	if got := reactions("❤️"); len(got) != 1 || got[0].(map[string]any)["emoji"] != "❤️" ||
+	if got := reactions("❤️", now.Add(time.Second)); len(got) != 1 || got[0].(map[string]any)["emoji"] != "❤️" ||
 		!regexp.MustCompile(`\.\d{3}Z$`).MatchString(got[0].(map[string]any)["at"].(string)) {
 		t.Errorf("reaction replaced: %v", got)
 	}
-	if got := reactions(""); len(got) != 0 {
+	if got := reactions("😮", now.Add(-time.Minute)); len(got) != 1 || got[0].(map[string]any)["emoji"] != "❤️" {
+		t.Errorf("an older reaction delivered late replaced a newer one: %v", got)
+	}
+	if got := reactions("", now.Add(2*time.Second)); len(got) != 0 {
 		t.Errorf("reaction removed: %v", got)
+	}
+	if got := reactions("😮", now.Add(-time.Minute)); len(got) != 0 {
+		t.Errorf("an older reaction delivered late undid a removal: %v", got)
+	}
+	if got := reactions("🙏", now.Add(3*time.Second)); len(got) != 1 || got[0].(map[string]any)["emoji"] != "🙏" {
+		t.Errorf("a reaction after a removal: %v", got)
 	}
 	s.Do("POST", "/api/v1/conversations/"+id+"/end", s.Key, nil).Want(200)
 	before := len(e.conversations())
-	reactions("👍")
+	reactions("👍", now.Add(4*time.Second))
 	if n := len(e.conversations()); n != before {
 		t.Errorf("a reaction to an ended conversation's message opened a conversation (%d → %d)", before, n)
 	}

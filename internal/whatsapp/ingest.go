@@ -33,6 +33,11 @@ func (s *Service) Ingest(ctx context.Context, changes []Change) error {
 	}
 	for range 3 {
 		err = s.Store.Within(ctx, func(ctx context.Context) error {
+			// The receipts' wamids are locked first, before any
+			// conversation row, as a send locks its wamid (see receipt).
+			if err := s.Store.LockWamids(ctx, receiptWamids(changes)); err != nil {
+				return err
+			}
 			var evs []events.Event
 			for i := range changes {
 				e, err := s.ingestChange(ctx, &changes[i], routes[changes[i].PhoneNumberID])
@@ -52,6 +57,17 @@ func (s *Service) Ingest(ctx context.Context, changes []Change) error {
 		return fmt.Errorf("store whatsapp webhook: %w", err)
 	}
 	return nil
+}
+
+// receiptWamids lists the wamids the changes' statuses report on.
+func receiptWamids(changes []Change) []string {
+	var out []string
+	for i := range changes {
+		for _, st := range changes[i].Statuses {
+			out = append(out, st.ID)
+		}
+	}
+	return out
 }
 
 // route is where the changes of one business number go: its sender, or
@@ -453,12 +469,13 @@ func (s *Service) react(ctx context.Context, ws string, m *Inbound, at time.Time
 		if t.Channel == nil {
 			t.Channel = &conversation.ChannelData{}
 		}
-		// One reaction per customer and message: a new one replaces it,
-		// an empty one (removed) leaves none.
-		t.Channel.Reactions = nil
-		if m.Emoji != "" {
-			t.Channel.Reactions = []conversation.Reaction{{Emoji: m.Emoji, At: at}}
+		// One reaction per customer and message: a newer one replaces
+		// it; an empty one (removed) is kept as the time of the removal,
+		// so that an older reaction Meta delivers late changes nothing.
+		if len(t.Channel.Reactions) > 0 && t.Channel.Reactions[0].At.After(at) {
+			return false, nil
 		}
+		t.Channel.Reactions = []conversation.Reaction{{Emoji: m.Emoji, At: at}}
 		return true, nil
 	})
 	if fault.Is(err, fault.CodeNotFound) {
@@ -562,8 +579,9 @@ func (s *Service) receipt(ctx context.Context, snd *Sender, rates []*Rate, st *S
 	if fault.Is(err, fault.CodeNotFound) {
 		// Maybe a send whose wamid is not recorded yet: Meta can report a
 		// message sent before answering its send request. Kept for the
-		// send to apply; receipts of other tools' messages are dropped
-		// after a day.
+		// send to apply (Ingest locked the wamid, so the send records it
+		// either before this lookup or after this is kept); receipts of
+		// other tools' messages are dropped after a day.
 		now := s.now()
 		s.log().InfoContext(ctx, "whatsapp receipt for a wamid not recorded (yet): kept", "sender", snd.ID, "status", st.Status)
 		return nil, s.Store.KeepEarlyReceipt(ctx, ws, st, now, now.Add(-earlyReceiptsKept))

@@ -156,6 +156,11 @@ func (s *Service) SendJob(ctx context.Context, args SendArgs) error {
 		return err // the network: try again
 	}
 	return s.Store.Within(ctx, func(ctx context.Context) error {
+		// Locked first, before any conversation row: a receipt of this
+		// wamid now waits for this record, or was kept before it.
+		if err := s.Store.LockWamids(ctx, []string{wamid}); err != nil {
+			return err
+		}
 		if _, err := s.Store.ClaimWamid(ctx, ws, wamid, c.ID, m.ID, true); err != nil {
 			return err
 		}

@@ -259,6 +259,12 @@ type Store interface {
 	// TakeEarlyReceipts returns and forgets the receipts kept for a wamid.
 	TakeEarlyReceipts(ctx context.Context, workspaceID, wamid string) ([]Status, error)
 
+	// LockWamids holds, until the transaction of ctx ends, a lock on each
+	// wamid (taken in one fixed order), so that a receipt and the send
+	// that records its wamid cannot interleave: the receipt either finds
+	// the wamid or is kept where the send looks. Stores whose writes are
+	// serial already may do nothing.
+	LockWamids(ctx context.Context, wamids []string) error
 	// ClaimWamid records a message id; false when it was stored before
 	// (a redelivery), which the caller then skips.
 	ClaimWamid(ctx context.Context, workspaceID, wamid, conversationID, messageID string, outbound bool) (bool, error)

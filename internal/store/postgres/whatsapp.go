@@ -342,6 +342,23 @@ func (db *DB) TakeEarlyReceipts(ctx context.Context, workspaceID, wamid string) 
 	return out, err
 }
 
+// LockWamids implements whatsapp.Store with transaction-scoped advisory
+// locks, taken in the order of their keys so that two transactions
+// locking several wamids cannot deadlock on them.
+func (db *DB) LockWamids(ctx context.Context, wamids []string) error {
+	if len(wamids) == 0 {
+		return nil
+	}
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM (
+			SELECT DISTINCT hashtextextended('parley.wamid:' || w, 0) AS k FROM unnest($1::text[]) AS w ORDER BY k) AS keys`, wamids)
+		if err != nil {
+			return fmt.Errorf("lock wamids: %w", err)
+		}
+		return nil
+	})
+}
+
 // ClaimWamid implements whatsapp.Store.
 func (db *DB) ClaimWamid(ctx context.Context, workspaceID, wamid, conversationID, messageID string, outbound bool) (bool, error) {
 	var n int64

@@ -343,6 +343,10 @@ func (db *DB) TakeEarlyReceipts(ctx context.Context, workspaceID, wamid string) 
 	return out, err
 }
 
+// LockWamids implements whatsapp.Store: SQLite has one writer, so a
+// receipt and a send never interleave, and there is nothing to lock.
+func (db *DB) LockWamids(context.Context, []string) error { return nil }
+
 // ClaimWamid implements whatsapp.Store.
 func (db *DB) ClaimWamid(ctx context.Context, workspaceID, wamid, conversationID, messageID string, outbound bool) (bool, error) {
 	var n int64

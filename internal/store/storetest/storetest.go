@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 		{"WhatsAppSenders", testWhatsAppSenders},
 		{"WhatsAppWamids", testWhatsAppWamids},
 		{"WhatsAppEarlyReceipts", testWhatsAppEarlyReceipts},
+		{"WhatsAppWamidLock", testWhatsAppWamidLock},
 		{"WhatsAppThreads", testWhatsAppThreads},
 		{"WhatsAppStatuses", testWhatsAppStatuses},
 		{"WhatsAppTemplates", testWhatsAppTemplates},

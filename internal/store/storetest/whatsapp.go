@@ -145,6 +145,42 @@ func testWhatsAppEarlyReceipts(t *testing.T, s store.Store) {
 	}
 }
 
+// testWhatsAppWamidLock: a receipt locking its wamid while a send holds
+// the lock and records that wamid waits for the send's commit, and then
+// finds the wamid (it would otherwise miss it, keep the receipt as early
+// after the send looked for early ones, and strand it).
+func testWhatsAppWamidLock(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	c := f.conv(t, nil)
+	const wamid = "wamid.LOCKED"
+	locked := make(chan struct{})
+	found := make(chan error, 1)
+	go func() {
+		<-locked
+		found <- s.Within(ctx, func(ctx context.Context) error {
+			if err := s.LockWamids(ctx, []string{"wamid.OTHER", wamid}); err != nil {
+				return err
+			}
+			_, _, _, err := s.LookupWamid(ctx, f.ws, wamid)
+			return err
+		})
+	}()
+	must(t, s.Within(ctx, func(ctx context.Context) error {
+		if err := s.LockWamids(ctx, []string{wamid}); err != nil {
+			return err
+		}
+		close(locked)
+		time.Sleep(100 * time.Millisecond) // the receipt's lookup runs now, unless it waits
+		_, err := s.ClaimWamid(ctx, f.ws, wamid, c.ID, "msg_1", true)
+		return err
+	}))
+	if err := <-found; err != nil {
+		t.Errorf("the receipt did not wait for the send's record: %v", err)
+	}
+	must(t, s.LockWamids(ctx, nil))
+}
+
 // testWhatsAppWamids: a wamid is claimed once — again, or by many
 // deliveries at the same time, it is not fresh — and is found, filed
 // under its conversation, only in its workspace.
