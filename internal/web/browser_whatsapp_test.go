@@ -108,6 +108,24 @@ func TestBrowserWhatsApp(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "whatsapp-dark-desktop")
 	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/conversations/"+closed), chromedp.WaitVisible(`[data-testid="template-composer"]`))
 	browsertest.Screenshot(t, ctx, "whatsapp-transcript-dark-desktop")
+
+	// The customer's reaction to the template shows under it, live; a
+	// message from the customer, it opens the window again, live too (the
+	// details panel follows the conversation).
+	e.react("447700900456", sent.WAMID, "👍", time.Now())
+	browsertest.Do(t, ctx, browsertest.WaitText("#"+msg+" .reaction", "👍"),
+		chromedp.WaitVisible(`#compose [data-testid="window-status"][data-window-state="open"]`),
+		chromedp.WaitVisible(`[data-testid="composer"]`),
+		browsertest.WaitText(`[data-testid="wa-side"]`, "Window closes"))
+	browsertest.Screenshot(t, ctx, "whatsapp-reaction-dark-desktop")
+	// Removed, it goes; an older one Meta delivers late does not return.
+	e.react("447700900456", sent.WAMID, "", time.Now().Add(time.Second))
+	browsertest.Do(t, ctx, chromedp.WaitNotPresent("#"+msg+" .reactions"))
+	e.react("447700900456", sent.WAMID, "😮", time.Now().Add(-time.Minute))
+	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/conversations/"+closed), browsertest.WaitText(op, "read"))
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll("#`+msg+` .reaction").length`); n != 0 {
+		t.Errorf("%d reactions shown after the removal and a late older one", n)
+	}
 }
 
 // TestBrowserWhatsAppWindowCloses: a window that ends while the page is

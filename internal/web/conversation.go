@@ -15,11 +15,22 @@ const transcriptPage = 50
 
 // conversation shows one conversation: its newest messages (older ones
 // load as the reader scrolls up), details, variables and the composer.
+// The details panel alone (htmx targeting conv-side: it refreshes itself
+// as the conversation changes) reads no messages.
 func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request) {
 	ws, id := workspace(r), r.PathValue("id")
 	c, err := d.Conversations.Get(r.Context(), ws, id)
 	if err != nil {
 		d.renderError(w, r, err)
+		return
+	}
+	if isHX(r) && r.Header.Get("HX-Target") == "conv-side" {
+		wa, err := d.whatsAppView(r, c, "")
+		if err != nil {
+			d.renderError(w, r, err)
+			return
+		}
+		d.render(w, r, http.StatusOK, "conversation", map[string]any{"C": c, "WA": wa, "Fragment": "side"})
 		return
 	}
 	res, err := d.Conversations.Messages(r.Context(), ws, id, page.Request{Limit: transcriptPage,
@@ -35,9 +46,6 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"C": c, "Messages": res.Items, "Composer": map[string]any{}, "WA": wa}
 	data["Older"], data["Tail"] = olderOf(res), tailOf(res.Items, 0)
-	if isHX(r) && r.Header.Get("HX-Target") == "conv-side" {
-		data["Fragment"] = "side"
-	}
 	d.render(w, r, http.StatusOK, "conversation", data)
 }
 

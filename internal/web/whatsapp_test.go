@@ -104,6 +104,18 @@ func (e *waEnv) inbound(phone, userID, username, text string, at time.Time) stri
 	return data[0].(map[string]any)["id"].(string)
 }
 
+// react delivers a customer's reaction (an empty emoji removes it) to a
+// message by its wamid.
+func (e *waEnv) react(phone, wamid, emoji string, at time.Time) {
+	e.t.Helper()
+	e.n++
+	contact := map[string]any{"profile": map[string]any{"name": "Kerry Fisher"}, "wa_id": phone}
+	msg := map[string]any{"from": phone, "id": fmt.Sprintf("wamid.DASHR%s%04d", strings.ReplaceAll(e.t.Name(), "/", ""), e.n),
+		"timestamp": strconv.FormatInt(at.Unix(), 10), "type": "reaction",
+		"reaction": map[string]any{"message_id": wamid, "emoji": emoji}}
+	e.post(change(map[string]any{"contacts": []any{contact}, "messages": []any{msg}}))
+}
+
 // status delivers a status webhook for an outbound message.
 func (e *waEnv) status(wamid, phone, status string, extra map[string]any) {
 	e.t.Helper()

@@ -275,11 +275,14 @@
     setTimeout(function () { reloadMessage(t.id); }, 1500);
   });
   document.addEventListener("htmx:afterSettle", function (e) {
-    // A customer message arrived (the tail loaded one): a closed window
-    // has opened again.
+    // A customer message arrived (the tail loaded one), or the details
+    // panel, refreshed, says the window is open (the customer reacted to
+    // a message): a closed window has opened again.
     var closed = document.querySelector('[data-testid="window-status"][data-window-state="closed"]');
     var t = e.target, tr = document.getElementById("transcript");
-    if (closed && tr && t.matches && t.matches('[data-testid="message"][data-role="user"]') && tr.contains(t)) windowChanged(closed);
+    if (!closed || !t.matches) return;
+    if ((tr && t.matches('[data-testid="message"][data-role="user"]') && tr.contains(t)) ||
+        (t.id === "conv-side" && t.querySelector('[data-testid="wa-side"][data-window-state="open"]'))) windowChanged(closed);
   });
 
   // Parts of a page that follow the stream (data-live-on names the event)
