@@ -113,6 +113,11 @@ func (s *Service) ReplyJob(ctx context.Context, args ReplyArgs) error {
 	if !a.AIEnabled {
 		return nil
 	}
+	if err := s.acceptReply(ctx, c); fault.Is(err, fault.CodeWindowClosed) {
+		return nil // the window closed while the job waited: the model is not asked for a reply that cannot go out
+	} else if err != nil {
+		return err
+	}
 	if n, ok := s.channel(c.Type).(ReplyNotifier); ok {
 		n.Replying(ctx, c, last)
 	}
@@ -120,6 +125,17 @@ func (s *Service) ReplyJob(ctx context.Context, args ReplyArgs) error {
 		return fault.Permanent(err) // recorded on the conversation; asking again will not help
 	}
 	return err
+}
+
+// acceptReply asks c's channel whether it can carry an assistant reply
+// now (a WhatsApp window may have closed), before the model is asked and
+// paid for one.
+func (s *Service) acceptReply(ctx context.Context, c *Conversation) error {
+	ch := s.channel(c.Type)
+	if ch == nil {
+		return nil
+	}
+	return ch.Accept(ctx, c, &Message{Role: RoleAssistant, CreatedAt: s.now()})
 }
 
 // replyLater enqueues the background reply to m when c's channel replies

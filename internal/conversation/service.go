@@ -386,6 +386,9 @@ func (s *Service) Reply(ctx context.Context, workspaceID, id string, onDelta llm
 	if !c.AIEnabled || !a.AIEnabled {
 		return nil, fault.New(fault.CodeConflict, "AI replies are turned off for this conversation")
 	}
+	if err := s.acceptReply(ctx, c); err != nil {
+		return nil, err
+	}
 	reply, after, err := s.reply(context.WithoutCancel(ctx), c, a, onDelta)
 	out := &Posted{Message: last, Conversation: c, Reply: reply}
 	if after != nil {

@@ -485,6 +485,10 @@ func TestWhatsAppWindowAndMetaErrors(t *testing.T) {
 	}
 	before := len(msgs(waitFor(t, s, id, func(r *apptest.Response) bool { return len(msgs(r)) >= 1 })))
 	s.Do("POST", "/api/v1/conversations/"+id+"/messages", s.Key, map[string]any{"role": "operator", "content": "hello?"}).Want(409)
+	// Nor is the model asked (and paid) for a reply that cannot go out.
+	if got := s.Do("POST", "/api/v1/conversations/"+id+"/reply", s.Key, nil).Want(409); got.Str("code") != "window_closed" {
+		t.Errorf("reply with the window closed: %s", got.Body)
+	}
 	r = s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)
 	if r.Str("code") == "" && len(msgs(r)) > before+1 {
 		t.Errorf("refused message stored: %s", r.Body)
@@ -524,6 +528,38 @@ func TestWhatsAppWindowAndMetaErrors(t *testing.T) {
 	sent := e.waitSent(n + 1)
 	if got := sent[len(sent)-1].Body["text"].(map[string]any)["body"]; got != "Second try" {
 		t.Errorf("retried send: %v", got)
+	}
+	// Meta down for longer than the job's retries: the last attempt marks
+	// the message failed with Meta's error instead of leaving it pending.
+	e.graph.FailNext(cloudapitest.Fault{HTTPStatus: 503, Code: 131016, Message: "Service unavailable"})
+	down := s.Do("POST", "/api/v1/conversations/"+fresh+"/messages", s.Key, map[string]any{"role": "operator", "content": "Third try"}).Want(201)
+	downID := down.Str("message.id")
+	last := &whatsapp.GraphError{HTTPStatus: 503, Code: 131016, Title: "Service unavailable"}
+	args := whatsapp.SendArgs{WorkspaceID: s.Workspace, ConversationID: fresh, MessageID: downID}
+	if err := s.App.WhatsApp.GiveUp(context.Background(), args, last); err != nil {
+		t.Fatal(err)
+	}
+	r = s.Do("GET", "/api/v1/conversations/"+fresh, s.Key, nil).Want(200)
+	for _, m := range msgs(r) {
+		if m["id"] == downID && (m["status"] != "failed" || m["error"].(map[string]any)["code"] != "131016") {
+			t.Errorf("given up: %v", m)
+		}
+	}
+	// A message Meta took is left alone.
+	sentID := op.Str("message.id")
+	for _, m := range msgs(r) {
+		if m["content"] == "Second try" {
+			sentID = m["id"].(string)
+		}
+	}
+	args.MessageID = sentID
+	if err := s.App.WhatsApp.GiveUp(context.Background(), args, last); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs(s.Do("GET", "/api/v1/conversations/"+fresh, s.Key, nil).Want(200)) {
+		if m["id"] == sentID && m["status"] == "failed" {
+			t.Errorf("a sent message given up: %v", m)
+		}
 	}
 }
 

@@ -361,5 +361,13 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[whatsapp.SendArgs]
 	if fault.IsPermanent(err) {
 		return river.JobCancel(err)
 	}
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		// River discards the job after this attempt: the message is
+		// marked failed, visibly, instead of staying pending for ever.
+		if ferr := w.WhatsApp.GiveUp(ctx, job.Args, err); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		return nil
+	}
 	return err
 }

@@ -54,20 +54,24 @@ type Inbound struct {
 	Context string
 	System  *SystemChange
 	Errors  []APIError
+	// Unread marks a type Parley does not read (an order, a welcome
+	// request, a new interactive kind): Content is only a placeholder.
+	Unread bool
 }
 
 // Conversational reports whether the assistant should answer the
 // message: a customer message it can read. Reactions and system notices
 // are not; neither are messages Meta could not pass on (type
 // "unsupported", "unknown" before v24, or any message carrying errors,
-// such as a view-once photo or a poll): the assistant would only see the
-// placeholder and answer beside the point. Those are stored, logged and
+// such as a view-once photo or a poll), nor messages of a type Parley
+// does not read: the assistant would only see the placeholder and answer
+// beside the point. Those are stored, logged and
 // shown to operators, who can answer them.
 func (m *Inbound) Conversational() bool {
 	switch {
 	case m.Type == KindReaction, m.Type == KindSystem, m.System != nil:
 		return false
-	case m.Type == "unsupported", m.Type == "unknown", len(m.Errors) > 0:
+	case m.Type == "unsupported", m.Type == "unknown", len(m.Errors) > 0, m.Unread:
 		return false
 	}
 	return true

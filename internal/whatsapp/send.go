@@ -182,6 +182,32 @@ func (s *Service) SendJob(ctx context.Context, args SendArgs) error {
 	})
 }
 
+// GiveUp marks a send that failed its last attempt failed, with the last
+// error (Meta unreachable, or answering 5xx or rate limits, for as long
+// as the job's retries last): the message shows it, and an operator can
+// send it again.
+func (s *Service) GiveUp(ctx context.Context, args SendArgs, last error) error {
+	c, err := s.Conversations.Get(ctx, args.WorkspaceID, args.ConversationID)
+	if fault.Is(err, fault.CodeNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	m, err := s.message(ctx, args.WorkspaceID, c.ID, args.MessageID)
+	if err != nil || m == nil {
+		return err
+	}
+	if m.ExternalID != "" || (m.Status != "" && m.Status != conversation.MessagePending) {
+		return nil // Meta has it (only storing that failed), or it failed already
+	}
+	code, text := "send_failed", "not sent: WhatsApp could not be reached after every retry"
+	var ge *GraphError
+	if errors.As(last, &ge) {
+		code, text = strconv.Itoa(ge.Code), "not sent after every retry: "+ge.Describe()
+	}
+	return s.fail(ctx, c, m, code, text)
+}
+
 // Describe is Meta's error as the message's error text.
 func (e *GraphError) Describe() string {
 	return errorText(APIError{Code: e.Code, Title: e.Title, Message: e.Message, Details: e.Details})

@@ -203,11 +203,14 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 // remoteStatus maps the Graph API's template status to the contract's.
 func remoteStatus(st string) string {
 	switch strings.ToUpper(st) {
-	case "APPROVED":
+	case "APPROVED", "FLAGGED":
+		// FLAGGED: its quality dropped; it can still be sent, and Meta
+		// pauses it if the quality does not recover (as the status
+		// webhook treats it).
 		return TemplateApproved
 	case "REJECTED":
 		return TemplateRejected
-	case "PAUSED", "FLAGGED":
+	case "PAUSED":
 		return TemplatePaused
 	case "DISABLED", "PENDING_DELETION", "DELETED", "ARCHIVED", "LIMIT_EXCEEDED":
 		return TemplateDisabled

@@ -403,6 +403,8 @@ const (
 // bad token) fails the same way again.
 func (e *GraphError) Retryable() bool {
 	switch e.Code {
+	case ErrCodeUndeliverable, ErrCodeWindowClosed, ErrCodeMarketingLimit, ErrCodeParamInvalid:
+		return false // permanent, whatever the HTTP status it came with
 	case ErrCodeThroughput, ErrCodePairRateLimit, ErrCodeTemporary, ErrCodeServiceDown,
 		ErrCodeAPIUnknown, ErrCodeAPIService, ErrCodeTooManyRequests, ErrCodeAppRateLimit, ErrCodeThroughputUpgrade:
 		return true

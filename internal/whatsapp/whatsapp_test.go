@@ -90,6 +90,14 @@ func TestRetryable(t *testing.T) {
 	if !(&whatsapp.GraphError{HTTPStatus: 503}).Retryable() || !(&whatsapp.GraphError{HTTPStatus: 429}).Retryable() {
 		t.Error("5xx and 429 must retry")
 	}
+	// A permanent error is never retried, whatever HTTP status carried it.
+	for _, code := range []int{131047, 131026, 131049, 132018} {
+		for _, status := range []int{429, 500, 503} {
+			if (&whatsapp.GraphError{HTTPStatus: status, Code: code}).Retryable() {
+				t.Errorf("%d with HTTP %d retried", code, status)
+			}
+		}
+	}
 	if d := (&whatsapp.GraphError{Code: 131056}).Backoff(); d < 6*time.Second {
 		t.Errorf("pair rate limit backoff %v", d)
 	}

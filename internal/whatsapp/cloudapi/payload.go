@@ -368,6 +368,7 @@ func parseMessage(m *message) whatsapp.Inbound {
 		// unsupported, unknown or a type Parley does not read: kept, with
 		// Meta's error when it gave one.
 		if in.Type != whatsapp.KindReaction {
+			in.Unread = true
 			in.Content = "[Unsupported message: " + clip(m.Type, 40) + "]"
 			if len(in.Errors) > 0 {
 				in.Content = "[Unsupported message: " + clip(in.Errors[0].Title, 200) + "]"

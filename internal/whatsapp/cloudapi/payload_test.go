@@ -139,3 +139,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseUnreadType: a message of a type Parley does not read (an
+// order from a catalog) is kept with a placeholder and is not one the
+// assistant answers; a text beside it is.
+func TestParseUnreadType(t *testing.T) {
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{
+		"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+		"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],
+		"messages":[
+			{"from":"16505551234","id":"wamid.O1","timestamp":"1749416383","type":"order",
+			 "order":{"catalog_id":"194836987003835","text":"Please deliver today","product_items":[{"product_retailer_id":"di9ozbzfi4","quantity":1,"item_price":30,"currency":"USD"}]}},
+			{"from":"16505551234","id":"wamid.T1","timestamp":"1749416384","type":"text","text":{"body":"Did my order arrive?"}}]}}]}]}`)
+	changes, err := cloudapi.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := changes[0].Messages
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	if m := msgs[0]; m.Content != "[Unsupported message: order]" || m.Conversational() {
+		t.Errorf("order: %q, conversational %v", m.Content, m.Conversational())
+	}
+	if m := msgs[1]; !m.Conversational() {
+		t.Errorf("text not conversational: %+v", m)
+	}
+}
