@@ -546,12 +546,15 @@ func TestWhatsAppWindowAndMetaErrors(t *testing.T) {
 		}
 	}
 	// A message Meta took is left alone.
-	sentID := op.Str("message.id")
-	for _, m := range msgs(r) {
-		if m["content"] == "Second try" {
-			sentID = m["id"].(string)
+	var sentID string
+	waitFor(t, s, fresh, func(r *apptest.Response) bool {
+		for _, m := range msgs(r) {
+			if m["content"] == "Second try" && m["external_id"] != nil {
+				sentID = m["id"].(string)
+			}
 		}
-	}
+		return sentID != ""
+	})
 	args.MessageID = sentID
 	if err := s.App.WhatsApp.GiveUp(context.Background(), args, last); err != nil {
 		t.Fatal(err)
@@ -1155,5 +1158,33 @@ func TestWhatsAppTemplateLocationHeader(t *testing.T) {
 	if h["type"] != "header" || p["type"] != "location" || loc["latitude"] != "37.483307" || loc["longitude"] != "-122.148981" ||
 		loc["name"] != "Pickup point" || loc["address"] != "1 Hacker Way" {
 		t.Errorf("location header on the wire: %v", h)
+	}
+}
+
+// TestWhatsAppContactOfAnotherCustomer: a change whose only contact names
+// another customer than a message's sender does not file that message
+// under the contact's customer: each goes to its own sender's
+// conversation, and the reply goes to the one who wrote.
+func TestWhatsAppContactOfAnotherCustomer(t *testing.T) {
+	e := startWhatsApp(t)
+	b, _ := e.inbound("16315550001", "", "", time.Now(), text("alice here"))
+	e.post(b, "")
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	b = delivery(waNumber, map[string]any{
+		"contacts": []any{map[string]any{"wa_id": "16315550001", "profile": map[string]any{"name": "Alice"}}},
+		"messages": []any{map[string]any{"from": "16315550002", "id": "wamid.B2", "timestamp": now, "type": "text",
+			"text": map[string]any{"body": "bob's secret"}}}})
+	if got := e.post(b, ""); got != 200 {
+		t.Fatal(got)
+	}
+	convs := e.conversations()
+	if len(convs) != 2 {
+		t.Fatalf("a message from +16315550002 went to +16315550001's conversation (%d conversations)", len(convs))
+	}
+	for _, c := range convs {
+		cust := c.(map[string]any)["customer"].(map[string]any)
+		if cust["phone"] == "+16315550002" && cust["name"] == "Alice" {
+			t.Errorf("Bob's conversation took Alice's name: %v", cust)
+		}
 	}
 }

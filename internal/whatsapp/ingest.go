@@ -168,7 +168,10 @@ func (s *Service) unrouted(ctx context.Context, ch *Change, workspaceID, reason 
 		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Payload: ch.Raw, ReceivedAt: now})
 }
 
-// contactOf finds the contact of a message's sender.
+// contactOf finds the contact of a message's sender: the one naming its
+// phone or user id, or else a change's only contact when it names no
+// other customer (a message names its sender's identifiers; the contact
+// adds the profile). A contact that names someone else is never taken.
 func contactOf(ch *Change, m *Inbound) Contact {
 	for _, c := range ch.Contacts {
 		if (m.FromUserID != "" && c.UserID == m.FromUserID) || (m.From != "" && c.Phone == m.From) {
@@ -176,7 +179,10 @@ func contactOf(ch *Change, m *Inbound) Contact {
 		}
 	}
 	if len(ch.Contacts) == 1 {
-		return ch.Contacts[0]
+		c := ch.Contacts[0]
+		if (m.From == "" || c.Phone == "") && (m.FromUserID == "" || c.UserID == "") {
+			return c
+		}
 	}
 	return Contact{}
 }
@@ -202,10 +208,10 @@ func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbou
 		return nil, err
 	}
 	who := contactOf(ch, m)
-	if who.Phone == "" {
+	if m.From != "" {
 		who.Phone = m.From
 	}
-	if who.UserID == "" {
+	if m.FromUserID != "" {
 		who.UserID = m.FromUserID
 	}
 	if m.System != nil {
