@@ -57,6 +57,12 @@ func (t *Template) shape() templateShape {
 	return sh
 }
 
+// paramText reports whether Meta takes s as a template parameter's text:
+// it refuses new lines, tabs and more than four spaces in a row (132018).
+func paramText(s string) bool {
+	return !strings.ContainsAny(s, "\n\r\t") && !strings.Contains(s, "     ")
+}
+
 // checkTemplateParams checks a send's header and button parameters
 // against the template's components, as Meta would (132000, 132012 and
 // 132018 otherwise), adding what is wrong to v.
@@ -77,6 +83,8 @@ func checkTemplateParams(t *Template, h *conversation.TemplateHeader, buttons []
 	case h.Type == "text":
 		if n := utf8.RuneCountInString(h.Text); strings.TrimSpace(h.Text) == "" || n > 60 {
 			v.Add("header.text", "must have 1 to 60 characters")
+		} else if !paramText(h.Text) {
+			v.Add("header.text", "must be one line: no new lines, tabs or more than 4 spaces in a row")
 		}
 	case h.Type == "location":
 		checkLocation(h, v)

@@ -249,6 +249,8 @@ func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in Templ
 	for i, p := range in.Params {
 		if strings.TrimSpace(p) == "" || utf8.RuneCountInString(p) > 1024 {
 			v.Add("params", "parameter %d must have 1 to 1024 characters", i+1)
+		} else if !paramText(p) {
+			v.Add("params", "parameter %d must be one line: no new lines, tabs or more than 4 spaces in a row (Meta refuses them, 132018)", i+1)
 		}
 	}
 	if err := v.Err(); err != nil {
