@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1189,5 +1191,45 @@ func TestWhatsAppContactOfAnotherCustomer(t *testing.T) {
 		if cust["phone"] == "+16315550002" && cust["name"] == "Alice" {
 			t.Errorf("Bob's conversation took Alice's name: %v", cust)
 		}
+	}
+}
+
+// TestWhatsAppCrossedDeliveries: two deliveries at once, each with a
+// message from one customer and a receipt of the other's reply, lock the
+// two conversations in opposite orders; on PostgreSQL one of them can be
+// chosen as a deadlock's victim, and is run again instead of failing.
+func TestWhatsAppCrossedDeliveries(t *testing.T) {
+	e := startWhatsApp(t)
+	out := map[string]string{}
+	for i, p := range []string{"16315550001", "16315550002"} {
+		b, _ := e.inbound(p, "", "", time.Now(), text("hello"))
+		e.post(b, "")
+		out[p] = e.waitSent(i + 1)[i].WAMID
+	}
+	n := 0
+	mk := func(from, other string) []byte {
+		n++
+		now := strconv.FormatInt(time.Now().Unix(), 10)
+		return delivery(waNumber, map[string]any{"contacts": []any{map[string]any{"wa_id": from}},
+			"messages": []any{map[string]any{"from": from, "id": fmt.Sprintf("wamid.X%d", n), "timestamp": now, "type": "text", "text": map[string]any{"body": "more"}}},
+			"statuses": []any{map[string]any{"id": out[other], "status": "delivered", "timestamp": now, "recipient_id": other}}})
+	}
+	var bad atomic.Int32
+	for range 6 {
+		b1, b2 := mk("16315550001", "16315550002"), mk("16315550002", "16315550001")
+		var wg sync.WaitGroup
+		for _, b := range [][]byte{b1, b2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if e.post(b, "") != 200 {
+					bad.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if bad.Load() > 0 {
+		t.Errorf("%d of 12 deliveries answered other than 200", bad.Load())
 	}
 }

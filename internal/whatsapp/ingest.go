@@ -49,7 +49,7 @@ func (s *Service) Ingest(ctx context.Context, changes []Change) error {
 			// Last: on PostgreSQL recording holds the events lock.
 			return s.Conversations.RecordEvents(ctx, evs...)
 		})
-		if !errors.Is(err, errThreadRace) {
+		if !errors.Is(err, errThreadRace) && !lostToAnother(err) {
 			break
 		}
 	}
@@ -68,6 +68,15 @@ func receiptWamids(changes []Change) []string {
 		}
 	}
 	return out
+}
+
+// lostToAnother reports whether a transaction was taken back because it
+// crossed another (PostgreSQL's deadlock, 40P01, or serialization
+// failure, 40001: two deliveries naming the same two customers in
+// opposite orders), which running it again resolves.
+func lostToAnother(err error) bool {
+	var pe interface{ SQLState() string }
+	return errors.As(err, &pe) && (pe.SQLState() == "40P01" || pe.SQLState() == "40001")
 }
 
 // route is where the changes of one business number go: its sender, or
