@@ -24,22 +24,17 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request) {
 		d.renderError(w, r, err)
 		return
 	}
+	wa, err := d.whatsAppView(r, c, "")
+	if err != nil {
+		d.renderError(w, r, err)
+		return
+	}
 	if isHX(r) && r.Header.Get("HX-Target") == "conv-side" {
-		wa, err := d.whatsAppView(r, c, "")
-		if err != nil {
-			d.renderError(w, r, err)
-			return
-		}
 		d.render(w, r, http.StatusOK, "conversation", map[string]any{"C": c, "WA": wa, "Fragment": "side"})
 		return
 	}
 	res, err := d.Conversations.Messages(r.Context(), ws, id, page.Request{Limit: transcriptPage,
 		Cursor: &page.Cursor{Before: true, Seq: math.MaxInt64}})
-	if err != nil {
-		d.renderError(w, r, err)
-		return
-	}
-	wa, err := d.whatsAppView(r, c, "")
 	if err != nil {
 		d.renderError(w, r, err)
 		return

@@ -101,18 +101,9 @@ func (ch Channel) Replying(ctx context.Context, c *conversation.Conversation, m 
 // idempotency key to prevent that.
 func (s *Service) SendJob(ctx context.Context, args SendArgs) error {
 	ws := args.WorkspaceID
-	c, err := s.Conversations.Get(ctx, ws, args.ConversationID)
-	if fault.Is(err, fault.CodeNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	m, err := s.message(ctx, ws, c.ID, args.MessageID)
+	c, m, err := s.unsent(ctx, args)
 	if err != nil || m == nil {
 		return err
-	}
-	if m.ExternalID != "" || (m.Status != "" && m.Status != conversation.MessagePending) {
-		return nil
 	}
 	if m.Template == nil && !s.Window(c).CanSendFreeform {
 		return s.fail(ctx, c, m, strconv.Itoa(ErrCodeWindowClosed),
@@ -187,18 +178,9 @@ func (s *Service) SendJob(ctx context.Context, args SendArgs) error {
 // as the job's retries last): the message shows it, and an operator can
 // send it again.
 func (s *Service) GiveUp(ctx context.Context, args SendArgs, last error) error {
-	c, err := s.Conversations.Get(ctx, args.WorkspaceID, args.ConversationID)
-	if fault.Is(err, fault.CodeNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	m, err := s.message(ctx, args.WorkspaceID, c.ID, args.MessageID)
+	c, m, err := s.unsent(ctx, args)
 	if err != nil || m == nil {
-		return err
-	}
-	if m.ExternalID != "" || (m.Status != "" && m.Status != conversation.MessagePending) {
-		return nil // Meta has it (only storing that failed), or it failed already
+		return err // nil when Meta has it (only storing that failed) or it failed already
 	}
 	code, text := "send_failed", "not sent: WhatsApp could not be reached after every retry"
 	var ge *GraphError
@@ -213,14 +195,26 @@ func (e *GraphError) Describe() string {
 	return errorText(APIError{Code: e.Code, Title: e.Title, Message: e.Message, Details: e.Details})
 }
 
-// message returns the message a send job sends; nil when it is gone
-// (its conversation deleted).
-func (s *Service) message(ctx context.Context, ws, convID, msgID string) (*conversation.Message, error) {
-	m, err := s.Conversations.Message(ctx, ws, convID, msgID)
+// unsent returns a send job's conversation and message while the message
+// is still to be sent; a nil message when it is gone (its conversation
+// deleted), sent (it has its wamid) or failed already.
+func (s *Service) unsent(ctx context.Context, args SendArgs) (*conversation.Conversation, *conversation.Message, error) {
+	c, err := s.Conversations.Get(ctx, args.WorkspaceID, args.ConversationID)
 	if fault.Is(err, fault.CodeNotFound) {
-		return nil, nil
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
 	}
-	return m, err
+	m, err := s.Conversations.Message(ctx, args.WorkspaceID, c.ID, args.MessageID)
+	if fault.Is(err, fault.CodeNotFound) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if m.ExternalID != "" || (m.Status != "" && m.Status != conversation.MessagePending) {
+		return nil, nil, nil
+	}
+	return c, m, nil
 }
 
 // fail marks a message failed with an error.
