@@ -91,7 +91,9 @@ func TestBrowserWhatsApp(t *testing.T) {
 	browsertest.Do(t, ctx, browsertest.WaitText(op, "delivered"), browsertest.WaitText(`#transcript`, "fee $0.0125"))
 	t.Logf("delivered shown %v after the webhook returned", time.Since(start).Round(time.Millisecond))
 	e.status(sent.WAMID, "447700900456", "read", nil)
-	browsertest.Do(t, ctx, browsertest.WaitText(op, "read"))
+	// The details panel follows: the fee joins the totals.
+	browsertest.Do(t, ctx, browsertest.WaitText(op, "read"),
+		browsertest.WaitText(`[data-testid="conversation-channel-cost"]`, "$0.0125"))
 	browsertest.Screenshot(t, ctx, "whatsapp-status-live-desktop")
 
 	// Phone width, and the dark theme.
