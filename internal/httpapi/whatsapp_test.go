@@ -329,6 +329,60 @@ func TestWhatsAppUserIDOnlyAndIdentityChange(t *testing.T) {
 	}
 }
 
+// A message the customer sent before changing number, delivered after
+// the change (Meta delivers out of order), goes to the same thread and
+// changes nothing: the customer keeps the new number and the reply goes
+// there. A later message from the old number is someone else's.
+func TestWhatsAppLateMessageAfterNumberChange(t *testing.T) {
+	for _, tc := range []struct{ name, userID string }{{"phone only", ""}, {"with user id", "US.ENT.4411"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startWhatsApp(t)
+			s := e.s
+			t0 := time.Now().Add(-10 * time.Minute)
+			body, _ := e.inbound("16315550001", tc.userID, "", t0, text("hi"))
+			if got := e.post(body, ""); got != 200 {
+				t.Fatalf("webhook: %d", got)
+			}
+			e.waitSent(1)
+			sys := map[string]any{"from": "16315550001", "id": "wamid.SYSNUM" + strings.ReplaceAll(t.Name(), "/", ""),
+				"timestamp": strconv.FormatInt(t0.Add(2*time.Minute).Unix(), 10), "type": "system",
+				"system": map[string]any{"body": "Kerry changed from +1 631-555-0001 to +1 631-555-0002",
+					"wa_id": "16315550002", "type": "user_changed_number"}}
+			if tc.userID != "" {
+				sys["from_user_id"] = tc.userID
+			}
+			if got := e.post(delivery(waNumber, map[string]any{"messages": []any{sys}}), ""); got != 200 {
+				t.Fatalf("system webhook: %d", got)
+			}
+			body, _ = e.inbound("16315550001", tc.userID, "", t0.Add(time.Minute), text("sent before the change"))
+			if got := e.post(body, ""); got != 200 {
+				t.Fatalf("late webhook: %d", got)
+			}
+			list := e.conversations()
+			if len(list) != 1 {
+				t.Fatalf("the late message split the thread: %d conversations", len(list))
+			}
+			id := list[0].(map[string]any)["id"].(string)
+			r := waitFor(t, s, id, func(r *apptest.Response) bool { return len(msgs(r)) >= 5 })
+			if r.Str("customer.phone") != "+16315550002" {
+				t.Errorf("the late message moved the customer back: %v", r.Get("customer"))
+			}
+			sent := e.waitSent(2)
+			if sent[1].Body["to"] != "+16315550002" && sent[1].Body["to"] != "16315550002" {
+				t.Errorf("reply to the late message went to %v", sent[1].Body["to"])
+			}
+			// After the change, the old number is someone else's.
+			if tc.userID == "" {
+				body, _ = e.inbound("16315550001", "", "", t0.Add(3*time.Minute), text("new owner of the number"))
+				e.post(body, "")
+				if list := e.conversations(); len(list) != 2 {
+					t.Errorf("a later message from the old number: %d conversations, want 2", len(list))
+				}
+			}
+		})
+	}
+}
+
 func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 	e := startWhatsApp(t)
 	s := e.s

@@ -236,7 +236,7 @@ func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbou
 			return evs, err
 		}
 	}
-	c, evs, err := s.thread(ctx, snd, who, at)
+	c, evs, err := s.thread(ctx, snd, &who, at, false)
 	if err != nil {
 		return nil, err
 	}
@@ -283,15 +283,22 @@ func contains(list []string, s string) bool {
 }
 
 // touch records the customer's latest message time (the window) and what
-// the webhook says about who they are, when either is news. A message
+// the webhook says about who they are, when either is news: the profile
+// (name, username) of their latest message; the identifiers as who has
+// them, which thread sets to the thread's current ones when the message
+// predates a change of identifier. A message
 // appended with AppendChannel has moved the window already, with the
 // roll-up (Conversation.AddMessages), so after one only a change of name
 // or identifier writes here; a reaction, which appends nothing, moves the
 // window here.
 func (s *Service) touch(ctx context.Context, c *conversation.Conversation, who Contact, at time.Time) ([]events.Event, error) {
 	cust := c.Customer
-	if who.Name != "" {
+	newer := c.CustomerMessageAt == nil || at.After(*c.CustomerMessageAt)
+	if newer && who.Name != "" {
 		cust.Name = who.Name
+	}
+	if newer && who.Username != "" {
+		cust.WhatsAppUsername = who.Username
 	}
 	if who.Phone != "" {
 		cust.Phone = who.Phone
@@ -299,10 +306,6 @@ func (s *Service) touch(ctx context.Context, c *conversation.Conversation, who C
 	if who.UserID != "" {
 		cust.WhatsAppUserID = who.UserID
 	}
-	if who.Username != "" {
-		cust.WhatsAppUsername = who.Username
-	}
-	newer := c.CustomerMessageAt == nil || at.After(*c.CustomerMessageAt)
 	if !newer && cust == c.Customer {
 		return nil, nil
 	}
@@ -317,28 +320,47 @@ func (s *Service) touch(ctx context.Context, c *conversation.Conversation, who C
 	return evs, err
 }
 
+// findThread finds the thread of the customer who sent a message at time
+// at: by the identifiers the message carries, or else by the ones a
+// thread held before a change of identifier the message predates.
+func (s *Service) findThread(ctx context.Context, snd *Sender, who Contact, at time.Time) (*Thread, error) {
+	th, err := s.Store.FindThread(ctx, snd.WorkspaceID, snd.ID, who.Phone, who.UserID)
+	if !fault.Is(err, fault.CodeNotFound) {
+		return th, err
+	}
+	th, ferr := s.Store.FindFormerThread(ctx, snd.WorkspaceID, snd.ID, who.Phone, who.UserID)
+	if ferr != nil && !fault.Is(ferr, fault.CodeNotFound) {
+		return nil, ferr
+	}
+	if ferr == nil && !th.Current(at) {
+		return th, nil
+	}
+	// A later message on a former identifier is someone else's (a
+	// number passed on) or a new start: no thread.
+	return nil, err
+}
+
 // thread returns the conversation a customer's message at time at goes
 // to: their thread's, or a new one when they have none, it ended, or it
-// has been idle longer than IdleAfter.
-func (s *Service) thread(ctx context.Context, snd *Sender, who Contact, at time.Time) (*conversation.Conversation, []events.Event, error) {
+// has been idle longer than IdleAfter (unless anyIdle). When the message predates the
+// thread's latest change of identifier, who is set to the thread's
+// current identifiers (the old ones change nothing).
+func (s *Service) thread(ctx context.Context, snd *Sender, who *Contact, at time.Time, anyIdle bool) (*conversation.Conversation, []events.Event, error) {
 	ws := snd.WorkspaceID
-	th, err := s.Store.FindThread(ctx, ws, snd.ID, who.Phone, who.UserID)
+	th, err := s.findThread(ctx, snd, *who, at)
 	if err != nil && !fault.Is(err, fault.CodeNotFound) {
 		return nil, nil, err
 	}
 	if th != nil {
-		changed := false
-		if who.Phone != "" && th.Phone != who.Phone {
-			th.Phone, changed = who.Phone, true
+		if !th.Current(at) {
+			who.Phone, who.UserID = th.Phone, th.UserID
 		}
-		if who.UserID != "" && th.UserID != who.UserID {
-			th.UserID, changed = who.UserID, true
-		}
+		changed := th.Reidentify(who.Phone, who.UserID, at)
 		c, err := s.Conversations.Get(ctx, ws, th.ConversationID)
 		if err != nil && !fault.Is(err, fault.CodeNotFound) {
 			return nil, nil, err
 		}
-		if err == nil && c.Status == conversation.StatusActive && !s.idle(c, at) {
+		if err == nil && c.Status == conversation.StatusActive && (anyIdle || !s.idle(c, at)) {
 			if changed {
 				if err := s.rethread(ctx, th); err != nil {
 					return nil, nil, err
@@ -346,14 +368,14 @@ func (s *Service) thread(ctx context.Context, snd *Sender, who Contact, at time.
 			}
 			return c, nil, nil
 		}
-		c, evs, err := s.open(ctx, snd, who)
+		c, evs, err := s.open(ctx, snd, *who)
 		if err != nil {
 			return nil, nil, err
 		}
 		th.ConversationID = c.ID
 		return c, evs, s.rethread(ctx, th)
 	}
-	c, evs, err := s.open(ctx, snd, who)
+	c, evs, err := s.open(ctx, snd, *who)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -452,11 +474,14 @@ func (s *Service) reaction(ctx context.Context, snd *Sender, m *Inbound, who Con
 	if err != nil || !done {
 		return nil, false, err
 	}
-	th, err := s.Store.FindThread(ctx, ws, snd.ID, who.Phone, who.UserID)
+	th, err := s.findThread(ctx, snd, who, at)
 	if fault.Is(err, fault.CodeNotFound) {
 		return evs, true, nil
 	} else if err != nil {
 		return nil, false, err
+	}
+	if !th.Current(at) {
+		who.Phone, who.UserID = th.Phone, th.UserID
 	}
 	c, err := s.Conversations.Get(ctx, ws, th.ConversationID)
 	if fault.Is(err, fault.CodeNotFound) {
@@ -507,21 +532,19 @@ func (s *Service) identityChange(ctx context.Context, snd *Sender, m *Inbound, w
 	if who.UserID == "" {
 		who.UserID = m.System.PreviousUserID
 	}
-	th, err := s.Store.FindThread(ctx, ws, snd.ID, who.Phone, who.UserID)
+	th, err := s.findThread(ctx, snd, who, at)
 	if fault.Is(err, fault.CodeNotFound) {
 		s.log().InfoContext(ctx, "whatsapp identity change for a customer without a thread", "sender", snd.ID, "type", m.System.Type)
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	if m.System.NewPhone != "" {
-		th.Phone = m.System.NewPhone
-	}
-	if m.System.NewUserID != "" {
-		th.UserID = m.System.NewUserID
-	}
-	if err := s.rethread(ctx, th); err != nil {
-		return nil, err
+	// A notice older than the thread's latest change is kept in the
+	// transcript and changes nothing.
+	if th.Reidentify(m.System.NewPhone, m.System.NewUserID, at) {
+		if err := s.rethread(ctx, th); err != nil {
+			return nil, err
+		}
 	}
 	c, err := s.Conversations.Get(ctx, ws, th.ConversationID)
 	if fault.Is(err, fault.CodeNotFound) {
@@ -543,11 +566,11 @@ func (s *Service) identityChange(ctx context.Context, snd *Sender, m *Inbound, w
 		return nil, err
 	}
 	cust := c.Customer
-	if m.System.NewPhone != "" {
-		cust.Phone = m.System.NewPhone
+	if th.Phone != "" {
+		cust.Phone = th.Phone
 	}
-	if m.System.NewUserID != "" {
-		cust.WhatsAppUserID = m.System.NewUserID
+	if th.UserID != "" {
+		cust.WhatsAppUserID = th.UserID
 	}
 	if cust != c.Customer {
 		_, e, err := s.Conversations.UpdateChannel(ctx, ws, c.ID, conversation.Update{Customer: &cust})

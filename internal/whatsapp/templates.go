@@ -6,7 +6,6 @@ import (
 	"errors"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/parley-dev/parley/internal/conversation"
@@ -324,7 +323,8 @@ func nonNil(p []string) []string {
 }
 
 // threadFor is thread for a business-initiated message: the customer's
-// active conversation continues, whatever its idle time.
+// active conversation continues, whatever its idle time, and the
+// identifiers the business gives are current.
 func (s *Service) threadFor(ctx context.Context, snd *Sender, who Contact) (*conversation.Conversation, []events.Event, error) {
-	return s.thread(ctx, snd, who, time.Time{})
+	return s.thread(ctx, snd, &who, s.now(), true)
 }

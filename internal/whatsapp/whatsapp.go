@@ -204,6 +204,49 @@ type Thread struct {
 	UserID         string
 	ConversationID string
 	CreatedAt      time.Time
+	// IdentifiedAt is when the customer's identifiers last changed, on
+	// their clock (the time of the message or notice that changed them);
+	// nil while they never did. FormerPhone and FormerUserID are what
+	// they were before: a message sent before the change and delivered
+	// after it still finds the thread by them.
+	IdentifiedAt              *time.Time
+	FormerPhone, FormerUserID string
+}
+
+// Current reports whether a message the customer sent at time at knows
+// their identifiers as they are now: false when it predates the thread's
+// latest change of identifier (Meta delivers out of order), and its
+// phone or user id, the former ones, must not undo the change.
+func (th *Thread) Current(at time.Time) bool {
+	return th.IdentifiedAt == nil || !at.Before(*th.IdentifiedAt)
+}
+
+// Reidentify moves the thread to the identifiers a message or notice at
+// time at gives (either may be empty: unknown), keeping the ones they
+// replace as former ones; it reports whether anything changed. A message
+// older than the thread's latest change changes nothing.
+func (th *Thread) Reidentify(phone, userID string, at time.Time) bool {
+	if !th.Current(at) {
+		return false
+	}
+	changed, replaced := false, false
+	if phone != "" && phone != th.Phone {
+		if th.Phone != "" {
+			th.FormerPhone, replaced = th.Phone, true
+		}
+		th.Phone, changed = phone, true
+	}
+	if userID != "" && userID != th.UserID {
+		if th.UserID != "" {
+			th.FormerUserID, replaced = th.UserID, true
+		}
+		th.UserID, changed = userID, true
+	}
+	if replaced {
+		at := at.UTC().Truncate(time.Millisecond)
+		th.IdentifiedAt = &at
+	}
+	return changed
 }
 
 // Store persists the channel. Every call but the webhook routing ones
@@ -245,10 +288,15 @@ type Store interface {
 	// FindThread finds the sender's thread with a customer by user id
 	// (preferred) or phone; either may be empty.
 	FindThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*Thread, error)
+	// FindFormerThread finds the sender's thread that held a user id
+	// (preferred) or phone before its latest identifier change; of
+	// several, the one changed last.
+	FindFormerThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*Thread, error)
 	// InsertThread stores a new thread; false when another thread holds
 	// the phone or user id already (a concurrent first message).
 	InsertThread(ctx context.Context, t *Thread) (bool, error)
-	// UpdateThread writes a thread's identifiers and conversation.
+	// UpdateThread writes a thread's identifiers (current and former,
+	// with their time) and conversation.
 	UpdateThread(ctx context.Context, t *Thread) error
 	// DeleteThread forgets a thread (its conversation stays).
 	DeleteThread(ctx context.Context, workspaceID, id string) error

@@ -102,3 +102,28 @@ func TestRetryable(t *testing.T) {
 		t.Errorf("pair rate limit backoff %v", d)
 	}
 }
+
+// A thread's identifiers follow changes in the customer's time order: an
+// older message or notice, delivered late, changes nothing; adding an
+// identifier the thread lacked is no change of identity.
+func TestThreadReidentify(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	th := &whatsapp.Thread{Phone: "+16315550001"}
+	if !th.Reidentify("", "US.1", t0) || th.UserID != "US.1" || th.IdentifiedAt != nil || th.FormerUserID != "" {
+		t.Fatalf("adding a user id: %+v", th)
+	}
+	if !th.Reidentify("+16315550002", "", t0.Add(2*time.Minute)) || th.FormerPhone != "+16315550001" ||
+		!th.IdentifiedAt.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("number change: %+v", th)
+	}
+	if th.Current(t0.Add(time.Minute)) || !th.Current(t0.Add(2*time.Minute)) {
+		t.Error("Current around the change")
+	}
+	before := *th
+	if th.Reidentify("+16315550001", "US.0", t0.Add(time.Minute)) || th.Phone != before.Phone || th.UserID != "US.1" {
+		t.Errorf("an older message changed the thread: %+v", th)
+	}
+	if th.Reidentify("+16315550002", "US.1", t0.Add(3*time.Minute)) {
+		t.Error("the same identifiers are a change")
+	}
+}

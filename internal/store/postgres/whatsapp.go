@@ -243,21 +243,37 @@ func (db *DB) DeleteRate(ctx context.Context, workspaceID, id string) error {
 	})
 }
 
-// FindThread implements whatsapp.Store: a match on the user id wins
-// over one on the phone.
-func (db *DB) FindThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*whatsapp.Thread, error) {
+// threadColumns are the columns scanThread reads.
+const threadColumns = `id, workspace_id, sender_id, phone, user_id, conversation_id, created_at,
+	identified_at, former_phone, former_user_id`
+
+func scanThread(row pgx.Row) (*whatsapp.Thread, error) {
 	var t whatsapp.Thread
-	var ph, uid *string
+	var ph, uid, fph, fuid *string
 	var created time.Time
-	err := db.conn(ctx).QueryRow(ctx, `SELECT id, workspace_id, sender_id, phone, user_id, conversation_id, created_at
-		FROM whatsapp_threads WHERE workspace_id = $1 AND sender_id = $2 AND (user_id = $3 OR phone = $4)
-		ORDER BY user_id IS NOT DISTINCT FROM $5 DESC LIMIT 1 FOR UPDATE`, workspaceID, senderID, null(userID), null(phone), null(userID)).
-		Scan(&t.ID, &t.WorkspaceID, &t.SenderID, &ph, &uid, &t.ConversationID, &created)
-	if err != nil {
+	if err := row.Scan(&t.ID, &t.WorkspaceID, &t.SenderID, &ph, &uid, &t.ConversationID, &created,
+		&t.IdentifiedAt, &fph, &fuid); err != nil {
 		return nil, notFound(err, "thread")
 	}
 	t.Phone, t.UserID, t.CreatedAt = str(ph), str(uid), utc(created)
+	t.FormerPhone, t.FormerUserID, t.IdentifiedAt = str(fph), str(fuid), optTime(t.IdentifiedAt)
 	return &t, nil
+}
+
+// FindThread implements whatsapp.Store: a match on the user id wins
+// over one on the phone.
+func (db *DB) FindThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*whatsapp.Thread, error) {
+	return scanThread(db.conn(ctx).QueryRow(ctx, `SELECT `+threadColumns+`
+		FROM whatsapp_threads WHERE workspace_id = $1 AND sender_id = $2 AND (user_id = $3 OR phone = $4)
+		ORDER BY user_id IS NOT DISTINCT FROM $5 DESC LIMIT 1 FOR UPDATE`, workspaceID, senderID, null(userID), null(phone), null(userID)))
+}
+
+// FindFormerThread implements whatsapp.Store.
+func (db *DB) FindFormerThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*whatsapp.Thread, error) {
+	return scanThread(db.conn(ctx).QueryRow(ctx, `SELECT `+threadColumns+`
+		FROM whatsapp_threads WHERE workspace_id = $1 AND sender_id = $2 AND (former_user_id = $3 OR former_phone = $4)
+		ORDER BY former_user_id IS NOT DISTINCT FROM $5 DESC, identified_at DESC LIMIT 1 FOR UPDATE`,
+		workspaceID, senderID, null(userID), null(phone), null(userID)))
 }
 
 // InsertThread implements whatsapp.Store.
@@ -265,8 +281,10 @@ func (db *DB) InsertThread(ctx context.Context, t *whatsapp.Thread) (bool, error
 	var n int64
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO whatsapp_threads (id, workspace_id, sender_id, phone, user_id,
-			conversation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-			t.ID, t.WorkspaceID, t.SenderID, null(t.Phone), null(t.UserID), t.ConversationID, ts(t.CreatedAt))
+			conversation_id, created_at, identified_at, former_phone, former_user_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+			t.ID, t.WorkspaceID, t.SenderID, null(t.Phone), null(t.UserID), t.ConversationID, ts(t.CreatedAt),
+			optTime(t.IdentifiedAt), null(t.FormerPhone), null(t.FormerUserID))
 		if err != nil {
 			return fmt.Errorf("insert thread: %w", err)
 		}
@@ -279,8 +297,10 @@ func (db *DB) InsertThread(ctx context.Context, t *whatsapp.Thread) (bool, error
 // UpdateThread implements whatsapp.Store.
 func (db *DB) UpdateThread(ctx context.Context, t *whatsapp.Thread) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE whatsapp_threads SET phone = $1, user_id = $2, conversation_id = $3
-			WHERE workspace_id = $4 AND id = $5`, null(t.Phone), null(t.UserID), t.ConversationID, t.WorkspaceID, t.ID)
+		_, err := tx.Exec(ctx, `UPDATE whatsapp_threads SET phone = $1, user_id = $2, conversation_id = $3,
+			identified_at = $4, former_phone = $5, former_user_id = $6 WHERE workspace_id = $7 AND id = $8`,
+			null(t.Phone), null(t.UserID), t.ConversationID, optTime(t.IdentifiedAt), null(t.FormerPhone),
+			null(t.FormerUserID), t.WorkspaceID, t.ID)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "another thread of this sender holds the customer's new identifier")
 		}

@@ -243,21 +243,37 @@ func (db *DB) DeleteRate(ctx context.Context, workspaceID, id string) error {
 	})
 }
 
-// FindThread implements whatsapp.Store: a match on the user id wins
-// over one on the phone.
-func (db *DB) FindThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*whatsapp.Thread, error) {
+// threadColumns are the columns scanThread reads.
+const threadColumns = `id, workspace_id, sender_id, phone, user_id, conversation_id, created_at,
+	identified_at, former_phone, former_user_id`
+
+func (db *DB) scanThread(row *sql.Row) (*whatsapp.Thread, error) {
 	var t whatsapp.Thread
-	var ph, uid sql.NullString
+	var ph, uid, fph, fuid sql.NullString
 	var created int64
-	err := db.reader(ctx).QueryRowContext(ctx, `SELECT id, workspace_id, sender_id, phone, user_id, conversation_id, created_at
-		FROM whatsapp_threads WHERE workspace_id = ? AND sender_id = ? AND (user_id = ? OR phone = ?)
-		ORDER BY user_id = ? DESC LIMIT 1`, workspaceID, senderID, null(userID), null(phone), null(userID)).
-		Scan(&t.ID, &t.WorkspaceID, &t.SenderID, &ph, &uid, &t.ConversationID, &created)
-	if err != nil {
+	var identified sql.NullInt64
+	if err := row.Scan(&t.ID, &t.WorkspaceID, &t.SenderID, &ph, &uid, &t.ConversationID, &created,
+		&identified, &fph, &fuid); err != nil {
 		return nil, db.notFound(err, "thread")
 	}
 	t.Phone, t.UserID, t.CreatedAt = ph.String, uid.String, fromMS(created)
+	t.FormerPhone, t.FormerUserID, t.IdentifiedAt = fph.String, fuid.String, fromOptMS(identified)
 	return &t, nil
+}
+
+// FindThread implements whatsapp.Store: a match on the user id wins
+// over one on the phone.
+func (db *DB) FindThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*whatsapp.Thread, error) {
+	return db.scanThread(db.reader(ctx).QueryRowContext(ctx, `SELECT `+threadColumns+`
+		FROM whatsapp_threads WHERE workspace_id = ? AND sender_id = ? AND (user_id = ? OR phone = ?)
+		ORDER BY user_id = ? DESC LIMIT 1`, workspaceID, senderID, null(userID), null(phone), null(userID)))
+}
+
+// FindFormerThread implements whatsapp.Store.
+func (db *DB) FindFormerThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*whatsapp.Thread, error) {
+	return db.scanThread(db.reader(ctx).QueryRowContext(ctx, `SELECT `+threadColumns+`
+		FROM whatsapp_threads WHERE workspace_id = ? AND sender_id = ? AND (former_user_id = ? OR former_phone = ?)
+		ORDER BY former_user_id = ? DESC, identified_at DESC LIMIT 1`, workspaceID, senderID, null(userID), null(phone), null(userID)))
 }
 
 // InsertThread implements whatsapp.Store.
@@ -265,8 +281,10 @@ func (db *DB) InsertThread(ctx context.Context, t *whatsapp.Thread) (bool, error
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO whatsapp_threads (id, workspace_id, sender_id, phone, user_id,
-			conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			t.ID, t.WorkspaceID, t.SenderID, null(t.Phone), null(t.UserID), t.ConversationID, ms(t.CreatedAt))
+			conversation_id, created_at, identified_at, former_phone, former_user_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			t.ID, t.WorkspaceID, t.SenderID, null(t.Phone), null(t.UserID), t.ConversationID, ms(t.CreatedAt),
+			optMS(t.IdentifiedAt), null(t.FormerPhone), null(t.FormerUserID))
 		if err != nil {
 			return fmt.Errorf("insert thread: %w", err)
 		}
@@ -279,8 +297,10 @@ func (db *DB) InsertThread(ctx context.Context, t *whatsapp.Thread) (bool, error
 // UpdateThread implements whatsapp.Store.
 func (db *DB) UpdateThread(ctx context.Context, t *whatsapp.Thread) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE whatsapp_threads SET phone = ?, user_id = ?, conversation_id = ?
-			WHERE workspace_id = ? AND id = ?`, null(t.Phone), null(t.UserID), t.ConversationID, t.WorkspaceID, t.ID)
+		_, err := tx.ExecContext(ctx, `UPDATE whatsapp_threads SET phone = ?, user_id = ?, conversation_id = ?,
+			identified_at = ?, former_phone = ?, former_user_id = ? WHERE workspace_id = ? AND id = ?`,
+			null(t.Phone), null(t.UserID), t.ConversationID, optMS(t.IdentifiedAt), null(t.FormerPhone),
+			null(t.FormerUserID), t.WorkspaceID, t.ID)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "another thread of this sender holds the customer's new identifier")
 		}

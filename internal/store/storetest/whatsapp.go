@@ -355,6 +355,61 @@ func testWhatsAppThreads(t *testing.T, s store.Store) {
 	hijack.WorkspaceID, hijack.Phone = other, "+10000000000"
 	_ = s.UpdateThread(ctx, &hijack)
 	find(f.ws, snd.ID, "+16505559999", "", "wath_1")
+
+	// Former identifiers and the time of the change are kept, and find
+	// the thread (the user id first, then the latest change), only by
+	// FindFormerThread, only in its workspace and sender.
+	former := func(ws, sender, phone, user, want string) {
+		t.Helper()
+		th, err := s.FindFormerThread(ctx, ws, sender, phone, user)
+		if want == "" {
+			wantCode(t, err, fault.CodeNotFound)
+			return
+		}
+		must(t, err)
+		if th.ID != want {
+			t.Errorf("former(%q, %q) = %s, want %s", phone, user, th.ID, want)
+		}
+	}
+	former(f.ws, snd.ID, "+16505559999", "", "")
+	moved := thread("wath_6", snd.ID, "+17075550001", "US.601", c1.ID)
+	insert(moved, true)
+	if !moved.Reidentify("+17075550002", "", at(5)) {
+		t.Fatal("Reidentify changed nothing")
+	}
+	must(t, s.UpdateThread(ctx, moved))
+	got, err = s.FindFormerThread(ctx, f.ws, snd.ID, "+17075550001", "")
+	must(t, err)
+	if diff := cmp.Diff(moved, got); diff != "" {
+		t.Errorf("former thread (-want +got):\n%s", diff)
+	}
+	if got.IdentifiedAt == nil || !got.IdentifiedAt.Equal(at(5)) || got.FormerPhone != "+17075550001" {
+		t.Errorf("change not kept: %+v", got)
+	}
+	find(f.ws, snd.ID, "+17075550001", "", "")
+	find(f.ws, snd.ID, "+17075550002", "", "wath_6")
+	// The number passed to someone who has a thread too: the later change wins.
+	again := thread("wath_7", snd.ID, "+17075550001", "", c2.ID)
+	insert(again, true)
+	again.Reidentify("+17075550003", "", at(7))
+	must(t, s.UpdateThread(ctx, again))
+	former(f.ws, snd.ID, "+17075550001", "", "wath_7")
+	// A user id match wins over a phone match.
+	former(f.ws, snd.ID, "+17075550001", "US.NONE", "wath_7")
+	moved.Reidentify("", "US.602", at(8))
+	must(t, s.UpdateThread(ctx, moved))
+	former(f.ws, snd.ID, "+17075550001", "US.601", "wath_6")
+	former(other, snd.ID, "+17075550001", "US.601", "")
+	former(f.ws, snd2.ID, "+17075550001", "US.601", "")
+	// A thread inserted with its history keeps it.
+	born := thread("wath_8", snd.ID, "+17075550009", "", c2.ID)
+	born.FormerUserID, born.IdentifiedAt = "US.800", new(at(9))
+	insert(born, true)
+	got, err = s.FindThread(ctx, f.ws, snd.ID, "+17075550009", "")
+	must(t, err)
+	if diff := cmp.Diff(born, got); diff != "" {
+		t.Errorf("inserted thread (-want +got):\n%s", diff)
+	}
 }
 
 // testWhatsAppStatuses: receipts applied through UpdateMessage move an
