@@ -145,6 +145,7 @@ func (a *API) refreshSender(w http.ResponseWriter, r *http.Request) {
 type unroutedJSON struct {
 	ID            string   `json:"id"`
 	Reason        string   `json:"reason"`
+	Detail        string   `json:"detail"`
 	WABAID        string   `json:"waba_id"`
 	PhoneNumberID string   `json:"phone_number_id"`
 	Payload       string   `json:"payload"`
@@ -152,7 +153,7 @@ type unroutedJSON struct {
 }
 
 func unroutedView(u *whatsapp.Unrouted) unroutedJSON {
-	return unroutedJSON{ID: u.ID, Reason: u.Reason, WABAID: u.WABAID, PhoneNumberID: u.PhoneNumberID,
+	return unroutedJSON{ID: u.ID, Reason: u.Reason, Detail: u.Detail, WABAID: u.WABAID, PhoneNumberID: u.PhoneNumberID,
 		Payload: string(u.Payload), ReceivedAt: jsonTime(u.ReceivedAt)}
 }
 

@@ -383,6 +383,58 @@ func TestWhatsAppLateMessageAfterNumberChange(t *testing.T) {
 	}
 }
 
+// A part of a delivery Parley cannot read — a field of another JSON type,
+// an id too long for an index — costs only itself: the rest is stored
+// and answered, 200 (Meta would otherwise retry the whole delivery for
+// days), and the change is kept for inspection with what was left out.
+func TestWhatsAppUnreadablePartKept(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	body := delivery(waNumber, map[string]any{
+		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Sheena Nelson"}, "wa_id": "16505551234"}},
+		"messages": []any{
+			map[string]any{"from": "16505551234", "id": "wamid.TYPED", "timestamp": time.Now().Unix(), "type": "text",
+				"text": map[string]any{"body": "a number for a timestamp"}},
+			map[string]any{"from": "16505551234", "id": "wamid.READABLE", "timestamp": now, "type": "text",
+				"text": map[string]any{"body": "hello, is this the shop?"}},
+			map[string]any{"from": "16505551234", "id": "wamid." + strings.Repeat("L", 3000), "timestamp": now, "type": "text",
+				"text": map[string]any{"body": "an id no index holds"}}},
+		"statuses": []any{map[string]any{"id": "wamid." + strings.Repeat("S", 3000), "status": "read", "timestamp": now,
+			"recipient_id": "16505551234"}}})
+	for range 2 { // the second time as Meta's redelivery
+		if got := e.post(body, ""); got != 200 {
+			t.Fatalf("webhook with an unreadable part: %d", got)
+		}
+	}
+	list := e.conversations()
+	if len(list) != 1 {
+		t.Fatalf("%d conversations, want 1", len(list))
+	}
+	id := list[0].(map[string]any)["id"].(string)
+	r := waitFor(t, s, id, func(r *apptest.Response) bool { return len(msgs(r)) >= 2 })
+	if m := msgs(r); m[0]["external_id"] != "wamid.READABLE" || m[1]["role"] != "assistant" {
+		t.Errorf("transcript: %v", m)
+	}
+	if n := len(msgs(r)); n != 2 {
+		t.Errorf("%d messages, want 2 (the readable one and its reply)", n)
+	}
+	data := s.Do("GET", "/api/v1/whatsapp/unrouted", s.Key, nil).Want(200).Get("data").([]any)
+	if len(data) == 0 {
+		t.Fatal("the unreadable change was not kept")
+	}
+	u := data[0].(map[string]any)
+	detail, _ := u["detail"].(string)
+	if u["reason"] != "unreadable" || u["phone_number_id"] != waNumber || !strings.Contains(detail, "messages[0]: timestamp") ||
+		!strings.Contains(detail, "messages[2]") || !strings.Contains(detail, "statuses[0]") ||
+		!strings.Contains(u["payload"].(string), "wamid.TYPED") {
+		t.Errorf("kept change: %v", u)
+	}
+	if other := s.Do("GET", "/api/v1/whatsapp/unrouted", s.OtherKey, nil).Want(200).Get("data").([]any); len(other) != 0 {
+		t.Errorf("another workspace sees the sender's unreadable change: %v", other)
+	}
+}
+
 func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 	e := startWhatsApp(t)
 	s := e.s

@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"strings"
 	"time"
 
 	"github.com/parley-dev/parley/internal/conversation"
@@ -20,6 +21,25 @@ type Change struct {
 	Errors        []APIError
 	// Raw is the change as received, kept when no sender claims it.
 	Raw []byte
+	// Unreadable names the parts of the change that could not be read
+	// (left out of it); the change is then kept for inspection, and the
+	// rest of it stored.
+	Unreadable string
+}
+
+// Unread notes a part of the change that could not be read (the first
+// few: the change itself is kept whole).
+func (ch *Change) Unread(what string) {
+	if strings.HasSuffix(ch.Unreadable, "…") {
+		return
+	}
+	if len(ch.Unreadable) > 900 {
+		what = "…"
+	}
+	if ch.Unreadable != "" {
+		ch.Unreadable += "; "
+	}
+	ch.Unreadable += what
 }
 
 // Contact is a customer as a webhook names them. Since 2026 Phone may be

@@ -97,7 +97,8 @@ func (s *Service) routes(ctx context.Context, changes []Change) (map[string]rout
 	out := map[string]route{}
 	for i := range changes {
 		ch := &changes[i]
-		if _, done := out[ch.PhoneNumberID]; done || ch.Template != nil || (len(ch.Messages) == 0 && len(ch.Statuses) == 0) {
+		if _, done := out[ch.PhoneNumberID]; done || ch.Template != nil ||
+			(len(ch.Messages) == 0 && len(ch.Statuses) == 0 && ch.Unreadable == "") {
 			continue
 		}
 		snd, err := s.Store.SenderByPhoneNumberID(ctx, ch.PhoneNumberID)
@@ -120,6 +121,22 @@ func (s *Service) routes(ctx context.Context, changes []Change) (map[string]rout
 }
 
 func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]events.Event, error) {
+	if ch.Unreadable != "" {
+		// Kept whole for inspection (with its sender's workspace when it
+		// has one); what could be read of it is stored below as usual.
+		s.log().WarnContext(ctx, "whatsapp webhook change partly unreadable: kept for inspection",
+			"phone_number_id", ch.PhoneNumberID, "unreadable", ch.Unreadable)
+		ws := ""
+		if rt.snd != nil {
+			ws = rt.snd.WorkspaceID
+		}
+		if err := s.unrouted(ctx, ch, ws, UnroutedUnreadable); err != nil {
+			return nil, err
+		}
+		if rt.snd == nil || rt.gone {
+			return nil, nil
+		}
+	}
 	if ch.Template != nil {
 		return nil, s.templateUpdate(ctx, ch)
 	}
@@ -174,7 +191,7 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]eve
 func (s *Service) unrouted(ctx context.Context, ch *Change, workspaceID, reason string) error {
 	now := s.now()
 	return s.Store.SaveUnrouted(ctx, &Unrouted{ID: ids.NewAt(ids.Unrouted, now), WorkspaceID: workspaceID, WABAID: ch.WABAID,
-		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Payload: ch.Raw, ReceivedAt: now})
+		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Detail: ch.Unreadable, Payload: ch.Raw, ReceivedAt: now})
 }
 
 // contactOf finds the contact of a message's sender: the one naming its

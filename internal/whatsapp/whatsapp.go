@@ -334,6 +334,9 @@ type Store interface {
 const (
 	UnroutedUnknownNumber = "unknown_number" // no sender has its phone_number_id
 	UnroutedAssistantGone = "assistant_gone" // its sender's assistant was deleted
+	// Parts of the change could not be read (Detail says which); the
+	// rest of it was stored as usual.
+	UnroutedUnreadable = "unreadable"
 )
 
 // Unrouted is a webhook change no sender took, kept as received.
@@ -343,7 +346,8 @@ type Unrouted struct {
 	WABAID        string // entry[].id of the delivery
 	PhoneNumberID string
 	Reason        string
-	Payload       json.RawMessage // the change's value, as Meta sent it
+	Detail        string          // for UnroutedUnreadable: the parts not read, and why
+	Payload       json.RawMessage // the change, as Meta sent it
 	ReceivedAt    time.Time
 }
 

@@ -422,8 +422,8 @@ func (db *DB) LookupWamid(ctx context.Context, workspaceID, wamid string) (strin
 func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO whatsapp_unrouted (id, workspace_id, waba_id, phone_number_id, reason,
-			payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, null(u.WorkspaceID), u.WABAID, u.PhoneNumberID,
-			u.Reason, string(u.Payload), ts(u.ReceivedAt))
+			detail, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, u.ID, null(u.WorkspaceID), u.WABAID,
+			u.PhoneNumberID, u.Reason, u.Detail, string(u.Payload), ts(u.ReceivedAt))
 		if err != nil {
 			return fmt.Errorf("keep unrouted webhook: %w", err)
 		}
@@ -434,7 +434,7 @@ func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 // ListUnrouted implements whatsapp.Store.
 func (db *DB) ListUnrouted(ctx context.Context, workspaceID string, req page.Request) ([]*whatsapp.Unrouted, error) {
 	a := args{workspaceID}
-	q := a.pageByID(`SELECT id, workspace_id, waba_id, phone_number_id, reason, payload, received_at
+	q := a.pageByID(`SELECT id, workspace_id, waba_id, phone_number_id, reason, detail, payload, received_at
 		FROM whatsapp_unrouted u WHERE (workspace_id = $1 OR (workspace_id IS NULL AND waba_id IN (
 			SELECT waba_id FROM whatsapp_senders WHERE workspace_id = $1) AND NOT EXISTS (
 			SELECT 1 FROM whatsapp_senders o WHERE o.waba_id = u.waba_id AND o.workspace_id <> $1)))`, req)
@@ -446,7 +446,7 @@ func (db *DB) ListUnrouted(ctx context.Context, workspaceID string, req page.Req
 		var u whatsapp.Unrouted
 		var ws *string
 		var payload string
-		if err := r.Scan(&u.ID, &ws, &u.WABAID, &u.PhoneNumberID, &u.Reason, &payload, &u.ReceivedAt); err != nil {
+		if err := r.Scan(&u.ID, &ws, &u.WABAID, &u.PhoneNumberID, &u.Reason, &u.Detail, &payload, &u.ReceivedAt); err != nil {
 			return nil, err
 		}
 		if ws != nil {

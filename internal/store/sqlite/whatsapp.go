@@ -410,8 +410,8 @@ func (db *DB) LookupWamid(ctx context.Context, workspaceID, wamid string) (strin
 func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO whatsapp_unrouted (id, workspace_id, waba_id, phone_number_id, reason,
-			payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`, u.ID, null(u.WorkspaceID), u.WABAID, u.PhoneNumberID, u.Reason,
-			string(u.Payload), ms(u.ReceivedAt))
+			detail, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, null(u.WorkspaceID), u.WABAID, u.PhoneNumberID,
+			u.Reason, u.Detail, string(u.Payload), ms(u.ReceivedAt))
 		if err != nil {
 			return fmt.Errorf("keep unrouted webhook: %w", err)
 		}
@@ -421,7 +421,7 @@ func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 
 // ListUnrouted implements whatsapp.Store.
 func (db *DB) ListUnrouted(ctx context.Context, workspaceID string, req page.Request) ([]*whatsapp.Unrouted, error) {
-	q, args := pageByID(`SELECT id, workspace_id, waba_id, phone_number_id, reason, payload, received_at
+	q, args := pageByID(`SELECT id, workspace_id, waba_id, phone_number_id, reason, detail, payload, received_at
 		FROM whatsapp_unrouted u WHERE (workspace_id = ? OR (workspace_id IS NULL AND waba_id IN (
 			SELECT waba_id FROM whatsapp_senders WHERE workspace_id = ?) AND NOT EXISTS (
 			SELECT 1 FROM whatsapp_senders o WHERE o.waba_id = u.waba_id AND o.workspace_id <> ?)))`,
@@ -431,7 +431,7 @@ func (db *DB) ListUnrouted(ctx context.Context, workspaceID string, req page.Req
 		var ws sql.NullString
 		var payload string
 		var at int64
-		if err := row.Scan(&u.ID, &ws, &u.WABAID, &u.PhoneNumberID, &u.Reason, &payload, &at); err != nil {
+		if err := row.Scan(&u.ID, &ws, &u.WABAID, &u.PhoneNumberID, &u.Reason, &u.Detail, &payload, &at); err != nil {
 			return nil, err
 		}
 		u.WorkspaceID, u.Payload, u.ReceivedAt = ws.String, json.RawMessage(payload), fromMS(at)

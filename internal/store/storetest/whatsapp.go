@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -628,14 +629,15 @@ func testWhatsAppUnrouted(t *testing.T, s store.Store) {
 	other := newWorkspace(t, s, "Other")
 	third := newWorkspace(t, s, "Third")
 	newSender(t, s, f.ws, f.asst.ID, "3001") // WABA 1022901293
-	save := func(sec int, ws, waba, reason, payload string) *whatsapp.Unrouted {
+	save := func(sec int, ws, waba, reason, payload string, detail ...string) *whatsapp.Unrouted {
 		u := &whatsapp.Unrouted{ID: ids.NewAt(ids.Unrouted, at(sec)), WorkspaceID: ws, WABAID: waba, PhoneNumberID: "9" + waba,
-			Reason: reason, Payload: json.RawMessage(payload), ReceivedAt: at(sec)}
+			Reason: reason, Detail: strings.Join(detail, ""), Payload: json.RawMessage(payload), ReceivedAt: at(sec)}
 		must(t, s.SaveUnrouted(ctx, u))
 		return u
 	}
 	a := save(1, "", "1022901293", whatsapp.UnroutedUnknownNumber, `{"field":"messages","value":{"messages":[{"id":"wamid.1"}]}}`)
-	b := save(2, "", "1022901293", whatsapp.UnroutedUnknownNumber, `{ "field": "messages",  "value": {} }`)
+	b := save(2, "", "1022901293", whatsapp.UnroutedUnreadable, `{ "field": "messages",  "value": {} }`,
+		"messages[0]: timestamp is a JSON number")
 	gone := save(3, other, "4444", whatsapp.UnroutedAssistantGone, `{"field":"messages","value":{}}`)
 	save(4, "", "5555", whatsapp.UnroutedUnknownNumber, `{}`)
 

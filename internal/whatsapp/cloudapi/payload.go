@@ -19,14 +19,18 @@ import (
 )
 
 // The webhook payload, as Meta documents it (only what Parley reads).
+// Entries, changes, contacts, messages and statuses are read one by one
+// (json.RawMessage first), so that one part Parley cannot read — a field of
+// another JSON type, an id too long to store — costs only itself, kept
+// for inspection, and not the rest of the delivery.
 type payload struct {
-	Object string  `json:"object"`
-	Entry  []entry `json:"entry"`
+	Object string            `json:"object"`
+	Entry  []json.RawMessage `json:"entry"`
 }
 
 type entry struct {
-	ID      string   `json:"id"`
-	Changes []change `json:"changes"`
+	ID      json.RawMessage   `json:"id"`
+	Changes []json.RawMessage `json:"changes"`
 }
 
 type change struct {
@@ -40,23 +44,25 @@ type value struct {
 		DisplayPhoneNumber string `json:"display_phone_number"`
 		PhoneNumberID      string `json:"phone_number_id"`
 	} `json:"metadata"`
-	Contacts []struct {
-		WAID    string `json:"wa_id"`
-		UserID  string `json:"user_id"`
-		Profile struct {
-			Name     string `json:"name"`
-			Username string `json:"username"`
-		} `json:"profile"`
-	} `json:"contacts"`
-	Messages []message  `json:"messages"`
-	Statuses []status   `json:"statuses"`
-	Errors   []apiError `json:"errors"`
+	Contacts []json.RawMessage `json:"contacts"`
+	Messages []json.RawMessage `json:"messages"`
+	Statuses []json.RawMessage `json:"statuses"`
+	Errors   []apiError        `json:"errors"`
 	// message_template_status_update
 	Event                   string          `json:"event"`
 	MessageTemplateID       json.RawMessage `json:"message_template_id"`
 	MessageTemplateName     string          `json:"message_template_name"`
 	MessageTemplateLanguage string          `json:"message_template_language"`
 	Reason                  string          `json:"reason"`
+}
+
+type contact struct {
+	WAID    string `json:"wa_id"`
+	UserID  string `json:"user_id"`
+	Profile struct {
+		Name     string `json:"name"`
+		Username string `json:"username"`
+	} `json:"profile"`
 }
 
 type apiError struct {
@@ -169,7 +175,11 @@ var ErrNotWhatsApp = errors.New("not a whatsapp_business_account webhook")
 // Parse reads a webhook delivery into changes. It never panics on any
 // input (it is fuzzed); a body that is not a WhatsApp Business Account
 // delivery is an error, while unknown message types and fields are kept
-// as they come (type "unknown") rather than dropped.
+// as they come (type "unknown") rather than dropped. A part it cannot
+// read — an entry, change, contact, message or status with a field of an
+// unexpected JSON type, or an id longer than any of Meta's (maxID) — is
+// left out and named in its change's Unreadable, so that the rest of the
+// delivery is stored and the change kept for inspection.
 func Parse(body []byte) ([]whatsapp.Change, error) {
 	var p payload
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -178,13 +188,18 @@ func Parse(body []byte) ([]whatsapp.Change, error) {
 	if p.Object != "whatsapp_business_account" {
 		return nil, ErrNotWhatsApp
 	}
-	storable(reflect.ValueOf(&p))
 	var out []whatsapp.Change
-	for _, e := range p.Entry {
+	for _, raw := range p.Entry {
+		var e entry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			out = append(out, whatsapp.Change{Raw: storableJSON(raw), Unreadable: "entry: " + readError(err)})
+			continue
+		}
+		waba, ok := idText(e.ID)
 		for _, c := range e.Changes {
-			ch, err := parseChange(e.ID, c)
-			if err != nil {
-				return nil, err
+			ch := parseChange(waba, c)
+			if !ok {
+				ch.Unread("entry id")
 			}
 			out = append(out, ch)
 		}
@@ -192,36 +207,132 @@ func Parse(body []byte) ([]whatsapp.Change, error) {
 	return out, nil
 }
 
-func parseChange(wabaID string, c change) (whatsapp.Change, error) {
-	ch := whatsapp.Change{WABAID: wabaID, Field: c.Field, Raw: c.Value}
-	if len(c.Value) == 0 {
-		return ch, nil
+// maxID bounds the ids and names a delivery may carry: Meta's are far
+// shorter (a wamid is under 100 bytes), and a longer one could not be
+// stored in an index (PostgreSQL's hold at most ~2.7 kB).
+const maxID = 512
+
+// idText reads an id Meta sends as a string (or, in older payloads, a
+// number); false when it is neither or too long to be one.
+func idText(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", true
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		var n json.Number
+		if json.Unmarshal(raw, &n) != nil {
+			return "", false
+		}
+		s = n.String()
+	}
+	s = conversation.StorableText(s)
+	if len(s) > maxID {
+		return "", false
+	}
+	return s, true
+}
+
+// readError says briefly why a part could not be read.
+func readError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s is a JSON %s", te.Field, te.Value)
+	}
+	return clip(err.Error(), 200)
+}
+
+// tooLong reports whether any of ids is longer than maxID.
+func tooLong(ids ...string) bool {
+	for _, id := range ids {
+		if len(id) > maxID {
+			return true
+		}
+	}
+	return false
+}
+
+func parseChange(wabaID string, raw json.RawMessage) whatsapp.Change {
+	ch := whatsapp.Change{WABAID: wabaID, Raw: storableJSON(raw)}
+	var c change
+	if err := json.Unmarshal(raw, &c); err != nil {
+		ch.Unread("change: " + readError(err))
+		return ch
+	}
+	ch.Field = clip(conversation.StorableText(c.Field), 100)
+	if len(c.Value) == 0 || string(c.Value) == "null" {
+		return ch
 	}
 	var v value
 	if err := json.Unmarshal(c.Value, &v); err != nil {
-		return ch, fmt.Errorf("webhook change %q: %w", c.Field, err)
+		ch.Unread("value: " + readError(err))
+		// The number it came to, if that much can be read, routes it.
+		var m struct {
+			Metadata struct {
+				PhoneNumberID string `json:"phone_number_id"`
+			} `json:"metadata"`
+		}
+		if json.Unmarshal(c.Value, &m) == nil && !tooLong(m.Metadata.PhoneNumberID) {
+			ch.PhoneNumberID = conversation.StorableText(m.Metadata.PhoneNumberID)
+		}
+		return ch
 	}
 	storable(reflect.ValueOf(&v))
-	raw, _ := json.Marshal(struct {
-		Field string          `json:"field"`
-		Value json.RawMessage `json:"value"`
-	}{c.Field, storableJSON(c.Value)})
-	ch.Raw = raw
+	if tooLong(v.Metadata.PhoneNumberID, v.Metadata.DisplayPhoneNumber) {
+		ch.Unread("metadata: an id too long")
+		return ch
+	}
 	ch.PhoneNumberID, ch.DisplayPhone = v.Metadata.PhoneNumberID, v.Metadata.DisplayPhoneNumber
 	if c.Field == "message_template_status_update" {
-		ch.Template = &whatsapp.TemplateUpdate{Event: v.Event,
-			TemplateID: conversation.StorableText(strings.Trim(string(v.MessageTemplateID), `"`)),
-			Name:       v.MessageTemplateName, Language: v.MessageTemplateLanguage, Reason: v.Reason}
-		return ch, nil
+		id := strings.Trim(string(v.MessageTemplateID), `"`)
+		if tooLong(id, v.MessageTemplateName, v.MessageTemplateLanguage) {
+			ch.Unread("template: an id too long")
+			return ch
+		}
+		ch.Template = &whatsapp.TemplateUpdate{Event: v.Event, TemplateID: conversation.StorableText(id),
+			Name: v.MessageTemplateName, Language: v.MessageTemplateLanguage, Reason: v.Reason}
+		return ch
 	}
-	for _, ct := range v.Contacts {
+	for i, rc := range v.Contacts {
+		var ct contact
+		if err := json.Unmarshal(rc, &ct); err != nil {
+			ch.Unread(fmt.Sprintf("contacts[%d]: %s", i, readError(err)))
+			continue
+		}
+		storable(reflect.ValueOf(&ct))
+		if tooLong(ct.UserID, ct.Profile.Username) {
+			ch.Unread(fmt.Sprintf("contacts[%d]: an id too long", i))
+			continue
+		}
 		ch.Contacts = append(ch.Contacts, whatsapp.Contact{Phone: phone(ct.WAID), UserID: ct.UserID,
 			Username: ct.Profile.Username, Name: clip(ct.Profile.Name, 200)})
 	}
-	for i := range v.Messages {
-		ch.Messages = append(ch.Messages, parseMessage(&v.Messages[i]))
+	for i, rm := range v.Messages {
+		var m message
+		if err := json.Unmarshal(rm, &m); err != nil {
+			ch.Unread(fmt.Sprintf("messages[%d]: %s", i, readError(err)))
+			continue
+		}
+		storable(reflect.ValueOf(&m))
+		in := parseMessage(&m)
+		if tooLong(in.ID, in.FromUserID, in.Context, in.ReactionTo) ||
+			(in.System != nil && tooLong(in.System.NewUserID, in.System.PreviousUserID)) {
+			ch.Unread(fmt.Sprintf("messages[%d]: an id too long", i))
+			continue
+		}
+		ch.Messages = append(ch.Messages, in)
 	}
-	for _, s := range v.Statuses {
+	for i, rs := range v.Statuses {
+		var s status
+		if err := json.Unmarshal(rs, &s); err != nil {
+			ch.Unread(fmt.Sprintf("statuses[%d]: %s", i, readError(err)))
+			continue
+		}
+		storable(reflect.ValueOf(&s))
+		if tooLong(s.ID, s.RecipientUserID, s.Status) {
+			ch.Unread(fmt.Sprintf("statuses[%d]: an id too long", i))
+			continue
+		}
 		st := whatsapp.Status{ID: s.ID, Status: s.Status, Timestamp: unix(s.Timestamp),
 			RecipientPhone: phone(s.RecipientID), RecipientUserID: s.RecipientUserID, Errors: apiErrors(s.Errors)}
 		if s.Pricing != nil && (s.Pricing.Category != "" || s.Pricing.Type != "") {
@@ -230,7 +341,7 @@ func parseChange(wabaID string, c change) (whatsapp.Change, error) {
 		ch.Statuses = append(ch.Statuses, st)
 	}
 	ch.Errors = apiErrors(v.Errors)
-	return ch, nil
+	return ch
 }
 
 func apiErrors(list []apiError) []whatsapp.APIError {

@@ -1,9 +1,11 @@
 package cloudapi_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,7 +130,18 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, ch := range changes {
+			if ch.Unreadable != "" && !json.Valid(ch.Raw) {
+				t.Fatalf("an unreadable change kept as invalid JSON: %q", ch.Raw)
+			}
+			for _, st := range ch.Statuses {
+				if len(st.ID) > 512 || len(st.RecipientUserID) > 512 {
+					t.Fatalf("a status id of %d bytes", len(st.ID))
+				}
+			}
 			for _, m := range ch.Messages {
+				if len(m.ID) > 512 || len(m.FromUserID) > 512 {
+					t.Fatalf("a message id of %d bytes", len(m.ID))
+				}
 				if len([]rune(m.Content)) > 4096 {
 					t.Fatalf("content of %d characters", len([]rune(m.Content)))
 				}
@@ -164,5 +177,73 @@ func TestParseUnreadType(t *testing.T) {
 	}
 	if m := msgs[1]; !m.Conversational() {
 		t.Errorf("text not conversational: %+v", m)
+	}
+}
+
+// TestParseKeepsWhatCanBeRead: a message with a field of another JSON
+// type, a status with an id longer than any of Meta's and a contact that
+// is not an object cost only themselves: the rest of their change and
+// of the delivery is read, and the change names what was left out. A
+// change whose value cannot be read at all still gives the number it
+// came to when that much can be read; an entry id sent as a number is
+// read as its digits.
+func TestParseKeepsWhatCanBeRead(t *testing.T) {
+	long := strings.Repeat("A", 3000)
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":102290129340398,"changes":[
+		{"field":"messages","value":{"messaging_product":"whatsapp",
+			"metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+			"contacts":[7,{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],
+			"messages":[{"from":"16505551234","id":"wamid.BAD","timestamp":1749416383,"type":"text","text":{"body":"typed"}},
+				{"from":"16505551234","id":"wamid.GOOD","timestamp":"1749416383","type":"text","text":{"body":"hello"}},
+				{"from":"16505551234","id":"wamid.` + long + `","timestamp":"1749416383","type":"text","text":{"body":"long"}}],
+			"statuses":[{"id":"wamid.` + long + `","status":"read","timestamp":"1749416383","recipient_id":"16505551234"},
+				{"id":"wamid.S1","status":"delivered","timestamp":"1749416383","recipient_id":"16505551234"}]}},
+		{"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922","display_phone_number":15550783881},
+			"messages":[{"from":"16505551234","id":"wamid.LOST","timestamp":"1749416383","type":"text","text":{"body":"x"}}]}},
+		{"field":"messages","value":{"metadata":"not an object"}}]},
+		"not an entry"]}`)
+	changes, err := cloudapi.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 4 {
+		t.Fatalf("%d changes, want 4", len(changes))
+	}
+	ch := changes[0]
+	if ch.WABAID != "102290129340398" || ch.PhoneNumberID != "106540352242922" {
+		t.Errorf("routing: %q %q", ch.WABAID, ch.PhoneNumberID)
+	}
+	if len(ch.Messages) != 1 || ch.Messages[0].ID != "wamid.GOOD" || len(ch.Statuses) != 1 || ch.Statuses[0].ID != "wamid.S1" ||
+		len(ch.Contacts) != 1 || ch.Contacts[0].Name != "Sheena Nelson" {
+		t.Errorf("readable parts: %+v", ch)
+	}
+	for _, want := range []string{"contacts[0]", "messages[0]: timestamp is a JSON number", "messages[2]: an id too long", "statuses[0]: an id too long"} {
+		if !strings.Contains(ch.Unreadable, want) {
+			t.Errorf("unreadable %q does not name %q", ch.Unreadable, want)
+		}
+	}
+	if !strings.Contains(string(ch.Raw), "wamid.BAD") || !json.Valid(ch.Raw) {
+		t.Errorf("the change is not kept whole: %.200s", ch.Raw)
+	}
+	if c := changes[1]; c.PhoneNumberID != "106540352242922" || len(c.Messages) != 0 || !strings.Contains(c.Unreadable, "value") {
+		t.Errorf("unreadable value: %+v", c)
+	}
+	if c := changes[2]; c.PhoneNumberID != "" || c.Unreadable == "" {
+		t.Errorf("unreadable metadata: %+v", c)
+	}
+	if c := changes[3]; !strings.HasPrefix(c.Unreadable, "entry") || string(c.Raw) != `"not an entry"` {
+		t.Errorf("unreadable entry: %+v", c)
+	}
+	// A delivery all of whose parts read has nothing unreadable.
+	for _, name := range []string{"messages.json", "statuses.json"} {
+		changes, err := cloudapi.Parse(fixture(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range changes {
+			if c.Unreadable != "" {
+				t.Errorf("%s: %s", name, c.Unreadable)
+			}
+		}
 	}
 }
