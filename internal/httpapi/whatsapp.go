@@ -273,12 +273,13 @@ func (a *API) syncTemplates(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) sendTemplate(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		SenderID string   `json:"sender_id"`
-		To       string   `json:"to"`
-		Template string   `json:"template"`
-		Language string   `json:"language"`
-		Params   []string `json:"params"`
-		Header   *struct {
+		SenderID  string   `json:"sender_id"`
+		To        string   `json:"to"`
+		Recipient string   `json:"recipient"`
+		Template  string   `json:"template"`
+		Language  string   `json:"language"`
+		Params    []string `json:"params"`
+		Header    *struct {
 			Type     string `json:"type"`
 			Text     string `json:"text"`
 			Link     string `json:"link"`
@@ -304,8 +305,8 @@ func (a *API) sendTemplate(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, fault.Invalid("sender_id", "is required"))
 		return
 	}
-	send := whatsapp.TemplateSend{SenderID: in.SenderID, To: in.To, Template: in.Template, Language: in.Language,
-		Params: in.Params}
+	send := whatsapp.TemplateSend{SenderID: in.SenderID, To: in.To, Recipient: in.Recipient, Template: in.Template,
+		Language: in.Language, Params: in.Params}
 	if h := in.Header; h != nil {
 		send.Header = &conversation.TemplateHeader{Type: h.Type, Text: h.Text, Link: h.Link, MediaID: h.MediaID, Filename: h.Filename,
 			Latitude: h.Latitude, Longitude: h.Longitude, Name: h.Name, Address: h.Address}

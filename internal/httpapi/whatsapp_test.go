@@ -674,6 +674,45 @@ func TestWhatsAppWindowAndMetaErrors(t *testing.T) {
 	}
 }
 
+// A customer known only by their user id (a username, no phone) can be
+// sent a template: by recipient on the wire, in one conversation with
+// their own messages. A malformed user id is refused before anything.
+func TestWhatsAppTemplateToUserID(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	e.graph.AddTemplates(cloudapitest.Template{ID: "1", Name: "order_shipped", Language: "en_US", Status: "APPROVED",
+		Category: "UTILITY", Components: []map[string]any{{"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped."}}})
+	s.Do("POST", "/api/v1/whatsapp/templates/sync", s.Key, map[string]any{"sender_id": e.sender}).Want(200)
+	send := "/api/v1/whatsapp/messages/template"
+	const user = "US.13491208655302741918"
+	runScenarios(t, s, []scenario{
+		{name: "neither to nor recipient", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "template": "order_shipped", "language": "en_US", "params": []string{"a", "b"}}, status: 422, code: "invalid_phone"},
+		{name: "recipient not a user id", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "recipient": "+14155550100", "template": "order_shipped", "language": "en_US", "params": []string{"a", "b"}}, status: 422, code: "validation_failed", field: "recipient"},
+		{name: "recipient with NUL", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "recipient": "US.1\u00002", "template": "order_shipped", "language": "en_US", "params": []string{"a", "b"}}, status: 422, code: "validation_failed", field: "recipient"},
+		{name: "recipient too long", method: "POST", path: send, key: "own", body: map[string]any{"sender_id": e.sender, "recipient": "US." + strings.Repeat("1", 200), "template": "order_shipped", "language": "en_US", "params": []string{"a", "b"}}, status: 422, code: "validation_failed", field: "recipient"},
+	})
+	if n := len(e.conversations()); n != 0 {
+		t.Fatalf("refused sends opened %d conversations", n)
+	}
+	first := s.Do("POST", send, s.Key, map[string]any{"sender_id": e.sender, "recipient": user, "template": "order_shipped",
+		"language": "en_US", "params": []string{"Ada", "#42"}}).Want(201)
+	if first.Str("conversation.customer.whatsapp_user_id") != user || first.Get("conversation.customer.phone") != nil {
+		t.Errorf("customer: %s", first.Body)
+	}
+	sent := e.waitSent(1)
+	if sent[0].Body["recipient"] != user || sent[0].Body["to"] != nil || sent[0].Body["type"] != "template" {
+		t.Errorf("template to a user id on the wire: %v", sent[0].Body)
+	}
+	// Their answer, by user id only, continues the same conversation.
+	body, _ := e.inbound("", user, "ada.l", time.Now(), text("thanks!"))
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("webhook: %d", got)
+	}
+	if list := e.conversations(); len(list) != 1 || list[0].(map[string]any)["id"] != first.Str("conversation.id") {
+		t.Errorf("the answer opened another conversation: %v", list)
+	}
+}
+
 func TestWhatsAppTemplatesAPI(t *testing.T) {
 	e := startWhatsApp(t)
 	s := e.s

@@ -222,7 +222,11 @@ func remoteStatus(st string) string {
 // TemplateSend asks for an approved template to be sent to a customer.
 type TemplateSend struct {
 	SenderID string
-	To       string
+	To       string // the customer's phone
+	// Recipient is the customer's business-scoped user id, for customers
+	// known without a phone (either identifies them; To is sent to when
+	// both are given).
+	Recipient string
 	Template string // name
 	Language string
 	Params   []string
@@ -230,8 +234,8 @@ type TemplateSend struct {
 	Buttons  []conversation.TemplateButton
 }
 
-// SendTemplate sends an approved template to a phone number, opening or
-// continuing that customer's conversation; the message goes out by the
+// SendTemplate sends an approved template to a customer, by phone or
+// business-scoped user id, opening or continuing their conversation; the message goes out by the
 // send job, like every outbound message.
 func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in TemplateSend) (*conversation.Conversation, *conversation.Message, error) {
 	snd, err := s.GetSender(ctx, workspaceID, in.SenderID)
@@ -255,9 +259,19 @@ func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in Templ
 	if err := v.Err(); err != nil {
 		return nil, nil, err
 	}
-	phone, ok := conversation.NormalizePhone(in.To)
-	if !ok {
-		return nil, nil, fault.New(fault.CodeInvalidPhone, "%q is not a phone number with country code, e.g. +15551234567", in.To)
+	var who Contact
+	if in.To != "" || in.Recipient == "" {
+		phone, ok := conversation.NormalizePhone(in.To)
+		if !ok {
+			return nil, nil, fault.New(fault.CodeInvalidPhone, "%q is not a phone number with country code, e.g. +15551234567 (or give recipient: the customer's WhatsApp user id)", in.To)
+		}
+		who.Phone = phone
+	}
+	if in.Recipient != "" {
+		if !ValidUserID(in.Recipient) {
+			return nil, nil, fault.Invalid("recipient", "must be a WhatsApp business-scoped user id as Meta sends it, e.g. US.13491208655302741918")
+		}
+		who.UserID = in.Recipient
 	}
 	t, err := s.Store.FindTemplate(ctx, workspaceID, snd.WABAID, in.Template, in.Language)
 	if fault.Is(err, fault.CodeNotFound) {
@@ -294,7 +308,7 @@ func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in Templ
 	var c *conversation.Conversation
 	for range 3 {
 		err = s.Store.Within(ctx, func(ctx context.Context) error {
-			conv, evs, err := s.threadFor(ctx, snd, Contact{Phone: phone})
+			conv, evs, err := s.threadFor(ctx, snd, who)
 			if err != nil {
 				return err
 			}

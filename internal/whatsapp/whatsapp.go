@@ -213,6 +213,23 @@ type Thread struct {
 	FormerPhone, FormerUserID string
 }
 
+// ValidUserID reports whether s looks like a business-scoped user id as
+// Meta sends them: a two-letter country code, a period, then letters,
+// digits and periods (US.13491208655302741918), at most 128 in all.
+func ValidUserID(s string) bool {
+	if len(s) < 4 || len(s) > 128 || s[2] != '.' || !upper(s[0]) || !upper(s[1]) {
+		return false
+	}
+	for _, r := range s[3:] {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func upper(b byte) bool { return b >= 'A' && b <= 'Z' }
+
 // Current reports whether a message the customer sent at time at knows
 // their identifiers as they are now: false when it predates the thread's
 // latest change of identifier (Meta delivers out of order), and its
