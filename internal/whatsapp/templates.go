@@ -227,11 +227,11 @@ type TemplateSend struct {
 	// known without a phone (either identifies them; To is sent to when
 	// both are given).
 	Recipient string
-	Template string // name
-	Language string
-	Params   []string
-	Header   *conversation.TemplateHeader
-	Buttons  []conversation.TemplateButton
+	Template  string // name
+	Language  string
+	Params    []string
+	Header    *conversation.TemplateHeader
+	Buttons   []conversation.TemplateButton
 }
 
 // SendTemplate sends an approved template to a customer, by phone or

@@ -220,13 +220,11 @@ func ValidUserID(s string) bool {
 	if len(s) < 4 || len(s) > 128 || s[2] != '.' || !upper(s[0]) || !upper(s[1]) {
 		return false
 	}
-	for _, r := range s[3:] {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
+	return strings.Trim(s[3:], userIDChars) == ""
 }
+
+// userIDChars are the characters of a user id after its country code.
+const userIDChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 func upper(b byte) bool { return b >= 'A' && b <= 'Z' }
 
