@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -789,6 +790,46 @@ func TestWhatsAppTemplatesAPI(t *testing.T) {
 	// template of the name.
 	if d := e.graph.Deleted(); len(d) != 1 || !strings.HasPrefix(d[0], "welcome#9") {
 		t.Errorf("deleted at Meta: %v", d)
+	}
+}
+
+// A sync forgets the templates Meta no longer lists (deleted in WhatsApp
+// Manager), but not one created a moment ago that Meta may not list yet.
+func TestWhatsAppTemplateSyncForgetsDeleted(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	body := []map[string]any{{"type": "BODY", "text": "Hi {{1}}"}}
+	e.graph.AddTemplates(
+		cloudapitest.Template{ID: "1", Name: "order_shipped", Language: "en_US", Status: "APPROVED", Category: "UTILITY", Components: body},
+		cloudapitest.Template{ID: "2", Name: "promo", Language: "en_US", Status: "APPROVED", Category: "MARKETING", Components: body},
+		cloudapitest.Template{ID: "3", Name: "promo", Language: "de", Status: "APPROVED", Category: "MARKETING", Components: body})
+	names := func() []string {
+		var out []string
+		for _, x := range s.Do("POST", "/api/v1/whatsapp/templates/sync", s.Key, map[string]any{"sender_id": e.sender}).Want(200).Get("data").([]any) {
+			m := x.(map[string]any)
+			out = append(out, m["name"].(string)+"/"+m["language"].(string))
+		}
+		sort.Strings(out)
+		return out
+	}
+	if got := strings.Join(names(), " "); got != "order_shipped/en_US promo/de promo/en_US" {
+		t.Fatalf("first sync: %s", got)
+	}
+	e.graph.RemoveTemplates("promo")
+	later := time.Now().Add(10 * time.Minute)
+	s.App.Now = func() time.Time { return later }
+	if got := strings.Join(names(), " "); got != "order_shipped/en_US" {
+		t.Errorf("after promo was deleted at Meta: %s", got)
+	}
+	s.Do("POST", "/api/v1/whatsapp/messages/template", s.Key, map[string]any{"sender_id": e.sender, "to": "+14155550100",
+		"template": "promo", "language": "en_US", "params": []string{"Ada"}}).Want(422)
+	// Created here just now, and not (yet) in Meta's list: kept.
+	s.Do("POST", "/api/v1/whatsapp/templates", s.Key, map[string]any{"sender_id": e.sender, "name": "welcome",
+		"language": "en", "category": "utility", "components": body}).Want(201)
+	e.graph.RemoveTemplates("welcome")
+	s.App.Now = func() time.Time { return later.Add(time.Minute) }
+	if got := strings.Join(names(), " "); got != "order_shipped/en_US welcome/en" {
+		t.Errorf("a template created a moment ago was forgotten: %s", got)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parley-dev/parley/internal/conversation"
@@ -150,8 +151,9 @@ func (s *Service) DeleteTemplate(ctx context.Context, workspaceID, id string) er
 }
 
 // SyncTemplates reads every template of the sender's account from the
-// Graph API (all pages) and stores them; it returns the workspace's
-// templates after.
+// Graph API (all pages) and stores them, and forgets the account's
+// templates Meta no longer has (deleted in WhatsApp Manager, or by
+// another tool); it returns the workspace's templates after.
 func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID string) ([]*Template, error) {
 	var v fault.Validation
 	snd, err := s.senderField(ctx, workspaceID, senderID, &v)
@@ -165,6 +167,9 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 	if err != nil {
 		return nil, err
 	}
+	// A template created here just before the list is read may not be in
+	// it yet: only older ones missing from it are gone.
+	goneBefore := s.now().Add(-templateListLag)
 	remote, err := s.Graph.Templates(ctx, tok, snd.WABAID)
 	if err != nil {
 		return nil, graphFault(err, "cannot read the templates")
@@ -177,6 +182,7 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 	}
 	now := s.now()
 	err = s.Store.Within(ctx, func(ctx context.Context) error {
+		seen := map[string]bool{}
 		for _, rt := range remote {
 			t := &Template{ID: ids.NewAt(ids.Template, now), WorkspaceID: workspaceID, SenderID: snd.ID, WABAID: snd.WABAID,
 				MetaID: rt.ID, Name: rt.Name, Language: rt.Language, Category: strings.ToLower(rt.Category),
@@ -187,6 +193,10 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 			if err := s.Store.UpsertTemplate(ctx, t); err != nil {
 				return err
 			}
+			seen[t.ID] = true
+		}
+		if err := s.forgetGone(ctx, workspaceID, snd.WABAID, seen, goneBefore); err != nil {
+			return err
 		}
 		if refreshed {
 			return s.storeNumber(ctx, snd)
@@ -197,6 +207,30 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 		return nil, err
 	}
 	return s.Store.ListTemplates(ctx, workspaceID)
+}
+
+// templateListLag is how long a template created through the Graph API
+// may take to show in its account's list.
+const templateListLag = 5 * time.Minute
+
+// forgetGone deletes the templates of a WABA, created before goneBefore,
+// that a full read of Meta's list did not return (seen holds those it
+// did).
+func (s *Service) forgetGone(ctx context.Context, workspaceID, wabaID string, seen map[string]bool, goneBefore time.Time) error {
+	all, err := s.Store.ListTemplates(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	for _, t := range all {
+		if t.WABAID != wabaID || seen[t.ID] || !t.CreatedAt.Before(goneBefore) {
+			continue
+		}
+		if err := s.Store.DeleteTemplate(ctx, workspaceID, t.ID); err != nil && !fault.Is(err, fault.CodeNotFound) {
+			return err
+		}
+		s.log().InfoContext(ctx, "whatsapp template gone at Meta: forgotten", "template", t.Name, "language", t.Language, "waba", wabaID)
+	}
+	return nil
 }
 
 // remoteStatus maps the Graph API's template status to the contract's.

@@ -109,6 +109,26 @@ func (f *Fake) AddTemplates(ts ...Template) {
 	f.templates = append(f.templates, ts...)
 }
 
+// RemoveTemplates deletes the account's templates of a name, as deleting
+// them in WhatsApp Manager does.
+func (f *Fake) RemoveTemplates(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removeTemplates(name, "")
+}
+
+// removeTemplates deletes the templates of a name (only the one of hsmID
+// when given); f.mu is held.
+func (f *Fake) removeTemplates(name, hsmID string) {
+	kept := f.templates[:0]
+	for _, t := range f.templates {
+		if t.Name != name || (hsmID != "" && t.ID != hsmID) {
+			kept = append(kept, t)
+		}
+	}
+	f.templates = kept
+}
+
 // AddMedia stores a media object.
 func (f *Fake) AddMedia(id string, data []byte) {
 	f.mu.Lock()
@@ -182,6 +202,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.created = append(f.created, body)
 		f.n++
 		id := strconv.Itoa(900000 + f.n)
+		// Listed from now on, pending review, as Meta lists it.
+		name, _ := body["name"].(string)
+		lang, _ := body["language"].(string)
+		category, _ := body["category"].(string)
+		f.templates = append(f.templates, Template{ID: id, Name: name, Language: lang, Status: "PENDING", Category: category})
 		f.mu.Unlock()
 		writeJSON(w, map[string]any{"id": id, "status": "PENDING", "category": body["category"]})
 	case len(parts) == 2 && parts[1] == "message_templates" && r.Method == http.MethodDelete:
@@ -191,6 +216,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			d += "#" + id
 		}
 		f.deleted = append(f.deleted, d)
+		f.removeTemplates(r.URL.Query().Get("name"), r.URL.Query().Get("hsm_id"))
 		f.mu.Unlock()
 		writeJSON(w, map[string]any{"success": true})
 	case len(parts) == 1 && r.Method == http.MethodGet && r.URL.Query().Get("fields") != "":
