@@ -837,11 +837,14 @@ func TestWhatsAppSendersAPI(t *testing.T) {
 	e := startWhatsApp(t)
 	s := e.s
 	base := "/api/v1/whatsapp/senders"
+	e.graph.AddForeignNumber("777000111")
 	runScenarios(t, s, []scenario{
 		{name: "list", method: "GET", path: base, key: "own", status: 200, contains: []string{e.sender}},
 		{name: "list other", method: "GET", path: base, key: "other", status: 200, contains: []string{`"data":[]`}},
 		{name: "get other", method: "GET", path: base + "/" + e.sender, key: "other", status: 404, code: "not_found"},
-		{name: "duplicate number", method: "POST", path: base, key: "own", body: map[string]any{"name": "x", "phone": "+15550001112", "phone_number_id": waNumber, "waba_id": "1", "access_token": "t", "assistant_id": s.DemoAssistant}, status: 422, field: "phone_number_id"},
+		{name: "duplicate number", method: "POST", path: base, key: "own", body: map[string]any{"name": "x", "phone": "+15550001112", "phone_number_id": waNumber, "waba_id": "1", "access_token": waToken, "assistant_id": s.DemoAssistant}, status: 422, field: "phone_number_id"},
+		{name: "another business's number", method: "POST", path: base, key: "own", body: map[string]any{"name": "x", "phone": "+15550001114", "phone_number_id": "777000111", "waba_id": "1", "access_token": waToken, "assistant_id": s.DemoAssistant}, status: 422, field: "phone_number_id"},
+		{name: "token Meta refuses", method: "POST", path: base, key: "own", body: map[string]any{"name": "x", "phone": "+15550001113", "phone_number_id": "4243", "waba_id": "1", "access_token": "not-a-token", "assistant_id": s.DemoAssistant}, status: 422, field: "access_token"},
 		{name: "missing token", method: "POST", path: base, key: "own", body: map[string]any{"name": "x", "phone": "+15550001112", "phone_number_id": "2", "waba_id": "1", "assistant_id": s.DemoAssistant}, status: 422, field: "access_token"},
 		{name: "bad phone", method: "POST", path: base, key: "own", body: map[string]any{"name": "x", "phone": "abc", "phone_number_id": "2", "waba_id": "1", "access_token": "t", "assistant_id": s.DemoAssistant}, status: 422, field: "phone"},
 		{name: "unknown field", method: "POST", path: base, key: "own", body: `{"name":"x","token":"t"}`, status: 400, code: "malformed_request"},
@@ -935,7 +938,10 @@ func TestWhatsAppRefreshSender(t *testing.T) {
 		t.Errorf("the template sync did not refresh the number: %s", got.Body)
 	}
 
-	s.Do("PATCH", "/api/v1/whatsapp/senders/"+e.sender, s.Key, map[string]any{"access_token": "revoked"}).Want(200)
+	// A token Meta refuses is not taken; one revoked later makes the
+	// refresh fail and changes nothing.
+	s.Do("PATCH", "/api/v1/whatsapp/senders/"+e.sender, s.Key, map[string]any{"access_token": "not-a-token"}).Want(422)
+	e.graph.SetToken("rotated")
 	e.graph.SetNumber("FLAGGED", "RED")
 	s.Do("POST", "/api/v1/whatsapp/senders/"+e.sender+"/refresh", s.Key, nil).Want(502)
 	if got := s.Do("GET", "/api/v1/whatsapp/senders/"+e.sender, s.Key, nil).Want(200); got.Str("quality_rating") != "GREEN" {
@@ -1109,10 +1115,10 @@ func TestWhatsAppHostileIDs(t *testing.T) {
 		t.Fatalf("no cursor: %s", first.Body)
 	}
 	// Another workspace that names this account's WABA on a sender of its
-	// own (any number and token will do) sees none of its changes.
+	// own (any number its token reads will do) sees none of its changes.
 	oa := s.Do("POST", "/api/v1/assistants", s.OtherKey, map[string]any{"name": "Theirs", "model": "offline"}).Want(201).Str("id")
 	s.Do("POST", "/api/v1/whatsapp/senders", s.OtherKey, map[string]any{"name": "Claim", "phone": "+15550009999",
-		"phone_number_id": "4242", "waba_id": waAccount, "access_token": "not-a-token", "assistant_id": oa}).Want(201)
+		"phone_number_id": "4242", "waba_id": waAccount, "access_token": waToken, "assistant_id": oa}).Want(201)
 	if data := s.Do("GET", "/api/v1/whatsapp/unrouted", s.OtherKey, nil).Want(200).Get("data").([]any); len(data) != 0 {
 		t.Errorf("a workspace that claims another's WABA sees %d of its unrouted changes", len(data))
 	}

@@ -86,18 +86,35 @@ func (s *Service) CreateSender(ctx context.Context, workspaceID string, in Sende
 	if err := s.applySender(ctx, snd, in, true); err != nil {
 		return nil, err
 	}
-	s.refreshNumber(ctx, snd, *in.AccessToken)
+	if err := s.confirmNumber(ctx, snd, strings.TrimSpace(*in.AccessToken)); err != nil {
+		return nil, err
+	}
 	if err := s.Store.CreateSender(ctx, snd); err != nil {
 		return nil, err
 	}
 	return snd, nil
 }
 
-// refreshNumber reads the number's status and quality, best effort.
-func (s *Service) refreshNumber(ctx context.Context, snd *Sender, token string) {
-	if err := s.readNumber(ctx, snd, token); err != nil {
+// confirmNumber reads the number's status and quality with the sender's
+// token. A number Meta refuses to show that token (another business's,
+// one that does not exist, or a token that is not valid) is refused:
+// webhooks route by phone_number_id, so a workspace must not claim a
+// number it cannot prove. When Meta does not answer (network, 5xx, rate
+// limit) the sender is kept, its status unknown until a refresh.
+func (s *Service) confirmNumber(ctx context.Context, snd *Sender, token string) error {
+	err := s.readNumber(ctx, snd, token)
+	var ge *GraphError
+	if errors.As(err, &ge) && ge.HTTPStatus >= 400 && ge.HTTPStatus < 500 && !ge.Retryable() {
+		field := "phone_number_id"
+		if ge.Code == ErrCodeInvalidToken || ge.HTTPStatus == 401 {
+			field = "access_token"
+		}
+		return fault.Invalid(field, "Meta does not show this number to this access token: %s", ge.Describe())
+	}
+	if err != nil {
 		s.log().WarnContext(ctx, "whatsapp: cannot read the number's status", "sender", snd.ID, "err", err)
 	}
+	return nil
 }
 
 // readNumber sets snd's status and quality rating from the Graph API.
@@ -228,8 +245,18 @@ func (s *Service) UpdateSender(ctx context.Context, workspaceID, id string, in S
 	if err != nil {
 		return nil, err
 	}
+	number := snd.PhoneNumberID
 	if err := s.applySender(ctx, snd, in, false); err != nil {
 		return nil, err
+	}
+	if snd.PhoneNumberID != number || in.AccessToken != nil {
+		tok, err := s.token(ctx, snd)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.confirmNumber(ctx, snd, tok); err != nil {
+			return nil, err
+		}
 	}
 	snd.UpdatedAt = s.now()
 	if err := s.Store.UpdateSender(ctx, snd); err != nil {

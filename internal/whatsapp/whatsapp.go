@@ -459,6 +459,7 @@ const (
 	ErrCodeAPIService      = 2
 	ErrCodeTooManyRequests = 4
 	ErrCodeAppRateLimit    = 80007
+	ErrCodeInvalidToken    = 190 // the access token is not valid (expired, revoked)
 	// ErrCodeThroughputUpgrade: the number's throughput is being raised
 	// (it takes up to a minute); sends are refused meanwhile.
 	ErrCodeThroughputUpgrade = 131057

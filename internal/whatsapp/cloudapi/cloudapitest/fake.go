@@ -55,7 +55,8 @@ type Fake struct {
 	pageSize  int
 	n         int
 	srv       *httptest.Server
-	status    string // the number's, as GET /{phone-number-id} reports it
+	status    string          // the number's, as GET /{phone-number-id} reports it
+	foreign   map[string]bool // numbers of another business: the token cannot read them
 	quality   string
 	beforeAck func(wamid string)
 }
@@ -93,6 +94,31 @@ func (f *Fake) FailNext(faults ...Fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.faults = append(f.faults, faults...)
+}
+
+// SetToken changes the access token the fake accepts (the old one is
+// revoked).
+func (f *Fake) SetToken(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Token = token
+}
+
+func (f *Fake) token() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.Token
+}
+
+// AddForeignNumber makes a phone number id another business's: reading
+// it with the fake's token fails as the Graph API's does.
+func (f *Fake) AddForeignNumber(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.foreign == nil {
+		f.foreign = map[string]bool{}
+	}
+	f.foreign[id] = true
 }
 
 // SetNumber sets the status and quality rating the numbers report.
@@ -185,7 +211,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.download(w, r)
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+f.Token {
+	if r.Header.Get("Authorization") != "Bearer "+f.token() {
 		graphError(w, 401, 190, "Invalid OAuth access token - Cannot parse access token", "")
 		return
 	}
@@ -221,8 +247,12 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"success": true})
 	case len(parts) == 1 && r.Method == http.MethodGet && r.URL.Query().Get("fields") != "":
 		f.mu.Lock()
-		status, quality := f.status, f.quality
+		status, quality, foreign := f.status, f.quality, f.foreign[parts[0]]
 		f.mu.Unlock()
+		if foreign {
+			graphError(w, 400, 100, "Unsupported get request. Object with ID '"+parts[0]+"' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", "")
+			return
+		}
 		writeJSON(w, map[string]any{"display_phone_number": "15550001111", "verified_name": "Parley Test",
 			"quality_rating": quality, "status": status, "id": parts[0]})
 	case len(parts) == 1 && r.Method == http.MethodGet:
@@ -242,7 +272,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Fake) download(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") != "Bearer "+f.Token {
+	if r.Header.Get("Authorization") != "Bearer "+f.token() {
 		w.WriteHeader(401)
 		return
 	}
