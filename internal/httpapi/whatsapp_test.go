@@ -436,6 +436,25 @@ func TestWhatsAppUnreadablePartKept(t *testing.T) {
 	}
 }
 
+// A timestamp far ahead of Parley's clock does not stretch the window
+// past Meta's: it is taken as the time of arrival.
+func TestWhatsAppFutureTimestamp(t *testing.T) {
+	e := startWhatsApp(t)
+	body, _ := e.inbound("16315559876", "", "", time.Now().Add(30*time.Minute), text("from the future"))
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("webhook: %d", got)
+	}
+	list := e.conversations()
+	if len(list) != 1 {
+		t.Fatalf("%d conversations", len(list))
+	}
+	r := e.s.Do("GET", "/api/v1/conversations/"+list[0].(map[string]any)["id"].(string), e.s.Key, nil).Want(200)
+	last, err := time.Parse(time.RFC3339Nano, r.Str("whatsapp_window.last_customer_message_at"))
+	if err != nil || last.After(time.Now().Add(time.Minute)) {
+		t.Errorf("window from a timestamp 30 minutes ahead: %v (%v)", r.Get("whatsapp_window"), err)
+	}
+}
+
 func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 	e := startWhatsApp(t)
 	s := e.s

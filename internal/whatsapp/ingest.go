@@ -221,8 +221,11 @@ func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbou
 		return nil, nil
 	}
 	now := s.now()
+	// Meta's clock, not ours: a few seconds either way is skew, and keeps
+	// the customer's order; a time further ahead would stretch the
+	// window past Meta's, so it is taken as now.
 	at := m.Timestamp
-	if at.IsZero() || at.After(now.Add(time.Hour)) {
+	if at.IsZero() || at.After(now.Add(clockSkew)) {
 		at = now
 	}
 	at = at.UTC().Truncate(time.Millisecond)
@@ -602,6 +605,10 @@ func (s *Service) identityChange(ctx context.Context, snd *Sender, m *Inbound, w
 // earlyReceiptsKept is how long a receipt of a wamid not recorded yet is
 // kept for its send to record it.
 const earlyReceiptsKept = 24 * time.Hour
+
+// clockSkew is how far ahead of Parley's clock a webhook timestamp is
+// taken as given.
+const clockSkew = time.Minute
 
 // earlyReceipts applies the receipts that arrived for a wamid before the
 // send recorded it (receipt keeps them), inside that send's transaction.

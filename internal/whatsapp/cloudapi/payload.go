@@ -320,6 +320,10 @@ func parseChange(wabaID string, raw json.RawMessage) whatsapp.Change {
 			ch.Unread(fmt.Sprintf("messages[%d]: an id too long", i))
 			continue
 		}
+		if !identified(&in, ch.Contacts) {
+			ch.Unread(fmt.Sprintf("messages[%d]: no sender (neither from nor from_user_id)", i))
+			continue
+		}
 		ch.Messages = append(ch.Messages, in)
 	}
 	for i, rs := range v.Statuses {
@@ -342,6 +346,16 @@ func parseChange(wabaID string, raw json.RawMessage) whatsapp.Change {
 	}
 	ch.Errors = apiErrors(v.Errors)
 	return ch
+}
+
+// identified reports whether a message names its sender: by its own
+// from or from_user_id, its change's only contact, or (an identity
+// notice) the user id the customer had.
+func identified(in *whatsapp.Inbound, contacts []whatsapp.Contact) bool {
+	if in.From != "" || in.FromUserID != "" || (in.System != nil && in.System.PreviousUserID != "") {
+		return true
+	}
+	return len(contacts) == 1 && (contacts[0].Phone != "" || contacts[0].UserID != "")
 }
 
 func apiErrors(list []apiError) []whatsapp.APIError {

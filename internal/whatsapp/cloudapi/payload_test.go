@@ -234,6 +234,21 @@ func TestParseKeepsWhatCanBeRead(t *testing.T) {
 	if c := changes[3]; !strings.HasPrefix(c.Unreadable, "entry") || string(c.Raw) != `"not an entry"` {
 		t.Errorf("unreadable entry: %+v", c)
 	}
+	// A message that names no sender (no from, from_user_id or single
+	// contact) cannot be threaded: it is left out, not stored without a
+	// customer; an identity notice naming the former user id is not.
+	anon, err := cloudapi.Parse([]byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+		"metadata":{"phone_number_id":"106540352242922"},
+		"messages":[{"id":"wamid.ANON","timestamp":"1749416383","type":"text","text":{"body":"who am I"}},
+			{"from":"not a phone","id":"wamid.ANON2","timestamp":"1749416383","type":"text","text":{"body":"?"}},
+			{"id":"wamid.SYS","timestamp":"1749416383","type":"system","system":{"type":"user_changed_user_id","previous_user_id":"US.1","user_id":"US.2","body":"changed"}}]}}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := anon[0]; len(c.Messages) != 1 || c.Messages[0].ID != "wamid.SYS" ||
+		!strings.Contains(c.Unreadable, "messages[0]: no sender") || !strings.Contains(c.Unreadable, "messages[1]: no sender") {
+		t.Errorf("messages without a sender: %+v", c)
+	}
 	// A delivery all of whose parts read has nothing unreadable.
 	for _, name := range []string{"messages.json", "statuses.json"} {
 		changes, err := cloudapi.Parse(fixture(t, name))
