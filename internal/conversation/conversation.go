@@ -160,10 +160,21 @@ type TemplateButton struct {
 
 // Pricing is how WhatsApp prices an outbound message, from its status
 // webhooks: category (marketing, utility, authentication, service, …)
-// and type (regular, free_customer_service, free_entry_point).
+// and type (regular, free_customer_service, free_entry_point). Billable
+// is the flag of older payloads, which carry no type.
 type Pricing struct {
 	Category string `json:"category"`
 	Type     string `json:"type"`
+	Billable *bool  `json:"billable,omitempty"`
+}
+
+// Free reports whether Meta charges nothing for the message: a free
+// type, or, on an older payload without a type, billable false.
+func (p *Pricing) Free() bool {
+	if p.Type != "" {
+		return strings.HasPrefix(p.Type, "free")
+	}
+	return p.Billable != nil && !*p.Billable
 }
 
 // Media is an attachment a customer sent on a channel. WhatsApp keeps

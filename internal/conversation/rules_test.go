@@ -323,3 +323,25 @@ func TestCountPlanSpans(t *testing.T) {
 		t.Errorf("Months (-want +got):\n%s", diff)
 	}
 }
+
+// TestPricingFree: the type decides; an older payload without a type is
+// free only when Meta says billable false.
+func TestPricingFree(t *testing.T) {
+	no, yes := false, true
+	for _, c := range []struct {
+		p    Pricing
+		free bool
+	}{
+		{Pricing{Category: "utility", Type: "regular"}, false},
+		{Pricing{Category: "service", Type: "free_customer_service"}, true},
+		{Pricing{Category: "marketing", Type: "free_entry_point"}, true},
+		{Pricing{Category: "utility", Type: "regular", Billable: &no}, false},
+		{Pricing{Category: "service", Billable: &no}, true},
+		{Pricing{Category: "marketing", Billable: &yes}, false},
+		{Pricing{Category: "marketing"}, false},
+	} {
+		if got := c.p.Free(); got != c.free {
+			t.Errorf("%+v: Free() = %v, want %v", c.p, got, c.free)
+		}
+	}
+}

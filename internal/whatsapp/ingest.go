@@ -672,7 +672,7 @@ func (s *Service) receipt(ctx context.Context, snd *Sender, rates []*Rate, st *S
 				phone = c.Customer.Phone
 			}
 			var fee *money.Money
-			if strings.HasPrefix(m.Pricing.Type, "free") {
+			if m.Pricing.Free() {
 				zero := money.Money(0)
 				fee = &zero
 			} else if r := PickRate(rates, m.Pricing.Category, phone, m.CreatedAt); r != nil {

@@ -341,6 +341,9 @@ func parseChange(wabaID string, raw json.RawMessage) whatsapp.Change {
 			RecipientPhone: phone(s.RecipientID), RecipientUserID: s.RecipientUserID, Errors: apiErrors(s.Errors)}
 		if s.Pricing != nil && (s.Pricing.Category != "" || s.Pricing.Type != "") {
 			st.Pricing = &conversation.Pricing{Category: s.Pricing.Category, Type: s.Pricing.Type}
+			if s.Pricing.Type == "" {
+				st.Pricing.Billable = s.Pricing.Billable
+			}
 		}
 		ch.Statuses = append(ch.Statuses, st)
 	}

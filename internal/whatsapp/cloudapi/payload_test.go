@@ -262,3 +262,24 @@ func TestParseKeepsWhatCanBeRead(t *testing.T) {
 		}
 	}
 }
+
+// TestParseOlderPricing: a status of the conversation-based pricing days
+// (no type, billable false) keeps the flag, so its fee is none.
+func TestParseOlderPricing(t *testing.T) {
+	changes, err := cloudapi.Parse([]byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+		"metadata":{"phone_number_id":"106540352242922"},
+		"statuses":[{"id":"wamid.OLD","status":"delivered","timestamp":"1749416383","recipient_id":"16505551234",
+			"pricing":{"billable":false,"pricing_model":"CBP","category":"service"}},
+			{"id":"wamid.NEW","status":"delivered","timestamp":"1749416383","recipient_id":"16505551234",
+			"pricing":{"billable":false,"pricing_model":"PMP","category":"utility","type":"regular"}}]}}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, cur := changes[0].Statuses[0].Pricing, changes[0].Statuses[1].Pricing
+	if old == nil || !old.Free() || old.Category != "service" {
+		t.Errorf("older pricing: %+v", old)
+	}
+	if cur == nil || cur.Free() || cur.Billable != nil {
+		t.Errorf("a typed pricing follows its type: %+v", cur)
+	}
+}
