@@ -455,6 +455,30 @@ func TestWhatsAppFutureTimestamp(t *testing.T) {
 	}
 }
 
+// With the assistant off, the customer's messages are marked read when an
+// operator answers (without the typing indicator, which is the model's).
+func TestWhatsAppOperatorMarksRead(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	body, _ := e.inbound("16315554321", "", "", time.Now(), text("hi"))
+	e.post(body, "")
+	e.waitSent(1)
+	id := e.conversations()[0].(map[string]any)["id"].(string)
+	s.Do("PATCH", "/api/v1/conversations/"+id, s.Key, map[string]any{"ai_enabled": false}).Want(200)
+	body, wamid := e.inbound("16315554321", "", "", time.Now(), text("can a person help?"))
+	e.post(body, "")
+	readsBefore := len(e.graph.Reads())
+	s.Do("POST", "/api/v1/conversations/"+id+"/messages", s.Key, map[string]any{"role": "operator", "content": "Sure, I am here."}).Want(201)
+	e.waitSent(2)
+	reads := e.graph.Reads()
+	if len(reads) != readsBefore+1 {
+		t.Fatalf("reads %v, want one more for the operator's answer", reads)
+	}
+	if r := reads[len(reads)-1]; r["message_id"] != wamid || r["typing_indicator"] != nil || r["status"] != "read" {
+		t.Errorf("read receipt: %v", r)
+	}
+}
+
 func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 	e := startWhatsApp(t)
 	s := e.s

@@ -9,6 +9,7 @@ import (
 
 	"github.com/parley-dev/parley/internal/conversation"
 	"github.com/parley-dev/parley/internal/fault"
+	"github.com/parley-dev/parley/internal/page"
 )
 
 // SendArgs asks for an outbound message to be sent through the Graph API.
@@ -89,6 +90,32 @@ func (ch Channel) Replying(ctx context.Context, c *conversation.Conversation, m 
 	}
 }
 
+// markRead marks the customer's messages before an operator's message
+// read (Meta marks a message and every one before it), as the AI's
+// reply does while the model works: with the assistant off, the customer
+// would otherwise never see their messages read. Best effort: a failure
+// is logged and the send goes on.
+func (s *Service) markRead(ctx context.Context, c *conversation.Conversation, m *conversation.Message, snd *Sender, tok string) {
+	res, err := s.Conversations.Messages(ctx, c.WorkspaceID, c.ID,
+		page.Request{Limit: 20, Cursor: &page.Cursor{Seq: m.Seq, Key: m.ID, Before: true}})
+	if err != nil {
+		s.log().WarnContext(ctx, "whatsapp mark read: cannot read the transcript", "conversation", c.ID, "err", err)
+		return
+	}
+	for i := len(res.Items) - 1; i >= 0; i-- {
+		prev := res.Items[i]
+		if prev.Role != conversation.RoleUser || prev.ExternalID == "" {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := s.Graph.MarkRead(rctx, tok, snd.PhoneNumberID, prev.ExternalID, false); err != nil {
+			s.log().WarnContext(ctx, "whatsapp mark read failed", "sender", snd.ID, "err", err)
+		}
+		return
+	}
+}
+
 // SendJob sends an outbound message. It is idempotent where it can be: a
 // message already sent (it has its wamid) or already failed is left
 // alone. A send Meta refuses for good marks the message failed with
@@ -129,6 +156,9 @@ func (s *Service) SendJob(ctx context.Context, args SendArgs) error {
 	// snoozed) instead of being refused.
 	if wait := s.pacer().Reserve(s.Now(), snd.PhoneNumberID, out.To+out.Recipient); wait > 0 {
 		return &SnoozeError{After: wait, Err: errPaced}
+	}
+	if m.Role == conversation.RoleOperator {
+		s.markRead(ctx, c, m, snd, tok)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	wamid, err := s.Graph.Send(sctx, tok, snd.PhoneNumberID, out)
