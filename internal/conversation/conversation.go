@@ -524,6 +524,11 @@ type Transactor interface {
 	// after a rollback), or at once when ctx holds none: where a change
 	// is announced, so nothing is announced that did not happen.
 	AfterCommit(ctx context.Context, fn func())
+	// Snapshot runs fn's reads in one read-only transaction, so they all
+	// see the same committed state (a conversation and its transcript,
+	// read one after the other, agree). fn must not write: a write in it
+	// fails. Inside Within it joins that transaction.
+	Snapshot(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Store persists conversations and their messages. Every call is scoped to

@@ -191,6 +191,26 @@ func (s *Service) Transcript(ctx context.Context, workspaceID, id string) ([]*Me
 	}
 }
 
+// WithTranscript returns a conversation and every message of it as of
+// one moment (Store.Snapshot): its totals and its messages agree even
+// while a receipt, a reply or a fee is being written.
+func (s *Service) WithTranscript(ctx context.Context, workspaceID, id string) (*Conversation, []*Message, error) {
+	var c *Conversation
+	var msgs []*Message
+	err := s.Store.Snapshot(ctx, func(ctx context.Context) error {
+		var err error
+		if c, err = s.Get(ctx, workspaceID, id); err != nil {
+			return err
+		}
+		msgs, err = s.Transcript(ctx, workspaceID, id)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, msgs, nil
+}
+
 // Messages returns one page of a transcript, oldest first.
 func (s *Service) Messages(ctx context.Context, workspaceID, id string, req page.Request) (page.Result[*Message], error) {
 	if !ids.HasPrefix(id, ids.Conversation) {

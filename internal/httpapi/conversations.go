@@ -161,12 +161,7 @@ func (a *API) countConversations(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 	ws, id := workspaceID(r.Context()), r.PathValue("id")
-	c, err := a.Conversations.Get(r.Context(), ws, id)
-	if err != nil {
-		httpx.WriteProblem(w, r, err)
-		return
-	}
-	msgs, err := a.Conversations.Transcript(r.Context(), ws, id)
+	c, msgs, err := a.Conversations.WithTranscript(r.Context(), ws, id)
 	if err != nil {
 		httpx.WriteProblem(w, r, err)
 		return

@@ -166,12 +166,7 @@ func (d *Dashboard) deleteConversation(w http.ResponseWriter, r *http.Request) {
 // transcript downloads the whole transcript as plain text.
 func (d *Dashboard) transcript(w http.ResponseWriter, r *http.Request) {
 	ws, id := workspace(r), r.PathValue("id")
-	c, err := d.Conversations.Get(r.Context(), ws, id)
-	if err != nil {
-		d.renderError(w, r, err)
-		return
-	}
-	msgs, err := d.Conversations.Transcript(r.Context(), ws, id)
+	c, msgs, err := d.Conversations.WithTranscript(r.Context(), ws, id)
 	if err != nil {
 		d.renderError(w, r, err)
 		return

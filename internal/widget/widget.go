@@ -393,12 +393,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, as *assistant.Assist
 
 // getSession returns the visitor's conversation with its messages.
 func (a *API) getSession(w http.ResponseWriter, r *http.Request, s *session) {
-	c, err := a.Conversations.Get(r.Context(), s.Workspace, s.Conversation)
-	if err != nil {
-		httpx.WriteProblem(w, r, err)
-		return
-	}
-	msgs, err := a.Conversations.Transcript(r.Context(), s.Workspace, s.Conversation)
+	c, msgs, err := a.Conversations.WithTranscript(r.Context(), s.Workspace, s.Conversation)
 	if err != nil {
 		httpx.WriteProblem(w, r, err)
 		return

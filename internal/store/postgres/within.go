@@ -24,6 +24,18 @@ func (db *DB) Within(ctx context.Context, fn func(ctx context.Context) error) er
 		fn))
 }
 
+// Snapshot implements store.Store: a read-only REPEATABLE READ
+// transaction, so every read in fn sees the snapshot of its first.
+func (db *DB) Snapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	return db.classify(store.Within(ctx, db,
+		func() (pgx.Tx, error) {
+			return db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		},
+		func(tx pgx.Tx) error { return tx.Commit(ctx) },
+		func(tx pgx.Tx) { _ = tx.Rollback(context.WithoutCancel(ctx)) },
+		fn))
+}
+
 // AfterCommit implements store.Store: fn runs once the transaction in ctx
 // has committed, or at once when ctx holds none.
 func (db *DB) AfterCommit(ctx context.Context, fn func()) { store.AfterCommit(ctx, db, fn) }

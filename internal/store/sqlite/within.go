@@ -64,6 +64,17 @@ func (db *DB) newGroup() *store.Group[*sql.Tx] {
 	}
 }
 
+// Snapshot implements store.Store: a deferred transaction on a read
+// connection (query_only) — in WAL mode its snapshot is taken at its first
+// read and held to the end — so every read in fn sees the same state.
+func (db *DB) Snapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	return db.classify(store.Within(ctx, db,
+		func() (*sql.Tx, error) { return db.read.BeginTx(ctx, nil) },
+		func(tx *sql.Tx) error { return tx.Commit() },
+		func(tx *sql.Tx) { _ = tx.Rollback() },
+		fn))
+}
+
 // AfterCommit implements store.Store: fn runs once the transaction in ctx
 // has committed, or at once when ctx holds none.
 func (db *DB) AfterCommit(ctx context.Context, fn func()) { store.AfterCommit(ctx, db, fn) }

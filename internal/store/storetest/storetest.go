@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationCountTermsWords", testCountTermsWords},
 		{"ConversationCountTermsRandom", testCountTermsRandom},
 		{"Messages", testMessages},
+		{"Snapshot", testSnapshot},
 		{"Delete", testDelete},
 		{"Jobs", testJobs},
 		{"Events", testEvents},
