@@ -67,8 +67,12 @@ func testSnapshot(t *testing.T, s store.Store) {
 			return err
 		}
 		return s.Snapshot(ctx, func(ctx context.Context) error {
-			if rollup, rows, err := count(ctx); err != nil || rollup != 3 || rows != 3 {
-				return fmt.Errorf("snapshot in Within: message_count %d, messages %d (%v); want 3", rollup, rows, err)
+			rollup, rows, err := count(ctx)
+			if err != nil {
+				return err
+			}
+			if rollup != 3 || rows != 3 {
+				return fmt.Errorf("snapshot in Within: message_count %d, messages %d; want 3", rollup, rows)
 			}
 			return nil
 		})
