@@ -379,6 +379,18 @@ func TestWhatsAppLateMessageAfterNumberChange(t *testing.T) {
 				if list := e.conversations(); len(list) != 2 {
 					t.Errorf("a later message from the old number: %d conversations, want 2", len(list))
 				}
+				// Another message the first customer sent before the change,
+				// delivered only now: theirs, not the number's new owner's.
+				body, _ = e.inbound("16315550001", "", "", t0.Add(90*time.Second), text("also sent before the change"))
+				e.post(body, "")
+				r := s.Do("GET", "/api/v1/conversations/"+id, s.Key, nil).Want(200)
+				found := false
+				for _, m := range msgs(r) {
+					found = found || m["content"] == "also sent before the change"
+				}
+				if !found {
+					t.Error("a message sent before the change went to the number's new owner")
+				}
 			}
 		})
 	}
@@ -421,8 +433,8 @@ func TestWhatsAppUnreadablePartKept(t *testing.T) {
 		t.Errorf("%d messages, want 2 (the readable one and its reply)", n)
 	}
 	data := s.Do("GET", "/api/v1/whatsapp/unrouted", s.Key, nil).Want(200).Get("data").([]any)
-	if len(data) == 0 {
-		t.Fatal("the unreadable change was not kept")
+	if len(data) != 1 {
+		t.Fatalf("the unreadable change kept %d times, want once (the second delivery is Meta's redelivery)", len(data))
 	}
 	u := data[0].(map[string]any)
 	detail, _ := u["detail"].(string)
@@ -754,6 +766,25 @@ func TestWhatsAppTemplateToUserID(t *testing.T) {
 	}
 	if list := e.conversations(); len(list) != 1 || list[0].(map[string]any)["id"] != first.Str("conversation.id") {
 		t.Errorf("the answer opened another conversation: %v", list)
+	}
+	// A phone and a user id of two different customers are refused, not
+	// merged into one thread.
+	body, _ = e.inbound("14155550199", "", "", time.Now(), text("I am someone else"))
+	e.post(body, "")
+	r := s.Do("POST", send, s.Key, map[string]any{"sender_id": e.sender, "to": "+14155550199", "recipient": user,
+		"template": "order_shipped", "language": "en_US", "params": []string{"Ada", "#43"}}).Want(422)
+	if !strings.Contains(string(r.Body), `"recipient"`) {
+		t.Errorf("mixed identifiers: %s", r.Body)
+	}
+	list := e.conversations()
+	if len(list) != 2 {
+		t.Fatalf("%d conversations, want 2", len(list))
+	}
+	for _, x := range list {
+		c := x.(map[string]any)["customer"].(map[string]any)
+		if c["phone"] == "+14155550199" && c["whatsapp_user_id"] != nil {
+			t.Errorf("the other customer took the user id: %v", c)
+		}
 	}
 }
 

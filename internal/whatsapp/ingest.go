@@ -2,6 +2,8 @@ package whatsapp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -190,8 +192,12 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]eve
 // unrouted keeps a change no sender takes.
 func (s *Service) unrouted(ctx context.Context, ch *Change, workspaceID, reason string) error {
 	now := s.now()
+	sum := sha256.New()
+	sum.Write([]byte(reason + "\x00" + ch.WABAID + "\x00"))
+	sum.Write(ch.Raw)
 	return s.Store.SaveUnrouted(ctx, &Unrouted{ID: ids.NewAt(ids.Unrouted, now), WorkspaceID: workspaceID, WABAID: ch.WABAID,
-		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Detail: ch.Unreadable, Payload: ch.Raw, ReceivedAt: now})
+		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Detail: ch.Unreadable, Payload: ch.Raw, ReceivedAt: now,
+		Digest: hex.EncodeToString(sum.Sum(nil))})
 }
 
 // contactOf finds the contact of a message's sender: the one naming its
@@ -341,23 +347,25 @@ func (s *Service) touch(ctx context.Context, c *conversation.Conversation, who C
 }
 
 // findThread finds the thread of the customer who sent a message at time
-// at: by the identifiers the message carries, or else by the ones a
-// thread held before a change of identifier the message predates.
+// at: the thread that held the message's identifiers before a change of
+// identifier the message predates — even when the number has passed to
+// someone else since, whose thread holds it now — or else the thread
+// holding them. A message on a former identifier sent after the change is
+// someone else's (a number passed on) or a new start.
 func (s *Service) findThread(ctx context.Context, snd *Sender, who Contact, at time.Time) (*Thread, error) {
-	th, err := s.Store.FindThread(ctx, snd.WorkspaceID, snd.ID, who.Phone, who.UserID)
-	if !fault.Is(err, fault.CodeNotFound) {
-		return th, err
+	// A user id is the person's: with one, a former phone says nothing.
+	phone := who.Phone
+	if who.UserID != "" {
+		phone = ""
 	}
-	th, ferr := s.Store.FindFormerThread(ctx, snd.WorkspaceID, snd.ID, who.Phone, who.UserID)
-	if ferr != nil && !fault.Is(ferr, fault.CodeNotFound) {
-		return nil, ferr
-	}
-	if ferr == nil && !th.Current(at) {
+	th, err := s.Store.FindFormerThread(ctx, snd.WorkspaceID, snd.ID, phone, who.UserID)
+	if err == nil && !th.Current(at) {
 		return th, nil
 	}
-	// A later message on a former identifier is someone else's (a
-	// number passed on) or a new start: no thread.
-	return nil, err
+	if err != nil && !fault.Is(err, fault.CodeNotFound) {
+		return nil, err
+	}
+	return s.Store.FindThread(ctx, snd.WorkspaceID, snd.ID, who.Phone, who.UserID)
 }
 
 // thread returns the conversation a customer's message at time at goes
@@ -447,7 +455,13 @@ func (s *Service) rethread(ctx context.Context, th *Thread) error {
 		s.log().InfoContext(ctx, "whatsapp customer identifier moved between threads", "sender", th.SenderID,
 			"to", th.ID, "from", other.ID)
 	}
-	return s.Store.UpdateThread(ctx, th)
+	err := s.Store.UpdateThread(ctx, th)
+	if fault.Is(err, fault.CodeConflict) {
+		// Another delivery, not committed when this one looked, gave a
+		// thread of its own the identifier: run again once it has.
+		return errThreadRace
+	}
+	return err
 }
 
 func (s *Service) idleAfter() time.Duration {

@@ -307,6 +307,20 @@ func (s *Service) SendTemplate(ctx context.Context, workspaceID string, in Templ
 		}
 		who.UserID = in.Recipient
 	}
+	if who.Phone != "" && who.UserID != "" {
+		// Both name the customer: they must not name two.
+		byPhone, err := s.Store.FindThread(ctx, workspaceID, snd.ID, who.Phone, "")
+		if err != nil && !fault.Is(err, fault.CodeNotFound) {
+			return nil, nil, err
+		}
+		byUser, err := s.Store.FindThread(ctx, workspaceID, snd.ID, "", who.UserID)
+		if err != nil && !fault.Is(err, fault.CodeNotFound) {
+			return nil, nil, err
+		}
+		if byPhone != nil && byUser != nil && byPhone.ID != byUser.ID {
+			return nil, nil, fault.Invalid("recipient", "names another customer than to does; give one of them")
+		}
+	}
 	t, err := s.Store.FindTemplate(ctx, workspaceID, snd.WABAID, in.Template, in.Language)
 	if fault.Is(err, fault.CodeNotFound) {
 		return nil, nil, fault.New(fault.CodeTemplateNotApproved,

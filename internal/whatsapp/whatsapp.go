@@ -215,12 +215,13 @@ type Thread struct {
 
 // ValidUserID reports whether s looks like a business-scoped user id as
 // Meta sends them: a two-letter country code, a period, then letters,
-// digits and periods (US.13491208655302741918), at most 128 in all.
+// digits and periods (US.13491208655302741918), at most 128 in all, with
+// at least one letter or digit after the country code.
 func ValidUserID(s string) bool {
 	if len(s) < 4 || len(s) > 128 || s[2] != '.' || !upper(s[0]) || !upper(s[1]) {
 		return false
 	}
-	return strings.Trim(s[3:], userIDChars) == ""
+	return strings.Trim(s[3:], userIDChars) == "" && strings.Trim(s[3:], "._-") != ""
 }
 
 // userIDChars are the characters of a user id after its country code.
@@ -337,7 +338,7 @@ type Store interface {
 	// LookupWamid finds the message of a wamid.
 	LookupWamid(ctx context.Context, workspaceID, wamid string) (conversationID, messageID string, outbound bool, err error)
 	// SaveUnrouted keeps a webhook change no sender takes, for an
-	// operator to inspect.
+	// operator to inspect; nothing when one with its digest is kept.
 	SaveUnrouted(ctx context.Context, u *Unrouted) error
 	// ListUnrouted pages, by id, the unrouted changes a workspace may
 	// see: those it is named on, and those named on no workspace of the
@@ -363,7 +364,11 @@ type Unrouted struct {
 	Reason        string
 	Detail        string          // for UnroutedUnreadable: the parts not read, and why
 	Payload       json.RawMessage // the change, as Meta sent it
-	ReceivedAt    time.Time
+	// Digest identifies the kept change (its reason and payload): a
+	// change kept again with the same digest, Meta's redelivery, is
+	// kept once.
+	Digest     string
+	ReceivedAt time.Time
 }
 
 // Graph is Meta's Graph API, as the channel uses it.

@@ -2,6 +2,7 @@ package whatsapp_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,18 @@ func TestThreadReidentify(t *testing.T) {
 	}
 	if th.Reidentify("+16315550002", "US.1", t0.Add(3*time.Minute)) {
 		t.Error("the same identifiers are a change")
+	}
+}
+
+func TestValidUserID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"US.13491208655302741918": true, "US.ENT.11815799212886844830": true, "BR.a1": true,
+		"US..": false, "US.-": false, "US._._": false, "us.123": false, "US123": false, "US.": false,
+		"US.12 3": false, "US.1\x002": false, "US.ünï": false, "+14155550100": false,
+		"US." + strings.Repeat("1", 126): false,
+	} {
+		if got := whatsapp.ValidUserID(id); got != want {
+			t.Errorf("ValidUserID(%q) = %v, want %v", id, got, want)
+		}
 	}
 }

@@ -422,8 +422,8 @@ func (db *DB) LookupWamid(ctx context.Context, workspaceID, wamid string) (strin
 func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO whatsapp_unrouted (id, workspace_id, waba_id, phone_number_id, reason,
-			detail, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, u.ID, null(u.WorkspaceID), u.WABAID,
-			u.PhoneNumberID, u.Reason, u.Detail, string(u.Payload), ts(u.ReceivedAt))
+			detail, payload, received_at, digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, u.ID,
+			null(u.WorkspaceID), u.WABAID, u.PhoneNumberID, u.Reason, u.Detail, string(u.Payload), ts(u.ReceivedAt), null(u.Digest))
 		if err != nil {
 			return fmt.Errorf("keep unrouted webhook: %w", err)
 		}

@@ -410,8 +410,8 @@ func (db *DB) LookupWamid(ctx context.Context, workspaceID, wamid string) (strin
 func (db *DB) SaveUnrouted(ctx context.Context, u *whatsapp.Unrouted) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO whatsapp_unrouted (id, workspace_id, waba_id, phone_number_id, reason,
-			detail, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, null(u.WorkspaceID), u.WABAID, u.PhoneNumberID,
-			u.Reason, u.Detail, string(u.Payload), ms(u.ReceivedAt))
+			detail, payload, received_at, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, u.ID,
+			null(u.WorkspaceID), u.WABAID, u.PhoneNumberID, u.Reason, u.Detail, string(u.Payload), ms(u.ReceivedAt), null(u.Digest))
 		if err != nil {
 			return fmt.Errorf("keep unrouted webhook: %w", err)
 		}

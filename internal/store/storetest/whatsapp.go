@@ -677,4 +677,14 @@ func testWhatsAppUnrouted(t *testing.T, s store.Store) {
 	if rows := list(f.ws, page.Request{Limit: 10}); len(rows) != 1 || rows[0].ID != mine.ID {
 		t.Errorf("with its WABA claimed twice, the workspace sees %v, want only the change named on it", rows)
 	}
+	// A change kept again with the same digest (Meta's redelivery) is
+	// kept once.
+	for sec := range 2 {
+		must(t, s.SaveUnrouted(ctx, &whatsapp.Unrouted{ID: ids.NewAt(ids.Unrouted, at(30+sec)), WorkspaceID: other,
+			WABAID: "4444", PhoneNumberID: "94444", Reason: whatsapp.UnroutedUnreadable, Payload: json.RawMessage(`{}`),
+			ReceivedAt: at(30 + sec), Digest: "3f2a"}))
+	}
+	if rows := list(other, page.Request{Limit: 10}); len(rows) != 2 {
+		t.Errorf("a change kept twice with one digest: %d rows, want 2 (with the assistant_gone one)", len(rows))
+	}
 }

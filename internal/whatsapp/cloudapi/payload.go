@@ -192,7 +192,16 @@ func Parse(body []byte) ([]whatsapp.Change, error) {
 	for _, raw := range p.Entry {
 		var e entry
 		if err := json.Unmarshal(raw, &e); err != nil {
-			out = append(out, whatsapp.Change{Raw: storableJSON(raw), Unreadable: "entry: " + readError(err)})
+			// Its account, if that much can be read, shows it to the
+			// account's workspace.
+			var id struct {
+				ID json.RawMessage `json:"id"`
+			}
+			waba := ""
+			if json.Unmarshal(raw, &id) == nil {
+				waba, _ = idText(id.ID)
+			}
+			out = append(out, whatsapp.Change{WABAID: waba, Raw: storableJSON(raw), Unreadable: "entry: " + readError(err)})
 			continue
 		}
 		waba, ok := idText(e.ID)

@@ -201,13 +201,14 @@ func TestParseKeepsWhatCanBeRead(t *testing.T) {
 		{"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922","display_phone_number":15550783881},
 			"messages":[{"from":"16505551234","id":"wamid.LOST","timestamp":"1749416383","type":"text","text":{"body":"x"}}]}},
 		{"field":"messages","value":{"metadata":"not an object"}}]},
-		"not an entry"]}`)
+		"not an entry",
+		{"id":"102290129340398","changes":{"field":"messages"}}]}`)
 	changes, err := cloudapi.Parse(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(changes) != 4 {
-		t.Fatalf("%d changes, want 4", len(changes))
+	if len(changes) != 5 {
+		t.Fatalf("%d changes, want 5", len(changes))
 	}
 	ch := changes[0]
 	if ch.WABAID != "102290129340398" || ch.PhoneNumberID != "106540352242922" {
@@ -233,6 +234,11 @@ func TestParseKeepsWhatCanBeRead(t *testing.T) {
 	}
 	if c := changes[3]; !strings.HasPrefix(c.Unreadable, "entry") || string(c.Raw) != `"not an entry"` {
 		t.Errorf("unreadable entry: %+v", c)
+	}
+	// An entry whose changes cannot be read keeps its account, so the
+	// account's workspace sees it.
+	if c := changes[4]; !strings.HasPrefix(c.Unreadable, "entry") || c.WABAID != "102290129340398" {
+		t.Errorf("entry with unreadable changes: %+v", c)
 	}
 	// A message that names no sender (no from, from_user_id or single
 	// contact) cannot be threaded: it is left out, not stored without a
