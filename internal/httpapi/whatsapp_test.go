@@ -1188,13 +1188,26 @@ func TestWhatsAppHostileIDs(t *testing.T) {
 	if cur == "" {
 		t.Fatalf("no cursor: %s", first.Body)
 	}
-	// Another workspace that names this account's WABA on a sender of its
-	// own (any number its token reads will do) sees none of its changes.
+	// Another workspace cannot name this account's WABA on a sender of its
+	// own — Meta does not list its number under the account, neither when
+	// the sender is created nor when it is changed — so it sees none of
+	// the account's changes and hides none of them.
+	e.graph.SetAccountNumbers(waAccount, waNumber)
 	oa := s.Do("POST", "/api/v1/assistants", s.OtherKey, map[string]any{"name": "Theirs", "model": "offline"}).Want(201).Str("id")
-	s.Do("POST", "/api/v1/whatsapp/senders", s.OtherKey, map[string]any{"name": "Claim", "phone": "+15550009999",
-		"phone_number_id": "4242", "waba_id": waAccount, "access_token": waToken, "assistant_id": oa}).Want(201)
+	claim := map[string]any{"name": "Claim", "phone": "+15550009999", "phone_number_id": "4242", "waba_id": waAccount,
+		"access_token": waToken, "assistant_id": oa}
+	if r := s.Do("POST", "/api/v1/whatsapp/senders", s.OtherKey, claim).Want(422); !strings.Contains(string(r.Body), `"waba_id"`) {
+		t.Errorf("claim of another's WABA: %s", r.Body)
+	}
+	e.graph.SetAccountNumbers("77001", "4242")
+	claim["waba_id"] = "77001"
+	theirs := s.Do("POST", "/api/v1/whatsapp/senders", s.OtherKey, claim).Want(201).Str("id")
+	s.Do("PATCH", "/api/v1/whatsapp/senders/"+theirs, s.OtherKey, map[string]any{"waba_id": waAccount}).Want(422)
 	if data := s.Do("GET", "/api/v1/whatsapp/unrouted", s.OtherKey, nil).Want(200).Get("data").([]any); len(data) != 0 {
-		t.Errorf("a workspace that claims another's WABA sees %d of its unrouted changes", len(data))
+		t.Errorf("a workspace that tried to claim another's WABA sees %d of its unrouted changes", len(data))
+	}
+	if data := s.Do("GET", "/api/v1/whatsapp/unrouted?per_page=1", s.Key, nil).Want(200).Get("data").([]any); len(data) != 1 {
+		t.Errorf("the account's workspace sees %d of its unrouted changes after the refused claims", len(data))
 	}
 	refresh := "/api/v1/whatsapp/senders/"
 	runScenarios(t, s, []scenario{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -96,24 +97,42 @@ func (s *Service) CreateSender(ctx context.Context, workspaceID string, in Sende
 }
 
 // confirmNumber reads the number's status and quality with the sender's
-// token. A number Meta refuses to show that token (another business's,
-// one that does not exist, or a token that is not valid) is refused:
-// webhooks route by phone_number_id, so a workspace must not claim a
-// number it cannot prove. When Meta does not answer (network, 5xx, rate
-// limit) the sender is kept, its status unknown until a refresh.
+// token, and its account's numbers. A number Meta refuses to show that
+// token (another business's, one that does not exist, or a token that is
+// not valid), or that is not one of the account's, is refused: webhooks
+// route by phone_number_id and unrouted changes are shown by waba_id, so
+// a workspace must not claim a number or account it cannot prove. When
+// Meta does not answer (network, 5xx, rate limit) the sender is kept,
+// its status unknown until a refresh.
 func (s *Service) confirmNumber(ctx context.Context, snd *Sender, token string) error {
-	err := s.readNumber(ctx, snd, token)
+	if err := s.readNumber(ctx, snd, token); err != nil {
+		return s.refused(ctx, snd, err, "phone_number_id", "Meta does not show this number to this access token")
+	}
+	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	numbers, err := s.Graph.AccountNumbers(gctx, token, snd.WABAID)
+	if err != nil {
+		return s.refused(ctx, snd, err, "waba_id", "Meta does not show this WhatsApp Business Account to this access token")
+	}
+	if !slices.Contains(numbers, snd.PhoneNumberID) {
+		return fault.Invalid("waba_id", "the number %s is not one of this WhatsApp Business Account's numbers", snd.PhoneNumberID)
+	}
+	return nil
+}
+
+// refused turns the Graph API's refusal of a sender's number or account
+// into a 422 naming field (access_token when the token is not valid); an
+// error Meta may not repeat later (network, 5xx, rate limit) is logged
+// and the sender kept.
+func (s *Service) refused(ctx context.Context, snd *Sender, err error, field, what string) error {
 	var ge *GraphError
 	if errors.As(err, &ge) && ge.HTTPStatus >= 400 && ge.HTTPStatus < 500 && !ge.Retryable() {
-		field := "phone_number_id"
 		if ge.Code == ErrCodeInvalidToken || ge.HTTPStatus == 401 {
 			field = "access_token"
 		}
-		return fault.Invalid(field, "Meta does not show this number to this access token: %s", ge.Describe())
+		return fault.Invalid(field, "%s: %s", what, ge.Describe())
 	}
-	if err != nil {
-		s.log().WarnContext(ctx, "whatsapp: cannot read the number's status", "sender", snd.ID, "err", err)
-	}
+	s.log().WarnContext(ctx, "whatsapp: cannot confirm the sender's number with the Graph API", "sender", snd.ID, "err", err)
 	return nil
 }
 
@@ -245,11 +264,11 @@ func (s *Service) UpdateSender(ctx context.Context, workspaceID, id string, in S
 	if err != nil {
 		return nil, err
 	}
-	number := snd.PhoneNumberID
+	number, account := snd.PhoneNumberID, snd.WABAID
 	if err := s.applySender(ctx, snd, in, false); err != nil {
 		return nil, err
 	}
-	if snd.PhoneNumberID != number || in.AccessToken != nil {
+	if snd.PhoneNumberID != number || snd.WABAID != account || in.AccessToken != nil {
 		tok, err := s.token(ctx, snd)
 		if err != nil {
 			return nil, err

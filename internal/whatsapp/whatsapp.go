@@ -390,6 +390,9 @@ type Graph interface {
 	Media(ctx context.Context, token, mediaID string) (*MediaFile, error)
 	// PhoneNumber reads a number's status and quality rating.
 	PhoneNumber(ctx context.Context, token, phoneNumberID string) (*NumberInfo, error)
+	// AccountNumbers lists the phone number ids of a WhatsApp Business
+	// Account, every page.
+	AccountNumbers(ctx context.Context, token, wabaID string) ([]string, error)
 }
 
 // OutMessage is a message to send. Exactly one of To (a phone) and

@@ -315,6 +315,41 @@ func (c *Client) Templates(ctx context.Context, token, wabaID string) ([]whatsap
 	return out, fmt.Errorf("graph API templates: too many pages")
 }
 
+// AccountNumbers implements whatsapp.Graph: GET /{waba-id}/phone_numbers,
+// every page, by the after cursor.
+func (c *Client) AccountNumbers(ctx context.Context, token, wabaID string) ([]string, error) {
+	var out []string
+	after := ""
+	for page := 0; page < 100; page++ {
+		q := url.Values{"limit": {"100"}, "fields": {"id"}}
+		if after != "" {
+			q.Set("after", after)
+		}
+		var resp struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+			Paging struct {
+				Cursors struct {
+					After string `json:"after"`
+				} `json:"cursors"`
+				Next string `json:"next"`
+			} `json:"paging"`
+		}
+		if err := c.do(ctx, http.MethodGet, c.url(wabaID, "phone_numbers")+"?"+q.Encode(), token, nil, &resp); err != nil {
+			return nil, err
+		}
+		for _, n := range resp.Data {
+			out = append(out, n.ID)
+		}
+		if resp.Paging.Next == "" || resp.Paging.Cursors.After == "" || resp.Paging.Cursors.After == after {
+			return out, nil
+		}
+		after = resp.Paging.Cursors.After
+	}
+	return out, fmt.Errorf("graph API phone numbers: too many pages")
+}
+
 // CreateTemplate implements whatsapp.Graph.
 func (c *Client) CreateTemplate(ctx context.Context, token, wabaID string, t whatsapp.RemoteTemplate) (whatsapp.RemoteTemplate, error) {
 	req := map[string]any{"name": t.Name, "language": t.Language, "category": strings.ToUpper(t.Category),

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,8 +56,10 @@ type Fake struct {
 	pageSize  int
 	n         int
 	srv       *httptest.Server
-	status    string          // the number's, as GET /{phone-number-id} reports it
-	foreign   map[string]bool // numbers of another business: the token cannot read them
+	status    string              // the number's, as GET /{phone-number-id} reports it
+	foreign   map[string]bool     // numbers of another business: the token cannot read them
+	accounts  map[string][]string // phone number ids of a WABA, when a test set them
+	seen      []string            // numbers read so far: those of a WABA no test set
 	quality   string
 	beforeAck func(wamid string)
 }
@@ -108,6 +111,50 @@ func (f *Fake) token() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.Token
+}
+
+// SetAccountNumbers sets the phone number ids of a WABA. A WABA no test
+// set lists every number read so far (any sender's account is its own).
+func (f *Fake) SetAccountNumbers(wabaID string, ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.accounts == nil {
+		f.accounts = map[string][]string{}
+	}
+	f.accounts[wabaID] = ids
+}
+
+// listNumbers answers GET /{waba-id}/phone_numbers, in pages as the
+// templates are.
+func (f *Fake) listNumbers(w http.ResponseWriter, r *http.Request, wabaID string) {
+	f.mu.Lock()
+	all, set := f.accounts[wabaID]
+	if !set {
+		all = f.seen
+	}
+	all = append([]string(nil), all...)
+	size := f.pageSize
+	f.mu.Unlock()
+	start := 0
+	if a := r.URL.Query().Get("after"); a != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(a, "c"))
+		if err != nil || n < 0 || n > len(all) {
+			graphError(w, 400, 100, "Invalid cursor", a)
+			return
+		}
+		start = n
+	}
+	end := min(start+size, len(all))
+	data := []any{}
+	for _, id := range all[start:end] {
+		data = append(data, map[string]any{"id": id, "display_phone_number": "15550001111", "verified_name": "Parley Test",
+			"quality_rating": "GREEN"})
+	}
+	paging := map[string]any{"cursors": map[string]any{"before": "c" + strconv.Itoa(start), "after": "c" + strconv.Itoa(end)}}
+	if end < len(all) {
+		paging["next"] = "http://" + r.Host + r.URL.Path + "?after=c" + strconv.Itoa(end)
+	}
+	writeJSON(w, map[string]any{"data": data, "paging": paging})
 }
 
 // AddForeignNumber makes a phone number id another business's: reading
@@ -219,6 +266,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(parts) == 2 && parts[1] == "messages" && r.Method == http.MethodPost:
 		f.messages(w, r, parts[0])
+	case len(parts) == 2 && parts[1] == "phone_numbers" && r.Method == http.MethodGet:
+		f.listNumbers(w, r, parts[0])
 	case len(parts) == 2 && parts[1] == "message_templates" && r.Method == http.MethodGet:
 		f.listTemplates(w, r)
 	case len(parts) == 2 && parts[1] == "message_templates" && r.Method == http.MethodPost:
@@ -248,6 +297,9 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 1 && r.Method == http.MethodGet && r.URL.Query().Get("fields") != "":
 		f.mu.Lock()
 		status, quality, foreign := f.status, f.quality, f.foreign[parts[0]]
+		if !foreign && !slices.Contains(f.seen, parts[0]) {
+			f.seen = append(f.seen, parts[0])
+		}
 		f.mu.Unlock()
 		if foreign {
 			graphError(w, 400, 100, "Unsupported get request. Object with ID '"+parts[0]+"' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", "")
