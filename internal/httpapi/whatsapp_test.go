@@ -491,6 +491,29 @@ func TestWhatsAppOperatorMarksRead(t *testing.T) {
 	}
 }
 
+// A change of number for a customer no thread holds (the second of two
+// changes, delivered first) is kept for inspection, not dropped.
+func TestWhatsAppIdentityChangeWithoutThread(t *testing.T) {
+	e := startWhatsApp(t)
+	sys := map[string]any{"from": "16315550102", "id": "wamid.SYSORPHAN", "timestamp": strconv.FormatInt(time.Now().Unix(), 10),
+		"type": "system", "system": map[string]any{"body": "changed", "wa_id": "16315550103", "type": "user_changed_number"}}
+	for range 2 {
+		if got := e.post(delivery(waNumber, map[string]any{"messages": []any{sys}}), ""); got != 200 {
+			t.Fatalf("webhook: %d", got)
+		}
+	}
+	data := e.s.Do("GET", "/api/v1/whatsapp/unrouted", e.s.Key, nil).Want(200).Get("data").([]any)
+	if len(data) != 1 {
+		t.Fatalf("%d unrouted changes, want the notice once", len(data))
+	}
+	if u := data[0].(map[string]any); u["reason"] != "no_thread" || !strings.Contains(u["detail"].(string), "wamid.SYSORPHAN") {
+		t.Errorf("kept notice: %v", u)
+	}
+	if n := len(e.conversations()); n != 0 {
+		t.Errorf("the notice opened %d conversations", n)
+	}
+}
+
 func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 	e := startWhatsApp(t)
 	s := e.s

@@ -132,7 +132,7 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]eve
 		if rt.snd != nil {
 			ws = rt.snd.WorkspaceID
 		}
-		if err := s.unrouted(ctx, ch, ws, UnroutedUnreadable); err != nil {
+		if err := s.unrouted(ctx, ch, ws, UnroutedUnreadable, ch.Unreadable); err != nil {
 			return nil, err
 		}
 		if rt.snd == nil || rt.gone {
@@ -155,12 +155,12 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]eve
 	snd := rt.snd
 	if rt.gone {
 		s.log().WarnContext(ctx, "whatsapp sender's assistant is gone: change kept for inspection", "sender", snd.ID)
-		return nil, s.unrouted(ctx, ch, snd.WorkspaceID, UnroutedAssistantGone)
+		return nil, s.unrouted(ctx, ch, snd.WorkspaceID, UnroutedAssistantGone, ch.Unreadable)
 	}
 	if snd == nil {
 		s.log().WarnContext(ctx, "whatsapp webhook for an unknown number: kept for inspection",
 			"phone_number_id", ch.PhoneNumberID, "waba", ch.WABAID, "messages", len(ch.Messages), "statuses", len(ch.Statuses))
-		return nil, s.unrouted(ctx, ch, "", UnroutedUnknownNumber)
+		return nil, s.unrouted(ctx, ch, "", UnroutedUnknownNumber, ch.Unreadable)
 	}
 	// The assistant read with the route serves every message of the
 	// change: it is not read again inside the write transaction.
@@ -190,13 +190,13 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]eve
 }
 
 // unrouted keeps a change no sender takes.
-func (s *Service) unrouted(ctx context.Context, ch *Change, workspaceID, reason string) error {
+func (s *Service) unrouted(ctx context.Context, ch *Change, workspaceID, reason, detail string) error {
 	now := s.now()
 	sum := sha256.New()
 	sum.Write([]byte(reason + "\x00" + ch.WABAID + "\x00"))
 	sum.Write(ch.Raw)
 	return s.Store.SaveUnrouted(ctx, &Unrouted{ID: ids.NewAt(ids.Unrouted, now), WorkspaceID: workspaceID, WABAID: ch.WABAID,
-		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Detail: ch.Unreadable, Payload: ch.Raw, ReceivedAt: now,
+		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Detail: detail, Payload: ch.Raw, ReceivedAt: now,
 		Digest: hex.EncodeToString(sum.Sum(nil))})
 }
 
@@ -250,7 +250,7 @@ func (s *Service) inbound(ctx context.Context, snd *Sender, ch *Change, m *Inbou
 		who.UserID = m.FromUserID
 	}
 	if m.System != nil {
-		return s.identityChange(ctx, snd, m, who, msgID, at)
+		return s.identityChange(ctx, snd, ch, m, who, msgID, at)
 	}
 	if m.Type == "unknown" || m.Type == "unsupported" || len(m.Errors) > 0 {
 		s.log().WarnContext(ctx, "whatsapp message Meta could not pass on: stored, not answered by the assistant",
@@ -561,15 +561,19 @@ func (s *Service) react(ctx context.Context, ws string, m *Inbound, at time.Time
 // identityChange follows a user_changed_number / user_changed_user_id
 // notice: the customer's thread moves to the new identifier (no new
 // thread), and the notice is kept in the transcript as a system note.
-func (s *Service) identityChange(ctx context.Context, snd *Sender, m *Inbound, who Contact, msgID string, at time.Time) ([]events.Event, error) {
+func (s *Service) identityChange(ctx context.Context, snd *Sender, ch *Change, m *Inbound, who Contact, msgID string, at time.Time) ([]events.Event, error) {
 	ws := snd.WorkspaceID
 	if who.UserID == "" {
 		who.UserID = m.System.PreviousUserID
 	}
 	th, err := s.findThread(ctx, snd, who, at)
 	if fault.Is(err, fault.CodeNotFound) {
-		s.log().InfoContext(ctx, "whatsapp identity change for a customer without a thread", "sender", snd.ID, "type", m.System.Type)
-		return nil, nil
+		// Kept for inspection, not dropped: typically the second of two
+		// changes delivered before the first (see docs/ARCHITECTURE.md).
+		s.log().WarnContext(ctx, "whatsapp identity change for a customer without a thread: kept for inspection",
+			"sender", snd.ID, "type", m.System.Type)
+		return nil, s.unrouted(ctx, ch, snd.WorkspaceID, UnroutedNoThread,
+			fmt.Sprintf("%s %s: no thread holds the customer's former identifier", m.System.Type, m.ID))
 	} else if err != nil {
 		return nil, err
 	}

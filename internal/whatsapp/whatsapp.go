@@ -353,6 +353,9 @@ const (
 	// Parts of the change could not be read (Detail says which); the
 	// rest of it was stored as usual.
 	UnroutedUnreadable = "unreadable"
+	// An identity change (user_changed_number, user_changed_user_id) for
+	// a customer no thread holds.
+	UnroutedNoThread = "no_thread"
 )
 
 // Unrouted is a webhook change no sender took, kept as received.
