@@ -3,11 +3,13 @@ package cloudapi_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley-dev/parley/internal/whatsapp/cloudapi"
 )
@@ -132,6 +134,13 @@ func FuzzParse(f *testing.F) {
 		for _, ch := range changes {
 			if ch.Unreadable != "" && !json.Valid(ch.Raw) {
 				t.Fatalf("an unreadable change kept as invalid JSON: %q", ch.Raw)
+			}
+			// What is kept can be stored: valid UTF-8, no NUL in any string.
+			if len(ch.Raw) > 0 {
+				var v any
+				if !utf8.Valid(ch.Raw) || json.Unmarshal(ch.Raw, &v) != nil || strings.ContainsRune(fmt.Sprint(v), 0) {
+					t.Fatalf("change kept unstorable: %q", ch.Raw)
+				}
 			}
 			for _, st := range ch.Statuses {
 				if len(st.ID) > 512 || len(st.RecipientUserID) > 512 {

@@ -1,8 +1,10 @@
 package cloudapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"unicode/utf8"
 
 	"github.com/parley-dev/parley/internal/conversation"
 )
@@ -46,6 +48,13 @@ func storable(v reflect.Value) {
 // storableJSON returns raw, a JSON value, with every string in it (keys
 // included) storable, or raw itself when it needs nothing.
 func storableJSON(raw json.RawMessage) json.RawMessage {
+	// Decoding yields valid UTF-8 strings (the decoder replaces invalid
+	// bytes and lone surrogates), so a NUL, which only the escape \u0000
+	// can carry, is all it could change; valid raw without one is kept
+	// as it is without decoding it.
+	if utf8.Valid(raw) && !bytes.Contains(raw, []byte(`\u0000`)) {
+		return raw
+	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return raw // not parsed here; the caller has refused it already
