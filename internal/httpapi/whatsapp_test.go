@@ -495,23 +495,95 @@ func TestWhatsAppOperatorMarksRead(t *testing.T) {
 // changes, delivered first) is kept for inspection, not dropped.
 func TestWhatsAppIdentityChangeWithoutThread(t *testing.T) {
 	e := startWhatsApp(t)
-	sys := map[string]any{"from": "16315550102", "id": "wamid.SYSORPHAN", "timestamp": strconv.FormatInt(time.Now().Unix(), 10),
-		"type": "system", "system": map[string]any{"body": "changed", "wa_id": "16315550103", "type": "user_changed_number"}}
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	notice := func(id, from, to string) map[string]any {
+		return map[string]any{"from": from, "id": id, "timestamp": now, "type": "system",
+			"system": map[string]any{"body": "changed", "wa_id": to, "type": "user_changed_number"}}
+	}
+	// Two in one change, delivered twice: each kept once.
+	change := delivery(waNumber, map[string]any{"messages": []any{notice("wamid.SYSORPHAN1", "16315550102", "16315550103"),
+		notice("wamid.SYSORPHAN2", "16315550202", "16315550203")}})
 	for range 2 {
-		if got := e.post(delivery(waNumber, map[string]any{"messages": []any{sys}}), ""); got != 200 {
+		if got := e.post(change, ""); got != 200 {
 			t.Fatalf("webhook: %d", got)
 		}
 	}
 	data := e.s.Do("GET", "/api/v1/whatsapp/unrouted", e.s.Key, nil).Want(200).Get("data").([]any)
-	if len(data) != 1 {
-		t.Fatalf("%d unrouted changes, want the notice once", len(data))
+	if len(data) != 2 {
+		t.Fatalf("%d unrouted changes, want each notice once", len(data))
 	}
-	if u := data[0].(map[string]any); u["reason"] != "no_thread" || !strings.Contains(u["detail"].(string), "wamid.SYSORPHAN") {
-		t.Errorf("kept notice: %v", u)
+	for i, u := range data {
+		u := u.(map[string]any)
+		if u["reason"] != "no_thread" || !strings.Contains(u["detail"].(string), "wamid.SYSORPHAN"+strconv.Itoa(i+1)) {
+			t.Errorf("kept notice %d: %v", i+1, u)
+		}
 	}
 	if n := len(e.conversations()); n != 0 {
 		t.Errorf("the notice opened %d conversations", n)
 	}
+}
+
+// Each former identifier keeps the time it was given up: a customer's
+// late message carrying their user id finds a thread that knew them by
+// phone only, and a number's new owner is not taken for its previous
+// owner because that owner changed their user id later.
+func TestWhatsAppIdentityHistory(t *testing.T) {
+	notice := func(id, phone, userID string, at time.Time, system map[string]any) []byte {
+		m := map[string]any{"from": phone, "id": id, "timestamp": strconv.FormatInt(at.Unix(), 10), "type": "system", "system": system}
+		if userID != "" {
+			m["from_user_id"] = userID
+		}
+		return delivery(waNumber, map[string]any{"messages": []any{m}})
+	}
+	holds := func(e *waEnv, texts ...string) int {
+		n := 0
+		for _, c := range e.conversations() {
+			all := map[any]bool{}
+			for _, m := range msgs(e.s.Do("GET", "/api/v1/conversations/"+c.(map[string]any)["id"].(string), e.s.Key, nil).Want(200)) {
+				all[m["content"]] = true
+			}
+			ok := true
+			for _, x := range texts {
+				ok = ok && all[x]
+			}
+			if ok {
+				n++
+			}
+		}
+		return n
+	}
+	t.Run("late reply with a user id, thread known by phone", func(t *testing.T) {
+		e := startWhatsApp(t)
+		t0 := time.Now().Add(-10 * time.Minute)
+		body, _ := e.inbound("16315550001", "", "", t0, text("hi"))
+		e.post(body, "")
+		e.post(notice("wamid.HISTSYS1", "16315550001", "US.ENT.77", t0.Add(2*time.Minute),
+			map[string]any{"body": "changed", "wa_id": "16315550002", "type": "user_changed_number"}), "")
+		body, _ = e.inbound("16315550001", "US.ENT.77", "", t0.Add(time.Minute), text("sent before the change"))
+		if got := e.post(body, ""); got != 200 {
+			t.Fatalf("late: %d", got)
+		}
+		if n := len(e.conversations()); n != 1 || holds(e, "hi", "sent before the change") != 1 {
+			t.Errorf("the late reply did not join its thread: %d conversations", n)
+		}
+	})
+	t.Run("new owner of a number, previous owner changed user id later", func(t *testing.T) {
+		e := startWhatsApp(t)
+		t0 := time.Now().Add(-20 * time.Minute)
+		body, _ := e.inbound("16315550010", "US.ENT.A1", "", t0, text("A hi"))
+		e.post(body, "")
+		e.post(notice("wamid.HISTSYS2", "16315550010", "US.ENT.A1", t0.Add(time.Minute),
+			map[string]any{"body": "changed", "wa_id": "16315550011", "type": "user_changed_number"}), "")
+		body, _ = e.inbound("16315550010", "", "", t0.Add(2*time.Minute), text("B first"))
+		e.post(body, "")
+		e.post(notice("wamid.HISTSYS3", "16315550011", "US.ENT.A1", t0.Add(5*time.Minute),
+			map[string]any{"body": "new id", "type": "user_changed_user_id", "user_id": "US.ENT.A2"}), "")
+		body, _ = e.inbound("16315550010", "", "", t0.Add(3*time.Minute), text("B late"))
+		e.post(body, "")
+		if holds(e, "A hi", "B late") != 0 || holds(e, "B first", "B late") != 1 {
+			t.Error("the number's new owner's late message went into the previous owner's conversation")
+		}
+	})
 }
 
 func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {

@@ -193,7 +193,7 @@ func (s *Service) ingestChange(ctx context.Context, ch *Change, rt route) ([]eve
 func (s *Service) unrouted(ctx context.Context, ch *Change, workspaceID, reason, detail string) error {
 	now := s.now()
 	sum := sha256.New()
-	sum.Write([]byte(reason + "\x00" + ch.WABAID + "\x00"))
+	sum.Write([]byte(reason + "\x00" + ch.WABAID + "\x00" + detail + "\x00"))
 	sum.Write(ch.Raw)
 	return s.Store.SaveUnrouted(ctx, &Unrouted{ID: ids.NewAt(ids.Unrouted, now), WorkspaceID: workspaceID, WABAID: ch.WABAID,
 		PhoneNumberID: ch.PhoneNumberID, Reason: reason, Detail: detail, Payload: ch.Raw, ReceivedAt: now,
@@ -347,23 +347,43 @@ func (s *Service) touch(ctx context.Context, c *conversation.Conversation, who C
 }
 
 // findThread finds the thread of the customer who sent a message at time
-// at: the thread that held the message's identifiers before a change of
-// identifier the message predates — even when the number has passed to
-// someone else since, whose thread holds it now — or else the thread
-// holding them. A message on a former identifier sent after the change is
-// someone else's (a number passed on) or a new start.
+// at: the thread that held the message's user id at that time and has
+// given it up since; or else the one that held its phone then — unless
+// that thread knows the customer by another user id (the number's owner
+// then was someone else); or else the thread holding them now. So a
+// message sent before a change of identifier and delivered after it goes
+// to its sender's thread, even when the number has passed to someone
+// else since, and a message on a former identifier sent after the change
+// is someone else's (a number passed on) or a new start.
 func (s *Service) findThread(ctx context.Context, snd *Sender, who Contact, at time.Time) (*Thread, error) {
-	// A user id is the person's: with one, a former phone says nothing.
-	phone := who.Phone
-	if who.UserID != "" {
-		phone = ""
-	}
-	th, err := s.Store.FindFormerThread(ctx, snd.WorkspaceID, snd.ID, phone, who.UserID)
-	if err == nil && !th.Current(at) {
-		return th, nil
-	}
-	if err != nil && !fault.Is(err, fault.CodeNotFound) {
+	held, err := s.Store.FormerThreads(ctx, snd.WorkspaceID, snd.ID, who.Phone, who.UserID, at)
+	if err != nil {
 		return nil, err
+	}
+	var best *Thread
+	for _, th := range held {
+		if th.HeldUserID(who.UserID, at) && (best == nil || th.UserIDChangedAt.Before(*best.UserIDChangedAt)) {
+			best = th
+		}
+	}
+	if best != nil {
+		return best, nil
+	}
+	for _, th := range held {
+		if !th.HeldPhone(who.Phone, at) {
+			continue
+		}
+		if who.UserID != "" && th.UserID != "" && th.UserID != who.UserID && th.FormerUserID != who.UserID {
+			continue // the number's owner then was another user id
+		}
+		// Of threads that held the number, the first to give it up
+		// after at held it at at.
+		if best == nil || th.PhoneChangedAt.Before(*best.PhoneChangedAt) {
+			best = th
+		}
+	}
+	if best != nil {
+		return best, nil
 	}
 	return s.Store.FindThread(ctx, snd.WorkspaceID, snd.ID, who.Phone, who.UserID)
 }

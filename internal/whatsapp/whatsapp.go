@@ -204,13 +204,16 @@ type Thread struct {
 	UserID         string
 	ConversationID string
 	CreatedAt      time.Time
-	// IdentifiedAt is when the customer's identifiers last changed, on
-	// their clock (the time of the message or notice that changed them);
-	// nil while they never did. FormerPhone and FormerUserID are what
-	// they were before: a message sent before the change and delivered
-	// after it still finds the thread by them.
-	IdentifiedAt              *time.Time
-	FormerPhone, FormerUserID string
+	// FormerPhone is the phone the thread had before its latest change
+	// of phone, and PhoneChangedAt when it changed, on the customer's
+	// clock (the time of the message or notice that changed it); nil
+	// while it never did. The same for the user id. A message sent
+	// before a change and delivered after it still finds the thread by
+	// the former identifier.
+	FormerPhone     string
+	PhoneChangedAt  *time.Time
+	FormerUserID    string
+	UserIDChangedAt *time.Time
 }
 
 // ValidUserID reports whether s looks like a business-scoped user id as
@@ -234,7 +237,19 @@ func upper(b byte) bool { return b >= 'A' && b <= 'Z' }
 // latest change of identifier (Meta delivers out of order), and its
 // phone or user id, the former ones, must not undo the change.
 func (th *Thread) Current(at time.Time) bool {
-	return th.IdentifiedAt == nil || !at.Before(*th.IdentifiedAt)
+	return (th.PhoneChangedAt == nil || !at.Before(*th.PhoneChangedAt)) &&
+		(th.UserIDChangedAt == nil || !at.Before(*th.UserIDChangedAt))
+}
+
+// HeldPhone reports whether the thread had phone as its phone at time
+// at, before giving it up; HeldUserID the same for a user id.
+func (th *Thread) HeldPhone(phone string, at time.Time) bool {
+	return phone != "" && th.FormerPhone == phone && th.PhoneChangedAt != nil && at.Before(*th.PhoneChangedAt)
+}
+
+// HeldUserID: see HeldPhone.
+func (th *Thread) HeldUserID(userID string, at time.Time) bool {
+	return userID != "" && th.FormerUserID == userID && th.UserIDChangedAt != nil && at.Before(*th.UserIDChangedAt)
 }
 
 // Reidentify moves the thread to the identifiers a message or notice at
@@ -245,22 +260,19 @@ func (th *Thread) Reidentify(phone, userID string, at time.Time) bool {
 	if !th.Current(at) {
 		return false
 	}
-	changed, replaced := false, false
+	at = at.UTC().Truncate(time.Millisecond)
+	changed := false
 	if phone != "" && phone != th.Phone {
 		if th.Phone != "" {
-			th.FormerPhone, replaced = th.Phone, true
+			th.FormerPhone, th.PhoneChangedAt = th.Phone, &at
 		}
 		th.Phone, changed = phone, true
 	}
 	if userID != "" && userID != th.UserID {
 		if th.UserID != "" {
-			th.FormerUserID, replaced = th.UserID, true
+			th.FormerUserID, th.UserIDChangedAt = th.UserID, &at
 		}
 		th.UserID, changed = userID, true
-	}
-	if replaced {
-		at := at.UTC().Truncate(time.Millisecond)
-		th.IdentifiedAt = &at
 	}
 	return changed
 }
@@ -304,10 +316,10 @@ type Store interface {
 	// FindThread finds the sender's thread with a customer by user id
 	// (preferred) or phone; either may be empty.
 	FindThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*Thread, error)
-	// FindFormerThread finds the sender's thread that held a user id
-	// (preferred) or phone before its latest identifier change; of
-	// several, the one changed last.
-	FindFormerThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*Thread, error)
+	// FormerThreads lists the sender's threads that held the phone or
+	// the user id at time at and have given it up since (their former
+	// one, changed after at); a few at most.
+	FormerThreads(ctx context.Context, workspaceID, senderID, phone, userID string, at time.Time) ([]*Thread, error)
 	// InsertThread stores a new thread; false when another thread holds
 	// the phone or user id already (a concurrent first message).
 	InsertThread(ctx context.Context, t *Thread) (bool, error)

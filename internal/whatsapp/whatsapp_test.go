@@ -106,19 +106,24 @@ func TestRetryable(t *testing.T) {
 
 // A thread's identifiers follow changes in the customer's time order: an
 // older message or notice, delivered late, changes nothing; adding an
-// identifier the thread lacked is no change of identity.
+// identifier the thread lacked is no change of identity; each former
+// identifier keeps the time it was given up.
 func TestThreadReidentify(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	th := &whatsapp.Thread{Phone: "+16315550001"}
-	if !th.Reidentify("", "US.1", t0) || th.UserID != "US.1" || th.IdentifiedAt != nil || th.FormerUserID != "" {
+	if !th.Reidentify("", "US.1", t0) || th.UserID != "US.1" || th.UserIDChangedAt != nil || th.FormerUserID != "" {
 		t.Fatalf("adding a user id: %+v", th)
 	}
 	if !th.Reidentify("+16315550002", "", t0.Add(2*time.Minute)) || th.FormerPhone != "+16315550001" ||
-		!th.IdentifiedAt.Equal(t0.Add(2*time.Minute)) {
+		!th.PhoneChangedAt.Equal(t0.Add(2*time.Minute)) {
 		t.Fatalf("number change: %+v", th)
 	}
 	if th.Current(t0.Add(time.Minute)) || !th.Current(t0.Add(2*time.Minute)) {
 		t.Error("Current around the change")
+	}
+	if !th.HeldPhone("+16315550001", t0.Add(time.Minute)) || th.HeldPhone("+16315550001", t0.Add(2*time.Minute)) ||
+		th.HeldPhone("+16315550002", t0) {
+		t.Error("HeldPhone around the change")
 	}
 	before := *th
 	if th.Reidentify("+16315550001", "US.0", t0.Add(time.Minute)) || th.Phone != before.Phone || th.UserID != "US.1" {
@@ -126,6 +131,11 @@ func TestThreadReidentify(t *testing.T) {
 	}
 	if th.Reidentify("+16315550002", "US.1", t0.Add(3*time.Minute)) {
 		t.Error("the same identifiers are a change")
+	}
+	// A later change of user id keeps the phone's time.
+	if !th.Reidentify("", "US.2", t0.Add(5*time.Minute)) || !th.PhoneChangedAt.Equal(t0.Add(2*time.Minute)) ||
+		!th.HeldUserID("US.1", t0.Add(4*time.Minute)) || th.HeldPhone("+16315550001", t0.Add(3*time.Minute)) {
+		t.Errorf("user id change after a number change: %+v", th)
 	}
 }
 

@@ -245,18 +245,19 @@ func (db *DB) DeleteRate(ctx context.Context, workspaceID, id string) error {
 
 // threadColumns are the columns scanThread reads.
 const threadColumns = `id, workspace_id, sender_id, phone, user_id, conversation_id, created_at,
-	identified_at, former_phone, former_user_id`
+	former_phone, phone_changed_at, former_user_id, user_id_changed_at`
 
 func scanThread(row pgx.Row) (*whatsapp.Thread, error) {
 	var t whatsapp.Thread
 	var ph, uid, fph, fuid *string
 	var created time.Time
 	if err := row.Scan(&t.ID, &t.WorkspaceID, &t.SenderID, &ph, &uid, &t.ConversationID, &created,
-		&t.IdentifiedAt, &fph, &fuid); err != nil {
+		&fph, &t.PhoneChangedAt, &fuid, &t.UserIDChangedAt); err != nil {
 		return nil, notFound(err, "thread")
 	}
 	t.Phone, t.UserID, t.CreatedAt = str(ph), str(uid), utc(created)
-	t.FormerPhone, t.FormerUserID, t.IdentifiedAt = str(fph), str(fuid), optTime(t.IdentifiedAt)
+	t.FormerPhone, t.PhoneChangedAt = str(fph), optTime(t.PhoneChangedAt)
+	t.FormerUserID, t.UserIDChangedAt = str(fuid), optTime(t.UserIDChangedAt)
 	return &t, nil
 }
 
@@ -268,12 +269,20 @@ func (db *DB) FindThread(ctx context.Context, workspaceID, senderID, phone, user
 		ORDER BY user_id IS NOT DISTINCT FROM $5 DESC LIMIT 1 FOR UPDATE`, workspaceID, senderID, null(userID), null(phone), null(userID)))
 }
 
-// FindFormerThread implements whatsapp.Store.
-func (db *DB) FindFormerThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*whatsapp.Thread, error) {
-	return scanThread(db.conn(ctx).QueryRow(ctx, `SELECT `+threadColumns+`
-		FROM whatsapp_threads WHERE workspace_id = $1 AND sender_id = $2 AND (former_user_id = $3 OR former_phone = $4)
-		ORDER BY former_user_id IS NOT DISTINCT FROM $5 DESC, identified_at DESC LIMIT 1 FOR UPDATE`,
-		workspaceID, senderID, null(userID), null(phone), null(userID)))
+// FormerThreads implements whatsapp.Store.
+func (db *DB) FormerThreads(ctx context.Context, workspaceID, senderID, phone, userID string, at time.Time) ([]*whatsapp.Thread, error) {
+	rows, err := db.conn(ctx).Query(ctx, `SELECT `+threadColumns+`
+		FROM whatsapp_threads WHERE workspace_id = $1 AND sender_id = $2
+		AND ((former_user_id = $3 AND user_id_changed_at > $5) OR (former_phone = $4 AND phone_changed_at > $5))
+		LIMIT 8 FOR UPDATE`, workspaceID, senderID, null(userID), null(phone), ts(at))
+	if err != nil {
+		return nil, fmt.Errorf("find former threads: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*whatsapp.Thread, error) { return scanThread(r) })
+	if err != nil {
+		return nil, fmt.Errorf("find former threads: %w", err)
+	}
+	return out, nil
 }
 
 // InsertThread implements whatsapp.Store.
@@ -281,10 +290,10 @@ func (db *DB) InsertThread(ctx context.Context, t *whatsapp.Thread) (bool, error
 	var n int64
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO whatsapp_threads (id, workspace_id, sender_id, phone, user_id,
-			conversation_id, created_at, identified_at, former_phone, former_user_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+			conversation_id, created_at, former_phone, phone_changed_at, former_user_id, user_id_changed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
 			t.ID, t.WorkspaceID, t.SenderID, null(t.Phone), null(t.UserID), t.ConversationID, ts(t.CreatedAt),
-			optTime(t.IdentifiedAt), null(t.FormerPhone), null(t.FormerUserID))
+			null(t.FormerPhone), optTime(t.PhoneChangedAt), null(t.FormerUserID), optTime(t.UserIDChangedAt))
 		if err != nil {
 			return fmt.Errorf("insert thread: %w", err)
 		}
@@ -298,9 +307,10 @@ func (db *DB) InsertThread(ctx context.Context, t *whatsapp.Thread) (bool, error
 func (db *DB) UpdateThread(ctx context.Context, t *whatsapp.Thread) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE whatsapp_threads SET phone = $1, user_id = $2, conversation_id = $3,
-			identified_at = $4, former_phone = $5, former_user_id = $6 WHERE workspace_id = $7 AND id = $8`,
-			null(t.Phone), null(t.UserID), t.ConversationID, optTime(t.IdentifiedAt), null(t.FormerPhone),
-			null(t.FormerUserID), t.WorkspaceID, t.ID)
+			former_phone = $4, phone_changed_at = $5, former_user_id = $6, user_id_changed_at = $7
+			WHERE workspace_id = $8 AND id = $9`,
+			null(t.Phone), null(t.UserID), t.ConversationID, null(t.FormerPhone), optTime(t.PhoneChangedAt),
+			null(t.FormerUserID), optTime(t.UserIDChangedAt), t.WorkspaceID, t.ID)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "another thread of this sender holds the customer's new identifier")
 		}

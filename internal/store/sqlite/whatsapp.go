@@ -245,19 +245,20 @@ func (db *DB) DeleteRate(ctx context.Context, workspaceID, id string) error {
 
 // threadColumns are the columns scanThread reads.
 const threadColumns = `id, workspace_id, sender_id, phone, user_id, conversation_id, created_at,
-	identified_at, former_phone, former_user_id`
+	former_phone, phone_changed_at, former_user_id, user_id_changed_at`
 
-func (db *DB) scanThread(row *sql.Row) (*whatsapp.Thread, error) {
+func (db *DB) scanThread(row interface{ Scan(...any) error }) (*whatsapp.Thread, error) {
 	var t whatsapp.Thread
 	var ph, uid, fph, fuid sql.NullString
 	var created int64
-	var identified sql.NullInt64
+	var phoneAt, userAt sql.NullInt64
 	if err := row.Scan(&t.ID, &t.WorkspaceID, &t.SenderID, &ph, &uid, &t.ConversationID, &created,
-		&identified, &fph, &fuid); err != nil {
+		&fph, &phoneAt, &fuid, &userAt); err != nil {
 		return nil, db.notFound(err, "thread")
 	}
 	t.Phone, t.UserID, t.CreatedAt = ph.String, uid.String, fromMS(created)
-	t.FormerPhone, t.FormerUserID, t.IdentifiedAt = fph.String, fuid.String, fromOptMS(identified)
+	t.FormerPhone, t.PhoneChangedAt = fph.String, fromOptMS(phoneAt)
+	t.FormerUserID, t.UserIDChangedAt = fuid.String, fromOptMS(userAt)
 	return &t, nil
 }
 
@@ -269,11 +270,17 @@ func (db *DB) FindThread(ctx context.Context, workspaceID, senderID, phone, user
 		ORDER BY user_id = ? DESC LIMIT 1`, workspaceID, senderID, null(userID), null(phone), null(userID)))
 }
 
-// FindFormerThread implements whatsapp.Store.
-func (db *DB) FindFormerThread(ctx context.Context, workspaceID, senderID, phone, userID string) (*whatsapp.Thread, error) {
-	return db.scanThread(db.reader(ctx).QueryRowContext(ctx, `SELECT `+threadColumns+`
-		FROM whatsapp_threads WHERE workspace_id = ? AND sender_id = ? AND (former_user_id = ? OR former_phone = ?)
-		ORDER BY former_user_id = ? DESC, identified_at DESC LIMIT 1`, workspaceID, senderID, null(userID), null(phone), null(userID)))
+// FormerThreads implements whatsapp.Store.
+func (db *DB) FormerThreads(ctx context.Context, workspaceID, senderID, phone, userID string, at time.Time) ([]*whatsapp.Thread, error) {
+	out, err := queryAll(ctx, db.reader(ctx), `SELECT `+threadColumns+`
+		FROM whatsapp_threads WHERE workspace_id = ? AND sender_id = ?
+		AND ((former_user_id = ? AND user_id_changed_at > ?) OR (former_phone = ? AND phone_changed_at > ?))
+		LIMIT 8`, []any{workspaceID, senderID, null(userID), ms(at), null(phone), ms(at)},
+		func(row interface{ Scan(...any) error }) (*whatsapp.Thread, error) { return db.scanThread(row) })
+	if err != nil {
+		return nil, fmt.Errorf("find former threads: %w", err)
+	}
+	return out, nil
 }
 
 // InsertThread implements whatsapp.Store.
@@ -281,10 +288,10 @@ func (db *DB) InsertThread(ctx context.Context, t *whatsapp.Thread) (bool, error
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO whatsapp_threads (id, workspace_id, sender_id, phone, user_id,
-			conversation_id, created_at, identified_at, former_phone, former_user_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			conversation_id, created_at, former_phone, phone_changed_at, former_user_id, user_id_changed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			t.ID, t.WorkspaceID, t.SenderID, null(t.Phone), null(t.UserID), t.ConversationID, ms(t.CreatedAt),
-			optMS(t.IdentifiedAt), null(t.FormerPhone), null(t.FormerUserID))
+			null(t.FormerPhone), optMS(t.PhoneChangedAt), null(t.FormerUserID), optMS(t.UserIDChangedAt))
 		if err != nil {
 			return fmt.Errorf("insert thread: %w", err)
 		}
@@ -298,9 +305,9 @@ func (db *DB) InsertThread(ctx context.Context, t *whatsapp.Thread) (bool, error
 func (db *DB) UpdateThread(ctx context.Context, t *whatsapp.Thread) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE whatsapp_threads SET phone = ?, user_id = ?, conversation_id = ?,
-			identified_at = ?, former_phone = ?, former_user_id = ? WHERE workspace_id = ? AND id = ?`,
-			null(t.Phone), null(t.UserID), t.ConversationID, optMS(t.IdentifiedAt), null(t.FormerPhone),
-			null(t.FormerUserID), t.WorkspaceID, t.ID)
+			former_phone = ?, phone_changed_at = ?, former_user_id = ?, user_id_changed_at = ? WHERE workspace_id = ? AND id = ?`,
+			null(t.Phone), null(t.UserID), t.ConversationID, null(t.FormerPhone), optMS(t.PhoneChangedAt),
+			null(t.FormerUserID), optMS(t.UserIDChangedAt), t.WorkspaceID, t.ID)
 		if isUnique(err) {
 			return fault.New(fault.CodeConflict, "another thread of this sender holds the customer's new identifier")
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -357,54 +358,60 @@ func testWhatsAppThreads(t *testing.T, s store.Store) {
 	_ = s.UpdateThread(ctx, &hijack)
 	find(f.ws, snd.ID, "+16505559999", "", "wath_1")
 
-	// Former identifiers and the time of the change are kept, and find
-	// the thread (the user id first, then the latest change), only by
-	// FindFormerThread, only in its workspace and sender.
-	former := func(ws, sender, phone, user, want string) {
+	// Former identifiers and the time each was given up are kept, and
+	// FormerThreads finds the threads that held an identifier at a time
+	// before that (never one still holding it, nor one that gave it up
+	// earlier), only in its workspace and sender.
+	former := func(ws, sender, phone, user string, sec int, want ...string) {
 		t.Helper()
-		th, err := s.FindFormerThread(ctx, ws, sender, phone, user)
-		if want == "" {
-			wantCode(t, err, fault.CodeNotFound)
-			return
-		}
+		list, err := s.FormerThreads(ctx, ws, sender, phone, user, at(sec))
 		must(t, err)
-		if th.ID != want {
-			t.Errorf("former(%q, %q) = %s, want %s", phone, user, th.ID, want)
+		var got []string
+		for _, th := range list {
+			got = append(got, th.ID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("former(%q, %q, at %d) = %v, want %v", phone, user, sec, got, want)
 		}
 	}
-	former(f.ws, snd.ID, "+16505559999", "", "")
+	former(f.ws, snd.ID, "+16505559999", "", 0)
 	moved := thread("wath_6", snd.ID, "+17075550001", "US.601", c1.ID)
 	insert(moved, true)
 	if !moved.Reidentify("+17075550002", "", at(5)) {
 		t.Fatal("Reidentify changed nothing")
 	}
 	must(t, s.UpdateThread(ctx, moved))
-	got, err = s.FindFormerThread(ctx, f.ws, snd.ID, "+17075550001", "")
+	got, err = s.FindThread(ctx, f.ws, snd.ID, "+17075550002", "")
 	must(t, err)
 	if diff := cmp.Diff(moved, got); diff != "" {
-		t.Errorf("former thread (-want +got):\n%s", diff)
+		t.Errorf("thread after a change of number (-want +got):\n%s", diff)
 	}
-	if got.IdentifiedAt == nil || !got.IdentifiedAt.Equal(at(5)) || got.FormerPhone != "+17075550001" {
+	if got.PhoneChangedAt == nil || !got.PhoneChangedAt.Equal(at(5)) || got.FormerPhone != "+17075550001" || got.UserIDChangedAt != nil {
 		t.Errorf("change not kept: %+v", got)
 	}
 	find(f.ws, snd.ID, "+17075550001", "", "")
-	find(f.ws, snd.ID, "+17075550002", "", "wath_6")
-	// The number passed to someone who has a thread too: the later change wins.
+	former(f.ws, snd.ID, "+17075550001", "", 4, "wath_6")
+	former(f.ws, snd.ID, "+17075550001", "", 5) // at the change: the new number's
+	former(f.ws, snd.ID, "+17075550002", "", 4) // it holds it now
+	// The number passed to someone who gave it up later too: both held it
+	// before the first change.
 	again := thread("wath_7", snd.ID, "+17075550001", "", c2.ID)
 	insert(again, true)
 	again.Reidentify("+17075550003", "", at(7))
 	must(t, s.UpdateThread(ctx, again))
-	former(f.ws, snd.ID, "+17075550001", "", "wath_7")
-	// A user id match wins over a phone match.
-	former(f.ws, snd.ID, "+17075550001", "US.NONE", "wath_7")
+	former(f.ws, snd.ID, "+17075550001", "", 4, "wath_6", "wath_7")
+	former(f.ws, snd.ID, "+17075550001", "", 6, "wath_7")
+	// A later change of user id keeps the time of the phone's.
 	moved.Reidentify("", "US.602", at(8))
 	must(t, s.UpdateThread(ctx, moved))
-	former(f.ws, snd.ID, "+17075550001", "US.601", "wath_6")
-	former(other, snd.ID, "+17075550001", "US.601", "")
-	former(f.ws, snd2.ID, "+17075550001", "US.601", "")
+	former(f.ws, snd.ID, "", "US.601", 7, "wath_6")
+	former(f.ws, snd.ID, "+17075550001", "", 6, "wath_7")
+	former(other, snd.ID, "+17075550001", "US.601", 4)
+	former(f.ws, snd2.ID, "+17075550001", "US.601", 4)
 	// A thread inserted with its history keeps it.
 	born := thread("wath_8", snd.ID, "+17075550009", "", c2.ID)
-	born.FormerUserID, born.IdentifiedAt = "US.800", new(at(9))
+	born.FormerUserID, born.UserIDChangedAt = "US.800", new(at(9))
 	insert(born, true)
 	got, err = s.FindThread(ctx, f.ws, snd.ID, "+17075550009", "")
 	must(t, err)
