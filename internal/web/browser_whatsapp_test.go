@@ -96,6 +96,17 @@ func TestBrowserWhatsApp(t *testing.T) {
 		browsertest.WaitText(`[data-testid="conversation-channel-cost"]`, "$0.0125"))
 	browsertest.Screenshot(t, ctx, "whatsapp-status-live-desktop")
 
+	// A delivery with a part Parley cannot read: the rest is stored, and
+	// the change is listed for inspection with what was left out.
+	e.post(change(map[string]any{"messages": []any{map[string]any{"from": "447700900789", "id": "wamid.DASHTYPED",
+		"timestamp": time.Now().Unix(), "type": "text", "text": map[string]any{"body": "a number for a timestamp"}}}}))
+	browsertest.Do(t, ctx, chromedp.Navigate(s.URL+"/whatsapp"),
+		chromedp.WaitVisible(`[data-testid="unrouted-row"][data-reason="unreadable"]`),
+		browsertest.WaitText(`[data-testid="unrouted-row"]`, "messages[0]: timestamp is a JSON number"),
+		chromedp.Click(`[data-testid="unrouted-row"] summary`),
+		browsertest.WaitText(`[data-testid="unrouted-row"] pre`, "wamid.DASHTYPED"))
+	browsertest.Screenshot(t, ctx, "whatsapp-unrouted-desktop")
+
 	// Phone width, and the dark theme.
 	m := browsertest.New(t, browsertest.Mobile)
 	signIn(t, m, s)

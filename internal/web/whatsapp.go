@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -80,7 +81,12 @@ func (d *Dashboard) renderWhatsApp(w http.ResponseWriter, r *http.Request, statu
 	for _, s := range senders {
 		senderNames[s.ID] = s.Name
 	}
-	data["Senders"], data["Templates"], data["Rates"] = senders, templates, rates
+	kept, err := d.recentUnrouted(r)
+	if err != nil {
+		d.renderError(w, r, err)
+		return
+	}
+	data["Senders"], data["Templates"], data["Rates"], data["Unrouted"] = senders, templates, rates, kept
 	data["Assistants"], data["AssistantNames"], data["SenderNames"] = assistants.Items, names, senderNames
 	data["Setup"], data["WebhookURL"] = d.WhatsAppSetup, d.webhookURL(r)
 	data["Categories"] = []string{whatsapp.CategoryUtility, whatsapp.CategoryMarketing, whatsapp.CategoryAuthentication}
@@ -91,6 +97,41 @@ func (d *Dashboard) renderWhatsApp(w http.ResponseWriter, r *http.Request, statu
 		}
 	}
 	d.render(w, r, status, "whatsapp", data)
+}
+
+// unroutedShown is how many of the newest kept deliveries the page lists.
+const unroutedShown = 20
+
+// afterEveryID sorts after every id (ids are a prefix and lowercase
+// Crockford base32, whose last letter is z), in any collation.
+const afterEveryID = "unr_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+
+// recentUnrouted returns the newest webhook changes the workspace's
+// senders did not take or Parley could not wholly read, newest first.
+func (d *Dashboard) recentUnrouted(r *http.Request) ([]*whatsapp.Unrouted, error) {
+	res, err := d.WhatsApp.ListUnrouted(r.Context(), workspace(r),
+		page.Request{Limit: unroutedShown, Cursor: &page.Cursor{Key: afterEveryID, Before: true}})
+	if err != nil {
+		return nil, err
+	}
+	out := res.Items
+	slices.Reverse(out)
+	return out, nil
+}
+
+// unroutedReason is the page's words for why a change was kept.
+func unroutedReason(reason string) string {
+	switch reason {
+	case whatsapp.UnroutedUnknownNumber:
+		return "Unknown number"
+	case whatsapp.UnroutedAssistantGone:
+		return "Assistant deleted"
+	case whatsapp.UnroutedUnreadable:
+		return "Partly unreadable"
+	case whatsapp.UnroutedNoThread:
+		return "No thread for a number change"
+	}
+	return reason
 }
 
 // formOf copies the named form fields, to show them again beside errors.
