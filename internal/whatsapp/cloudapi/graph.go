@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -281,54 +282,47 @@ type remoteTemplate struct {
 // Templates implements whatsapp.Graph: every page, by the after cursor.
 func (c *Client) Templates(ctx context.Context, token, wabaID string) ([]whatsapp.RemoteTemplate, error) {
 	var out []whatsapp.RemoteTemplate
-	after := ""
-	for page := 0; page < 1000; page++ {
-		q := url.Values{"limit": {"100"}, "fields": {"id,name,language,status,category,components,rejected_reason"}}
-		if after != "" {
-			q.Set("after", after)
+	q := url.Values{"limit": {"100"}, "fields": {"id,name,language,status,category,components,rejected_reason"}}
+	err := eachPage(ctx, c, token, c.url(wabaID, "message_templates"), q, 1000, func(t remoteTemplate) {
+		reason := t.RejectedReason
+		if reason == "NONE" {
+			reason = ""
 		}
-		var resp struct {
-			Data   []remoteTemplate `json:"data"`
-			Paging struct {
-				Cursors struct {
-					After string `json:"after"`
-				} `json:"cursors"`
-				Next string `json:"next"`
-			} `json:"paging"`
-		}
-		if err := c.do(ctx, http.MethodGet, c.url(wabaID, "message_templates")+"?"+q.Encode(), token, nil, &resp); err != nil {
-			return nil, err
-		}
-		for _, t := range resp.Data {
-			reason := t.RejectedReason
-			if reason == "NONE" {
-				reason = ""
-			}
-			out = append(out, whatsapp.RemoteTemplate{ID: t.ID, Name: t.Name, Language: t.Language,
-				Category: strings.ToLower(t.Category), Status: strings.ToLower(t.Status), Reason: reason, Components: t.Components})
-		}
-		if resp.Paging.Next == "" || resp.Paging.Cursors.After == "" || resp.Paging.Cursors.After == after {
-			return out, nil
-		}
-		after = resp.Paging.Cursors.After
+		out = append(out, whatsapp.RemoteTemplate{ID: t.ID, Name: t.Name, Language: t.Language,
+			Category: strings.ToLower(t.Category), Status: strings.ToLower(t.Status), Reason: reason, Components: t.Components})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("graph API templates: %w", err)
 	}
-	return out, fmt.Errorf("graph API templates: too many pages")
+	return out, nil
 }
 
 // AccountNumbers implements whatsapp.Graph: GET /{waba-id}/phone_numbers,
-// every page, by the after cursor.
+// every page.
 func (c *Client) AccountNumbers(ctx context.Context, token, wabaID string) ([]string, error) {
 	var out []string
+	q := url.Values{"limit": {"100"}, "fields": {"id"}}
+	err := eachPage(ctx, c, token, c.url(wabaID, "phone_numbers"), q, 100, func(n struct {
+		ID string `json:"id"`
+	}) {
+		out = append(out, n.ID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("graph API phone numbers: %w", err)
+	}
+	return out, nil
+}
+
+// eachPage GETs a Graph API list, following its after cursor to the last
+// page (at most maxPages), and hands every item to add.
+func eachPage[T any](ctx context.Context, c *Client, token, u string, q url.Values, maxPages int, add func(T)) error {
 	after := ""
-	for page := 0; page < 100; page++ {
-		q := url.Values{"limit": {"100"}, "fields": {"id"}}
+	for range maxPages {
 		if after != "" {
 			q.Set("after", after)
 		}
 		var resp struct {
-			Data []struct {
-				ID string `json:"id"`
-			} `json:"data"`
+			Data   []T `json:"data"`
 			Paging struct {
 				Cursors struct {
 					After string `json:"after"`
@@ -336,18 +330,18 @@ func (c *Client) AccountNumbers(ctx context.Context, token, wabaID string) ([]st
 				Next string `json:"next"`
 			} `json:"paging"`
 		}
-		if err := c.do(ctx, http.MethodGet, c.url(wabaID, "phone_numbers")+"?"+q.Encode(), token, nil, &resp); err != nil {
-			return nil, err
+		if err := c.do(ctx, http.MethodGet, u+"?"+q.Encode(), token, nil, &resp); err != nil {
+			return err
 		}
-		for _, n := range resp.Data {
-			out = append(out, n.ID)
+		for _, item := range resp.Data {
+			add(item)
 		}
 		if resp.Paging.Next == "" || resp.Paging.Cursors.After == "" || resp.Paging.Cursors.After == after {
-			return out, nil
+			return nil
 		}
 		after = resp.Paging.Cursors.After
 	}
-	return out, fmt.Errorf("graph API phone numbers: too many pages")
+	return errors.New("too many pages")
 }
 
 // CreateTemplate implements whatsapp.Graph.
