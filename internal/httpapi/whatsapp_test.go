@@ -586,6 +586,40 @@ func TestWhatsAppIdentityHistory(t *testing.T) {
 	})
 }
 
+// A message from a known phone under another user id is someone else's:
+// the number has passed on (Meta gives a user a new user id with a new
+// number). It starts its own conversation instead of joining, and
+// relabelling, the previous owner's.
+func TestWhatsAppNumberPassedOn(t *testing.T) {
+	e := startWhatsApp(t)
+	s := e.s
+	body, _ := e.inbound("16315550777", "US.1111", "", time.Now().Add(-time.Minute), text("first owner"))
+	e.post(body, "")
+	e.waitSent(1)
+	body, _ = e.inbound("16315550777", "US.2222", "", time.Now(), text("new owner of the number"))
+	if got := e.post(body, ""); got != 200 {
+		t.Fatalf("webhook: %d", got)
+	}
+	list := e.conversations()
+	if len(list) != 2 {
+		t.Fatalf("%d conversations, want 2", len(list))
+	}
+	for _, x := range list {
+		c := x.(map[string]any)
+		r := s.Do("GET", "/api/v1/conversations/"+c["id"].(string), s.Key, nil).Want(200)
+		first := msgs(r)[0]["content"]
+		if user := r.Str("customer.whatsapp_user_id"); (first == "first owner") != (user == "US.1111") {
+			t.Errorf("conversation starting %q has customer %v", first, r.Get("customer"))
+		}
+	}
+	// The new owner's next message continues their own conversation.
+	body, _ = e.inbound("16315550777", "US.2222", "", time.Now(), text("again"))
+	e.post(body, "")
+	if n := len(e.conversations()); n != 2 {
+		t.Errorf("%d conversations after the new owner's second message, want 2", n)
+	}
+}
+
 func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {
 	e := startWhatsApp(t)
 	s := e.s

@@ -399,6 +399,15 @@ func (s *Service) thread(ctx context.Context, snd *Sender, who *Contact, at time
 	if err != nil && !fault.Is(err, fault.CodeNotFound) {
 		return nil, nil, err
 	}
+	passedOn := th != nil && th.Current(at) && who.UserID != "" && th.UserID != "" && th.UserID != who.UserID
+	if passedOn {
+		// The thread has the message's phone under another user id: the
+		// number has passed to someone else (Meta gives a user a new user
+		// id with a new number). They start a thread of their own, which
+		// takes the phone; the old one keeps its conversation.
+		s.log().InfoContext(ctx, "whatsapp number now another user's: new thread", "sender", snd.ID, "thread", th.ID)
+		th = nil
+	}
 	if th != nil {
 		if !th.Current(at) {
 			who.Phone, who.UserID = th.Phone, th.UserID
@@ -429,6 +438,11 @@ func (s *Service) thread(ctx context.Context, snd *Sender, who *Contact, at time
 	}
 	th = &Thread{ID: ids.NewAt(ids.Thread, s.now()), WorkspaceID: ws, SenderID: snd.ID, Phone: who.Phone,
 		UserID: who.UserID, ConversationID: c.ID, CreatedAt: s.now()}
+	if passedOn {
+		if err := s.release(ctx, th); err != nil {
+			return nil, nil, err
+		}
+	}
 	ok, err := s.Store.InsertThread(ctx, th)
 	if err != nil {
 		return nil, nil, err
@@ -445,6 +459,21 @@ func (s *Service) thread(ctx context.Context, snd *Sender, who *Contact, at time
 // user id), or a number that passed to someone else — gives it up first,
 // and is forgotten when it is left with none (its conversation stays).
 func (s *Service) rethread(ctx context.Context, th *Thread) error {
+	if err := s.release(ctx, th); err != nil {
+		return err
+	}
+	err := s.Store.UpdateThread(ctx, th)
+	if fault.Is(err, fault.CodeConflict) {
+		// Another delivery, not committed when this one looked, gave a
+		// thread of its own the identifier: run again once it has.
+		return errThreadRace
+	}
+	return err
+}
+
+// release makes every other thread of th's sender give up th's
+// identifiers; one left with none is forgotten (its conversation stays).
+func (s *Service) release(ctx context.Context, th *Thread) error {
 	for _, id := range []Contact{{Phone: th.Phone}, {UserID: th.UserID}} {
 		if id.Phone == "" && id.UserID == "" {
 			continue
@@ -475,13 +504,7 @@ func (s *Service) rethread(ctx context.Context, th *Thread) error {
 		s.log().InfoContext(ctx, "whatsapp customer identifier moved between threads", "sender", th.SenderID,
 			"to", th.ID, "from", other.ID)
 	}
-	err := s.Store.UpdateThread(ctx, th)
-	if fault.Is(err, fault.CodeConflict) {
-		// Another delivery, not committed when this one looked, gave a
-		// thread of its own the identifier: run again once it has.
-		return errThreadRace
-	}
-	return err
+	return nil
 }
 
 func (s *Service) idleAfter() time.Duration {
