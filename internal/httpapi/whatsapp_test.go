@@ -618,6 +618,37 @@ func TestWhatsAppNumberPassedOn(t *testing.T) {
 	if n := len(e.conversations()); n != 2 {
 		t.Errorf("%d conversations after the new owner's second message, want 2", n)
 	}
+	// An answer in the first owner's conversation no longer goes to the
+	// number, which is someone else's now, but to their user id.
+	var firstID string
+	for _, x := range e.conversations() {
+		c := x.(map[string]any)
+		if c["customer"].(map[string]any)["whatsapp_user_id"] == "US.1111" {
+			firstID = c["id"].(string)
+		}
+	}
+	before := len(e.graph.Sent())
+	s.Do("POST", "/api/v1/conversations/"+firstID+"/messages", s.Key, map[string]any{"role": "operator", "content": "Still there?"}).Want(201)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sent := e.graph.Sent()
+		var last *cloudapitest.Sent
+		for i := range sent[before:] {
+			if sent[before+i].Body["text"] != nil && sent[before+i].Body["text"].(map[string]any)["body"] == "Still there?" {
+				last = &sent[before+i]
+			}
+		}
+		if last != nil {
+			if last.Body["to"] != nil || last.Body["recipient"] != "US.1111" {
+				t.Errorf("the first owner's answer went to %v / %v", last.Body["to"], last.Body["recipient"])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the operator's answer was not sent")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestWhatsAppMediaReactionsUnsupported(t *testing.T) {

@@ -116,6 +116,25 @@ func (s *Service) markRead(ctx context.Context, c *conversation.Conversation, m 
 	}
 }
 
+// currentPhone is the phone to send a conversation's message to: the
+// phone its customer's thread holds now, found by their user id — after
+// a change of number, the new one; after the number passed to someone
+// else, none (the message goes by user id) — or the conversation's
+// customer phone when the customer has no user id or no thread.
+func (s *Service) currentPhone(ctx context.Context, c *conversation.Conversation) (string, error) {
+	cust := c.Customer
+	if cust.WhatsAppUserID == "" {
+		return cust.Phone, nil
+	}
+	th, err := s.Store.FindThread(ctx, c.WorkspaceID, c.SenderID, "", cust.WhatsAppUserID)
+	if fault.Is(err, fault.CodeNotFound) {
+		return cust.Phone, nil
+	} else if err != nil {
+		return "", err
+	}
+	return th.Phone, nil
+}
+
 // SendJob sends an outbound message. It is idempotent where it can be: a
 // message already sent (it has its wamid) or already failed is left
 // alone. A send Meta refuses for good marks the message failed with
@@ -147,8 +166,12 @@ func (s *Service) SendJob(ctx context.Context, args SendArgs) error {
 		return s.fail(ctx, c, m, "sender_token", "not sent: the sender's access token cannot be read; set it again")
 	}
 	out := OutMessage{Text: m.Content, Template: m.Template}
-	if c.Customer.Phone != "" {
-		out.To = c.Customer.Phone
+	phone, err := s.currentPhone(ctx, c)
+	if err != nil {
+		return err
+	}
+	if phone != "" {
+		out.To = phone
 	} else {
 		out.Recipient = c.Customer.WhatsAppUserID
 	}
