@@ -49,6 +49,14 @@ func Within[T any](ctx context.Context, owner any, begin func() (T, error), comm
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	// A panic in fn takes the transaction back (and gives its connection
+	// back to the pool) before it goes on up.
+	defer func() {
+		if p := recover(); p != nil {
+			rollback(tx)
+			panic(p)
+		}
+	}()
 	st := &txState{tx: tx}
 	if err := fn(context.WithValue(ctx, txKey{owner}, st)); err != nil {
 		rollback(tx)
