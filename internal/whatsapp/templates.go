@@ -181,6 +181,7 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 		s.log().WarnContext(ctx, "whatsapp: cannot read the number's status during the template sync", "sender", snd.ID)
 	}
 	now := s.now()
+	var kept []*Template
 	err = s.Store.Within(ctx, func(ctx context.Context) error {
 		seen := map[string]bool{}
 		for _, rt := range remote {
@@ -195,7 +196,8 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 			}
 			seen[t.ID] = true
 		}
-		if err := s.forgetGone(ctx, workspaceID, snd.WABAID, seen, goneBefore); err != nil {
+		var err error
+		if kept, err = s.forgetGone(ctx, workspaceID, snd.WABAID, seen, goneBefore); err != nil {
 			return err
 		}
 		if refreshed {
@@ -206,7 +208,7 @@ func (s *Service) SyncTemplates(ctx context.Context, workspaceID, senderID strin
 	if err != nil {
 		return nil, err
 	}
-	return s.Store.ListTemplates(ctx, workspaceID)
+	return kept, nil
 }
 
 // templateListLag is how long a template created through the Graph API
@@ -215,22 +217,24 @@ const templateListLag = 5 * time.Minute
 
 // forgetGone deletes the templates of a WABA, created before goneBefore,
 // that a full read of Meta's list did not return (seen holds those it
-// did).
-func (s *Service) forgetGone(ctx context.Context, workspaceID, wabaID string, seen map[string]bool, goneBefore time.Time) error {
+// did); it returns the workspace's templates that are left.
+func (s *Service) forgetGone(ctx context.Context, workspaceID, wabaID string, seen map[string]bool, goneBefore time.Time) ([]*Template, error) {
 	all, err := s.Store.ListTemplates(ctx, workspaceID)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	kept := all[:0]
 	for _, t := range all {
 		if t.WABAID != wabaID || seen[t.ID] || !t.CreatedAt.Before(goneBefore) {
+			kept = append(kept, t)
 			continue
 		}
 		if err := s.Store.DeleteTemplate(ctx, workspaceID, t.ID); err != nil && !fault.Is(err, fault.CodeNotFound) {
-			return err
+			return nil, err
 		}
 		s.log().InfoContext(ctx, "whatsapp template gone at Meta: forgotten", "template", t.Name, "language", t.Language, "waba", wabaID)
 	}
-	return nil
+	return kept, nil
 }
 
 // remoteStatus maps the Graph API's template status to the contract's.

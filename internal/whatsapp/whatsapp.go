@@ -379,9 +379,9 @@ type Unrouted struct {
 	Reason        string
 	Detail        string          // for UnroutedUnreadable: the parts not read, and why
 	Payload       json.RawMessage // the change, as Meta sent it
-	// Digest identifies the kept change (its reason and payload): a
-	// change kept again with the same digest, Meta's redelivery, is
-	// kept once.
+	// Digest identifies the kept change (its reason, account, detail and
+	// payload): a change kept again with the same digest, Meta's
+	// redelivery, is kept once.
 	Digest     string
 	ReceivedAt time.Time
 }

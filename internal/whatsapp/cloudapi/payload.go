@@ -251,6 +251,18 @@ func readError(err error) string {
 	return clip(err.Error(), 200)
 }
 
+// readPart decodes raw, part i of the change's list kind, into v and makes
+// it storable; false, with the part named in ch.Unreadable, when it
+// cannot be read.
+func readPart[T any](ch *whatsapp.Change, kind string, i int, raw json.RawMessage, v *T) bool {
+	if err := json.Unmarshal(raw, v); err != nil {
+		ch.Unread(fmt.Sprintf("%s[%d]: %s", kind, i, readError(err)))
+		return false
+	}
+	storable(reflect.ValueOf(v))
+	return true
+}
+
 // tooLong reports whether any of ids is longer than maxID.
 func tooLong(ids ...string) bool {
 	for _, id := range ids {
@@ -304,11 +316,9 @@ func parseChange(wabaID string, raw json.RawMessage) whatsapp.Change {
 	}
 	for i, rc := range v.Contacts {
 		var ct contact
-		if err := json.Unmarshal(rc, &ct); err != nil {
-			ch.Unread(fmt.Sprintf("contacts[%d]: %s", i, readError(err)))
+		if !readPart(&ch, "contacts", i, rc, &ct) {
 			continue
 		}
-		storable(reflect.ValueOf(&ct))
 		if tooLong(ct.UserID, ct.Profile.Username) {
 			ch.Unread(fmt.Sprintf("contacts[%d]: an id too long", i))
 			continue
@@ -318,11 +328,9 @@ func parseChange(wabaID string, raw json.RawMessage) whatsapp.Change {
 	}
 	for i, rm := range v.Messages {
 		var m message
-		if err := json.Unmarshal(rm, &m); err != nil {
-			ch.Unread(fmt.Sprintf("messages[%d]: %s", i, readError(err)))
+		if !readPart(&ch, "messages", i, rm, &m) {
 			continue
 		}
-		storable(reflect.ValueOf(&m))
 		in := parseMessage(&m)
 		if tooLong(in.ID, in.FromUserID, in.Context, in.ReactionTo) ||
 			(in.System != nil && tooLong(in.System.NewUserID, in.System.PreviousUserID)) {
@@ -337,11 +345,9 @@ func parseChange(wabaID string, raw json.RawMessage) whatsapp.Change {
 	}
 	for i, rs := range v.Statuses {
 		var s status
-		if err := json.Unmarshal(rs, &s); err != nil {
-			ch.Unread(fmt.Sprintf("statuses[%d]: %s", i, readError(err)))
+		if !readPart(&ch, "statuses", i, rs, &s) {
 			continue
 		}
-		storable(reflect.ValueOf(&s))
 		if tooLong(s.ID, s.RecipientUserID, s.Status) {
 			ch.Unread(fmt.Sprintf("statuses[%d]: an id too long", i))
 			continue
